@@ -1,0 +1,67 @@
+"""The ``signalsim`` command line. Library errors become one-line messages and exit codes here."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from sim.api import provenance, simulate, timed
+from sim.errors import ScenarioError
+from sim.outputs.files import write_results
+from sim.outputs.plots import write_plots
+from sim.outputs.report import render
+from sim.scenario import load_scenario
+
+EXIT_BAD_INPUT = 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="signalsim")
+def cli() -> None:
+    """Simulate the signalling load that IM heartbeats put on a mobile carrier's control plane."""
+
+
+@cli.command()
+@click.argument("scenario", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output directory [default: results/<scenario name>/].")
+@click.option("--seed", type=click.IntRange(min=0), help="Replace simulation.seed.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a scenario value, e.g. --set simulation.duration_s=600 (repeatable).")
+@click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or terminal summary.")
+def run(scenario: Path | None, out_dir: Path | None, seed: int | None, overrides: tuple[str, ...],
+        no_plots: bool, quiet: bool) -> None:
+    """Run SCENARIO (default: scenarios/quickstart.toml) and write its results."""
+    err = Console(stderr=True)
+    try:
+        rs = load_scenario(scenario, overrides, seed)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    target = out_dir or Path("results") / rs.scenario.name
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeElapsedColumn(), console=err, transient=True, disable=quiet or not err.is_terminal) as bar:
+        task = bar.add_task(f"simulating {rs.scenario.name}", total=1.0)
+        results, wall_s = timed(lambda: simulate(rs, lambda done: bar.update(task, completed=done)))
+    try:
+        written = write_results(results, rs.to_toml(provenance(wall_s)), target,
+                                None if no_plots else write_plots)
+    except OSError as exc:
+        click.echo(f"error: {target}: cannot write results: {exc.strerror or exc}", err=True)
+        sys.exit(1)
+    if not quiet:
+        render(results, Console())
+        click.echo(f"results written to {written}/ ({wall_s:.1f} s)")
+
+
+def main() -> None:
+    try:
+        cli(prog_name="signalsim")
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)

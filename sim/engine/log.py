@@ -1,0 +1,60 @@
+"""The event log an engine fills and the metrics read: plain numbers, no simulation objects."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+HEARTBEAT, MESSAGE, RECONNECT = 0, 1, 2
+KINDS = ("heartbeat", "message", "reconnect")
+
+
+@dataclass(frozen=True)
+class LogArrays:
+    """Transitions (RRC procedures and state changes) and transfers (application data)."""
+
+    tr_t: np.ndarray  # float64: when
+    tr_device: np.ndarray  # int64
+    tr_proc: np.ndarray  # int64: procedure code, -1 = the device's initial state
+    tr_owner: np.ndarray  # int64: app code the procedure is attributed to, -1 = none
+    tr_state: np.ndarray  # int64: state code after it
+    x_t: np.ndarray  # float64
+    x_device: np.ndarray  # int64
+    x_app: np.ndarray  # int64
+    x_kind: np.ndarray  # int64: HEARTBEAT, MESSAGE or RECONNECT
+    x_up_bytes: np.ndarray  # int64
+    x_down_bytes: np.ndarray  # int64
+    x_packets: np.ndarray  # int64
+    held_messages: int  # mobile-terminated messages that found the connection dead and waited
+
+    @staticmethod
+    def concat(parts: list["LogArrays"]) -> "LogArrays":
+        names = [f.name for f in fields(LogArrays) if f.name != "held_messages"]
+        return LogArrays(**{n: np.concatenate([getattr(p, n) for p in parts]) for n in names},
+                         held_messages=sum(p.held_messages for p in parts))
+
+
+class EventLog:
+    """Append-only recorder; ``transition`` makes it a :class:`sim.radio.base.TransitionSink`."""
+
+    __slots__ = ("_tr", "_x", "held_messages")
+
+    def __init__(self) -> None:
+        self._tr: list[tuple[float, int, int, int, int]] = []
+        self._x: list[tuple[float, int, int, int, int, int, int]] = []
+        self.held_messages = 0
+
+    def transition(self, t: float, device: int, proc: int, owner: int, state: int) -> None:
+        self._tr.append((t, device, proc, owner, state))
+
+    def transfer(self, t: float, device: int, app: int, kind: int, up_bytes: int, down_bytes: int,
+                 packets: int) -> None:
+        self._x.append((t, device, app, kind, up_bytes, down_bytes, packets))
+
+    def arrays(self) -> LogArrays:
+        tr = np.array(self._tr, dtype=np.float64).reshape(-1, 5)
+        x = np.array(self._x, dtype=np.float64).reshape(-1, 7)
+        i = np.int64
+        return LogArrays(tr[:, 0], tr[:, 1].astype(i), tr[:, 2].astype(i), tr[:, 3].astype(i), tr[:, 4].astype(i),
+                         x[:, 0], x[:, 1].astype(i), x[:, 2].astype(i), x[:, 3].astype(i), x[:, 4].astype(i),
+                         x[:, 5].astype(i), x[:, 6].astype(i), self.held_messages)

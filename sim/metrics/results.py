@@ -1,0 +1,27 @@
+"""What a run returns: the summary dict and pandas tables (built at the edge, from numpy)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Results:
+    """A run's results.
+
+    - ``summary``: the content of ``summary.json``.
+    - ``timeseries``: one row per bin: ``t_start_s``, ``t_end_s``, ``messages_total``,
+      ``messages_<node>`` (messages in the bin), ``promotions``, ``devices_<state>``
+      (time-averaged devices in the state), ``up_bytes``, ``down_bytes``, ``bytes``.
+    - ``apps``: one row per app (``os-push`` is the OS push channel).
+    - ``devices``: one row per device.
+    """
+
+    summary: dict[str, Any]
+    timeseries: pd.DataFrame
+    apps: pd.DataFrame
+    devices: pd.DataFrame
+    nodes: list[str]
+    states: list[str]

@@ -1,0 +1,1 @@
+"""Outputs: result files, plots and the terminal report."""

@@ -1,0 +1,1 @@
+"""Population and traffic: who has which apps, and when each app sends."""

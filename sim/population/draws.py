@@ -1,0 +1,106 @@
+"""Every random input of a run, drawn per fixed-size block of devices.
+
+Each (group, block, app) has its own ``numpy.random.SeedSequence`` child of the run's seed,
+so a device's inputs depend only on the seed and its position, never on event order, engine,
+or how many workers share the population. Engines consume these arrays; they draw nothing.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.scenario.schema import App, Group, Scenario
+
+BLOCK_DEVICES = 1024  # fixed: changing it changes every result for a given seed
+
+
+@dataclass(frozen=True)
+class AppDraws:
+    """One app's inputs for the devices of a block (arrays over devices)."""
+
+    installed: np.ndarray  # bool [n]
+    phase: np.ndarray  # [n] in [0, 1): first heartbeat at phase x first interval
+    jitter: np.ndarray  # [n, k] in [-1, 1): heartbeat k's interval is scaled by 1 + jitter x this
+    msg_offsets: np.ndarray  # [n + 1]: device i's messages are msg_*[offsets[i]:offsets[i + 1]]
+    msg_times_s: np.ndarray  # sorted within each device
+    msg_incoming: np.ndarray  # bool: mobile-terminated
+
+
+@dataclass(frozen=True)
+class BlockDraws:
+    group: int
+    block: int
+    first_device: int  # global index of the block's first device
+    n: int
+    apps: tuple[AppDraws, ...]  # in scenario order
+    push_phase: np.ndarray  # [n] in [0, 1): first push-channel heartbeat at phase x push interval
+
+
+def blocks(scenario: Scenario) -> Iterator[tuple[int, int, int, int]]:
+    """``(group, block, first_device, n)`` for every block, in device order."""
+    first = 0
+    for g, group in enumerate(scenario.groups):
+        for b in range(math.ceil(group.devices / BLOCK_DEVICES)):
+            n = min(BLOCK_DEVICES, group.devices - b * BLOCK_DEVICES)
+            yield g, b, first, n
+            first += n
+
+
+def max_heartbeats(app: App, duration_s: float) -> int:
+    """An upper bound on one device's heartbeats of ``app`` in ``duration_s``."""
+    hb = app.heartbeat
+    if hb.policy == "none" or hb.jitter == 0.0:
+        return 0
+    shortest = (hb.interval_s if hb.policy == "fixed" else hb.min_interval_s) * (1.0 - hb.jitter)
+    return int(duration_s / shortest) + 2
+
+
+def _rng(seed: int, *key: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=key))
+
+
+def _app_draws(rng: np.random.Generator, app: App, p_install: float, n: int, duration_s: float) -> AppDraws:
+    # Always draw every array in this order, installed or not, so streams stay aligned.
+    installed = rng.random(n) < p_install
+    phase = rng.random(n)
+    k = max_heartbeats(app, duration_s)
+    jitter = rng.uniform(-1.0, 1.0, size=(n, k))
+    counts = rng.poisson(app.messages.per_hour / 3600.0 * duration_s, size=n)
+    total = int(counts.sum())
+    times = rng.random(total) * duration_s
+    incoming = rng.random(total) < app.messages.incoming_share
+    owner = np.repeat(np.arange(n), counts)
+    order = np.lexsort((times, owner))
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return AppDraws(installed, phase, jitter, offsets, times[order], incoming[order])
+
+
+def block_draws(scenario: Scenario, group: int, block: int, first_device: int, n: int) -> BlockDraws:
+    """Draw the inputs of one block of devices of ``scenario.groups[group]``."""
+    seed, duration_s = scenario.simulation.seed, scenario.simulation.duration_s
+    grp: Group = scenario.groups[group]
+    apps = tuple(
+        _app_draws(_rng(seed, group, block, a), app, grp.apps.get(app.name, 0.0), n, duration_s)
+        for a, app in enumerate(scenario.apps)
+    )
+    push_phase = _rng(seed, group, block, len(scenario.apps)).random(n)
+    return BlockDraws(group, block, first_device, n, apps, push_phase)
+
+
+def fixed_schedule(interval_s: float, jitter: float, phase: float, jitter_draws: np.ndarray,
+                   duration_s: float) -> np.ndarray:
+    """A fixed-policy heartbeat's send times before ``duration_s``.
+
+    The first falls at ``phase x interval`` (steady state); each next one an interval later,
+    scaled by ``1 + jitter x draw``.
+    """
+    if jitter == 0.0:
+        first = phase * interval_s
+        return first + interval_s * np.arange(int((duration_s - first) / interval_s) + 1)
+    gaps = interval_s * (1.0 + jitter * jitter_draws[:-1])
+    times = phase * interval_s + np.concatenate(([0.0], np.cumsum(gaps)))
+    return times[times < duration_s]

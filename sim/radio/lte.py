@@ -1,0 +1,58 @@
+"""LTE RRC (TS 36.331): RRC_IDLE and RRC_CONNECTED.
+
+A transfer in RRC_IDLE triggers a service request (preceded by paging when the data is
+mobile-terminated) and waits ``promotion_delay_s``; ``tail_s`` of inactivity after the last
+transfer releases the connection (S1 release). DRX inside RRC_CONNECTED is folded into the
+tail power.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sim.radio.base import Machine
+from sim.radio.profiles import LteProfile
+
+STATES = ("RRC_IDLE", "RRC_CONNECTED")
+
+
+@dataclass(frozen=True)
+class Spec:
+    idle: int
+    connected: int
+    service_request: int
+    s1_release: int
+    paging: int
+    tail_s: float
+    promotion_delay_s: float
+
+
+def spec(profile: LteProfile, proc: dict[str, int], state: dict[str, int]) -> Spec:
+    return Spec(state["RRC_IDLE"], state["RRC_CONNECTED"], proc["service_request"], proc["s1_release"],
+                proc["paging"], profile.tail_s, profile.promotion_delay_s)
+
+
+def state_power_mw(profile: LteProfile) -> dict[str, float]:
+    return {"RRC_IDLE": profile.idle_power_mw, "RRC_CONNECTED": profile.connected_power_mw}
+
+
+def promotions(profile: LteProfile) -> dict[str, tuple[float, float, str]]:
+    """Promotion procedures: (delay s, power mW during it, target state)."""
+    return {"service_request": (profile.promotion_delay_s, profile.promotion_power_mw, "RRC_CONNECTED")}
+
+
+class LteMachine(Machine):
+    __slots__ = ()
+
+    def data(self, t: float, app: int, up_bytes: int, down_bytes: int, incoming: bool) -> float:
+        s = self.spec
+        self.advance(t)
+        if t < self.ready:
+            t = self.ready
+        if self.state == s.idle:
+            if incoming:
+                self.sink.transition(t, self.device, s.paging, app, s.idle)
+            self.promote(t, s.service_request, s.connected, app)
+            t += s.promotion_delay_s
+            self.ready = t
+        self.chain = [(t + s.tail_s, s.s1_release, s.idle)]
+        return t

@@ -1,0 +1,83 @@
+"""NR RRC (TS 38.300 §9.2.2, TS 38.331): RRC_IDLE, RRC_INACTIVE, RRC_CONNECTED.
+
+With ``inactive_enabled`` the inactivity timer suspends the UE to RRC_INACTIVE (one RRCRelease
+with suspend, gNB only); the next transfer resumes it with three RRC messages and no core
+signalling. Otherwise the timer releases to RRC_IDLE as in LTE.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sim.radio.base import Machine
+from sim.radio.profiles import NrProfile
+
+STATES = ("RRC_IDLE", "RRC_INACTIVE", "RRC_CONNECTED")
+
+
+@dataclass(frozen=True)
+class Spec:
+    idle: int
+    inactive: int
+    connected: int
+    service_request: int
+    release: int
+    suspend: int
+    resume: int
+    inactive_release: int
+    paging: int
+    ran_paging: int
+    tail_s: float
+    promotion_delay_s: float
+    resume_delay_s: float
+    inactive_enabled: bool
+    inactive_release_s: float
+
+
+def spec(profile: NrProfile, proc: dict[str, int], state: dict[str, int]) -> Spec:
+    return Spec(state["RRC_IDLE"], state["RRC_INACTIVE"], state["RRC_CONNECTED"],
+                proc["service_request"], proc["release"], proc["suspend"], proc["resume"],
+                proc["inactive_release"], proc["paging"], proc["ran_paging"],
+                profile.tail_s, profile.promotion_delay_s, profile.resume_delay_s,
+                profile.inactive_enabled, profile.inactive_release_s)
+
+
+def state_power_mw(profile: NrProfile) -> dict[str, float]:
+    return {"RRC_IDLE": profile.idle_power_mw, "RRC_INACTIVE": profile.inactive_power_mw,
+            "RRC_CONNECTED": profile.connected_power_mw}
+
+
+def promotions(profile: NrProfile) -> dict[str, tuple[float, float, str]]:
+    """Promotion procedures: (delay s, power mW during it, target state)."""
+    return {"service_request": (profile.promotion_delay_s, profile.promotion_power_mw, "RRC_CONNECTED"),
+            "resume": (profile.resume_delay_s, profile.promotion_power_mw, "RRC_CONNECTED")}
+
+
+class NrMachine(Machine):
+    __slots__ = ()
+
+    def data(self, t: float, app: int, up_bytes: int, down_bytes: int, incoming: bool) -> float:
+        s = self.spec
+        self.advance(t)
+        if t < self.ready:
+            t = self.ready
+        if self.state == s.idle:
+            if incoming:
+                self.sink.transition(t, self.device, s.paging, app, s.idle)
+            self.promote(t, s.service_request, s.connected, app)
+            t += s.promotion_delay_s
+            self.ready = t
+        elif self.state == s.inactive:
+            if incoming:
+                self.sink.transition(t, self.device, s.ran_paging, app, s.inactive)
+            self.promote(t, s.resume, s.connected, app)
+            t += s.resume_delay_s
+            self.ready = t
+        end = t + s.tail_s
+        if not s.inactive_enabled:
+            self.chain = [(end, s.release, s.idle)]
+        elif math.isinf(s.inactive_release_s):
+            self.chain = [(end, s.suspend, s.inactive)]
+        else:
+            self.chain = [(end, s.suspend, s.inactive), (end + s.inactive_release_s, s.inactive_release, s.idle)]
+        return t

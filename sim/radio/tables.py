@@ -1,0 +1,74 @@
+"""Per-run lookup tables that turn procedure and state codes into messages, power and energy.
+
+Procedure codes index ``(radio, procedure)`` pairs and state codes ``(radio, state)`` pairs of
+the radios a run uses. Engines record codes; metrics multiply them out with these tables.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from sim.radio import lte, nr, umts
+from sim.radio.base import Machine, TransitionSink
+from sim.radio.profiles import Profile
+
+MODULES: dict[str, ModuleType] = {"umts": umts, "lte": lte, "nr": nr}
+MACHINES: dict[str, type[Machine]] = {"umts": umts.UmtsMachine, "lte": lte.LteMachine, "nr": nr.NrMachine}
+
+
+@dataclass(frozen=True)
+class ModelTables:
+    """Everything needed to turn a log of codes into messages, promotions and energy."""
+
+    radios: tuple[str, ...]
+    nodes: tuple[str, ...]  # every node of every radio in use, in profile order
+    procedures: tuple[tuple[str, str], ...]  # (radio, procedure) per code
+    messages: np.ndarray  # [procedure, node] messages per occurrence
+    is_promotion: np.ndarray  # [procedure] bool: data-triggered promotion
+    promotion_extra_j: np.ndarray  # [procedure] energy of the promotion above the target state's power
+    states: tuple[tuple[str, str], ...]  # (radio, state) per code
+    state_power_w: np.ndarray  # [state]
+    specs: dict[str, Any]  # radio -> machine spec
+
+    @property
+    def procedure_names(self) -> list[str]:
+        return [p for _, p in self.procedures]
+
+    @property
+    def state_names(self) -> list[str]:
+        """Distinct state names, in order (states of several radios may share a name)."""
+        return list(dict.fromkeys(s for _, s in self.states))
+
+    def machine(self, radio: str, device: int, sink: TransitionSink) -> Machine:
+        return MACHINES[radio](self.specs[radio], device, sink)
+
+
+def build_tables(profiles: dict[str, Profile], radios: list[str]) -> ModelTables:
+    """Assign codes to every procedure and state of ``radios`` and tabulate their costs."""
+    procedures = [(r, p) for r in radios for p in type(profiles[r]).PROCEDURES]
+    states = [(r, s) for r in radios for s in MODULES[r].STATES]
+    nodes = list(dict.fromkeys(n for r in radios for n in type(profiles[r]).NODES))
+    messages = np.zeros((len(procedures), len(nodes)), dtype=np.int64)
+    is_promotion = np.zeros(len(procedures), dtype=bool)
+    extra_j = np.zeros(len(procedures))
+    power_w = np.zeros(len(states))
+    specs = {}
+    for radio in radios:
+        profile, module = profiles[radio], MODULES[radio]
+        proc_code = {p: i for i, (r, p) in enumerate(procedures) if r == radio}
+        state_code = {s: i for i, (r, s) in enumerate(states) if r == radio}
+        for proc, counts in profile.messages.items():
+            for node, count in counts.items():
+                messages[proc_code[proc], nodes.index(node)] = count
+        powers = module.state_power_mw(profile)
+        for state, mw in powers.items():
+            power_w[state_code[state]] = mw / 1000.0
+        for proc, (delay_s, mw, target) in module.promotions(profile).items():
+            is_promotion[proc_code[proc]] = True
+            extra_j[proc_code[proc]] = delay_s * (mw - powers[target]) / 1000.0
+        specs[radio] = module.spec(profile, proc_code, state_code)
+    return ModelTables(tuple(radios), tuple(nodes), tuple(procedures), messages, is_promotion, extra_j,
+                       tuple(states), power_w, specs)

@@ -1,0 +1,194 @@
+"""Read a scenario file, apply command-line overrides, validate everything, resolve profiles.
+
+All problems are collected and raised together as one :class:`ScenarioError`, before any
+simulation starts. Scenario files are data: they are parsed as TOML, never executed.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from pydantic import ValidationError
+
+from sim.errors import Problem, ScenarioError
+from sim.radio.profiles import PROFILE_MODELS, Profile, builtin_profile_data, merge
+from sim.scenario.schema import PUSH_APP, Scenario
+
+DEFAULT_SCENARIO = "quickstart.toml"
+
+
+@dataclass(frozen=True)
+class ResolvedScenario:
+    """A validated scenario with the RRC profile of every radio it uses."""
+
+    scenario: Scenario
+    profiles: dict[str, Profile]
+    source: str
+
+    @property
+    def radios(self) -> list[str]:
+        """Radios in use, in order of first use by a group."""
+        out: list[str] = []
+        for group in self.scenario.groups:
+            radio = group.radio or self.scenario.network.radio
+            if radio not in out:
+                out.append(radio)
+        return out
+
+    def group_radio(self, index: int) -> str:
+        return self.scenario.groups[index].radio or self.scenario.network.radio
+
+    def to_data(self, provenance: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Every default filled in, profiles written out in full: a file that reruns this run."""
+        data = self.scenario.model_dump(mode="python", exclude_none=True, exclude={"provenance"})
+        data["network"]["overrides"] = {r: self.profiles[r].model_dump() for r in self.radios}
+        for group in data["groups"]:
+            group.setdefault("radio", self.scenario.network.radio)
+        if provenance:
+            data["provenance"] = provenance
+        return data
+
+    def to_toml(self, provenance: dict[str, Any] | None = None) -> str:
+        return tomli_w.dumps(self.to_data(provenance))
+
+
+def default_scenario_path() -> Path:
+    """``scenarios/quickstart.toml`` in the working directory if present, else the embedded copy."""
+    local = Path("scenarios") / DEFAULT_SCENARIO
+    if local.is_file():
+        return local
+    return Path(str(resources.files("sim.data").joinpath(DEFAULT_SCENARIO)))
+
+
+def load_scenario(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = (),
+                  seed: int | None = None) -> ResolvedScenario:
+    """Load, override, validate and resolve a scenario file.
+
+    ``overrides`` are ``dotted.path=value`` strings (values parsed as TOML, else taken as text);
+    ``seed`` replaces ``simulation.seed``. Raises :class:`ScenarioError` listing every problem.
+    """
+    file = Path(path) if path is not None else default_scenario_path()
+    source = str(file)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError([Problem(source, "", f"cannot read file: {exc.strerror or exc}")]) from None
+    try:
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ScenarioError([Problem(source, "", f"malformed TOML: {exc}")]) from None
+    return resolve(data, source, overrides, seed)
+
+
+def resolve(data: dict[str, Any], source: str, overrides: list[str] | tuple[str, ...] = (),
+            seed: int | None = None) -> ResolvedScenario:
+    """Validate already-parsed scenario data (see :func:`load_scenario`)."""
+    problems = [p for item in overrides for p in _apply_override(data, item)]
+    if seed is not None:
+        data.setdefault("simulation", {})["seed"] = seed
+    if problems:
+        raise ScenarioError(problems)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(_problems(source, exc, ())) from None
+    problems = _reference_problems(source, scenario)
+    profiles: dict[str, Profile] = {}
+    used = {scenario.network.radio} | {g.radio for g in scenario.groups if g.radio}
+    for radio in sorted(used | set(scenario.network.overrides)):
+        merged = merge(builtin_profile_data(radio), scenario.network.overrides.get(radio, {}))
+        try:
+            profile = PROFILE_MODELS[radio].model_validate(merged)
+        except ValidationError as exc:
+            problems += _problems(source, exc, ("network", "overrides", radio))
+            continue
+        if radio in used:
+            profiles[radio] = profile
+    if problems:
+        raise ScenarioError(problems)
+    return ResolvedScenario(scenario, profiles, source)
+
+
+def _reference_problems(source: str, scenario: Scenario) -> list[Problem]:
+    names = [a.name for a in scenario.apps]
+    problems = []
+    for i, name in enumerate(names):
+        if name == PUSH_APP:
+            problems.append(Problem(source, f"apps[{i}].name", f"{PUSH_APP!r} is reserved for the OS push channel"))
+        elif names.index(name) != i:
+            problems.append(Problem(source, f"apps[{i}].name", f"duplicate app name {name!r}"))
+    groups = [g.name for g in scenario.groups]
+    for i, group in enumerate(scenario.groups):
+        if groups.index(group.name) != i:
+            problems.append(Problem(source, f"groups[{i}].name", f"duplicate group name {group.name!r}"))
+        for app in group.apps:
+            if app not in names:
+                known = ", ".join(names) or "none defined"
+                problems.append(Problem(source, f"groups[{i}].apps.{app}", f"unknown app {app!r} (apps: {known})"))
+    return problems
+
+
+def format_path(loc: tuple[Any, ...]) -> str:
+    """``("groups", 0, "apps")`` -> ``"groups[0].apps"``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _problems(source: str, exc: ValidationError, prefix: tuple[Any, ...]) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = prefix + tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (misspelled?)"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        msg = re.sub(r"^(Value|Assertion) error, ", "", msg)
+        problems.append(Problem(source, format_path(loc), msg))
+    return problems
+
+
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+def _apply_override(data: dict[str, Any], item: str) -> list[Problem]:
+    """Set one ``dotted.path=value`` (``groups[0].devices=5`` or ``groups.0.devices=5``)."""
+    if "=" not in item:
+        return [Problem("--set", item, "expected KEY=VALUE")]
+    key, raw = item.split("=", 1)
+    key = key.strip()
+    parts: list[str | int] = [int(p) if p.isdigit() else p for p in _INDEX.sub(r".\1", key).split(".")]
+    if not key or any(p == "" for p in parts):
+        return [Problem("--set", key, "malformed key")]
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # a bare word such as umts: take it as text
+    node: Any = data
+    for depth, part in enumerate(parts[:-1]):
+        here = format_path(tuple(parts[: depth + 1]))
+        if isinstance(part, int):
+            if not isinstance(node, list) or part >= len(node):
+                return [Problem("--set", here, "no such list element")]
+            node = node[part]
+        else:
+            if not isinstance(node, dict):
+                return [Problem("--set", here, "not a table")]
+            node = node.setdefault(part, {})
+    last = parts[-1]
+    if isinstance(last, int):
+        if not isinstance(node, list) or last >= len(node):
+            return [Problem("--set", format_path(tuple(parts)), "no such list element")]
+        node[last] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        return [Problem("--set", format_path(tuple(parts)), "not a table")]
+    return []

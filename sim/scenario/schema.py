@@ -1,0 +1,133 @@
+"""The scenario file format: one pydantic model per TOML table.
+
+Every field states its unit in its name and has a documented default (see README, "Scenario
+reference"). ``extra="forbid"`` everywhere, so a misspelled key is an error, never ignored.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sim.radio.profiles import RADIOS
+
+PUSH_APP = "os-push"  # pseudo-app that owns the OS shared push channel's heartbeat
+
+Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Bytes = Annotated[int, Field(ge=0)]
+Radio = Literal["umts", "lte", "nr"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Simulation(_Model):
+    duration_s: Positive = 3600.0
+    seed: Annotated[int, Field(ge=0)] = 1
+    bin_s: Positive = 60.0
+    engine: Literal["des"] = "des"
+
+    @model_validator(mode="after")
+    def _bin_fits(self) -> "Simulation":
+        if self.bin_s > self.duration_s:
+            raise ValueError("bin_s must not exceed duration_s")
+        return self
+
+
+class Network(_Model):
+    radio: Radio = "lte"
+    # Carrier NAT/firewall idle timeout; None = no NAT. page: Wang et al. SIGCOMM 2011 (minutes to ~1 h).
+    nat_timeout_s: Positive | None = None
+    # Per-radio overrides of built-in profile parameters, validated against the profile.
+    overrides: dict[Radio, dict[str, Any]] = {}
+
+
+class Heartbeat(_Model):
+    policy: Literal["fixed", "adaptive", "none"] = "none"
+    interval_s: Positive | None = None  # required for "fixed"
+    jitter: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0  # uniform +/- fraction of each interval
+    # assumption: about one small TCP/TLS segment each way (the issue's example figures).
+    up_bytes: Bytes = 70
+    down_bytes: Bytes = 60
+    # adaptive ("Tencent Mars smart heartbeat"), code: Tencent/mars mars/stn/config.h (2018 values)
+    min_interval_s: Positive = 210.0
+    max_interval_s: Positive = 600.0
+    step_s: Positive = 60.0  # HeartStep
+    margin_s: NonNegative = 20.0  # SuccessStep: settle this far below the last interval that survived
+    probe_beats: Annotated[int, Field(ge=1)] = 5  # BaseSuccCount: successes before probing up
+    warmup_beats: Annotated[int, Field(ge=0)] = 3  # NetStableTestCount: beats at the minimum after connecting
+    max_failures: Annotated[int, Field(ge=1)] = 2  # MaxHeartFailCount
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Heartbeat":
+        if self.policy == "fixed" and self.interval_s is None:
+            raise ValueError("interval_s is required when policy = \"fixed\"")
+        if self.policy == "adaptive" and self.min_interval_s > self.max_interval_s:
+            raise ValueError("min_interval_s must not exceed max_interval_s")
+        return self
+
+
+class Messages(_Model):
+    per_hour: NonNegative = 0.0  # Poisson rate of user messages per device
+    up_bytes: Bytes = 0
+    down_bytes: Bytes = 0
+    # assumption: half the messages are received (mobile-terminated: paging when idle).
+    incoming_share: Probability = 0.5
+
+
+class Reconnect(_Model):
+    """What re-establishing a dropped connection sends: TCP + TLS handshake + login.
+
+    assumption (no figure in the reference): 3-way handshake, a full TLS handshake with a
+    ~4 kB certificate chain, one login request and response.
+    """
+
+    up_bytes: Bytes = 1200
+    down_bytes: Bytes = 5000
+    up_packets: Annotated[int, Field(ge=1)] = 6
+    down_packets: Annotated[int, Field(ge=1)] = 5
+
+
+class App(_Model):
+    name: Annotated[str, Field(min_length=1)]
+    connection: Literal["own", "push"] = "own"  # "push": the OS shared push channel (its heartbeat replaces the app's)
+    heartbeat: Heartbeat = Heartbeat()
+    messages: Messages = Messages()
+    reconnect: Reconnect = Reconnect()
+
+
+class Group(_Model):
+    name: Annotated[str, Field(min_length=1)]
+    devices: Annotated[int, Field(ge=1)]
+    radio: Radio | None = None  # defaults to network.radio
+    apps: dict[str, Probability] = {}  # install probability per device
+    # page: Android GCM/FCM heartbeat 28 min on mobile (android-arsenal "Pacemaker"; Docomo 2012).
+    push_interval_s: Positive = 1680.0
+    # assumption: the push heartbeat is as small as an IM heartbeat.
+    push_up_bytes: Bytes = 70
+    push_down_bytes: Bytes = 60
+
+
+class Provenance(_Model):
+    """Written into ``scenario.resolved.toml``; ignored by the model."""
+
+    software_version: str | None = None
+    created_utc: str | None = None
+    wall_time_s: float | None = None
+
+
+class Scenario(_Model):
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")]
+    description: str = ""
+    simulation: Simulation = Simulation()
+    network: Network = Network()
+    apps: list[App] = []
+    groups: Annotated[list[Group], Field(min_length=1)]
+    provenance: Provenance | None = None
+
+
+__all__ = ["Scenario", "App", "Group", "Heartbeat", "Messages", "Reconnect", "Network", "Simulation",
+           "PUSH_APP", "RADIOS"]
