@@ -63,20 +63,23 @@ def _rng(seed: int, *key: int) -> np.random.Generator:
 
 
 def _app_draws(rng: np.random.Generator, app: App, p_install: float, n: int, duration_s: float) -> AppDraws:
-    # Always draw every array in this order, installed or not, so streams stay aligned.
-    installed = rng.random(n) < p_install
-    phase = rng.random(n)
-    k = max_heartbeats(app, duration_s)
-    jitter = rng.uniform(-1.0, 1.0, size=(n, k))
-    counts = rng.poisson(app.messages.per_hour / 3600.0 * duration_s, size=n)
+    # Draw every array for a full block, in this order, installed or not, then keep the first
+    # n devices: a device's inputs never depend on how many devices follow it.
+    full = BLOCK_DEVICES
+    installed = rng.random(full)[:n] < p_install
+    phase = rng.random(full)[:n]
+    jitter = rng.uniform(-1.0, 1.0, size=(full, max_heartbeats(app, duration_s)))[:n]
+    counts = rng.poisson(app.messages.per_hour / 3600.0 * duration_s, size=full)
     total = int(counts.sum())
     times = rng.random(total) * duration_s
     incoming = rng.random(total) < app.messages.incoming_share
+    counts = counts[:n]
+    kept = int(counts.sum())
     owner = np.repeat(np.arange(n), counts)
-    order = np.lexsort((times, owner))
+    order = np.lexsort((times[:kept], owner))
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    return AppDraws(installed, phase, jitter, offsets, times[order], incoming[order])
+    return AppDraws(installed, phase, jitter, offsets, times[:kept][order], incoming[:kept][order])
 
 
 def block_draws(scenario: Scenario, group: int, block: int, first_device: int, n: int) -> BlockDraws:
@@ -87,7 +90,7 @@ def block_draws(scenario: Scenario, group: int, block: int, first_device: int, n
         _app_draws(_rng(seed, group, block, a), app, grp.apps.get(app.name, 0.0), n, duration_s)
         for a, app in enumerate(scenario.apps)
     )
-    push_phase = _rng(seed, group, block, len(scenario.apps)).random(n)
+    push_phase = _rng(seed, group, block, len(scenario.apps)).random(BLOCK_DEVICES)[:n]
     return BlockDraws(group, block, first_device, n, apps, push_phase)
 
 

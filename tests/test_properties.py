@@ -1,0 +1,80 @@
+"""Invariants on random small scenarios (hypothesis): conservation, state time, determinism."""
+from __future__ import annotations
+
+import math
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import run, scenario
+
+policies = st.sampled_from(["fixed", "adaptive", "none"])
+
+
+@st.composite
+def scenarios(draw):
+    radio = draw(st.sampled_from(["umts", "lte", "nr"]))
+    overrides = {}
+    if radio == "umts":
+        overrides = {"umts": {"fast_dormancy": draw(st.sampled_from(["off", "legacy", "rel8"])),
+                              "pch_enabled": draw(st.booleans())}}
+    if radio == "nr":
+        overrides = {"nr": {"inactive_enabled": draw(st.booleans())}}
+    apps = []
+    for i in range(draw(st.integers(1, 3))):
+        policy = draw(policies)
+        hb = {"policy": policy}
+        if policy == "fixed":
+            hb |= {"interval_s": draw(st.floats(5.0, 900.0)), "jitter": draw(st.sampled_from([0.0, 0.2]))}
+        apps.append({"name": f"a{i}", "connection": draw(st.sampled_from(["own", "push"])), "heartbeat": hb,
+                     "messages": {"per_hour": draw(st.floats(0.0, 60.0)), "up_bytes": draw(st.integers(0, 3000)),
+                                  "down_bytes": draw(st.integers(0, 3000))}})
+    nat = draw(st.one_of(st.none(), st.floats(60.0, 1800.0)))
+    network = {"radio": radio, "overrides": overrides} | ({"nat_timeout_s": nat} if nat else {})
+    groups = [{"name": "g", "devices": draw(st.integers(1, 12)),
+               "apps": {a["name"]: draw(st.floats(0.0, 1.0)) for a in apps}}]
+    sim = {"duration_s": draw(st.floats(300.0, 3600.0)), "seed": draw(st.integers(0, 2**32)), "bin_s": 60.0}
+    return scenario(network=network, apps=apps, groups=groups, simulation=sim)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_messages_are_conserved_and_state_time_sums_to_duration(rs) -> None:
+    res = run(rs)
+    s = res.summary
+    total = s["signalling"]["messages_total"]
+    assert sum(s["signalling"]["by_node"].values()) == total
+    assert sum(s["signalling"]["by_procedure"].values()) == total
+    assert sum(a["signalling_messages"] for a in s["apps"].values()) == total
+    assert res.devices["signalling_messages"].sum() == total
+    assert res.timeseries["messages_total"].sum() == total
+    assert res.timeseries["promotions"].sum() == s["rrc"]["promotions_total"] == res.devices["promotions"].sum()
+    assert math.isclose(sum(s["rrc"]["time_share_by_state"].values()), 1.0, rel_tol=1e-9)
+    duration = rs.scenario.simulation.duration_s
+    state_cols = [c for c in res.devices.columns if c.startswith("time_s_")]
+    assert (abs(res.devices[state_cols].sum(axis=1) - duration) < 1e-6).all()
+    # time-averaged occupancy: every bin holds every device exactly once
+    dev_cols = [c for c in res.timeseries.columns if c.startswith("devices_")]
+    assert (abs(res.timeseries[dev_cols].sum(axis=1) - s["devices"]) < 1e-6).all()
+    assert sum(a["bytes"] for a in s["apps"].values()) == s["traffic"]["bytes_total"]
+    assert 0.0 <= s["concentration"]["gini"] <= 1.0
+
+
+def test_same_seed_gives_identical_results_and_another_seed_does_not() -> None:
+    kw = dict(groups=[{"name": "phones", "devices": 50, "apps": {"chat": 0.8}}],
+              apps=[{"name": "chat", "heartbeat": {"policy": "fixed", "interval_s": 270.0, "jitter": 0.1},
+                     "messages": {"per_hour": 6.0, "up_bytes": 400, "down_bytes": 1500}}])
+    a, b = run(scenario(**kw)), run(scenario(**kw))
+    assert a.summary == b.summary
+    assert a.devices.equals(b.devices) and a.timeseries.equals(b.timeseries)
+    c = run(scenario(simulation={"duration_s": 3600.0, "seed": 8, "bin_s": 60.0}, **kw))
+    assert c.summary["signalling"] != a.summary["signalling"]
+
+
+def test_a_device_results_do_not_depend_on_the_population_after_it() -> None:
+    # Random inputs are tied to fixed device blocks: adding devices must not change earlier ones.
+    kw = dict(apps=[{"name": "chat", "heartbeat": {"policy": "fixed", "interval_s": 270.0, "jitter": 0.1},
+                     "messages": {"per_hour": 6.0, "up_bytes": 400, "down_bytes": 1500}}])
+    small = run(scenario(groups=[{"name": "phones", "devices": 30, "apps": {"chat": 0.8}}], **kw))
+    large = run(scenario(groups=[{"name": "phones", "devices": 1500, "apps": {"chat": 0.8}}], **kw))
+    assert small.devices.equals(large.devices.iloc[:30])

@@ -1,0 +1,36 @@
+"""NR RRC machine: RRC_INACTIVE resumes cost the core nothing."""
+from __future__ import annotations
+
+from conftest import run, scenario
+
+
+def _nr(inactive: bool):
+    return run(scenario(network={"radio": "nr", "overrides": {"nr": {"inactive_enabled": inactive}}},
+                        apps=[{"name": "chat", "heartbeat": {"policy": "fixed", "interval_s": 60.0},
+                               "messages": {"per_hour": 10.0, "up_bytes": 300, "down_bytes": 900}}],
+                        groups=[{"name": "phones", "devices": 5, "apps": {"chat": 1.0}}]))
+
+
+def test_resume_from_inactive_puts_no_messages_on_the_core() -> None:
+    res = _nr(inactive=True)
+    s = res.summary["signalling"]
+    resumes = s["by_procedure"]["resume"] // 3  # gNB 3 per resume (reference §3)
+    assert resumes > 5 * 50  # every beat after the first finds the UE in RRC_INACTIVE
+    # Only each device's first promotion (from RRC_IDLE at the start) reaches AMF and SMF.
+    # (a first promotion may be mobile-terminated: core paging, gNB 2 / AMF 3 / SMF 2, comes first)
+    core_pagings = s["by_procedure"]["paging"] // 7
+    assert core_pagings <= 5
+    assert s["by_procedure"]["service_request"] == 5 * (10 + 5 + 4)
+    assert s["by_node"]["AMF"] == 5 * 5 + 3 * core_pagings
+    assert s["by_node"]["SMF"] == 5 * 4 + 2 * core_pagings
+    assert s["by_procedure"]["ran_paging"] > 0  # later MT data reaches INACTIVE UEs by RAN paging
+
+
+def test_without_inactive_every_promotion_reaches_the_core() -> None:
+    res = _nr(inactive=False)
+    s = res.summary["signalling"]
+    promotions = res.summary["rrc"]["promotions_total"]
+    assert s["by_procedure"]["service_request"] == promotions * 19
+    assert s["by_node"]["AMF"] >= promotions * 5
+    assert s["by_procedure"]["resume"] == 0
+    assert res.summary["rrc"]["time_share_by_state"]["RRC_INACTIVE"] == 0.0
