@@ -1,0 +1,129 @@
+"""The command line: a full run's files, and every class of bad input exiting 2 with one line each."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sim.cli import cli
+
+GOOD = """
+name = "tiny"
+[simulation]
+duration_s = 600.0
+seed = 1
+[network]
+radio = "lte"
+[[apps]]
+name = "chat"
+heartbeat = { policy = "fixed", interval_s = 270.0 }
+[[groups]]
+name = "phones"
+devices = 20
+apps = { chat = 1.0 }
+"""
+
+
+def invoke(tmp_path: Path, text: str, *args: str):
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["run", str(scenario), "--out", str(out), "--quiet", *args])
+    return result, out, str(scenario)
+
+
+def test_run_writes_every_output(tmp_path: Path) -> None:
+    result, out, _ = invoke(tmp_path, GOOD)
+    assert result.exit_code == 0, result.output
+    for name in ("summary.json", "timeseries.csv", "apps.csv", "devices.csv", "scenario.resolved.toml",
+                 "plots/signalling.png", "plots/rrc_states.png", "plots/apps.png", "plots/lorenz.png"):
+        assert (out / name).is_file(), name
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("scenario", "seed", "engine", "duration_s", "devices"):
+        assert key in summary
+    assert summary["devices"] == 20
+    # the resolved scenario reruns to the same summary
+    rerun = CliRunner().invoke(cli, ["run", str(out / "scenario.resolved.toml"), "--out", str(tmp_path / "again"),
+                                     "--quiet", "--no-plots"])
+    assert rerun.exit_code == 0, rerun.output
+    again = json.loads((tmp_path / "again" / "summary.json").read_text())
+    assert again == summary
+
+
+def test_set_and_seed_override_the_file(tmp_path: Path) -> None:
+    result, out, _ = invoke(tmp_path, GOOD, "--set", "simulation.duration_s=300", "--set", "groups[0].devices=7",
+                            "--seed", "9", "--no-plots")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["duration_s"], summary["devices"], summary["seed"]) == (300.0, 7, 9)
+
+
+BAD = [
+    ("malformed", GOOD.replace('name = "tiny"', 'name = "tiny'), "", "malformed TOML"),
+    ("typo", GOOD.replace("duration_s", "duraton_s"), "simulation.duraton_s", "unknown key"),
+    ("wrong type", GOOD.replace("devices = 20", 'devices = "many"'), "groups[0].devices", "integer"),
+    ("negative interval", GOOD.replace("interval_s = 270.0", "interval_s = -5.0"),
+     "apps[0].heartbeat.interval_s", "greater than 0"),
+    ("probability above 1", GOOD.replace("chat = 1.0 }", "chat = 1.5 }"), "groups[0].apps.chat", "less than or equal to 1"),
+    ("unknown profile", GOOD.replace('radio = "lte"', 'radio = "lte5"'), "network.radio", "'umts', 'lte' or 'nr'"),
+    ("unknown app", GOOD.replace("chat = 1.0 }", "chatt = 1.0 }"), "groups[0].apps.chatt", "unknown app"),
+    ("profile override typo", GOOD + "\n[network.overrides.lte]\ntail_sx = 3.0\n", "network.overrides.lte.tail_sx",
+     "unknown key"),
+    ("impossible profile value", GOOD + "\n[network.overrides.lte]\ntail_s = -3.0\n", "network.overrides.lte.tail_s",
+     "greater than 0"),
+    ("unknown node", GOOD + "\n[network.overrides.lte.messages.paging]\nAMF = 3\n", "network.overrides.lte.messages",
+     "unknown node"),
+]
+
+
+@pytest.mark.parametrize("label,text,path,message", BAD, ids=[b[0] for b in BAD])
+def test_bad_input_exits_2_with_one_line_per_problem(tmp_path: Path, label: str, text: str, path: str,
+                                                     message: str) -> None:
+    result, out, file = invoke(tmp_path, text)
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith(f"error: {file}: {path}")
+    assert message in lines[0]
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_every_problem_is_reported(tmp_path: Path) -> None:
+    text = GOOD.replace("duration_s", "duraton_s").replace("devices = 20", "devices = -1")
+    result, out, _ = invoke(tmp_path, text)
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 2
+    assert not out.exists()
+
+
+def test_bad_set_and_missing_file(tmp_path: Path) -> None:
+    result, out, _ = invoke(tmp_path, GOOD, "--set", "simulation.duration_s=-1")
+    assert result.exit_code == 2 and "simulation.duration_s" in result.output
+    result, _, _ = invoke(tmp_path, GOOD, "--set", "groups[3].devices=1")
+    assert result.exit_code == 2 and result.output.startswith("error: --set: groups[3]")
+    missing = CliRunner().invoke(cli, ["run", str(tmp_path / "nope.toml"), "--quiet"])
+    assert missing.exit_code == 2 and "cannot read file" in missing.output
+    assert not out.exists()
+
+
+def test_failed_run_keeps_the_earlier_results(tmp_path: Path) -> None:
+    result, out, _ = invoke(tmp_path, GOOD, "--no-plots")
+    assert result.exit_code == 0
+    before = (out / "summary.json").read_text()
+    bad, _, _ = invoke(tmp_path, GOOD.replace("devices = 20", "devices = 0"))
+    assert bad.exit_code == 2
+    assert (out / "summary.json").read_text() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_python_dash_m_runs_the_embedded_default(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "sim", "run", "--out", str(tmp_path / "q"), "--quiet",
+                           "--no-plots", "--set", "groups[0].devices=30"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "q" / "summary.json").read_text())["scenario"] == "quickstart"
