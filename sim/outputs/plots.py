@@ -1,0 +1,178 @@
+"""PNG plots of a run: signalling over time, RRC occupancy, per-app shares and the Lorenz curve.
+
+Figures are built as ``matplotlib.figure.Figure`` objects on an Agg canvas (no pyplot), so
+plotting keeps no global state and is safe in threads and worker processes.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+DPI = 120
+TOP_SHARES = ("1", "5", "10", "20")  # summary concentration.top_share points to annotate
+MAX_LORENZ_POINTS = 2000
+
+
+class PlotResults(Protocol):
+    """What the plots read from a run's results (``sim.metrics.Results`` fits)."""
+
+    @property
+    def summary(self) -> dict[str, Any]: ...
+    @property
+    def timeseries(self) -> pd.DataFrame: ...
+    @property
+    def apps(self) -> pd.DataFrame: ...
+    @property
+    def devices(self) -> pd.DataFrame: ...
+    @property
+    def nodes(self) -> list[str]: ...
+    @property
+    def states(self) -> list[str]: ...
+
+
+def write_plots(results: PlotResults, directory: Path) -> list[Path]:
+    """Write ``signalling.png``, ``rrc_states.png``, ``apps.png`` and ``lorenz.png`` into ``directory``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    plotters = {"signalling.png": _signalling, "rrc_states.png": _rrc_states,
+                "apps.png": _apps, "lorenz.png": _lorenz}
+    written = []
+    for name, plot in plotters.items():
+        fig = Figure(figsize=(9, 5), dpi=DPI, layout="constrained")
+        FigureCanvasAgg(fig)
+        try:
+            plot(results, fig.add_subplot())
+            path = directory / name
+            fig.savefig(path, format="png")
+            written.append(path)
+        finally:
+            fig.clear()
+    return written
+
+
+def _scenario(results: PlotResults) -> str:
+    return str(results.summary.get("scenario", "")) or "run"
+
+
+def _time_axis(ts: pd.DataFrame) -> tuple[np.ndarray, str]:
+    """Bin mid-points in a readable unit, and the axis label."""
+    start = ts["t_start_s"].to_numpy(dtype=float)
+    end = ts["t_end_s"].to_numpy(dtype=float)
+    mid = (start + end) / 2
+    span = float(end.max() - start.min()) if len(ts) else 0.0
+    if span >= 6 * 3600:
+        return mid / 3600, "time (h)"
+    if span >= 600:
+        return mid / 60, "time (min)"
+    return mid, "time (s)"
+
+
+def _empty(ax: Axes, text: str, x: float = 0.5, y: float = 0.5) -> None:
+    ax.text(x, y, text, ha="center", va="center", transform=ax.transAxes, color="grey")
+
+
+def _signalling(results: PlotResults, ax: Axes) -> None:
+    ts = results.timeseries
+    ax.set_title(f"{_scenario(results)}: signalling load by network node")
+    ax.set_ylabel("signalling messages / s")
+    if ts.empty:
+        ax.set_xlabel("time (s)")
+        _empty(ax, "no time bins")
+        return
+    x, xlabel = _time_axis(ts)
+    ax.set_xlabel(xlabel)
+    width = (ts["t_end_s"] - ts["t_start_s"]).to_numpy(dtype=float)
+    width = np.where(width > 0, width, np.nan)
+    for node in results.nodes:
+        column = f"messages_{node}"
+        if column in ts:
+            ax.plot(x, ts[column].to_numpy(dtype=float) / width, lw=1.2, label=node)
+    ax.plot(x, ts["messages_total"].to_numpy(dtype=float) / width, color="black", lw=2, label="total")
+    ax.set_ylim(bottom=0)
+    ax.set_xlim(float(x.min()), float(x.max()) if len(x) > 1 else float(x.min()) + 1)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+
+
+def _rrc_states(results: PlotResults, ax: Axes) -> None:
+    ts = results.timeseries
+    ax.set_title(f"{_scenario(results)}: RRC state occupancy")
+    ax.set_ylabel("devices")
+    columns = [(s, f"devices_{s}") for s in results.states if f"devices_{s}" in ts]
+    if ts.empty or not columns:
+        ax.set_xlabel("time (s)")
+        _empty(ax, "no RRC state data")
+        return
+    x, xlabel = _time_axis(ts)
+    ax.set_xlabel(xlabel)
+    ax.stackplot(x, [ts[c].to_numpy(dtype=float) for _, c in columns],
+                 labels=[s for s, _ in columns], alpha=0.85)
+    ax.set_ylim(bottom=0)
+    ax.set_xlim(float(x.min()), float(x.max()) if len(x) > 1 else float(x.min()) + 1)
+    ax.grid(alpha=0.3)
+    handles, labels = ax.get_legend_handles_labels()  # top state of the stack first
+    ax.legend(handles[::-1], labels[::-1], loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small",
+              title="RRC state\n(bin average)", title_fontsize="small")
+
+
+def _apps(results: PlotResults, ax: Axes) -> None:
+    apps = results.apps
+    ax.set_title(f"{_scenario(results)}: share of signalling vs share of data per app")
+    ax.set_ylabel("share of network total (%)")
+    if apps.empty:
+        _empty(ax, "no apps")
+        return
+    apps = apps.sort_values("signalling_share", ascending=False, kind="stable")
+    names = [f"{a}\n(OS push)" if a == "os-push" else str(a) for a in apps["app"]]
+    x = np.arange(len(apps))
+    w = 0.38
+    sig = 100 * apps["signalling_share"].to_numpy(dtype=float)
+    data = 100 * apps["bytes_share"].to_numpy(dtype=float)
+    for offset, values, label, color in ((-w / 2, sig, "signalling messages", "tab:red"),
+                                         (w / 2, data, "bytes", "tab:blue")):
+        bars = ax.bar(x + offset, values, w, label=label, color=color)
+        ax.bar_label(bars, fmt="%.1f%%", fontsize="small", padding=2)
+    ax.set_xticks(x, names)
+    ax.set_xlim(-0.6, len(apps) - 0.4)
+    ax.set_ylim(0, max(float(np.nanmax(np.r_[sig, data, 0.0])) * 1.3, 1.0))  # room for the legend
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper right")
+
+
+def _lorenz(results: PlotResults, ax: Axes) -> None:
+    conc = results.summary.get("concentration", {})
+    gini = conc.get("gini")
+    ax.set_title(f"{_scenario(results)}: concentration of signalling over devices")
+    ax.set_xlabel("share of devices, most signalling first (%)")
+    ax.set_ylabel("cumulative share of signalling (%)")
+    ax.plot([0, 100], [0, 100], color="grey", ls="--", lw=1, label="equal load")
+    counts = (results.devices["signalling_messages"].to_numpy(dtype=float)
+              if "signalling_messages" in results.devices else np.zeros(0))
+    total = float(counts.sum())
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 102)
+    ax.grid(alpha=0.3)
+    if len(counts) == 0 or total <= 0:
+        _empty(ax, "no signalling", 0.3, 0.7)
+        ax.legend(loc="lower right")
+        return
+    cum = np.r_[0.0, np.cumsum(np.sort(counts)[::-1])] / total * 100
+    share = np.linspace(0, 100, len(cum))
+    if len(cum) > MAX_LORENZ_POINTS:  # thin the line; the curve is smooth at this density
+        keep = np.unique(np.linspace(0, len(cum) - 1, MAX_LORENZ_POINTS).astype(int))
+        cum, share = cum[keep], share[keep]
+    label = "devices" if gini is None else f"devices (Gini {float(gini):.3f})"
+    ax.plot(share, cum, color="tab:red", lw=2, label=label)
+    markers = iter("osD^")
+    for key in TOP_SHARES:  # labelled in the legend: the lower right, under the diagonal, is always free
+        value = conc.get("top_share", {}).get(key)
+        if value is not None:
+            ax.plot(float(key), 100 * float(value), next(markers), ms=7, mec="black", ls="none",
+                    label=f"top {key}% of devices: {100 * float(value):.1f}%")
+    ax.legend(loc="lower right")

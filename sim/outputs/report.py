@@ -1,0 +1,96 @@
+"""A short terminal summary of a run, printed with rich."""
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from rich import box
+from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
+
+
+class ReportResults(Protocol):
+    """What the report reads from a run's results."""
+
+    @property
+    def summary(self) -> dict[str, Any]: ...
+    @property
+    def nodes(self) -> list[str]: ...
+    @property
+    def states(self) -> list[str]: ...
+
+
+def render(results: ReportResults, console: Console) -> None:
+    """Print devices, signalling by node, RRC, per-app shares, concentration and energy."""
+    s = results.summary
+    sig, rrc, conc = s.get("signalling", {}), s.get("rrc", {}), s.get("concentration", {})
+    total = sig.get("messages_total", 0)
+
+    console.print(f"[bold]{s.get('scenario', 'run')}[/]: {_int(s.get('devices', 0))} devices, "
+                  f"{_duration(s.get('duration_s', 0))}, seed {s.get('seed', '-')}, "
+                  f"engine {s.get('engine', '-')}")
+
+    nodes = _table("signalling by node")
+    for header in ("node", "messages", "share", "peak msg/s"):
+        nodes.add_column(header, justify="left" if header == "node" else "right")
+    by_node, peak = sig.get("by_node", {}), sig.get("peak_per_s", {})
+    for node in [n for n in results.nodes if n in by_node] + [n for n in by_node if n not in results.nodes]:
+        nodes.add_row(node, _int(by_node[node]), _pct(by_node[node], total), _num(peak.get(node)))
+    nodes.add_row("[bold]total", f"[bold]{_int(total)}", "", "")
+
+    apps = _table("per app: share of signalling vs bytes")
+    for header in ("app", "signalling", "bytes", "promotions"):
+        apps.add_column(header, justify="left" if header == "app" else "right")
+    by_app = sorted(s.get("apps", {}).items(), key=lambda kv: -kv[1].get("signalling_share", 0))
+    for name, app in by_app:
+        apps.add_row(name, _pct(app.get("signalling_share")), _pct(app.get("bytes_share")),
+                     _int(app.get("promotions", 0)))
+
+    grid = Table.grid(padding=(0, 4))
+    grid.add_row(nodes, apps)
+    if Measurement.get(console, console.options.update_width(10_000), grid).maximum <= console.width:
+        console.print(grid)
+    else:  # too narrow for side by side
+        console.print(nodes, apps)
+
+    shares = rrc.get("time_share_by_state", {})
+    states = [st for st in results.states if st in shares] + [st for st in shares if st not in results.states]
+    console.print(f"RRC promotions: {_num(rrc.get('promotions_per_device_hour'), 2)} per device-hour")
+    console.print("RRC time share: " + ", ".join(f"{st} {_pct(shares[st])}" for st in states))
+    top = conc.get("top_share", {})
+    console.print(f"Signalling from the top 8% of devices: {_pct(top.get('8'))}, "
+                  f"top 10%: {_pct(top.get('10'))}; Gini {_num(conc.get('gini'), 3)}")
+    console.print(f"Radio energy: {_num(s.get('energy', {}).get('radio_j_per_device_hour'))} J per device-hour")
+
+
+def _table(title: str) -> Table:
+    return Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title=title, title_justify="left",
+                 title_style="bold")
+
+
+def _int(value: Any) -> str:
+    return f"{int(round(float(value))):,}" if value is not None else "-"
+
+
+def _num(value: Any, digits: int = 1) -> str:
+    return f"{float(value):,.{digits}f}" if value is not None else "-"
+
+
+def _pct(value: Any, total: Any = None) -> str:
+    """``value`` as a percentage; a fraction, or a count out of ``total`` (``-`` when undefined)."""
+    if value is None:
+        return "-"
+    if total is not None:
+        if not total:
+            return "-"
+        value = float(value) / float(total)
+    return f"{100 * float(value):.1f}%"
+
+
+def _duration(seconds: Any) -> str:
+    seconds = float(seconds or 0)
+    if seconds >= 3600:
+        return f"{seconds / 3600:,.1f} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds:.0f} s"
