@@ -16,7 +16,8 @@ class Recorder:
         self.tables = tables
         return self
 
-    def transition(self, t: float, device: int, proc: int, owner: int, state: int) -> None:
+    def transition(self, record: tuple[float, int, int, int, int]) -> None:
+        t, _, proc, _, state = record
         name = "start" if proc < 0 else self.tables.procedures[proc][1]
         self.events.append((t, name, self.tables.states[state][1]))
 

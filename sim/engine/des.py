@@ -1,26 +1,28 @@
-"""The discrete-event engine: every device's apps as SimPy processes.
+"""The discrete-event engine: every device as SimPy processes.
 
-Each app's heartbeat and each app's message stream is a SimPy process that sleeps until its
-next send; a send goes through the connection's NAT check, then the device's RRC machine
-(which applies timer expiries lazily, see ``sim.radio.base``), and is logged. All random
-inputs come pre-drawn from ``sim.population.draws``.
+Each device has one process for its open-loop sends (fixed heartbeats, the push channel's
+heartbeat, user messages: their times are known from the draws) and one per adaptive
+heartbeat (whose next beat depends on what the last one found). A send goes through the
+connection's NAT check, then the device's RRC machine (which applies timer expiries lazily,
+see ``sim.radio.base``), and is logged. All random inputs come pre-drawn from
+``sim.population.draws``; the engine draws nothing.
 """
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Generator
 
 import numpy as np
 import simpy
 
 from sim.engine.log import HEARTBEAT, MESSAGE, RECONNECT, EventLog, LogArrays
-from sim.population.draws import BlockDraws, block_draws, blocks, fixed_schedule
+from sim.population.draws import BlockDraws, block_draws, blocks, fixed_schedules
 from sim.population.heartbeat import MarsHeartbeat
 from sim.population.traffic import AppTraffic, Payload, app_traffic, push_traffic
 from sim.radio.base import Machine
 from sim.radio.tables import ModelTables
 from sim.scenario import ResolvedScenario
 from sim.scenario.schema import Heartbeat
-
 
 _NO_JITTER = np.zeros(0)
 
@@ -46,40 +48,49 @@ class Phone:
         self.device, self.radio, self.log, self.nat_s = device, radio, log, nat_s
 
     def send(self, t: float, conn: Connection, app: int, kind: int, p: Payload, incoming: bool) -> bool:
-        """Send (or receive) ``p`` at ``t``; returns False if the connection had been dropped."""
-        log, dev = self.log, self.device
-        up, down = p.up_bytes, p.down_bytes
-        alive = self.nat_s is None or t - conn.last_s <= self.nat_s
-        if not alive:
-            if incoming:  # the server cannot reach the phone until the phone reconnects
-                conn.held.append((app, p))
-                log.held_messages += 1
-                return False
-            r = conn.reconnect
-            log.transfer(t, dev, conn.app, RECONNECT, r.up_bytes, r.down_bytes, r.packets)
-            up += r.up_bytes
-            down += r.down_bytes
-            for held_app, h in conn.held:
-                log.transfer(t, dev, held_app, MESSAGE, h.up_bytes, h.down_bytes, h.packets)
-                up += h.up_bytes
-                down += h.down_bytes
-            conn.held.clear()
+        """Send (or receive) ``p`` at ``t``; returns False if the NAT had dropped the connection."""
+        nat_s = self.nat_s
+        if nat_s is not None and t - conn.last_s > nat_s:
+            return self._send_on_dead(t, conn, app, kind, p, incoming)
         conn.last_s = t
-        self.radio.data(t, app, up, down, incoming)
-        log.transfer(t, dev, app, kind, p.up_bytes, p.down_bytes, p.packets)
-        return alive
+        self.radio.data(t, app, p.up_bytes, p.down_bytes, incoming)
+        self.log.transfer((t, self.device, app, kind, p.up_bytes, p.down_bytes, p.packets))
+        return True
+
+    def _send_on_dead(self, t: float, conn: Connection, app: int, kind: int, p: Payload, incoming: bool) -> bool:
+        """The connection was dropped: hold an incoming message, else reconnect first (one radio transfer)."""
+        log, dev = self.log, self.device
+        if incoming:  # the server cannot reach the phone until the phone reconnects
+            conn.held.append((app, p))
+            log.held_messages += 1
+            return False
+        r = conn.reconnect
+        log.transfer((t, dev, conn.app, RECONNECT, r.up_bytes, r.down_bytes, r.packets))
+        up, down = p.up_bytes + r.up_bytes, p.down_bytes + r.down_bytes
+        for held_app, h in conn.held:
+            log.transfer((t, dev, held_app, MESSAGE, h.up_bytes, h.down_bytes, h.packets))
+            up += h.up_bytes
+            down += h.down_bytes
+        conn.held.clear()
+        conn.last_s = t
+        self.radio.data(t, app, up, down, False)
+        log.transfer((t, dev, app, kind, p.up_bytes, p.down_bytes, p.packets))
+        return False
 
 
-def _fixed(env: simpy.Environment, phone: Phone, conn: Connection, times: list[float],
-           p: Payload) -> Generator[simpy.Event, None, None]:
-    timeout, send, app = env.timeout, phone.send, conn.app
-    for t in times:
+def _device(env: simpy.Environment, phone: Phone, times: list[float],
+            actions: list[tuple[Connection, int, int, Payload]], incoming: list[bool]
+            ) -> Generator[simpy.Event, None, None]:
+    """A device's open-loop sends (fixed heartbeats and messages of all its apps), in time order."""
+    timeout, send = env.timeout, phone.send
+    for t, (conn, app, kind, p), inc in zip(times, actions, incoming):
         yield timeout(t - env.now)
-        send(t, conn, app, HEARTBEAT, p, False)
+        send(t, conn, app, kind, p, inc)
 
 
 def _adaptive(env: simpy.Environment, phone: Phone, conn: Connection, hb: Heartbeat, first_s: float,
               jitter: list[float], p: Payload, end_s: float) -> Generator[simpy.Event, None, None]:
+    """An adaptive heartbeat: its next interval depends on whether the last beat found the connection alive."""
     mars = MarsHeartbeat(hb)
     t, k = first_s, 0
     while t < end_s:
@@ -92,16 +103,13 @@ def _adaptive(env: simpy.Environment, phone: Phone, conn: Connection, hb: Heartb
         t += interval
 
 
-def _messages(env: simpy.Environment, phone: Phone, conn: Connection, app: int, times: list[float],
-              incoming: list[bool], p: Payload) -> Generator[simpy.Event, None, None]:
-    timeout, send = env.timeout, phone.send
-    for t, inc in zip(times, incoming):
-        yield timeout(t - env.now)
-        send(t, conn, app, MESSAGE, p, inc)
-
-
 class _Builder:
-    """Creates the processes of each device of a block."""
+    """Creates each device of a block: its RRC machine, connections and processes.
+
+    Open-loop sends (fixed heartbeats, the push channel's heartbeat, messages) are merged per
+    device into one time-ordered list served by one process; stream codes say what each is:
+    ``2a`` app a's heartbeat, ``2a + 1`` app a's message, ``2 x apps`` the push heartbeat.
+    """
 
     def __init__(self, rs: ResolvedScenario, tables: ModelTables, env: simpy.Environment, log: EventLog):
         self.rs, self.tables, self.env, self.log = rs, tables, env, log
@@ -111,49 +119,83 @@ class _Builder:
         self.push_app = len(scn.apps)
         self.machines: list[Machine] = []
 
+    def _open_loop(self, d: BlockDraws, uses_push: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Every open-loop send of the block: (device in block, time, stream, incoming), sorted."""
+        scn, end_s = self.rs.scenario, self.end_s
+        # (active devices, sends per device, their times in device order, stream, incoming)
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray | None]] = []
+        for a, (app, draws) in enumerate(zip(scn.apps, d.apps)):
+            hb = app.heartbeat
+            if app.connection == "own" and hb.policy == "fixed":
+                counts, times = fixed_schedules(hb.interval_s, hb.jitter, draws.phase, draws.jitter, end_s)
+                parts.append((draws.installed, counts, times, 2 * a, None))
+            parts.append((draws.installed, np.diff(draws.msg_offsets), draws.msg_times_s, 2 * a + 1,
+                          draws.msg_incoming))
+        counts, times = fixed_schedules(scn.groups[d.group].push_interval_s, 0.0, d.push_phase, _NO_JITTER, end_s)
+        parts.append((uses_push, counts, times, 2 * len(scn.apps), None))
+        columns: list[list[np.ndarray]] = [[], [], [], []]
+        for active, counts, times, stream, incoming in parts:
+            keep = np.repeat(active, counts)
+            dev = np.repeat(np.arange(d.n), counts)[keep]
+            columns[0].append(dev)
+            columns[1].append(times[keep])
+            columns[2].append(np.full(dev.size, stream))
+            columns[3].append(incoming[keep] if incoming is not None else np.zeros(dev.size, dtype=bool))
+        dev, t, stream, incoming = (np.concatenate(c) for c in columns)
+        order = np.lexsort((stream, t, dev))
+        return dev[order], t[order], stream[order], incoming[order]
+
     def block(self, d: BlockDraws) -> None:
-        scn, env, end_s = self.rs.scenario, self.env, self.end_s
+        scn, env, log = self.rs.scenario, self.env, self.log
         group = scn.groups[d.group]
+        make_machine = self.tables.machine
         radio = self.rs.group_radio(d.group)
-        push = push_traffic(group)
+        nat_s = scn.network.nat_timeout_s
+        push, push_app, push_s = push_traffic(group), self.push_app, group.push_interval_s
+        uses_push = np.zeros(d.n, dtype=bool)
+        for app, draws in zip(scn.apps, d.apps):
+            if app.connection == "push":
+                uses_push |= draws.installed
+        dev, times, streams, incoming = self._open_loop(d, uses_push)
+        bounds = np.searchsorted(dev, np.arange(d.n + 1)).tolist()
+        times_l, streams_l, incoming_l = times.tolist(), streams.tolist(), incoming.tolist()
+        # per app: (code, app, traffic, installed per device, heartbeat phase per device)
+        apps = [(a, app, self.traffic[a], draws.installed.tolist(), draws.phase.tolist())
+                for a, (app, draws) in enumerate(zip(scn.apps, d.apps))]
+        uses_push_l, push_phase_l = uses_push.tolist(), d.push_phase.tolist()
+        n_streams = 2 * len(scn.apps) + 1
         for i in range(d.n):
             device = d.first_device + i
-            machine = self.tables.machine(radio, device, self.log)
+            machine = make_machine(radio, device, log)
             self.machines.append(machine)
-            phone = Phone(device, machine, self.log, scn.network.nat_timeout_s)
-            push_conn: Connection | None = None
-            for a, (app, draws) in enumerate(zip(scn.apps, d.apps)):
-                if not draws.installed[i]:
-                    continue
-                traffic: AppTraffic = self.traffic[a]
-                if app.connection == "push":
-                    if push_conn is None:
-                        push_conn = self._heartbeat(phone, self.push_app, push,
-                                                    Heartbeat(policy="fixed", interval_s=group.push_interval_s),
-                                                    float(d.push_phase[i]), _NO_JITTER)
-                    conn = push_conn
-                else:
-                    conn = self._heartbeat(phone, a, traffic, app.heartbeat, float(draws.phase[i]),
-                                           draws.jitter[i])
-                lo, hi = draws.msg_offsets[i], draws.msg_offsets[i + 1]
-                if hi > lo:
-                    env.process(_messages(env, phone, conn, a, draws.msg_times_s[lo:hi].tolist(),
-                                          draws.msg_incoming[lo:hi].tolist(), traffic.message))
+            phone = Phone(device, machine, log, nat_s)
+            table: list = [None] * n_streams
+            push_conn = None
+            if uses_push_l[i]:
+                push_conn = Connection(push_app, (push_phase_l[i] - 1.0) * push_s, push.reconnect)
+                table[-1] = (push_conn, push_app, HEARTBEAT, push.heartbeat)
+            for a, app, traffic, installed, phase in apps:
+                if installed[i]:
+                    conn = push_conn if app.connection == "push" else \
+                        self._connection(phone, a, app.heartbeat, traffic, phase[i], d.apps[a].jitter[i])
+                    table[2 * a] = (conn, a, HEARTBEAT, traffic.heartbeat)
+                    table[2 * a + 1] = (conn, a, MESSAGE, traffic.message)
+            lo, hi = bounds[i], bounds[i + 1]
+            if hi > lo:
+                actions = [table[k] for k in streams_l[lo:hi]]
+                env.process(_device(env, phone, times_l[lo:hi], actions, incoming_l[lo:hi]))
 
-    def _heartbeat(self, phone: Phone, app: int, traffic: AppTraffic, hb: Heartbeat, phase: float,
-                   jitter: np.ndarray) -> Connection:
-        env, end_s = self.env, self.end_s
+    def _connection(self, phone: Phone, app: int, hb: Heartbeat, traffic: AppTraffic, phase: float,
+                    jitter: np.ndarray) -> Connection:
+        """An app's own connection, in steady state: its last packet a heartbeat interval before the first beat."""
         if hb.policy == "none":
             return Connection(app, 0.0, traffic.reconnect)  # assumption: connected at t = 0
-        if hb.policy == "fixed":
-            times = fixed_schedule(hb.interval_s, hb.jitter, phase, jitter, end_s).tolist()
-            first, interval = (times[0] if times else end_s), hb.interval_s
-            conn = Connection(app, first - interval, traffic.reconnect)  # steady state: a beat ago
-            env.process(_fixed(env, phone, conn, times, traffic.heartbeat))
-            return conn
-        first = phase * hb.min_interval_s
-        conn = Connection(app, first - hb.min_interval_s, traffic.reconnect)
-        env.process(_adaptive(env, phone, conn, hb, first, jitter.tolist(), traffic.heartbeat, end_s))
+        interval = hb.interval_s if hb.policy == "fixed" else hb.min_interval_s
+        first = phase * interval
+        conn = Connection(app, first - interval, traffic.reconnect)
+        if hb.policy == "adaptive":
+            self.env.process(_adaptive(self.env, phone, conn, hb, first, jitter.tolist(), traffic.heartbeat,
+                                       self.end_s))
         return conn
 
 
@@ -166,10 +208,21 @@ def run_des(rs: ResolvedScenario, tables: ModelTables,
     for g, b, first, n in blocks(rs.scenario):
         builder.block(block_draws(rs.scenario, g, b, first, n))
     end_s = builder.end_s
-    for k in range(1, steps + 1):
-        env.run(until=end_s * k / steps)
-        if progress is not None:
-            progress(k / steps)
+    # The run makes no cyclic garbage worth collecting, but millions of short-lived objects
+    # would make the cyclic collector rescan the long-lived model again and again.
+    gc.collect()
+    gc.freeze()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for k in range(1, steps + 1) if progress is not None else [steps]:
+            env.run(until=end_s if k == steps else end_s * k / steps)
+            if progress is not None:
+                progress(k / steps)
+    finally:
+        if enabled:
+            gc.enable()
+        gc.unfreeze()
     for machine in builder.machines:
         machine.finish(end_s)
     return log.arrays()

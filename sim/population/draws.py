@@ -94,16 +94,19 @@ def block_draws(scenario: Scenario, group: int, block: int, first_device: int, n
     return BlockDraws(group, block, first_device, n, apps, push_phase)
 
 
-def fixed_schedule(interval_s: float, jitter: float, phase: float, jitter_draws: np.ndarray,
-                   duration_s: float) -> np.ndarray:
-    """A fixed-policy heartbeat's send times before ``duration_s``.
+def fixed_schedules(interval_s: float, jitter: float, phase: np.ndarray, jitter_draws: np.ndarray,
+                    duration_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed-policy heartbeat send times before ``duration_s`` for many devices at once.
 
-    The first falls at ``phase x interval`` (steady state); each next one an interval later,
-    scaled by ``1 + jitter x draw``.
+    Device i's first beat falls at ``phase[i] x interval`` (steady state); each next one an
+    interval later, scaled by ``1 + jitter x draw``. Returns (beats per device, all times in
+    device order, each device's in time order).
     """
+    first = phase[:, None] * interval_s
     if jitter == 0.0:
-        first = phase * interval_s
-        return first + interval_s * np.arange(int((duration_s - first) / interval_s) + 1)
-    gaps = interval_s * (1.0 + jitter * jitter_draws[:-1])
-    times = phase * interval_s + np.concatenate(([0.0], np.cumsum(gaps)))
-    return times[times < duration_s]
+        times = first + interval_s * np.arange(int(duration_s / interval_s) + 1)
+    else:
+        gaps = interval_s * (1.0 + jitter * jitter_draws[:, :-1])
+        times = np.concatenate([first, first + np.cumsum(gaps, axis=1)], axis=1)
+    keep = times < duration_s
+    return keep.sum(axis=1), times[keep]

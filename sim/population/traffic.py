@@ -10,7 +10,7 @@ from sim.scenario.schema import App, Group, Reconnect, Scenario
 MSS_BYTES = 1460
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Payload:
     up_bytes: int
     down_bytes: int
@@ -26,7 +26,7 @@ def reconnect_payload(r: Reconnect) -> Payload:
     return Payload(r.up_bytes, r.down_bytes, r.up_packets + r.down_packets)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AppTraffic:
     heartbeat: Payload
     message: Payload

@@ -17,46 +17,64 @@ from typing import Protocol
 class TransitionSink(Protocol):
     """Where a machine reports what it does (the engine's event log)."""
 
-    def transition(self, t: float, device: int, proc: int, owner: int, state: int) -> None:
-        """At ``t`` procedure ``proc`` (owned by app ``owner``) left ``device`` in ``state``."""
+    def transition(self, record: tuple[float, int, int, int, int]) -> None:
+        """``(t, device, proc, owner, state)``: at ``t`` procedure ``proc`` (owned by app
+        ``owner``) left ``device`` in ``state``. One tuple, so a log can bind a C method here."""
+
+
+INF = float("inf")
 
 
 class Machine:
-    """Base RRC machine: current state, promotion in progress, owner app, pending demotions."""
+    """Base RRC machine: current state, promotion in progress, owner app, pending demotions.
 
-    __slots__ = ("spec", "device", "sink", "state", "ready", "owner", "chain")
+    The next pending demotion is held in ``due``/``due_proc``/``due_state`` (``due`` is inf when
+    none is pending) and any after it in ``rest``, so the common case allocates nothing.
+    """
+
+    __slots__ = ("spec", "device", "rec", "state", "ready", "owner", "due", "due_proc", "due_state", "rest")
 
     def __init__(self, spec, device: int, sink: TransitionSink):
         self.spec = spec
         self.device = device
-        self.sink = sink
+        self.rec = sink.transition
         self.state: int = spec.idle
         self.ready = 0.0  # when the promotion in progress completes
         self.owner = -1  # app whose packet triggered the latest promotion
-        self.chain: list[tuple[float, int, int]] = []  # (time, procedure, new state), time-ordered
-        sink.transition(0.0, device, -1, -1, spec.idle)
+        self.due = INF
+        self.due_proc = -1
+        self.due_state = -1
+        self.rest: list[tuple[float, int, int]] = []  # later demotions, time-ordered
+        self.rec((0.0, device, -1, -1, spec.idle))
 
     def advance(self, t: float) -> None:
         """Apply the demotions whose timers expired at or before ``t``."""
-        chain = self.chain
-        while chain and chain[0][0] <= t:
-            at, proc, state = chain.pop(0)
-            self.state = state
-            self.sink.transition(at, self.device, proc, self.owner, state)
+        while self.due <= t:
+            self._fire()
 
     def finish(self, end_s: float) -> None:
         """Close the run: apply demotions strictly before ``end_s``; later ones never happen."""
-        chain = self.chain
-        while chain and chain[0][0] < end_s:
-            at, proc, state = chain.pop(0)
-            self.state = state
-            self.sink.transition(at, self.device, proc, self.owner, state)
-        chain.clear()
+        while self.due < end_s:
+            self._fire()
+        self.due, self.rest = INF, []
+
+    def _fire(self) -> None:
+        self.state = self.due_state
+        self.rec((self.due, self.device, self.due_proc, self.owner, self.due_state))
+        if self.rest:
+            self.due, self.due_proc, self.due_state = self.rest.pop(0)
+        else:
+            self.due = INF
+
+    def schedule(self, chain: list[tuple[float, int, int]]) -> None:
+        """Replace the pending demotions with ``chain`` (time-ordered, non-empty)."""
+        self.due, self.due_proc, self.due_state = chain[0]
+        self.rest = chain[1:]
 
     def promote(self, t: float, proc: int, state: int, app: int) -> None:
         self.state = state
         self.owner = app
-        self.sink.transition(t, self.device, proc, app, state)
+        self.rec((t, self.device, proc, app, state))
 
     def data(self, t: float, app: int, up_bytes: int, down_bytes: int, incoming: bool) -> float:
         """Carry one transfer requested at ``t``; returns when it is delivered."""

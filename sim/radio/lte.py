@@ -15,7 +15,7 @@ from sim.radio.profiles import LteProfile
 STATES = ("RRC_IDLE", "RRC_CONNECTED")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Spec:
     idle: int
     connected: int
@@ -41,18 +41,23 @@ def promotions(profile: LteProfile) -> dict[str, tuple[float, float, str]]:
 
 
 class LteMachine(Machine):
+    """Written out flat: LTE is the common case and the engine's hottest path."""
+
     __slots__ = ()
 
     def data(self, t: float, app: int, up_bytes: int, down_bytes: int, incoming: bool) -> float:
-        s = self.spec
-        self.advance(t)
+        s, rec = self.spec, self.rec
+        if self.due <= t:  # the tail expired since the last transfer: S1 release
+            rec((self.due, self.device, s.s1_release, self.owner, s.idle))
+            self.state = s.idle
         if t < self.ready:
             t = self.ready
         if self.state == s.idle:
             if incoming:
-                self.sink.transition(t, self.device, s.paging, app, s.idle)
-            self.promote(t, s.service_request, s.connected, app)
+                rec((t, self.device, s.paging, app, s.idle))
+            rec((t, self.device, s.service_request, app, s.connected))
+            self.state, self.owner = s.connected, app
             t += s.promotion_delay_s
             self.ready = t
-        self.chain = [(t + s.tail_s, s.s1_release, s.idle)]
+        self.due, self.due_proc, self.due_state = t + s.tail_s, s.s1_release, s.idle
         return t

@@ -15,7 +15,7 @@ from sim.radio.profiles import NrProfile
 STATES = ("RRC_IDLE", "RRC_INACTIVE", "RRC_CONNECTED")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Spec:
     idle: int
     inactive: int
@@ -58,26 +58,28 @@ class NrMachine(Machine):
 
     def data(self, t: float, app: int, up_bytes: int, down_bytes: int, incoming: bool) -> float:
         s = self.spec
-        self.advance(t)
+        if self.due <= t:
+            self.advance(t)
         if t < self.ready:
             t = self.ready
         if self.state == s.idle:
             if incoming:
-                self.sink.transition(t, self.device, s.paging, app, s.idle)
+                self.rec((t, self.device, s.paging, app, s.idle))
             self.promote(t, s.service_request, s.connected, app)
             t += s.promotion_delay_s
             self.ready = t
         elif self.state == s.inactive:
             if incoming:
-                self.sink.transition(t, self.device, s.ran_paging, app, s.inactive)
+                self.rec((t, self.device, s.ran_paging, app, s.inactive))
             self.promote(t, s.resume, s.connected, app)
             t += s.resume_delay_s
             self.ready = t
         end = t + s.tail_s
+        self.rest = []
         if not s.inactive_enabled:
-            self.chain = [(end, s.release, s.idle)]
-        elif math.isinf(s.inactive_release_s):
-            self.chain = [(end, s.suspend, s.inactive)]
+            self.due, self.due_proc, self.due_state = end, s.release, s.idle
         else:
-            self.chain = [(end, s.suspend, s.inactive), (end + s.inactive_release_s, s.inactive_release, s.idle)]
+            self.due, self.due_proc, self.due_state = end, s.suspend, s.inactive
+            if not math.isinf(s.inactive_release_s):
+                self.rest = [(end + s.inactive_release_s, s.inactive_release, s.idle)]
         return t

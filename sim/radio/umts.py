@@ -22,7 +22,7 @@ from sim.radio.profiles import UmtsProfile
 STATES = ("IDLE", "CELL_FACH", "CELL_DCH", "CELL_PCH")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Spec:
     idle: int
     fach: int
@@ -99,13 +99,14 @@ class UmtsMachine(Machine):
 
     def data(self, t: float, app: int, up_bytes: int, down_bytes: int, incoming: bool) -> float:
         s = self.spec
-        self.advance(t)
+        if self.due <= t:
+            self.advance(t)
         if t < self.ready:
             t = self.ready
         state = self.state
         if state == s.idle:
             if incoming:
-                self.sink.transition(t, self.device, s.paging, app, s.idle)
+                self.rec((t, self.device, s.paging, app, s.idle))
             self.promote(t, s.rrc_setup, s.dch, app)
             t += s.idle_to_dch_delay_s
             self.ready = t
@@ -118,5 +119,5 @@ class UmtsMachine(Machine):
                 self.promote(t, s.fach_to_dch, s.dch, app)
                 t += s.fach_to_dch_delay_s
                 self.ready = t
-        self.chain = demotions(s, self.state, t)
+        self.schedule(demotions(s, self.state, t))
         return t
