@@ -34,3 +34,25 @@ def test_without_inactive_every_promotion_reaches_the_core() -> None:
     assert s["by_node"]["AMF"] >= promotions * 5
     assert s["by_procedure"]["resume"] == 0
     assert res.summary["rrc"]["time_share_by_state"]["RRC_INACTIVE"] == 0.0
+
+
+def test_inactive_release_timer_returns_the_ue_to_idle() -> None:
+    from sim.radio.profiles import NrProfile, builtin_profile_data, merge
+    from sim.radio.tables import build_tables
+
+    events = []
+    profile = NrProfile.model_validate(merge(builtin_profile_data("nr"), {"inactive_release_s": 100.0}))
+    tables = build_tables({"nr": profile}, ["nr"])
+
+    class Sink:
+        def transition(self, record):
+            events.append((record[0], tables.procedures[record[2]][1] if record[2] >= 0 else "start"))
+
+    m = tables.machine("nr", 0, Sink())
+    m.data(5.0, 0, 70, 60, False)
+    m.data(50.0, 0, 70, 60, True)  # INACTIVE: RAN paging, then resume
+    m.finish(1000.0)
+    tail = 10.12
+    assert events == [(0.0, "start"), (5.0, "service_request"), (5.0 + 0.26 + tail, "suspend"),
+                      (50.0, "ran_paging"), (50.0, "resume"), (50.0 + 0.1 + tail, "suspend"),
+                      (50.0 + 0.1 + tail + 100.0, "inactive_release")]

@@ -106,3 +106,12 @@ def test_energy_of_a_heartbeat_cycle_matches_aro_by_hand() -> None:
     cycles = res.summary["signalling"]["by_procedure"]["release"] // 9  # RNC 7 + SGSN 2 per release
     assert cycles == beats  # every cycle completed inside the run (checked, not assumed)
     assert res.devices["radio_energy_j"].iloc[0] == pytest.approx(beats * (2.0 * 0.53 + 5 * 0.7 + 12 * 0.35))
+
+
+def test_pch_enabled_parks_in_pch_after_t2_and_releases_after_pch_timer() -> None:
+    m, rec, tables = machine(pch_enabled=True, pch_release_s=600.0)
+    m.data(0.0, 0, 70, 60, True)  # mobile-terminated: paging first
+    m.finish(1000.0)
+    assert rec.events[1:] == [(0.0, "paging", "IDLE"), (0.0, "rrc_setup", "CELL_DCH"),
+                              (7.0, "dch_to_fach", "CELL_FACH"), (19.0, "to_pch", "CELL_PCH"),
+                              (619.0, "pch_release", "IDLE")]

@@ -71,10 +71,21 @@ class Machine:
         self.due, self.due_proc, self.due_state = chain[0]
         self.rest = chain[1:]
 
-    def promote(self, t: float, proc: int, state: int, app: int) -> None:
+    def settle(self, t: float) -> float:
+        """Apply expired timers; a transfer arriving during a promotion waits for it. Returns its start."""
+        if self.due <= t:
+            self.advance(t)
+        return t if t >= self.ready else self.ready
+
+    def promote(self, t: float, proc: int, state: int, app: int, delay_s: float, paging: int = -1) -> float:
+        """Run promotion ``proc`` for ``app``'s packet (after ``paging``, if one is given); returns its end."""
+        if paging >= 0:
+            self.rec((t, self.device, paging, app, self.state))
         self.state = state
         self.owner = app
         self.rec((t, self.device, proc, app, state))
+        self.ready = t + delay_s
+        return self.ready
 
     def data(self, t: float, app: int, up_bytes: int, down_bytes: int, incoming: bool) -> float:
         """Carry one transfer requested at ``t``; returns when it is delivered."""

@@ -58,22 +58,11 @@ class NrMachine(Machine):
 
     def data(self, t: float, app: int, up_bytes: int, down_bytes: int, incoming: bool) -> float:
         s = self.spec
-        if self.due <= t:
-            self.advance(t)
-        if t < self.ready:
-            t = self.ready
+        t = self.settle(t)
         if self.state == s.idle:
-            if incoming:
-                self.rec((t, self.device, s.paging, app, s.idle))
-            self.promote(t, s.service_request, s.connected, app)
-            t += s.promotion_delay_s
-            self.ready = t
+            t = self.promote(t, s.service_request, s.connected, app, s.promotion_delay_s, s.paging if incoming else -1)
         elif self.state == s.inactive:
-            if incoming:
-                self.rec((t, self.device, s.ran_paging, app, s.inactive))
-            self.promote(t, s.resume, s.connected, app)
-            t += s.resume_delay_s
-            self.ready = t
+            t = self.promote(t, s.resume, s.connected, app, s.resume_delay_s, s.ran_paging if incoming else -1)
         end = t + s.tail_s
         self.rest = []
         if not s.inactive_enabled:

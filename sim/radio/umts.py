@@ -99,25 +99,13 @@ class UmtsMachine(Machine):
 
     def data(self, t: float, app: int, up_bytes: int, down_bytes: int, incoming: bool) -> float:
         s = self.spec
-        if self.due <= t:
-            self.advance(t)
-        if t < self.ready:
-            t = self.ready
-        state = self.state
-        if state == s.idle:
-            if incoming:
-                self.rec((t, self.device, s.paging, app, s.idle))
-            self.promote(t, s.rrc_setup, s.dch, app)
-            t += s.idle_to_dch_delay_s
-            self.ready = t
+        t = self.settle(t)
+        if self.state == s.idle:
+            t = self.promote(t, s.rrc_setup, s.dch, app, s.idle_to_dch_delay_s, s.paging if incoming else -1)
         else:
-            if state == s.pch:
-                self.promote(t, s.cell_update, s.fach, app)
-                t += s.pch_to_fach_delay_s
-                self.ready = t
+            if self.state == s.pch:
+                t = self.promote(t, s.cell_update, s.fach, app, s.pch_to_fach_delay_s)
             if self.state == s.fach and (up_bytes > s.up_threshold or down_bytes > s.down_threshold):
-                self.promote(t, s.fach_to_dch, s.dch, app)
-                t += s.fach_to_dch_delay_s
-                self.ready = t
+                t = self.promote(t, s.fach_to_dch, s.dch, app, s.fach_to_dch_delay_s)
         self.schedule(demotions(s, self.state, t))
         return t
