@@ -1,8 +1,8 @@
 """The discrete-event engine: every device as SimPy processes.
 
-Each device has one process for its open-loop sends (fixed heartbeats, the push channel's
-heartbeat, user messages: their times are known from the draws) and one per adaptive
-heartbeat (whose next beat depends on what the last one found). A send goes through the
+Each device has one chain of timeouts for its open-loop sends (fixed heartbeats, the push
+channel's heartbeat, user messages: their times are known from the draws) and one SimPy
+process per adaptive heartbeat (whose next beat depends on what the last one found). A send goes through the
 connection's NAT check, then the device's RRC machine (which applies timer expiries lazily,
 see ``sim.radio.base``), and is logged. All random inputs come pre-drawn from
 ``sim.population.draws``; the engine draws nothing.
@@ -78,14 +78,32 @@ class Phone:
         return False
 
 
-def _device(env: simpy.Environment, phone: Phone, times: list[float],
-            actions: list[tuple[Connection, int, int, Payload]], incoming: list[bool]
-            ) -> Generator[simpy.Event, None, None]:
-    """A device's open-loop sends (fixed heartbeats and messages of all its apps), in time order."""
-    timeout, send = env.timeout, phone.send
-    for t, (conn, app, kind, p), inc in zip(times, actions, incoming):
-        yield timeout(t - env.now)
-        send(t, conn, app, kind, p, inc)
+class _Schedule:
+    """A device's open-loop sends (fixed heartbeats and messages of all its apps), in time order.
+
+    Driven by SimPy timeout callbacks rather than a generator process: the sends need no
+    waiting on anything but time, and a callback saves SimPy's process-resume step per event.
+    """
+
+    __slots__ = ("env", "phone", "times", "actions", "incoming", "i", "fire_cb")
+
+    def __init__(self, env: simpy.Environment, phone: Phone, times: list[float],
+                 actions: list[tuple[Connection, int, int, Payload]], incoming: list[bool]):
+        self.env, self.phone, self.times, self.actions, self.incoming = env, phone, times, actions, incoming
+        self.i = 0
+        self.fire_cb = self.fire
+        env.timeout(times[0]).callbacks.append(self.fire_cb)
+
+    def fire(self, _event: simpy.Event) -> None:
+        i = self.i
+        conn, app, kind, p = self.actions[i]
+        self.phone.send(self.times[i], conn, app, kind, p, self.incoming[i])
+        i += 1
+        if i < len(self.times):
+            self.i = i
+            self.env.timeout(self.times[i] - self.env.now).callbacks.append(self.fire_cb)
+        else:
+            self.fire_cb = None  # break the self-reference so the schedule is freed at once
 
 
 def _adaptive(env: simpy.Environment, phone: Phone, conn: Connection, hb: Heartbeat, first_s: float,
@@ -183,7 +201,7 @@ class _Builder:
             lo, hi = bounds[i], bounds[i + 1]
             if hi > lo:
                 actions = [table[k] for k in streams_l[lo:hi]]
-                env.process(_device(env, phone, times_l[lo:hi], actions, incoming_l[lo:hi]))
+                _Schedule(env, phone, times_l[lo:hi], actions, incoming_l[lo:hi])
 
     def _connection(self, phone: Phone, app: int, hb: Heartbeat, traffic: AppTraffic, phase: float,
                     jitter: np.ndarray) -> Connection:
@@ -205,24 +223,23 @@ def run_des(rs: ResolvedScenario, tables: ModelTables,
     env = simpy.Environment()
     log = EventLog()
     builder = _Builder(rs, tables, env, log)
-    for g, b, first, n in blocks(rs.scenario):
-        builder.block(block_draws(rs.scenario, g, b, first, n))
     end_s = builder.end_s
-    # The run makes no cyclic garbage worth collecting, but millions of short-lived objects
-    # would make the cyclic collector rescan the long-lived model again and again.
-    gc.collect()
-    gc.freeze()
+    # Building and running make millions of objects but no cyclic garbage worth collecting; the
+    # cyclic collector would only rescan the long-lived model again and again. Off until done.
     enabled = gc.isenabled()
     gc.disable()
     try:
+        for g, b, first, n in blocks(rs.scenario):
+            builder.block(block_draws(rs.scenario, g, b, first, n))
+        gc.freeze()
         for k in range(1, steps + 1) if progress is not None else [steps]:
             env.run(until=end_s if k == steps else end_s * k / steps)
             if progress is not None:
                 progress(k / steps)
     finally:
+        gc.unfreeze()
         if enabled:
             gc.enable()
-        gc.unfreeze()
     for machine in builder.machines:
         machine.finish(end_s)
     return log.arrays()
