@@ -122,10 +122,10 @@ def _adaptive(env: simpy.Environment, phone: Phone, conn: Connection, hb: Heartb
 
 
 class _Builder:
-    """Creates each device of a block: its RRC machine, connections and processes.
+    """Creates each device of a block: its RRC machine, connections and SimPy events.
 
     Open-loop sends (fixed heartbeats, the push channel's heartbeat, messages) are merged per
-    device into one time-ordered list served by one process; stream codes say what each is:
+    device into one time-ordered list served by one timeout chain; stream codes say what each is:
     ``2a`` app a's heartbeat, ``2a + 1`` app a's message, ``2 x apps`` the push heartbeat.
     """
 
