@@ -1,12 +1,11 @@
 """The event log an engine fills and the metrics read: plain numbers, no simulation objects."""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
 HEARTBEAT, MESSAGE, RECONNECT = 0, 1, 2
-KINDS = ("heartbeat", "message", "reconnect")
 
 
 @dataclass(frozen=True)
@@ -26,12 +25,6 @@ class LogArrays:
     x_down_bytes: np.ndarray  # int64
     x_packets: np.ndarray  # int64
     held_messages: int  # mobile-terminated messages that found the connection dead and waited
-
-    @staticmethod
-    def concat(parts: list["LogArrays"]) -> "LogArrays":
-        names = [f.name for f in fields(LogArrays) if f.name != "held_messages"]
-        return LogArrays(**{n: np.concatenate([getattr(p, n) for p in parts]) for n in names},
-                         held_messages=sum(p.held_messages for p in parts))
 
 
 class EventLog:

@@ -14,6 +14,8 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from sim.metrics.concentration import lorenz_top
+
 DPI = 120
 TOP_SHARES = ("1", "5", "10", "20")  # summary concentration.top_share points to annotate
 MAX_LORENZ_POINTS = 2000
@@ -162,8 +164,7 @@ def _lorenz(results: PlotResults, ax: Axes) -> None:
         _empty(ax, "no signalling", 0.3, 0.7)
         ax.legend(loc="lower right")
         return
-    cum = np.r_[0.0, np.cumsum(np.sort(counts)[::-1])] / total * 100
-    share = np.linspace(0, 100, len(cum))
+    share, cum = (100 * v for v in lorenz_top(counts))
     if len(cum) > MAX_LORENZ_POINTS:  # thin the line; the curve is smooth at this density
         keep = np.unique(np.linspace(0, len(cum) - 1, MAX_LORENZ_POINTS).astype(int))
         cum, share = cum[keep], share[keep]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sim.scenario.schema import App, Group, Reconnect, Scenario
+from sim.scenario.schema import App, Group, Reconnect
 
 # assumption: a typical TCP maximum segment size over a 1500-byte MTU.
 MSS_BYTES = 1460
@@ -43,7 +43,3 @@ def push_traffic(group: Group) -> AppTraffic:
     """The OS push channel's own traffic: its heartbeat and (assumption) a default reconnect."""
     beat = payload(group.push_up_bytes, group.push_down_bytes)
     return AppTraffic(beat, Payload(0, 0, 0), reconnect_payload(Reconnect()))
-
-
-def uses_push(scenario: Scenario) -> list[bool]:
-    return [app.connection == "push" for app in scenario.apps]
