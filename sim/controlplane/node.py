@@ -1,0 +1,191 @@
+"""A control-plane node with finite capacity: a queue in front of a few processors.
+
+Every signalling procedure (an RRC connection setup, a service request, ...) is a burst of
+messages that a node such as an RNC, eNB or MME must process. Capacity is modelled as a
+classic queue, which in Kendall's notation is M/D/c/K when arrivals are Poisson:
+
+- ``servers`` identical processors work in parallel (the ``c``);
+- a procedure of ``m`` messages holds one processor for ``m * service_s_per_message``
+  seconds (deterministic service, the ``D``);
+- procedures that find every processor busy wait in one first-in-first-out queue;
+- ``queue_limit`` procedures at most may wait (the ``K``, not counting those in service);
+  one that finds the waiting room full is rejected at once. ``queue_limit=0`` is a pure
+  loss system, whose reject ratio under Poisson arrivals is Erlang's B formula;
+- ``guard_s``: a procedure still waiting ``guard_s`` after it arrived is rejected then and
+  leaves the queue, as when a device's response timer expires (e.g. T300 for an LTE RRC
+  connection request) or a node discards stale requests under overload. A procedure is
+  therefore never served after waiting longer than ``guard_s``.
+
+A rejected procedure is not retried here: the caller gets ``Outcome(accepted=False, ...)``
+and decides itself.
+"""
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a procedure ended.
+
+    ``accepted``: served (True) or rejected (False). ``wait_s``: time spent queued before
+    service started, or before the reject. ``done_s``: simulation time of service completion
+    or of the reject.
+    """
+
+    accepted: bool
+    wait_s: float
+    done_s: float
+
+
+class Node:
+    """A FIFO multi-server queue of signalling procedures (see the module docstring).
+
+    Counters since creation: ``offered``, ``carried`` (served to completion), ``rejected``
+    (full queue or guard time) and their message totals; ``wait_samples_s``, the queueing
+    delay of each carried procedure in completion order. At every instant
+    ``offered == carried + rejected + in_queue + in_service``.
+    """
+
+    def __init__(self, env: simpy.Environment, name: str, *, servers: int = 1, service_s_per_message: float,
+                 queue_limit: int | None = None, guard_s: float | None = None):
+        if isinstance(servers, bool) or not isinstance(servers, int) or servers < 1:
+            raise ValueError(f"node {name!r}: servers must be a whole number >= 1, got {servers!r}")
+        if not (0.0 < service_s_per_message < math.inf):
+            raise ValueError(f"node {name!r}: service_s_per_message must be finite and > 0, "
+                             f"got {service_s_per_message!r}")
+        if queue_limit is not None and (isinstance(queue_limit, bool) or not isinstance(queue_limit, int)
+                                        or queue_limit < 0):
+            raise ValueError(f"node {name!r}: queue_limit must be None (no limit) or a whole number >= 0, "
+                             f"got {queue_limit!r}")
+        if guard_s is not None and not (0.0 < guard_s < math.inf):
+            raise ValueError(f"node {name!r}: guard_s must be None (no guard) or finite and > 0, got {guard_s!r}")
+        self.env = env
+        self.name = name
+        self.servers = servers
+        self.service_s_per_message = service_s_per_message
+        self.queue_limit = queue_limit
+        self.guard_s = guard_s
+        self._room = math.inf if queue_limit is None else queue_limit
+        # Waiting procedures, oldest first: (arrival_s, messages, event to fire when done).
+        self._waiting: deque[tuple[float, int, simpy.Event]] = deque()
+        self.in_service = 0
+        self.offered = self.carried = self.rejected = 0
+        self.messages_offered = self.messages_carried = 0
+        self.wait_samples_s: list[float] = []
+        # Time integrals of the queue length and of busy servers, up to _last_s.
+        self._start_s = self._last_s = env.now
+        self._queue_area_s = 0.0
+        self._busy_area_s = 0.0
+
+    @property
+    def in_queue(self) -> int:
+        """Procedures waiting now (not in service)."""
+        return len(self._waiting)
+
+    @property
+    def in_system(self) -> int:
+        """Procedures waiting or in service now."""
+        return len(self._waiting) + self.in_service
+
+    def offer(self, messages: int) -> simpy.Event:
+        """Offer a procedure of ``messages`` messages now.
+
+        Returns an event that fires with an :class:`Outcome` when the procedure completes
+        service, or when it is rejected: at once if the waiting room is full, ``guard_s``
+        after arrival if it is still waiting then. Never raises for a reject.
+        """
+        if messages < 1:
+            raise ValueError(f"node {self.name!r}: a procedure has at least 1 message, got {messages!r}")
+        env = self.env
+        self._advance()
+        self.offered += 1
+        self.messages_offered += messages
+        done = env.event()
+        if self.in_service < self.servers:  # a free server implies an empty queue
+            self._serve(env.now, messages, done)
+        elif len(self._waiting) >= self._room:
+            self.rejected += 1
+            done.succeed(Outcome(False, 0.0, env.now))
+        else:
+            entry = (env.now, messages, done)
+            self._waiting.append(entry)
+            if self.guard_s is not None:
+                env.timeout(self.guard_s, entry).callbacks.append(self._expire)
+        return done
+
+    def _serve(self, arrival_s: float, messages: int, done: simpy.Event) -> None:
+        self.in_service += 1
+        service_s = messages * self.service_s_per_message
+        self.env.timeout(service_s, (arrival_s, self.env.now, messages, done)).callbacks.append(self._complete)
+
+    def _complete(self, event: simpy.Event) -> None:
+        arrival_s, start_s, messages, done = event.value
+        self._advance()
+        self.in_service -= 1
+        self.carried += 1
+        self.messages_carried += messages
+        wait_s = start_s - arrival_s
+        self.wait_samples_s.append(wait_s)
+        done.succeed(Outcome(True, wait_s, self.env.now))
+        if self._waiting:
+            self._serve(*self._waiting.popleft())
+
+    def _expire(self, event: simpy.Event) -> None:
+        # Guard timers fire in arrival order, so a procedure still waiting at its guard time is
+        # at the head of the queue; if it is not there, it has already started service.
+        entry = event.value
+        if self._waiting and self._waiting[0] is entry:
+            self._advance()
+            self._waiting.popleft()
+            self.rejected += 1
+            arrival_s, _, done = entry
+            done.succeed(Outcome(False, self.env.now - arrival_s, self.env.now))
+
+    def _advance(self) -> None:
+        """Add the time since the last state change to the queue and busy-server integrals."""
+        now = self.env.now
+        elapsed_s = now - self._last_s
+        if elapsed_s:
+            self._queue_area_s += len(self._waiting) * elapsed_s
+            self._busy_area_s += self.in_service * elapsed_s
+            self._last_s = now
+
+    def _window_s(self, until_s: float) -> float:
+        """Length of the observation window [creation, until_s]; the state is known only up to now."""
+        if not (self._last_s <= until_s <= self.env.now) or until_s <= self._start_s:
+            raise ValueError(f"node {self.name!r}: until_s must be after the node's creation "
+                             f"({self._start_s} s) and its last state change ({self._last_s} s) and "
+                             f"not after now ({self.env.now} s), got {until_s!r}")
+        return until_s - self._start_s
+
+    def utilization(self, until_s: float) -> float:
+        """Mean fraction of servers busy from the node's creation to ``until_s`` (normally now)."""
+        window_s = self._window_s(until_s)
+        busy_s = self._busy_area_s + self.in_service * (until_s - self._last_s)
+        return busy_s / (self.servers * window_s)
+
+    def mean_queue_length(self, until_s: float) -> float:
+        """Time-averaged number of waiting procedures from the node's creation to ``until_s``."""
+        window_s = self._window_s(until_s)
+        return (self._queue_area_s + len(self._waiting) * (until_s - self._last_s)) / window_s
+
+    def stats(self, until_s: float) -> dict[str, float]:
+        """Summary at ``until_s`` (normally ``env.now``); wait figures are over carried
+        procedures and NaN when none has completed."""
+        waits = np.asarray(self.wait_samples_s)
+        return {
+            "offered": self.offered,
+            "carried": self.carried,
+            "rejected": self.rejected,
+            "in_system_at_end": self.in_system,
+            "utilization": self.utilization(until_s),
+            "mean_wait_s": float(waits.mean()) if waits.size else math.nan,
+            "wait_p95_s": float(np.percentile(waits, 95)) if waits.size else math.nan,
+            "mean_queue_length": self.mean_queue_length(until_s),
+        }
