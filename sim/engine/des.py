@@ -15,7 +15,8 @@ from collections.abc import Callable, Generator
 import numpy as np
 import simpy
 
-from sim.engine.log import HEARTBEAT, MESSAGE, RECONNECT, EventLog, LogArrays
+from sim.engine.log import HEARTBEAT, MESSAGE, EventLog, LogArrays
+from sim.engine.phone import Connection, Phone
 from sim.population.draws import BlockDraws, block_draws, blocks, fixed_schedules
 from sim.population.heartbeat import MarsHeartbeat
 from sim.population.traffic import AppTraffic, Payload, app_traffic, push_traffic
@@ -25,57 +26,6 @@ from sim.scenario import ResolvedScenario
 from sim.scenario.schema import Heartbeat
 
 _NO_JITTER = np.zeros(0)
-
-
-class Connection:
-    """One TCP connection through the carrier NAT: an app's own, or the OS push channel."""
-
-    __slots__ = ("app", "last_s", "held", "reconnect")
-
-    def __init__(self, app: int, last_s: float, reconnect: Payload):
-        self.app = app  # app code owning the connection (its heartbeat and reconnects)
-        self.last_s = last_s  # last packet through the NAT
-        self.held: list[tuple[int, Payload]] = []  # MT messages waiting for a reconnect
-        self.reconnect = reconnect
-
-
-class Phone:
-    """One device: its RRC machine, its NAT timeout and where it logs."""
-
-    __slots__ = ("device", "radio", "log", "nat_s")
-
-    def __init__(self, device: int, radio: Machine, log: EventLog, nat_s: float | None):
-        self.device, self.radio, self.log, self.nat_s = device, radio, log, nat_s
-
-    def send(self, t: float, conn: Connection, app: int, kind: int, p: Payload, incoming: bool) -> bool:
-        """Send (or receive) ``p`` at ``t``; returns False if the NAT had dropped the connection."""
-        nat_s = self.nat_s
-        if nat_s is not None and t - conn.last_s > nat_s:
-            return self._send_on_dead(t, conn, app, kind, p, incoming)
-        conn.last_s = t
-        self.radio.data(t, app, p.up_bytes, p.down_bytes, incoming)
-        self.log.transfer((t, self.device, app, kind, p.up_bytes, p.down_bytes, p.packets))
-        return True
-
-    def _send_on_dead(self, t: float, conn: Connection, app: int, kind: int, p: Payload, incoming: bool) -> bool:
-        """The connection was dropped: hold an incoming message, else reconnect first (one radio transfer)."""
-        log, dev = self.log, self.device
-        if incoming:  # the server cannot reach the phone until the phone reconnects
-            conn.held.append((app, p))
-            log.held_messages += 1
-            return False
-        r = conn.reconnect
-        log.transfer((t, dev, conn.app, RECONNECT, r.up_bytes, r.down_bytes, r.packets))
-        up, down = p.up_bytes + r.up_bytes, p.down_bytes + r.down_bytes
-        for held_app, h in conn.held:
-            log.transfer((t, dev, held_app, MESSAGE, h.up_bytes, h.down_bytes, h.packets))
-            up += h.up_bytes
-            down += h.down_bytes
-        conn.held.clear()
-        conn.last_s = t
-        self.radio.data(t, app, up, down, False)
-        log.transfer((t, dev, app, kind, p.up_bytes, p.down_bytes, p.packets))
-        return False
 
 
 class _Schedule:

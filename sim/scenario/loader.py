@@ -109,6 +109,11 @@ def resolve(data: dict[str, Any], source: str, overrides: list[str] | tuple[str,
             continue
         if radio in used:
             profiles[radio] = profile
+    known_nodes = [n for r in sorted(used) for n in PROFILE_MODELS[r].NODES]
+    for node in scenario.controlplane.nodes:
+        if node not in known_nodes:
+            problems.append(Problem(source, f"controlplane.nodes.{node}",
+                                    f"unknown node {node!r} (nodes of the radios in use: {', '.join(known_nodes)})"))
     if problems:
         raise ScenarioError(problems)
     return ResolvedScenario(scenario, profiles, source)

@@ -111,6 +111,31 @@ class Group(_Model):
     push_down_bytes: Bytes = 60
 
 
+class NodeCapacity(_Model):
+    """One kind of control-plane node (RNC, eNB, MME, ...) with finite processing capacity.
+
+    Each instance is a FIFO queue of signalling procedures in front of ``servers`` processors
+    (``sim.controlplane.node``); a procedure of m messages holds one for m / messages_per_s.
+    """
+
+    messages_per_s: Positive  # what one processor of one instance handles
+    devices_per_node: Annotated[int, Field(ge=1)] | None = None  # None: one instance serves everyone
+    servers: Annotated[int, Field(ge=1)] = 1
+    queue_limit: Annotated[int, Field(ge=0)] | None = None  # procedures that may wait; None: no limit
+    guard_s: Positive | None = None  # a procedure still waiting this long is rejected
+
+
+class ControlPlane(_Model):
+    """Capacity of the nodes that need it; nodes not listed have unlimited capacity."""
+
+    nodes: dict[str, NodeCapacity] = {}
+    # RRC connection reject wait time before the device tries again. TS 36.331 waitTime is
+    # 1..16 s; assumption: 2 s.
+    reject_wait_s: Positive = 2.0
+    # assumption: attempts per send before the app gives up on it (T300/N300 style)
+    max_attempts: Annotated[int, Field(ge=1)] = 3
+
+
 class Provenance(_Model):
     """Written into ``scenario.resolved.toml``; ignored by the model."""
 
@@ -126,6 +151,7 @@ class Scenario(_Model):
     network: Network = Network()
     apps: list[App] = []
     groups: Annotated[list[Group], Field(min_length=1)]
+    controlplane: ControlPlane = ControlPlane()
     provenance: Provenance | None = None
 
 

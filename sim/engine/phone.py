@@ -1,0 +1,73 @@
+"""A device as the engines see it: its connections through the carrier NAT and its RRC machine."""
+from __future__ import annotations
+
+from sim.engine.log import MESSAGE, RECONNECT, EventLog
+from sim.population.traffic import Payload
+from sim.radio.base import Machine
+
+
+class Connection:
+    """One TCP connection through the carrier NAT: an app's own, or the OS push channel."""
+
+    __slots__ = ("app", "last_s", "held", "reconnect")
+
+    def __init__(self, app: int, last_s: float, reconnect: Payload):
+        self.app = app  # app code owning the connection (its heartbeat and reconnects)
+        self.last_s = last_s  # last packet through the NAT
+        self.held: list[tuple[int, Payload]] = []  # MT messages waiting for a reconnect
+        self.reconnect = reconnect
+
+
+class Phone:
+    """One device: its RRC machine, its NAT timeout and where it logs."""
+
+    __slots__ = ("device", "radio", "log", "nat_s")
+
+    def __init__(self, device: int, radio: Machine, log: EventLog, nat_s: float | None):
+        self.device, self.radio, self.log, self.nat_s = device, radio, log, nat_s
+
+    def send(self, t: float, conn: Connection, app: int, kind: int, p: Payload, incoming: bool) -> bool:
+        """Send (or receive) ``p`` at ``t``; returns False if the NAT had dropped the connection."""
+        nat_s = self.nat_s
+        if nat_s is not None and t - conn.last_s > nat_s:
+            if incoming:
+                self.hold(conn, app, p)
+                return False
+            up, down = self.with_reconnect(conn, p)
+            self.radio.data(t, app, up, down, False)
+            self.commit(t, conn, app, kind, p, alive=False)
+            return False
+        conn.last_s = t
+        self.radio.data(t, app, p.up_bytes, p.down_bytes, incoming)
+        self.log.transfer((t, self.device, app, kind, p.up_bytes, p.down_bytes, p.packets))
+        return True
+
+    def alive(self, t: float, conn: Connection) -> bool:
+        return self.nat_s is None or t - conn.last_s <= self.nat_s
+
+    def hold(self, conn: Connection, app: int, p: Payload) -> None:
+        """An incoming message on a dropped connection: the server cannot reach the phone until it reconnects."""
+        conn.held.append((app, p))
+        self.log.held_messages += 1
+
+    @staticmethod
+    def with_reconnect(conn: Connection, p: Payload) -> tuple[int, int]:
+        """Bytes up and down of ``p`` sent after re-establishing ``conn`` (one radio transfer)."""
+        r = conn.reconnect
+        up, down = p.up_bytes + r.up_bytes, p.down_bytes + r.down_bytes
+        for _, h in conn.held:
+            up += h.up_bytes
+            down += h.down_bytes
+        return up, down
+
+    def commit(self, t: float, conn: Connection, app: int, kind: int, p: Payload, alive: bool) -> None:
+        """Log a completed send at ``t`` (with the reconnect and held messages it carried, if ``conn`` was dropped)."""
+        log, dev = self.log, self.device
+        if not alive:
+            r = conn.reconnect
+            log.transfer((t, dev, conn.app, RECONNECT, r.up_bytes, r.down_bytes, r.packets))
+            for held_app, h in conn.held:
+                log.transfer((t, dev, held_app, MESSAGE, h.up_bytes, h.down_bytes, h.packets))
+            conn.held.clear()
+        conn.last_s = t
+        log.transfer((t, dev, app, kind, p.up_bytes, p.down_bytes, p.packets))
