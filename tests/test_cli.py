@@ -77,6 +77,10 @@ BAD = [
      "greater than 0"),
     ("unknown node", GOOD + "\n[network.overrides.lte.messages.paging]\nAMF = 3\n", "network.overrides.lte.messages",
      "unknown node"),
+    ("unknown control-plane node", GOOD + "\n[controlplane.nodes.RNC]\nmessages_per_s = 100.0\n",
+     "controlplane.nodes.RNC", "unknown node"),
+    ("negative capacity", GOOD + "\n[controlplane.nodes.MME]\nmessages_per_s = -5.0\n",
+     "controlplane.nodes.MME.messages_per_s", "greater than 0"),
 ]
 
 

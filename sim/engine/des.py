@@ -10,11 +10,14 @@ see ``sim.radio.base``), and is logged. All random inputs come pre-drawn from
 from __future__ import annotations
 
 import gc
+from dataclasses import replace
 from collections.abc import Callable, Generator
 
 import numpy as np
 import simpy
 
+from sim.controlplane.network import ControlNetwork
+from sim.engine.controlled import ControlledPhone
 from sim.engine.log import HEARTBEAT, MESSAGE, EventLog, LogArrays
 from sim.engine.phone import Connection, Phone
 from sim.population.draws import BlockDraws, block_draws, blocks, fixed_schedules
@@ -56,14 +59,29 @@ class _Schedule:
             self.fire_cb = None  # break the self-reference so the schedule is freed at once
 
 
+def _controlled_schedule(env: simpy.Environment, phone: ControlledPhone, times: list[float],
+                         actions: list[tuple[Connection, int, int, Payload]], incoming: list[bool]
+                         ) -> Generator[simpy.Event, None, None]:
+    """Closed loop: the same sends as :class:`_Schedule`, each waiting for the network if it must."""
+    for t, (conn, app, kind, p), inc in zip(times, actions, incoming):
+        if t > env.now:
+            yield env.timeout(t - env.now)
+        yield from phone.send_gen(conn, app, kind, p, inc)
+
+
 def _adaptive(env: simpy.Environment, phone: Phone, conn: Connection, hb: Heartbeat, first_s: float,
               jitter: list[float], p: Payload, end_s: float) -> Generator[simpy.Event, None, None]:
     """An adaptive heartbeat: its next interval depends on whether the last beat found the connection alive."""
     mars = MarsHeartbeat(hb)
     t, k = first_s, 0
     while t < end_s:
-        yield env.timeout(t - env.now)
-        mars.result(phone.send(t, conn, conn.app, HEARTBEAT, p, False))
+        if t > env.now:
+            yield env.timeout(t - env.now)
+        if isinstance(phone, ControlledPhone):
+            ok = yield from phone.send_gen(conn, conn.app, HEARTBEAT, p, False)
+        else:
+            ok = phone.send(t, conn, conn.app, HEARTBEAT, p, False)
+        mars.result(ok)
         interval = mars.next_interval_s()
         if jitter:
             interval *= 1.0 + hb.jitter * jitter[k]
@@ -86,6 +104,9 @@ class _Builder:
         self.traffic = [app_traffic(a) for a in scn.apps]
         self.push_app = len(scn.apps)
         self.machines: list[Machine] = []
+        cp = scn.controlplane
+        self.net = ControlNetwork(env, cp.nodes, tables.nodes, tables.messages) if cp.nodes else None
+        self.stats = {"rrc_rejects": 0, "failed_sends": 0}
 
     def _open_loop(self, d: BlockDraws, uses_push: np.ndarray) -> tuple[np.ndarray, ...]:
         """Every open-loop send of the block: (device in block, time, stream, incoming), sorted."""
@@ -134,9 +155,15 @@ class _Builder:
         n_streams = 2 * len(scn.apps) + 1
         for i in range(d.n):
             device = d.first_device + i
-            machine = make_machine(radio, device, log)
+            if self.net is None:
+                machine = make_machine(radio, device, log)
+                phone = Phone(device, machine, log, nat_s)
+            else:
+                phone = ControlledPhone(device, log, nat_s, env, self.net, scn.controlplane.reject_wait_s,
+                                        scn.controlplane.max_attempts, self.stats)
+                machine = make_machine(radio, device, phone)
+                phone.attach(machine)
             self.machines.append(machine)
-            phone = Phone(device, machine, log, nat_s)
             table: list = [None] * n_streams
             push_conn = None
             if uses_push_l[i]:
@@ -151,7 +178,10 @@ class _Builder:
             lo, hi = bounds[i], bounds[i + 1]
             if hi > lo:
                 actions = [table[k] for k in streams_l[lo:hi]]
-                _Schedule(env, phone, times_l[lo:hi], actions, incoming_l[lo:hi])
+                if self.net is None:
+                    _Schedule(env, phone, times_l[lo:hi], actions, incoming_l[lo:hi])
+                else:
+                    env.process(_controlled_schedule(env, phone, times_l[lo:hi], actions, incoming_l[lo:hi]))
 
     def _connection(self, phone: Phone, app: int, hb: Heartbeat, traffic: AppTraffic, phase: float,
                     jitter: np.ndarray) -> Connection:
@@ -190,6 +220,9 @@ def run_des(rs: ResolvedScenario, tables: ModelTables,
         gc.unfreeze()
         if enabled:
             gc.enable()
+    controlplane = {}
+    if builder.net is not None:
+        controlplane = builder.net.stats(end_s) | builder.stats
     for machine in builder.machines:
         machine.finish(end_s)
-    return log.arrays()
+    return replace(log.arrays(), controlplane=controlplane)

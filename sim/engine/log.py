@@ -1,7 +1,8 @@
 """The event log an engine fills and the metrics read: plain numbers, no simulation objects."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +26,8 @@ class LogArrays:
     x_down_bytes: np.ndarray  # int64
     x_packets: np.ndarray  # int64
     held_messages: int  # mobile-terminated messages that found the connection dead and waited
+    #: closed loop only: per limited node name, its statistics, plus "rrc_rejects" and "failed_sends"
+    controlplane: dict[str, Any] = field(default_factory=dict)
 
 
 class EventLog:

@@ -157,6 +157,8 @@ def reduce_log(log: LogArrays, tables: ModelTables, rs: ResolvedScenario, engine
             "messages_held": log.held_messages,
         },
     }
+    if log.controlplane:
+        summary["controlplane"] = log.controlplane
     return Results(summary, timeseries, apps_df, devices, nodes, states)
 
 

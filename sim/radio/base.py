@@ -71,6 +71,19 @@ class Machine:
         self.due, self.due_proc, self.due_state = chain[0]
         self.rest = chain[1:]
 
+    def snapshot(self) -> tuple:
+        """Everything ``data`` may change, for :meth:`restore` (an admission the network rejected)."""
+        return self.state, self.ready, self.owner, self.due, self.due_proc, self.due_state, list(self.rest)
+
+    def restore(self, snap: tuple) -> None:
+        self.state, self.ready, self.owner, self.due, self.due_proc, self.due_state, self.rest = snap
+
+    def delay(self, dt_s: float) -> None:
+        """Push the promotion in progress and every pending demotion ``dt_s`` later (queueing in the network)."""
+        self.ready += dt_s
+        self.due += dt_s
+        self.rest = [(t + dt_s, proc, state) for t, proc, state in self.rest]
+
     def settle(self, t: float) -> float:
         """Apply expired timers; a transfer arriving during a promotion waits for it. Returns its start."""
         if self.due <= t:

@@ -1,0 +1,70 @@
+"""The control-plane nodes of a run and which of them each device's procedures reach.
+
+Nodes listed in the scenario's ``[controlplane.nodes]`` get finite capacity: one
+:class:`~sim.controlplane.node.Node` per instance, device ``d`` served by instance
+``d // devices_per_node``. Nodes not listed have unlimited capacity and are not modelled.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sim.controlplane.node import Node
+
+
+class ControlNetwork:
+    """Node instances, created when first used, and each procedure's route through them."""
+
+    def __init__(self, env: simpy.Environment, nodes: dict[str, Any], node_names: tuple[str, ...],
+                 messages: np.ndarray):
+        """``nodes``: capacity per node name (``NodeCapacity``); ``messages[proc, node]`` as in the model tables."""
+        self.env = env
+        self.capacity = nodes
+        self.instances: dict[str, dict[int, Node]] = {name: {} for name in nodes}
+        # per procedure code: (node name, messages) for every limited node it loads, in profile order
+        self.routes: list[list[tuple[str, int]]] = [
+            [(n, int(messages[p, j])) for j, n in enumerate(node_names) if n in nodes and messages[p, j] > 0]
+            for p in range(messages.shape[0])
+        ]
+
+    def node(self, name: str, device: int) -> Node:
+        cap = self.capacity[name]
+        index = 0 if cap.devices_per_node is None else device // cap.devices_per_node
+        node = self.instances[name].get(index)
+        if node is None:
+            node = Node(self.env, f"{name}[{index}]", servers=cap.servers,
+                        service_s_per_message=1.0 / cap.messages_per_s, queue_limit=cap.queue_limit,
+                        guard_s=cap.guard_s)
+            self.instances[name][index] = node
+        return node
+
+    def route(self, device: int, proc: int) -> list[tuple[Node, int]]:
+        """The limited nodes procedure ``proc`` of ``device`` loads, with its messages at each."""
+        return [(self.node(name, device), m) for name, m in self.routes[proc]]
+
+    def load(self, device: int, proc: int) -> None:
+        """Offer a procedure nobody waits for (a timer-driven release): it only takes capacity."""
+        for node, m in self.route(device, proc):
+            node.offer(m)
+
+    def stats(self, until_s: float) -> dict[str, dict[str, float]]:
+        """Per node name, over its instances: offered and carried messages, rejects, utilization, waits."""
+        out = {}
+        for name, instances in self.instances.items():
+            nodes = list(instances.values())
+            waits = np.array([w for n in nodes for w in n.wait_samples_s])
+            out[name] = {
+                "instances": len(nodes),
+                "offered_messages": sum(n.messages_offered for n in nodes),
+                "carried_messages": sum(n.messages_carried for n in nodes),
+                "offered_procedures": sum(n.offered for n in nodes),
+                "rejected": sum(n.rejected for n in nodes),
+                "in_system_at_end": sum(n.in_system for n in nodes),
+                "utilization": float(np.mean([n.utilization(until_s) for n in nodes])) if nodes else 0.0,
+                "utilization_max": float(max((n.utilization(until_s) for n in nodes), default=0.0)),
+                "wait_mean_s": float(waits.mean()) if waits.size else 0.0,
+                "wait_p95_s": float(np.percentile(waits, 95)) if waits.size else 0.0,
+            }
+        return out

@@ -1,0 +1,106 @@
+"""Closed loop: devices whose RRC procedures queue at capacity-limited control-plane nodes.
+
+Used when the scenario gives any node finite capacity. A send that needs a promotion first
+runs the RRC machine tentatively, then offers the promotion's messages (paging included) to
+each limited node on its route in turn and waits for them. If all carry it, the promotion
+and everything after it happen later by the total queueing wait (processing time itself is
+part of the profile's promotion delay). If a node rejects it, the machine is put back as it
+was and the device tries again after the RRC reject wait time, up to ``max_attempts``; then
+the send is dropped. Timer-driven demotions fire as real SimPy timeouts and load the nodes
+when they happen; nobody waits for them.
+"""
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import simpy
+
+from sim.controlplane.network import ControlNetwork
+from sim.engine.log import EventLog
+from sim.engine.phone import Connection, Phone
+from sim.population.traffic import Payload
+from sim.radio.base import Machine
+
+
+class ControlledPhone(Phone):
+    """A phone whose promotions must be admitted by the control plane (see the module docstring)."""
+
+    __slots__ = ("env", "net", "lock", "capture", "reject_wait_s", "max_attempts", "stats")
+
+    def __init__(self, device: int, log: EventLog, nat_s: float | None, env: simpy.Environment,
+                 net: ControlNetwork, reject_wait_s: float, max_attempts: int, stats: dict[str, int]):
+        super().__init__(device, None, log, nat_s)  # type: ignore[arg-type]  # radio attached next
+        self.env, self.net = env, net
+        self.lock = simpy.Resource(env, capacity=1)  # one send at a time per device
+        self.capture: list[tuple[float, int, int, int, int]] | None = None
+        self.reject_wait_s, self.max_attempts, self.stats = reject_wait_s, max_attempts, stats
+
+    def attach(self, radio: Machine) -> None:
+        """Use ``radio``, whose transitions must come to :meth:`transition`."""
+        self.radio = radio
+
+    def transition(self, record: tuple[float, int, int, int, int]) -> None:
+        """The machine's sink: held back while an admission is pending, else logged (and demotions load nodes)."""
+        if self.capture is not None:
+            self.capture.append(record)
+            return
+        self.log.transition(record)
+        if record[2] >= 0:
+            self.net.load(self.device, record[2])
+
+    def arm(self) -> None:
+        """Fire the machine's next pending demotion when it falls due."""
+        due = self.radio.due
+        if due != float("inf"):
+            self.env.timeout(max(0.0, due - self.env.now), due).callbacks.append(self._timer)
+
+    def _timer(self, event: simpy.Event) -> None:
+        if self.radio.due == event.value:  # not superseded by a later transfer
+            self.radio.advance(self.env.now)
+            self.arm()
+
+    def send_gen(self, conn: Connection, app: int, kind: int, p: Payload,
+                 incoming: bool) -> Generator[simpy.Event, None, bool]:
+        """Send ``p`` now, or as soon as the device and the network let it; returns whether the
+        connection was alive (False also when the send was dropped)."""
+        env, radio = self.env, self.radio
+        with self.lock.request() as turn:
+            yield turn
+            t = env.now
+            alive = self.alive(t, conn)
+            if not alive and incoming:
+                self.hold(conn, app, p)
+                return False
+            up, down = (p.up_bytes, p.down_bytes) if alive else self.with_reconnect(conn, p)
+            for _ in range(self.max_attempts):
+                radio.advance(t)
+                snap = radio.snapshot()
+                self.capture = []
+                radio.data(t, app, up, down, incoming and alive)
+                captured, self.capture = self.capture, None
+                wait_s = 0.0
+                admitted = True
+                for record in captured:
+                    for node, messages in self.net.route(self.device, record[2]):
+                        outcome = yield node.offer(messages)
+                        if not outcome.accepted:
+                            admitted = False
+                            break
+                        wait_s += outcome.wait_s
+                    if not admitted:
+                        break
+                if admitted:
+                    if wait_s:
+                        radio.delay(wait_s)
+                    for at, dev, proc, owner, state in captured:
+                        self.log.transition((at + wait_s, dev, proc, owner, state))
+                    self.arm()
+                    self.commit(t + wait_s, conn, app, kind, p, alive)
+                    return alive
+                radio.restore(snap)
+                self.arm()
+                self.stats["rrc_rejects"] += 1
+                yield env.timeout(self.reject_wait_s)
+                t = env.now
+            self.stats["failed_sends"] += 1
+            return False
