@@ -55,3 +55,13 @@ def test_overload_rejects_delays_and_drops_sends() -> None:
     assert hc["MME"]["wait_p95_s"] <= 1.0
     # dropped sends never reach the radio: fewer promotions than offered by the same traffic
     assert heavy.summary["rrc"]["promotions_total"] < light.summary["rrc"]["promotions_total"]
+
+
+def test_state_time_still_sums_to_the_duration_under_overload() -> None:
+    for radio, node in (("lte", "MME"), ("umts", "RNC"), ("nr", "gNB")):
+        res = _run(radio, nodes={node: {"messages_per_s": 80.0, "queue_limit": 10, "guard_s": 2.0}})
+        cols = [c for c in res.devices.columns if c.startswith("time_s_")]
+        assert (abs(res.devices[cols].sum(axis=1) - SIM["duration_s"]) < 1e-6).all(), radio
+        assert (res.devices[cols] >= 0).all().all(), radio
+        s = res.summary["signalling"]
+        assert sum(s["by_node"].values()) == s["messages_total"] == sum(s["by_procedure"].values())
