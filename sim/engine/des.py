@@ -89,6 +89,23 @@ def _adaptive(env: simpy.Environment, phone: Phone, conn: Connection, hb: Heartb
         t += interval
 
 
+def _calls(env: simpy.Environment, net: ControlNetwork | None, log: EventLog, device: int, proc: int,
+           times: list[float], guard_s: float) -> Generator[simpy.Event, None, None]:
+    """A device's voice call attempts: each sets up through the limited nodes on its route, in
+    turn, and fails if one rejects it or setup takes longer than ``guard_s``."""
+    for t in times:
+        if t > env.now:
+            yield env.timeout(t - env.now)
+        ok = True
+        for node, messages in (net.route(device, proc) if net is not None else ()):
+            outcome = yield node.offer(messages)
+            if not outcome.accepted:
+                ok = False
+                break
+        setup_s = env.now - t
+        log.call((t, device, ok and setup_s <= guard_s, setup_s))
+
+
 class _Builder:
     """Creates each device of a block: its RRC machine, connections and SimPy events.
 
@@ -153,6 +170,9 @@ class _Builder:
                 for a, (app, draws) in enumerate(zip(scn.apps, d.apps))]
         uses_push_l, push_phase_l = uses_push.tolist(), d.push_phase.tolist()
         n_streams = 2 * len(scn.apps) + 1
+        call_bounds, call_times = d.call_offsets.tolist(), d.call_times_s.tolist()
+        call_proc = self.tables.procedures.index((radio, "call_setup"))
+        guard_s = scn.calls.setup_guard_s
         for i in range(d.n):
             device = d.first_device + i
             if self.net is None:
@@ -175,6 +195,9 @@ class _Builder:
                         self._connection(phone, a, app.heartbeat, traffic, phase[i], d.apps[a].jitter[i])
                     table[2 * a] = (conn, a, HEARTBEAT, traffic.heartbeat)
                     table[2 * a + 1] = (conn, a, MESSAGE, traffic.message)
+            c_lo, c_hi = call_bounds[i], call_bounds[i + 1]
+            if c_hi > c_lo:
+                env.process(_calls(env, self.net, log, device, call_proc, call_times[c_lo:c_hi], guard_s))
             lo, hi = bounds[i], bounds[i + 1]
             if hi > lo:
                 actions = [table[k] for k in streams_l[lo:hi]]

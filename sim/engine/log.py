@@ -28,6 +28,10 @@ class LogArrays:
     held_messages: int  # mobile-terminated messages that found the connection dead and waited
     #: closed loop only: per limited node name, its statistics, plus "rrc_rejects" and "failed_sends"
     controlplane: dict[str, Any] = field(default_factory=dict)
+    call_t: np.ndarray = field(default_factory=lambda: np.zeros(0))  # voice call attempts: when
+    call_device: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    call_ok: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # set up in time
+    call_setup_s: np.ndarray = field(default_factory=lambda: np.zeros(0))  # attempt to setup done or failure
 
 
 class EventLog:
@@ -37,22 +41,27 @@ class EventLog:
     CPython offers: a tenth of ``array.extend``) and become numpy arrays once, at the end.
     """
 
-    __slots__ = ("_tr", "_x", "held_messages", "transition", "transfer")
+    __slots__ = ("_tr", "_x", "_calls", "held_messages", "transition", "transfer", "call")
 
     def __init__(self) -> None:
         self._tr: list[float] = []
         self._x: list[float] = []
+        self._calls: list[float] = []
         self.held_messages = 0
         #: record a transition: ``(t, device, proc, owner, state)``
         self.transition = self._tr.extend
         #: record a transfer: ``(t, device, app, kind, up_bytes, down_bytes, packets)``
         self.transfer = self._x.extend
+        #: record a voice call attempt: ``(t, device, succeeded, setup_s)``
+        self.call = self._calls.extend
 
     def arrays(self) -> LogArrays:
         tr = np.array(self._tr, dtype=np.float64).reshape(-1, 5)  # integers are exact below 2**53
         x = np.array(self._x, dtype=np.float64).reshape(-1, 7)
+        c = np.array(self._calls, dtype=np.float64).reshape(-1, 4)
         i = np.int64
         return LogArrays(tr[:, 0].copy(), tr[:, 1].astype(i), tr[:, 2].astype(i), tr[:, 3].astype(i),
                          tr[:, 4].astype(i), x[:, 0].copy(), x[:, 1].astype(i), x[:, 2].astype(i),
                          x[:, 3].astype(i), x[:, 4].astype(i), x[:, 5].astype(i), x[:, 6].astype(i),
-                         self.held_messages)
+                         self.held_messages, call_t=c[:, 0].copy(), call_device=c[:, 1].astype(i),
+                         call_ok=c[:, 2].astype(bool), call_setup_s=c[:, 3].copy())

@@ -96,6 +96,9 @@ def reduce_log(log: LogArrays, tables: ModelTables, rs: ResolvedScenario, engine
     ts["up_bytes"] = np.bincount(x_bin, weights=log.x_up_bytes, minlength=n_bins).astype(np.int64)
     ts["down_bytes"] = np.bincount(x_bin, weights=log.x_down_bytes, minlength=n_bins).astype(np.int64)
     ts["bytes"] = ts["up_bytes"] + ts["down_bytes"]
+    c_bin = np.minimum((log.call_t / bin_s).astype(np.int64), n_bins - 1)
+    ts["call_attempts"] = np.bincount(c_bin, minlength=n_bins)
+    ts["call_failures"] = np.bincount(c_bin[~log.call_ok], minlength=n_bins)
     timeseries = pd.DataFrame(ts)
 
     installed = _installed(rs, log, n_apps)
@@ -122,7 +125,8 @@ def reduce_log(log: LogArrays, tables: ModelTables, rs: ResolvedScenario, engine
 
     by_procedure: dict[str, int] = {}
     for code, (_, name) in enumerate(tables.procedures):
-        by_procedure[name] = by_procedure.get(name, 0) + int(proc_count[code] * tables.messages[code].sum())
+        if name != "call_setup":  # voice calls are reported under "calls", not as data signalling
+            by_procedure[name] = by_procedure.get(name, 0) + int(proc_count[code] * tables.messages[code].sum())
     summary = {
         "scenario": scn.name,
         "seed": scn.simulation.seed,
@@ -159,6 +163,14 @@ def reduce_log(log: LogArrays, tables: ModelTables, rs: ResolvedScenario, engine
     }
     if log.controlplane:
         summary["controlplane"] = log.controlplane
+    attempts, failed = int(log.call_t.size), int((~log.call_ok).sum())
+    call_proc = np.array([tables.procedures.index((rs.group_radio(g), "call_setup")) for g in range(len(scn.groups))])
+    call_msgs = tables.messages[call_proc[group_of[log.call_device]]].sum(axis=0)
+    summary["calls"] = {
+        "attempts": attempts, "failed": failed, "failure_ratio": failed / attempts if attempts else 0.0,
+        "setup_p95_s": float(np.percentile(log.call_setup_s, 95)) if attempts else 0.0,
+        "messages_by_node": {n: int(call_msgs[j]) for j, n in enumerate(nodes)},
+    }
     return Results(summary, timeseries, apps_df, devices, nodes, states)
 
 

@@ -37,6 +37,8 @@ class BlockDraws:
     n: int
     apps: tuple[AppDraws, ...]  # in scenario order
     push_phase: np.ndarray  # [n] in [0, 1): first push-channel heartbeat at phase x push interval
+    call_offsets: np.ndarray  # [n + 1]: device i's voice calls are call_times_s[offsets[i]:offsets[i + 1]]
+    call_times_s: np.ndarray  # sorted within each device
 
 
 def blocks(scenario: Scenario) -> Iterator[tuple[int, int, int, int]]:
@@ -62,6 +64,25 @@ def _rng(seed: int, *key: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=key))
 
 
+def _poisson_times(rng: np.random.Generator, rate_per_s: float, n: int, duration_s: float,
+                   mark_share: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A Poisson process per device, drawn for a full block, the first ``n`` devices kept.
+
+    Returns (offsets [n + 1], times sorted within each device, marks): with ``mark_share``
+    each event is marked True with that probability (drawn after the times), else no marks.
+    """
+    counts = rng.poisson(rate_per_s * duration_s, size=BLOCK_DEVICES)
+    total = int(counts.sum())
+    times = rng.random(total) * duration_s
+    marks = rng.random(total) < mark_share if mark_share is not None else np.zeros(total, dtype=bool)
+    counts = counts[:n]
+    kept = int(counts.sum())
+    order = np.lexsort((times[:kept], np.repeat(np.arange(n), counts)))
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return offsets, times[:kept][order], marks[:kept][order]
+
+
 def _app_draws(rng: np.random.Generator, app: App, p_install: float, n: int, duration_s: float) -> AppDraws:
     # Draw every array for a full block, in this order, installed or not, then keep the first
     # n devices: a device's inputs never depend on how many devices follow it.
@@ -69,17 +90,9 @@ def _app_draws(rng: np.random.Generator, app: App, p_install: float, n: int, dur
     installed = rng.random(full)[:n] < p_install
     phase = rng.random(full)[:n]
     jitter = rng.uniform(-1.0, 1.0, size=(full, max_heartbeats(app, duration_s)))[:n]
-    counts = rng.poisson(app.messages.per_hour / 3600.0 * duration_s, size=full)
-    total = int(counts.sum())
-    times = rng.random(total) * duration_s
-    incoming = rng.random(total) < app.messages.incoming_share
-    counts = counts[:n]
-    kept = int(counts.sum())
-    owner = np.repeat(np.arange(n), counts)
-    order = np.lexsort((times[:kept], owner))
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    return AppDraws(installed, phase, jitter, offsets, times[:kept][order], incoming[:kept][order])
+    offsets, times, incoming = _poisson_times(rng, app.messages.per_hour / 3600.0, n, duration_s,
+                                              app.messages.incoming_share)
+    return AppDraws(installed, phase, jitter, offsets, times, incoming)
 
 
 def block_draws(scenario: Scenario, group: int, block: int, first_device: int, n: int) -> BlockDraws:
@@ -91,7 +104,9 @@ def block_draws(scenario: Scenario, group: int, block: int, first_device: int, n
         for a, app in enumerate(scenario.apps)
     )
     push_phase = _rng(seed, group, block, len(scenario.apps)).random(BLOCK_DEVICES)[:n]
-    return BlockDraws(group, block, first_device, n, apps, push_phase)
+    call_offsets, call_times, _ = _poisson_times(_rng(seed, group, block, len(scenario.apps) + 1),
+                                                 scenario.calls.per_hour / 3600.0, n, duration_s)
+    return BlockDraws(group, block, first_device, n, apps, push_phase, call_offsets, call_times)
 
 
 def fixed_schedules(interval_s: float, jitter: float, phase: np.ndarray, jitter_draws: np.ndarray,

@@ -136,6 +136,16 @@ class ControlPlane(_Model):
     max_attempts: Annotated[int, Field(ge=1)] = 3
 
 
+class Calls(_Model):
+    """Voice calls: they compete with data for the same control plane (the London 2009 symptom)."""
+
+    # Poisson call attempts per device per hour. page: the Vodafone traffic model's 0.9 BHCA per
+    # subscriber (Huawei RNC dimensioning); default 0: no calls.
+    per_hour: NonNegative = 0.0
+    # assumption: a call whose setup has not completed this long after the attempt fails.
+    setup_guard_s: Positive = 10.0
+
+
 class Provenance(_Model):
     """Written into ``scenario.resolved.toml``; ignored by the model."""
 
@@ -152,6 +162,7 @@ class Scenario(_Model):
     apps: list[App] = []
     groups: Annotated[list[Group], Field(min_length=1)]
     controlplane: ControlPlane = ControlPlane()
+    calls: Calls = Calls()
     provenance: Provenance | None = None
 
 
