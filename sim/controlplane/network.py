@@ -49,6 +49,19 @@ class ControlNetwork:
         for node, m in self.route(device, proc):
             node.offer(m)
 
+    def log(self) -> dict[str, dict[str, Any]]:
+        """Per node name, over its instances: every offer's time and messages, every reject's
+        time, and the total capacity in messages per second."""
+        out = {}
+        for name, instances in self.instances.items():
+            nodes = list(instances.values())
+            offers = np.array([v for n in nodes for v in n.offer_log]).reshape(-1, 2)
+            cap = self.capacity[name]
+            out[name] = {"offer_t": offers[:, 0], "offer_messages": offers[:, 1],
+                         "reject_t": np.array([t for n in nodes for t in n.reject_times_s]),
+                         "capacity_per_s": cap.messages_per_s * cap.servers * len(nodes)}
+        return out
+
     def stats(self, until_s: float) -> dict[str, dict[str, float]]:
         """Per node name, over its instances: offered and carried messages, rejects, utilization, waits."""
         out = {}

@@ -78,6 +78,8 @@ class Node:
         self.offered = self.carried = self.rejected = 0
         self.messages_offered = self.messages_carried = 0
         self.wait_samples_s: list[float] = []
+        self.offer_log: list[float] = []  # flat (time, messages) of every offer, for time series
+        self.reject_times_s: list[float] = []
         # Time integrals of the queue length and of busy servers, up to _last_s.
         self._start_s = self._last_s = env.now
         self._queue_area_s = 0.0
@@ -105,12 +107,14 @@ class Node:
         env = self.env
         self._advance()
         self.offered += 1
+        self.offer_log.extend((env.now, messages))
         self.messages_offered += messages
         done = env.event()
         if self.in_service < self.servers:  # a free server implies an empty queue
             self._serve(env.now, messages, done)
         elif len(self._waiting) >= self._room:
             self.rejected += 1
+            self.reject_times_s.append(self.env.now)
             done.succeed(Outcome(False, 0.0, env.now))
         else:
             entry = (env.now, messages, done)
@@ -144,6 +148,7 @@ class Node:
             self._advance()
             self._waiting.popleft()
             self.rejected += 1
+            self.reject_times_s.append(self.env.now)
             arrival_s, _, done = entry
             done.succeed(Outcome(False, self.env.now - arrival_s, self.env.now))
 

@@ -243,9 +243,9 @@ def run_des(rs: ResolvedScenario, tables: ModelTables,
         gc.unfreeze()
         if enabled:
             gc.enable()
-    controlplane = {}
+    controlplane, node_log = {}, {}
     if builder.net is not None:
-        controlplane = builder.net.stats(end_s) | builder.stats
+        controlplane, node_log = builder.net.stats(end_s) | builder.stats, builder.net.log()
     for machine in builder.machines:
         machine.finish(end_s)
-    return replace(log.arrays(), controlplane=controlplane)
+    return replace(log.arrays(), controlplane=controlplane, node_log=node_log)

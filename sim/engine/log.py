@@ -28,6 +28,8 @@ class LogArrays:
     held_messages: int  # mobile-terminated messages that found the connection dead and waited
     #: closed loop only: per limited node name, its statistics, plus "rrc_rejects" and "failed_sends"
     controlplane: dict[str, Any] = field(default_factory=dict)
+    #: closed loop only: per limited node name, offers and rejects over time (``ControlNetwork.log``)
+    node_log: dict[str, dict[str, Any]] = field(default_factory=dict)
     call_t: np.ndarray = field(default_factory=lambda: np.zeros(0))  # voice call attempts: when
     call_device: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     call_ok: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # set up in time

@@ -99,6 +99,10 @@ def reduce_log(log: LogArrays, tables: ModelTables, rs: ResolvedScenario, engine
     c_bin = np.minimum((log.call_t / bin_s).astype(np.int64), n_bins - 1)
     ts["call_attempts"] = np.bincount(c_bin, minlength=n_bins)
     ts["call_failures"] = np.bincount(c_bin[~log.call_ok], minlength=n_bins)
+    for name, node in log.node_log.items():  # closed loop: load against capacity per limited node
+        ts[f"offered_{name}"] = np.histogram(node["offer_t"], edges, weights=node["offer_messages"])[0].astype(np.int64)
+        ts[f"capacity_{name}"] = bin_len * node["capacity_per_s"]
+        ts[f"rejected_{name}"] = np.histogram(node["reject_t"], edges)[0]
     timeseries = pd.DataFrame(ts)
 
     installed = _installed(rs, log, n_apps)

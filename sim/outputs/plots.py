@@ -39,11 +39,16 @@ class PlotResults(Protocol):
 
 
 def write_plots(results: PlotResults, directory: Path) -> list[Path]:
-    """Write ``signalling.png``, ``rrc_states.png``, ``apps.png`` and ``lorenz.png`` into ``directory``."""
+    """Write ``signalling.png``, ``rrc_states.png``, ``apps.png`` and ``lorenz.png`` into ``directory``;
+    with capacity-limited nodes also ``load.png``, and with voice calls ``calls.png``."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     plotters = {"signalling.png": _signalling, "rrc_states.png": _rrc_states,
                 "apps.png": _apps, "lorenz.png": _lorenz}
+    if any(c.startswith("capacity_") for c in results.timeseries.columns):
+        plotters["load.png"] = _load
+    if results.summary.get("calls", {}).get("attempts"):
+        plotters["calls.png"] = _calls
     written = []
     for name, plot in plotters.items():
         fig = Figure(figsize=(9, 5), dpi=DPI, layout="constrained")
@@ -177,3 +182,40 @@ def _lorenz(results: PlotResults, ax: Axes) -> None:
             ax.plot(float(key), 100 * float(value), next(markers), ms=7, mec="black", ls="none",
                     label=f"top {key}% of devices: {100 * float(value):.1f}%")
     ax.legend(loc="lower right")
+
+
+def _load(results: PlotResults, ax: Axes) -> None:
+    """Offered signalling per second at each capacity-limited node against its capacity."""
+    ts = results.timeseries
+    x, xlabel = _time_axis(ts)
+    seconds = (ts["t_end_s"] - ts["t_start_s"]).to_numpy(dtype=float)
+    names = [c.removeprefix("capacity_") for c in ts.columns if c.startswith("capacity_")]
+    for k, name in enumerate(names):
+        color = f"C{k}"
+        ax.plot(x, ts[f"offered_{name}"] / seconds, color=color, lw=1.5, label=f"{name}: offered")
+        ax.plot(x, ts[f"capacity_{name}"] / seconds, color=color, lw=1.5, ls="--", label=f"{name}: capacity")
+    ax.set_title(f"{_scenario(results)}: signalling load against capacity")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("messages / s")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+
+
+def _calls(results: PlotResults, ax: Axes) -> None:
+    """Share of voice call attempts that failed, per bin."""
+    ts = results.timeseries
+    x, xlabel = _time_axis(ts)
+    attempts = ts["call_attempts"].to_numpy(dtype=float)
+    ratio = np.divide(ts["call_failures"].to_numpy(dtype=float), attempts, out=np.zeros_like(attempts),
+                      where=attempts > 0)
+    ax.bar(x, 100 * ratio, width=float(np.diff(x).min()) * 0.9 if len(x) > 1 else 1.0, color="tab:red",
+           label="failed call attempts")
+    total = results.summary["calls"]
+    ax.set_title(f"{_scenario(results)}: voice call failures "
+                 f"({total['failed']:,} of {total['attempts']:,}, {100 * total['failure_ratio']:.1f}%)")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("failed calls (% of attempts in the bin)")
+    ax.set_ylim(0, max(5.0, 100 * float(ratio.max()) * 1.15))
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right")
