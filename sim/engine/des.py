@@ -124,6 +124,7 @@ class _Builder:
         cp = scn.controlplane
         self.net = ControlNetwork(env, cp.nodes, tables.nodes, tables.messages) if cp.nodes else None
         self.stats = {"rrc_rejects": 0, "failed_sends": 0}
+        self.call_attempts = 0
 
     def _open_loop(self, d: BlockDraws, uses_push: np.ndarray) -> tuple[np.ndarray, ...]:
         """Every open-loop send of the block: (device in block, time, stream, incoming), sorted."""
@@ -171,6 +172,7 @@ class _Builder:
         uses_push_l, push_phase_l = uses_push.tolist(), d.push_phase.tolist()
         n_streams = 2 * len(scn.apps) + 1
         call_bounds, call_times = d.call_offsets.tolist(), d.call_times_s.tolist()
+        self.call_attempts += len(call_times)
         call_proc = self.tables.procedures.index((radio, "call_setup"))
         guard_s = scn.calls.setup_guard_s
         for i in range(d.n):
@@ -248,4 +250,4 @@ def run_des(rs: ResolvedScenario, tables: ModelTables,
         controlplane, node_log = builder.net.stats(end_s) | builder.stats, builder.net.log()
     for machine in builder.machines:
         machine.finish(end_s)
-    return replace(log.arrays(), controlplane=controlplane, node_log=node_log)
+    return replace(log.arrays(), controlplane=controlplane, node_log=node_log, call_attempts=builder.call_attempts)

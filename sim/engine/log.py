@@ -34,6 +34,7 @@ class LogArrays:
     call_device: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     call_ok: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # set up in time
     call_setup_s: np.ndarray = field(default_factory=lambda: np.zeros(0))  # attempt to setup done or failure
+    call_attempts: int = 0  # all attempts, including those still being set up when the run ended
 
 
 class EventLog:

@@ -167,12 +167,13 @@ def reduce_log(log: LogArrays, tables: ModelTables, rs: ResolvedScenario, engine
     }
     if log.controlplane:
         summary["controlplane"] = log.controlplane
-    attempts, failed = int(log.call_t.size), int((~log.call_ok).sum())
+    attempts, decided, failed = log.call_attempts, int(log.call_t.size), int((~log.call_ok).sum())
     call_proc = np.array([tables.procedures.index((rs.group_radio(g), "call_setup")) for g in range(len(scn.groups))])
     call_msgs = tables.messages[call_proc[group_of[log.call_device]]].sum(axis=0)
     summary["calls"] = {
-        "attempts": attempts, "failed": failed, "failure_ratio": failed / attempts if attempts else 0.0,
-        "setup_p95_s": float(np.percentile(log.call_setup_s, 95)) if attempts else 0.0,
+        "attempts": attempts, "failed": failed, "failure_ratio": failed / decided if decided else 0.0,
+        "pending_at_end": attempts - decided,
+        "setup_p95_s": float(np.percentile(log.call_setup_s, 95)) if decided else 0.0,
         "messages_by_node": {n: int(call_msgs[j]) for j, n in enumerate(nodes)},
     }
     return Results(summary, timeseries, apps_df, devices, nodes, states)

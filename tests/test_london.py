@@ -1,0 +1,14 @@
+"""london-2009: call failures appear only when the smartphones' IM app is present."""
+from __future__ import annotations
+
+import sim
+
+
+def test_calls_fail_only_with_the_chatty_smartphones() -> None:
+    with_im = sim.run("scenarios/london-2009.toml").summary
+    without = sim.run("scenarios/london-2009.toml", overrides=["groups[1].apps.im=0.0"]).summary
+    assert without["calls"]["attempts"] == with_im["calls"]["attempts"] > 1000  # same call draws
+    assert without["calls"]["failed"] == 0
+    assert without["controlplane"]["RNC"]["utilization"] < 0.7
+    assert with_im["controlplane"]["RNC"]["utilization"] > 0.95
+    assert with_im["calls"]["failure_ratio"] > 0.05
