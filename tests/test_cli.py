@@ -79,6 +79,8 @@ BAD = [
      "unknown node"),
     ("unknown control-plane node", GOOD + "\n[controlplane.nodes.RNC]\nmessages_per_s = 100.0\n",
      "controlplane.nodes.RNC", "unknown node"),
+    ("event beyond the run", GOOD + '\n[[events]]\nkind = "server_outage"\napp = "chat"\nstart_s = 100.0\nend_s = 9000.0\n',
+     "events[0].end_s", "after the run"),
     ("negative capacity", GOOD + "\n[controlplane.nodes.MME]\nmessages_per_s = -5.0\n",
      "controlplane.nodes.MME.messages_per_s", "greater than 0"),
 ]

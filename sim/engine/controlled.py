@@ -16,10 +16,15 @@ from collections.abc import Generator
 import simpy
 
 from sim.controlplane.network import ControlNetwork
-from sim.engine.log import EventLog
+import numpy as np
+
+from sim.engine.log import HEARTBEAT, RECONNECT, EventLog
 from sim.engine.phone import Connection, Phone
 from sim.population.traffic import Payload
 from sim.radio.base import Machine
+
+
+_NOTHING = Payload(0, 0, 0)  # a reconnect that carries no send of its own
 
 
 class ControlledPhone(Phone):
@@ -62,45 +67,106 @@ class ControlledPhone(Phone):
     def send_gen(self, conn: Connection, app: int, kind: int, p: Payload,
                  incoming: bool) -> Generator[simpy.Event, None, bool]:
         """Send ``p`` now, or as soon as the device and the network let it; returns whether the
-        connection was alive (False also when the send was dropped)."""
-        env, radio = self.env, self.radio
+        connection was alive and answered (False also when the send was dropped)."""
+        env = self.env
         with self.lock.request() as turn:
             yield turn
             t = env.now
+            down = conn.outage_at(t)
+            if conn.retrying or (incoming and down is not None):
+                self.hold(conn, app, p)  # nothing reaches the app's server, or comes from it, until it is back
+                return False
             alive = self.alive(t, conn)
             if not alive and incoming:
                 self.hold(conn, app, p)
                 return False
-            up, down = (p.up_bytes, p.down_bytes) if alive else self.with_reconnect(conn, p)
-            for _ in range(self.max_attempts):
-                radio.advance(t)
-                snap = radio.snapshot()
-                self.capture = []
-                radio.data(t, app, up, down, incoming and alive)
-                captured, self.capture = self.capture, None
-                wait_s = 0.0
-                admitted = True
-                for record in captured:
-                    for node, messages in self.net.route(self.device, record[2]):
-                        outcome = yield node.offer(messages)
-                        if not outcome.accepted:
-                            admitted = False
-                            break
-                        wait_s += outcome.wait_s
-                    if not admitted:
+            up, down_bytes = (p.up_bytes, p.down_bytes) if alive else self.with_reconnect(conn, p)
+            done_s = yield from self._radio(app, up, down_bytes, incoming and alive)
+            if done_s is None:
+                return False
+            self.commit(done_s, conn, app, kind, p, alive)
+            if down is not None:  # sent, but the server is down: no answer; the client starts retrying
+                conn.retrying = True
+                env.process(self._reconnect(conn, *down))
+                return False
+            return alive
+
+    def _radio(self, app: int, up: int, down: int, incoming: bool) -> Generator[simpy.Event, None, float | None]:
+        """Carry one transfer now, admitting its promotion through the limited nodes (retrying
+        after RRC rejects); returns when it went out, or None if it was dropped."""
+        env, radio = self.env, self.radio
+        t = env.now
+        for _ in range(self.max_attempts):
+            radio.advance(t)
+            snap = radio.snapshot()
+            self.capture = []
+            radio.data(t, app, up, down, incoming)
+            captured, self.capture = self.capture, None
+            wait_s = 0.0
+            admitted = True
+            for record in captured:
+                for node, messages in self.net.route(self.device, record[2]):
+                    outcome = yield node.offer(messages)
+                    if not outcome.accepted:
+                        admitted = False
                         break
-                if admitted:
-                    if wait_s:
-                        radio.delay(wait_s)
-                    for at, dev, proc, owner, state in captured:
-                        self.log.transition((at + wait_s, dev, proc, owner, state))
-                    self.arm()
-                    self.commit(t + wait_s, conn, app, kind, p, alive)
-                    return alive
-                radio.restore(snap)
+                    wait_s += outcome.wait_s
+                if not admitted:
+                    break
+            if admitted:
+                if wait_s:
+                    radio.delay(wait_s)
+                for at, dev, proc, owner, state in captured:
+                    self.log.transition((at + wait_s, dev, proc, owner, state))
                 self.arm()
-                self.stats["rrc_rejects"] += 1
-                yield env.timeout(self.reject_wait_s)
-                t = env.now
-            self.stats["failed_sends"] += 1
-            return False
+                return t + wait_s
+            radio.restore(snap)
+            self.arm()
+            self.stats["rrc_rejects"] += 1
+            yield env.timeout(self.reject_wait_s)
+            t = env.now
+        self.stats["failed_sends"] += 1
+        return None
+
+    def _reconnect(self, conn: Connection, event, jitter: np.ndarray) -> Generator[simpy.Event, None, None]:
+        """The client lost its server: retry by ``event.retry`` until it answers, then reconnect
+        and beat again from then on (in step with every client that reconnected at that moment)."""
+        env, r = self.env, event.retry
+        attempt = 0
+        while True:
+            yield env.timeout(r.attempt_timeout_s)  # the last send or attempt went unanswered
+            if r.policy == "fixed":
+                yield env.timeout(r.interval_s)
+            elif r.policy == "exponential":
+                wait_s = min(r.max_s, r.initial_s * 2.0 ** attempt)
+                yield env.timeout(wait_s * jitter[attempt] if r.jitter else wait_s)
+            attempt += 1
+            with self.lock.request() as turn:
+                yield turn
+                back = env.now >= event.end_s
+                up, down = self.with_reconnect(conn, _NOTHING) if back else (r.syn_up_bytes, 0)
+                done_s = yield from self._radio(conn.app, up, down, False)
+                if done_s is None:
+                    continue
+                if not back:
+                    self.log.transfer((done_s, self.device, conn.app, RECONNECT, up, 0, 1))
+                    continue
+                self.commit(done_s, conn, conn.app, RECONNECT, _NOTHING, alive=False)
+                conn.retrying, conn.scheduled = False, False
+            if conn.beat is not None:
+                env.process(self._beats(conn, done_s))
+            return
+
+    def _beats(self, conn: Connection, from_s: float) -> Generator[simpy.Event, None, None]:
+        """A fixed heartbeat restarted at ``from_s`` after a reconnect."""
+        env = self.env
+        hb, p, jitter = conn.beat
+        t, k = from_s, 0
+        while True:
+            t += hb.interval_s * (1.0 + hb.jitter * jitter[k % len(jitter)] if len(jitter) else 1.0)
+            k += 1
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            if conn.retrying:
+                return  # a later outage took the connection over
+            yield from self.send_gen(conn, conn.app, HEARTBEAT, p, False)

@@ -66,6 +66,8 @@ def _controlled_schedule(env: simpy.Environment, phone: ControlledPhone, times: 
     for t, (conn, app, kind, p), inc in zip(times, actions, incoming):
         if t > env.now:
             yield env.timeout(t - env.now)
+        if kind == HEARTBEAT and (conn.retrying or not conn.scheduled):
+            continue  # the app lost its server, or beats on its own schedule since it came back
         yield from phone.send_gen(conn, app, kind, p, inc)
 
 
@@ -122,7 +124,8 @@ class _Builder:
         self.push_app = len(scn.apps)
         self.machines: list[Machine] = []
         cp = scn.controlplane
-        self.net = ControlNetwork(env, cp.nodes, tables.nodes, tables.messages) if cp.nodes else None
+        closed = cp.nodes or scn.events
+        self.net = ControlNetwork(env, cp.nodes, tables.nodes, tables.messages) if closed else None
         self.stats = {"rrc_rejects": 0, "failed_sends": 0}
         self.call_attempts = 0
 
@@ -195,6 +198,8 @@ class _Builder:
                 if installed[i]:
                     conn = push_conn if app.connection == "push" else \
                         self._connection(phone, a, app.heartbeat, traffic, phase[i], d.apps[a].jitter[i])
+                    if self.net is not None and app.connection == "own":
+                        self._outages(conn, d, a, i, traffic)
                     table[2 * a] = (conn, a, HEARTBEAT, traffic.heartbeat)
                     table[2 * a + 1] = (conn, a, MESSAGE, traffic.message)
             c_lo, c_hi = call_bounds[i], call_bounds[i + 1]
@@ -207,6 +212,14 @@ class _Builder:
                     _Schedule(env, phone, times_l[lo:hi], actions, incoming_l[lo:hi])
                 else:
                     env.process(_controlled_schedule(env, phone, times_l[lo:hi], actions, incoming_l[lo:hi]))
+
+    def _outages(self, conn: Connection, d: BlockDraws, a: int, i: int, traffic: AppTraffic) -> None:
+        """Closed loop: give an app's connection its server outages and what it needs to beat again after."""
+        scn = self.rs.scenario
+        name, hb = scn.apps[a].name, scn.apps[a].heartbeat
+        conn.outages = [(e, d.retry_jitter[k][i]) for k, e in enumerate(scn.events) if e.app == name]
+        if conn.outages and hb.policy == "fixed":
+            conn.beat = (hb, traffic.heartbeat, d.apps[a].jitter[i].tolist())
 
     def _connection(self, phone: Phone, app: int, hb: Heartbeat, traffic: AppTraffic, phase: float,
                     jitter: np.ndarray) -> Connection:

@@ -9,13 +9,24 @@ from sim.radio.base import Machine
 class Connection:
     """One TCP connection through the carrier NAT: an app's own, or the OS push channel."""
 
-    __slots__ = ("app", "last_s", "held", "reconnect")
+    __slots__ = ("app", "last_s", "held", "reconnect", "outages", "retrying", "scheduled", "beat")
 
     def __init__(self, app: int, last_s: float, reconnect: Payload):
         self.app = app  # app code owning the connection (its heartbeat and reconnects)
         self.last_s = last_s  # last packet through the NAT
         self.held: list[tuple[int, Payload]] = []  # MT messages waiting for a reconnect
         self.reconnect = reconnect
+        self.outages: list = []  # closed loop: (ServerOutage, this device's retry jitter draws)
+        self.retrying = False  # lost its server: the client is trying to reconnect
+        self.scheduled = True  # its heartbeats come from the precomputed schedule (until a recovery)
+        self.beat: tuple | None = None  # (Heartbeat, payload, jitter draws) to restart a fixed heartbeat
+
+    def outage_at(self, t: float):
+        """The outage (event, draws) of this connection's server at ``t``, if any."""
+        for event, draws in self.outages:
+            if event.start_s <= t < event.end_s:
+                return event, draws
+        return None
 
 
 class Phone:

@@ -54,7 +54,10 @@ def write_plots(results: PlotResults, directory: Path) -> list[Path]:
         fig = Figure(figsize=(9, 5), dpi=DPI, layout="constrained")
         FigureCanvasAgg(fig)
         try:
-            plot(results, fig.add_subplot())
+            ax = fig.add_subplot()
+            plot(results, ax)
+            if name in ("signalling.png", "load.png", "calls.png"):
+                _mark_events(results, ax)
             path = directory / name
             fig.savefig(path, format="png")
             written.append(path)
@@ -219,3 +222,16 @@ def _calls(results: PlotResults, ax: Axes) -> None:
     ax.set_ylim(0, max(5.0, 100 * float(ratio.max()) * 1.15))
     ax.grid(alpha=0.3)
     ax.legend(loc="upper right")
+
+
+def _mark_events(results: PlotResults, ax: Axes) -> None:
+    """Shade each storm event's time span, in the plot's time unit."""
+    ts = results.timeseries
+    x, _ = _time_axis(ts)
+    mid = ((ts["t_start_s"] + ts["t_end_s"]) / 2).to_numpy(dtype=float)
+    scale = float(x[-1] / mid[-1]) if len(mid) and mid[-1] else 1.0
+    for k, event in enumerate(results.summary.get("events", [])):
+        ax.axvspan(event["start_s"] * scale, event["end_s"] * scale, color="grey", alpha=0.15,
+                   label=f"{event['app']} server outage ({event['retry']} retry)" if k == 0 else None)
+    if results.summary.get("events"):
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))

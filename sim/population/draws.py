@@ -39,6 +39,7 @@ class BlockDraws:
     push_phase: np.ndarray  # [n] in [0, 1): first push-channel heartbeat at phase x push interval
     call_offsets: np.ndarray  # [n + 1]: device i's voice calls are call_times_s[offsets[i]:offsets[i + 1]]
     call_times_s: np.ndarray  # sorted within each device
+    retry_jitter: tuple[np.ndarray, ...]  # per scenario event: [n, k] in [0, 1), the clients' retry jitter
 
 
 def blocks(scenario: Scenario) -> Iterator[tuple[int, int, int, int]]:
@@ -106,7 +107,17 @@ def block_draws(scenario: Scenario, group: int, block: int, first_device: int, n
     push_phase = _rng(seed, group, block, len(scenario.apps)).random(BLOCK_DEVICES)[:n]
     call_offsets, call_times, _ = _poisson_times(_rng(seed, group, block, len(scenario.apps) + 1),
                                                  scenario.calls.per_hour / 3600.0, n, duration_s)
-    return BlockDraws(group, block, first_device, n, apps, push_phase, call_offsets, call_times)
+    retry_jitter = tuple(
+        _rng(seed, group, block, len(scenario.apps) + 2 + e).random((BLOCK_DEVICES, max_retries(event)))[:n]
+        for e, event in enumerate(scenario.events))
+    return BlockDraws(group, block, first_device, n, apps, push_phase, call_offsets, call_times, retry_jitter)
+
+
+def max_retries(event) -> int:
+    """An upper bound on one client's failed connect attempts during ``event`` (a server outage)."""
+    if event.retry.policy != "exponential" or not event.retry.jitter:
+        return 0
+    return int((event.end_s - event.start_s) / event.retry.attempt_timeout_s) + 2
 
 
 def fixed_schedules(interval_s: float, jitter: float, phase: np.ndarray, jitter_draws: np.ndarray,

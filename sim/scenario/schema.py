@@ -146,6 +146,37 @@ class Calls(_Model):
     setup_guard_s: Positive = 10.0
 
 
+class Retry(_Model):
+    """How an app's client retries connecting to its server after losing it."""
+
+    policy: Literal["immediate", "fixed", "exponential"] = "exponential"
+    # code: Tencent Mars config.h kLonglinkConnTimeout: a connect attempt gets no answer for 10 s
+    attempt_timeout_s: Positive = 10.0
+    # code: Mars kLonglinkConnInteral 2.5 s between connect attempts (used by "fixed")
+    interval_s: Positive = 2.5
+    initial_s: Positive = 2.5  # "exponential": the first wait, doubled after each failure (assumption)
+    max_s: Positive = 300.0  # "exponential": the longest wait (assumption)
+    jitter: bool = False  # "exponential": wait a uniform random share of the backoff ("full jitter")
+    syn_up_bytes: Bytes = 60  # what a failed attempt sends (a TCP SYN); assumption
+
+
+class ServerOutage(_Model):
+    """An app's server is unreachable from ``start_s`` to ``end_s``: its clients' sends go
+    unanswered, they notice at their next send and retry by ``retry`` until it is back."""
+
+    kind: Literal["server_outage"]
+    app: str
+    start_s: NonNegative
+    end_s: Positive
+    retry: Retry = Retry()
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "ServerOutage":
+        if self.end_s <= self.start_s:
+            raise ValueError("end_s must be after start_s")
+        return self
+
+
 class Provenance(_Model):
     """Written into ``scenario.resolved.toml``; ignored by the model."""
 
@@ -163,6 +194,7 @@ class Scenario(_Model):
     groups: Annotated[list[Group], Field(min_length=1)]
     controlplane: ControlPlane = ControlPlane()
     calls: Calls = Calls()
+    events: list[ServerOutage] = []
     provenance: Provenance | None = None
 
 
