@@ -51,7 +51,8 @@ class ControlNetwork:
 
     def log(self) -> dict[str, dict[str, Any]]:
         """Per node name, over its instances: every offer's time and messages, every reject's
-        time, and the total capacity in messages per second."""
+        time, every service's (start, end), every wait's (arrival, end), the processors and the
+        total capacity in messages per second."""
         out = {}
         for name, instances in self.instances.items():
             nodes = list(instances.values())
@@ -59,6 +60,9 @@ class ControlNetwork:
             cap = self.capacity[name]
             out[name] = {"offer_t": offers[:, 0], "offer_messages": offers[:, 1],
                          "reject_t": np.array([t for n in nodes for t in n.reject_times_s]),
+                         "busy": np.array([v for n in nodes for v in n.busy_log]).reshape(-1, 2),
+                         "queued": np.array([v for n in nodes for v in n.queue_log]).reshape(-1, 2),
+                         "servers": cap.servers * len(nodes),
                          "capacity_per_s": cap.messages_per_s * cap.servers * len(nodes)}
         return out
 

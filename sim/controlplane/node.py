@@ -79,6 +79,8 @@ class Node:
         self.messages_offered = self.messages_carried = 0
         self.wait_samples_s: list[float] = []
         self.offer_log: list[float] = []  # flat (time, messages) of every offer, for time series
+        self.busy_log: list[float] = []  # flat (start, end) of every completed service
+        self.queue_log: list[float] = []  # flat (arrival, left the queue) of every procedure that waited
         self.reject_times_s: list[float] = []
         # Time integrals of the queue length and of busy servers, up to _last_s.
         self._start_s = self._last_s = env.now
@@ -136,6 +138,9 @@ class Node:
         self.messages_carried += messages
         wait_s = start_s - arrival_s
         self.wait_samples_s.append(wait_s)
+        self.busy_log.extend((start_s, self.env.now))
+        if wait_s:
+            self.queue_log.extend((arrival_s, start_s))
         done.succeed(Outcome(True, wait_s, self.env.now))
         if self._waiting:
             self._serve(*self._waiting.popleft())
@@ -150,6 +155,7 @@ class Node:
             self.rejected += 1
             self.reject_times_s.append(self.env.now)
             arrival_s, _, done = entry
+            self.queue_log.extend((arrival_s, self.env.now))
             done.succeed(Outcome(False, self.env.now - arrival_s, self.env.now))
 
     def _advance(self) -> None:

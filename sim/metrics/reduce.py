@@ -103,6 +103,9 @@ def reduce_log(log: LogArrays, tables: ModelTables, rs: ResolvedScenario, engine
         ts[f"offered_{name}"] = np.histogram(node["offer_t"], edges, weights=node["offer_messages"])[0].astype(np.int64)
         ts[f"capacity_{name}"] = bin_len * node["capacity_per_s"]
         ts[f"rejected_{name}"] = np.histogram(node["reject_t"], edges)[0]
+        busy = _occupancy(node["busy"][:, 0], node["busy"][:, 1], edges)
+        ts[f"utilization_{name}"] = busy / (bin_len * node["servers"])
+        ts[f"queue_{name}"] = _occupancy(node["queued"][:, 0], node["queued"][:, 1], edges) / bin_len
     timeseries = pd.DataFrame(ts)
 
     installed = _installed(rs, log, n_apps)
