@@ -46,3 +46,24 @@ def test_clients_hold_messages_and_resume_beating_after_recovery() -> None:
     # no heartbeats during the outage (attempts instead), then beats again: fewer than without it
     assert 20 * 25 < chat["heartbeats"] < 20 * 36
     assert chat["reconnects"] >= 20 * (500 // 12.5) * 0.8  # an attempt every 10 + 2.5 s per client
+
+
+def test_app_update_changes_the_heartbeat_mid_run() -> None:
+    apps = [{"name": "chat", "heartbeat": {"policy": "fixed", "interval_s": 60.0}}]
+    event = {"kind": "heartbeat_change", "app": "chat", "at_s": 1800.0, "interval_s": 600.0}
+    res = run(scenario(apps=apps, events=[event], groups=[{"name": "p", "devices": 30, "apps": {"chat": 1.0}}]))
+    per_device = res.summary["apps"]["chat"]["heartbeats"] / 30
+    assert 30 + 2 <= per_device <= 30 + 4  # 30 beats at 60 s, then 3 at 600 s (phase kept)
+    ts = res.timeseries
+    before = ts[ts.t_end_s <= 1800].promotions.sum()
+    after = ts[ts.t_start_s >= 1800].promotions.sum()
+    assert after < before / 5
+
+
+def test_nat_change_mid_run_forces_reconnects_from_then_on() -> None:
+    apps = [{"name": "chat", "heartbeat": {"policy": "fixed", "interval_s": 300.0}}]
+    event = {"kind": "nat_change", "at_s": 1800.0, "nat_timeout_s": 100.0}
+    res = run(scenario(apps=apps, events=[event], groups=[{"name": "p", "devices": 30, "apps": {"chat": 1.0}}]))
+    chat = res.summary["apps"]["chat"]
+    assert chat["heartbeats"] == 30 * 12
+    assert chat["reconnects"] == 30 * 6  # every beat after the change finds its connection dropped

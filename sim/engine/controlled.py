@@ -85,6 +85,8 @@ class ControlledPhone(Phone):
             if done_s is None:
                 return False
             self.commit(done_s, conn, app, kind, p, alive)
+            if kind == HEARTBEAT:
+                conn.last_beat_s = done_s
             if down is not None:  # sent, but the server is down: no answer; the client starts retrying
                 conn.retrying = True
                 env.process(self._reconnect(conn, *down))
@@ -154,19 +156,25 @@ class ControlledPhone(Phone):
                 self.commit(done_s, conn, conn.app, RECONNECT, _NOTHING, alive=False)
                 conn.retrying, conn.scheduled = False, False
             if conn.beat is not None:
-                env.process(self._beats(conn, done_s))
+                self.restart_beats(conn, done_s)
             return
 
-    def _beats(self, conn: Connection, from_s: float) -> Generator[simpy.Event, None, None]:
-        """A fixed heartbeat restarted at ``from_s`` after a reconnect."""
+    def restart_beats(self, conn: Connection, from_s: float) -> None:
+        """Beat on ``conn.beat`` from ``from_s`` (the next beat one interval later), replacing
+        the precomputed schedule and any earlier restart."""
+        conn.scheduled = False
+        conn.beat_gen += 1
+        self.env.process(self._beats(conn, from_s, conn.beat_gen))
+
+    def _beats(self, conn: Connection, from_s: float, gen: int) -> Generator[simpy.Event, None, None]:
         env = self.env
-        hb, p, jitter = conn.beat
+        interval_s, jitter, p, draws = conn.beat
         t, k = from_s, 0
         while True:
-            t += hb.interval_s * (1.0 + hb.jitter * jitter[k % len(jitter)] if len(jitter) else 1.0)
+            t += interval_s * (1.0 + jitter * draws[k % len(draws)] if draws else 1.0)
             k += 1
             if t > env.now:
                 yield env.timeout(t - env.now)
-            if conn.retrying:
-                return  # a later outage took the connection over
+            if conn.retrying or conn.beat_gen != gen:
+                return  # an outage or an app update took the connection over
             yield from self.send_gen(conn, conn.app, HEARTBEAT, p, False)

@@ -108,6 +108,23 @@ def _calls(env: simpy.Environment, net: ControlNetwork | None, log: EventLog, de
         log.call((t, device, ok and setup_s <= guard_s, setup_s))
 
 
+def _app_update(env: simpy.Environment, phone: ControlledPhone, conn: Connection, event
+                ) -> Generator[simpy.Event, None, None]:
+    """At ``event.at_s`` the app beats at its new interval, keeping its phase: the next beat
+    falls one new interval after the last one (or at once, if that is already past)."""
+    yield env.timeout(event.at_s)
+    _, jitter, p, draws = conn.beat
+    conn.beat = (event.interval_s, jitter, p, draws)
+    if not conn.retrying:  # otherwise the reconnect restarts it
+        phone.restart_beats(conn, max(conn.last_beat_s, env.now - event.interval_s))
+
+
+def _nat_change(env: simpy.Environment, phones: list[Phone], event) -> Generator[simpy.Event, None, None]:
+    yield env.timeout(event.at_s)
+    for phone in phones:
+        phone.nat_s = event.nat_timeout_s
+
+
 class _Builder:
     """Creates each device of a block: its RRC machine, connections and SimPy events.
 
@@ -128,6 +145,7 @@ class _Builder:
         self.net = ControlNetwork(env, cp.nodes, tables.nodes, tables.messages) if closed else None
         self.stats = {"rrc_rejects": 0, "failed_sends": 0}
         self.call_attempts = 0
+        self.phones: list[Phone] = []
 
     def _open_loop(self, d: BlockDraws, uses_push: np.ndarray) -> tuple[np.ndarray, ...]:
         """Every open-loop send of the block: (device in block, time, stream, incoming), sorted."""
@@ -189,6 +207,7 @@ class _Builder:
                 machine = make_machine(radio, device, phone)
                 phone.attach(machine)
             self.machines.append(machine)
+            self.phones.append(phone)
             table: list = [None] * n_streams
             push_conn = None
             if uses_push_l[i]:
@@ -199,7 +218,7 @@ class _Builder:
                     conn = push_conn if app.connection == "push" else \
                         self._connection(phone, a, app.heartbeat, traffic, phase[i], d.apps[a].jitter[i])
                     if self.net is not None and app.connection == "own":
-                        self._outages(conn, d, a, i, traffic)
+                        self._events(phone, conn, d, a, i, traffic)
                     table[2 * a] = (conn, a, HEARTBEAT, traffic.heartbeat)
                     table[2 * a + 1] = (conn, a, MESSAGE, traffic.message)
             c_lo, c_hi = call_bounds[i], call_bounds[i + 1]
@@ -213,13 +232,19 @@ class _Builder:
                 else:
                     env.process(_controlled_schedule(env, phone, times_l[lo:hi], actions, incoming_l[lo:hi]))
 
-    def _outages(self, conn: Connection, d: BlockDraws, a: int, i: int, traffic: AppTraffic) -> None:
-        """Closed loop: give an app's connection its server outages and what it needs to beat again after."""
+    def _events(self, phone: ControlledPhone, conn: Connection, d: BlockDraws, a: int, i: int,
+                traffic: AppTraffic) -> None:
+        """Closed loop: give an app's connection its server outages, its heartbeat (to restart it
+        after a reconnect) and its app updates."""
         scn = self.rs.scenario
         name, hb = scn.apps[a].name, scn.apps[a].heartbeat
-        conn.outages = [(e, d.retry_jitter[k][i]) for k, e in enumerate(scn.events) if e.app == name]
-        if conn.outages and hb.policy == "fixed":
-            conn.beat = (hb, traffic.heartbeat, d.apps[a].jitter[i].tolist())
+        conn.outages = [(e, d.retry_jitter[k][i]) for k, e in enumerate(scn.events)
+                        if e.kind == "server_outage" and e.app == name]
+        if hb.policy == "fixed":
+            conn.beat = (hb.interval_s, hb.jitter, traffic.heartbeat, d.apps[a].jitter[i].tolist())
+            for e in scn.events:
+                if e.kind == "heartbeat_change" and e.app == name:
+                    self.env.process(_app_update(self.env, phone, conn, e))
 
     def _connection(self, phone: Phone, app: int, hb: Heartbeat, traffic: AppTraffic, phase: float,
                     jitter: np.ndarray) -> Connection:
@@ -242,6 +267,9 @@ def run_des(rs: ResolvedScenario, tables: ModelTables,
     log = EventLog()
     builder = _Builder(rs, tables, env, log)
     end_s = builder.end_s
+    for event in rs.scenario.events:
+        if event.kind == "nat_change":
+            env.process(_nat_change(env, builder.phones, event))
     # Building and running make millions of objects but no cyclic garbage worth collecting; the
     # cyclic collector would only rescan the long-lived model again and again. Off until done.
     enabled = gc.isenabled()

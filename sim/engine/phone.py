@@ -9,7 +9,8 @@ from sim.radio.base import Machine
 class Connection:
     """One TCP connection through the carrier NAT: an app's own, or the OS push channel."""
 
-    __slots__ = ("app", "last_s", "held", "reconnect", "outages", "retrying", "scheduled", "beat")
+    __slots__ = ("app", "last_s", "held", "reconnect", "outages", "retrying", "scheduled", "beat", "last_beat_s",
+                 "beat_gen")
 
     def __init__(self, app: int, last_s: float, reconnect: Payload):
         self.app = app  # app code owning the connection (its heartbeat and reconnects)
@@ -19,7 +20,9 @@ class Connection:
         self.outages: list = []  # closed loop: (ServerOutage, this device's retry jitter draws)
         self.retrying = False  # lost its server: the client is trying to reconnect
         self.scheduled = True  # its heartbeats come from the precomputed schedule (until a recovery)
-        self.beat: tuple | None = None  # (Heartbeat, payload, jitter draws) to restart a fixed heartbeat
+        self.beat: tuple | None = None  # (interval_s, jitter, payload, jitter draws) of a fixed heartbeat
+        self.last_beat_s = last_s  # closed loop: the last heartbeat sent
+        self.beat_gen = 0  # closed loop: which restarted heartbeat process is the live one
 
     def outage_at(self, t: float):
         """The outage (event, draws) of this connection's server at ``t``, if any."""

@@ -171,9 +171,7 @@ def reduce_log(log: LogArrays, tables: ModelTables, rs: ResolvedScenario, engine
     if log.controlplane:
         summary["controlplane"] = log.controlplane
     if scn.events:
-        summary["events"] = [{"kind": e.kind, "app": e.app, "start_s": e.start_s, "end_s": e.end_s,
-                              "retry": e.retry.policy + (" with jitter" if e.retry.jitter else "")}
-                             for e in scn.events]
+        summary["events"] = [e.model_dump() for e in scn.events]
     attempts, decided, failed = log.call_attempts, int(log.call_t.size), int((~log.call_ok).sum())
     call_proc = np.array([tables.procedures.index((rs.group_radio(g), "call_setup")) for g in range(len(scn.groups))])
     call_msgs = tables.messages[call_proc[group_of[log.call_device]]].sum(axis=0)

@@ -225,13 +225,20 @@ def _calls(results: PlotResults, ax: Axes) -> None:
 
 
 def _mark_events(results: PlotResults, ax: Axes) -> None:
-    """Shade each storm event's time span, in the plot's time unit."""
+    """Shade each server outage and mark each mid-run change, in the plot's time unit."""
     ts = results.timeseries
     x, _ = _time_axis(ts)
     mid = ((ts["t_start_s"] + ts["t_end_s"]) / 2).to_numpy(dtype=float)
     scale = float(x[-1] / mid[-1]) if len(mid) and mid[-1] else 1.0
-    for k, event in enumerate(results.summary.get("events", [])):
-        ax.axvspan(event["start_s"] * scale, event["end_s"] * scale, color="grey", alpha=0.15,
-                   label=f"{event['app']} server outage ({event['retry']} retry)" if k == 0 else None)
-    if results.summary.get("events"):
+    events = results.summary.get("events", [])
+    for event in events:
+        if event["kind"] == "server_outage":
+            retry = event["retry"]["policy"] + (" + jitter" if event["retry"]["jitter"] else "")
+            ax.axvspan(event["start_s"] * scale, event["end_s"] * scale, color="grey", alpha=0.15,
+                       label=f"{event['app']} server outage ({retry} retry)")
+        else:
+            what = (f"{event['app']} heartbeat -> {event['interval_s']:g} s" if event["kind"] == "heartbeat_change"
+                    else f"NAT timeout -> {event['nat_timeout_s']} s")
+            ax.axvline(event["at_s"] * scale, color="grey", ls=":", lw=1.5, label=what)
+    if events:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))

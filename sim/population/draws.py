@@ -115,7 +115,7 @@ def block_draws(scenario: Scenario, group: int, block: int, first_device: int, n
 
 def max_retries(event) -> int:
     """An upper bound on one client's failed connect attempts during ``event`` (a server outage)."""
-    if event.retry.policy != "exponential" or not event.retry.jitter:
+    if event.kind != "server_outage" or event.retry.policy != "exponential" or not event.retry.jitter:
         return 0
     return int((event.end_s - event.start_s) / event.retry.attempt_timeout_s) + 2
 

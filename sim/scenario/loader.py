@@ -136,18 +136,25 @@ def _reference_problems(source: str, scenario: Scenario) -> list[Problem]:
                 known = ", ".join(names) or "none defined"
                 problems.append(Problem(source, f"groups[{i}].apps.{app}", f"unknown app {app!r} (apps: {known})"))
     apps = {a.name: a for a in scenario.apps}
+    duration_s = scenario.simulation.duration_s
     for i, event in enumerate(scenario.events):
         where = f"events[{i}]"
-        if event.end_s > scenario.simulation.duration_s:
-            problems.append(Problem(source, f"{where}.end_s", "event ends after the run (simulation.duration_s)"))
+        end_key, end_s = ("end_s", event.end_s) if event.kind == "server_outage" else ("at_s", event.at_s)
+        if end_s > duration_s or (end_key == "at_s" and end_s == duration_s):
+            problems.append(Problem(source, f"{where}.{end_key}", "event falls after the run (simulation.duration_s)"))
+        if event.kind == "nat_change":
+            continue
         app = apps.get(event.app)
         if app is None:
             problems.append(Problem(source, f"{where}.app", f"unknown app {event.app!r}"))
-        elif app.connection != "own" or app.heartbeat.policy == "adaptive":
+        elif event.kind == "server_outage" and (app.connection != "own" or app.heartbeat.policy == "adaptive"):
             problems.append(Problem(source, f"{where}.app", "server outages are modelled for apps with their own "
                                     "connection and a fixed heartbeat or none"))
-    windows = sorted((e.app, e.start_s, e.end_s, i) for i, e in enumerate(scenario.events))
-    for (a1, _, end1, _), (a2, start2, _, j) in zip(windows, windows[1:]):
+        elif event.kind == "heartbeat_change" and (app.connection != "own" or app.heartbeat.policy != "fixed"):
+            problems.append(Problem(source, f"{where}.app", "heartbeat changes are modelled for apps with their "
+                                    "own connection and a fixed heartbeat"))
+    outages = [(e.app, e.start_s, e.end_s, i) for i, e in enumerate(scenario.events) if e.kind == "server_outage"]
+    for (a1, _, end1, _), (a2, start2, _, j) in zip(sorted(outages), sorted(outages)[1:]):
         if a1 == a2 and start2 < end1:
             problems.append(Problem(source, f"events[{j}].start_s", "overlaps another outage of the same app"))
     return problems

@@ -177,6 +177,26 @@ class ServerOutage(_Model):
         return self
 
 
+class HeartbeatChange(_Model):
+    """An app update: from ``at_s`` every device beats at ``interval_s`` (a fixed heartbeat)."""
+
+    kind: Literal["heartbeat_change"]
+    app: str
+    at_s: NonNegative
+    interval_s: Positive
+
+
+class NatChange(_Model):
+    """The carrier changes its NAT idle timeout at ``at_s`` (absent: no NAT from then on)."""
+
+    kind: Literal["nat_change"]
+    at_s: NonNegative
+    nat_timeout_s: Positive | None = None
+
+
+Event = Annotated[ServerOutage | HeartbeatChange | NatChange, Field(discriminator="kind")]
+
+
 class Provenance(_Model):
     """Written into ``scenario.resolved.toml``; ignored by the model."""
 
@@ -194,7 +214,7 @@ class Scenario(_Model):
     groups: Annotated[list[Group], Field(min_length=1)]
     controlplane: ControlPlane = ControlPlane()
     calls: Calls = Calls()
-    events: list[ServerOutage] = []
+    events: list[Event] = []
     provenance: Provenance | None = None
 
 
