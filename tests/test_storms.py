@@ -67,3 +67,31 @@ def test_nat_change_mid_run_forces_reconnects_from_then_on() -> None:
     chat = res.summary["apps"]["chat"]
     assert chat["heartbeats"] == 30 * 12
     assert chat["reconnects"] == 30 * 6  # every beat after the change finds its connection dropped
+
+
+def _overload_run(event: dict) -> tuple:
+    apps = [{"name": "chat", "heartbeat": {"policy": "fixed", "interval_s": 120.0, "jitter": 0.1}}]
+    res = run(scenario(apps=apps, events=[event], groups=[{"name": "p", "devices": 60, "apps": {"chat": 1.0}}]))
+    ts = res.timeseries
+    inside = ts[(ts.t_start_s >= 1200) & (ts.t_end_s <= 1800)].promotions.sum()
+    before = ts[ts.t_end_s <= 1200].promotions.sum() / 2  # 1200 s before against 600 s inside
+    return res.summary, inside, before
+
+
+def test_access_barring_holds_back_promotions_while_it_lasts() -> None:
+    summary, inside, before = _overload_run({"kind": "access_barring", "start_s": 1200.0, "end_s": 1800.0,
+                                             "barred_share": 0.9, "barring_time_s": 64.0})
+    assert summary["controlplane"]["barred"] > 0
+    assert inside < 0.5 * before
+    free, inside_free, _ = _overload_run({"kind": "access_barring", "start_s": 1200.0, "end_s": 1800.0,
+                                          "barred_share": 0.0})
+    assert free["controlplane"]["barred"] == 0 and inside_free > 0.8 * before
+
+
+def test_core_overload_refuses_service_requests_with_an_extended_wait() -> None:
+    summary, inside, before = _overload_run({"kind": "core_overload", "start_s": 1200.0, "end_s": 1800.0,
+                                             "extended_wait_s": 120.0})
+    cp = summary["controlplane"]
+    assert cp["core_rejects"] > 0 and cp["failed_sends"] > 0
+    assert inside == 0  # every promotion from RRC_IDLE reaches the MME, which refuses it
+    assert before > 0

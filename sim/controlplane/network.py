@@ -17,10 +17,19 @@ from sim.controlplane.node import Node
 class ControlNetwork:
     """Node instances, created when first used, and each procedure's route through them."""
 
+    CORE_NODES = ("SGSN", "MME", "AMF")
+
     def __init__(self, env: simpy.Environment, nodes: dict[str, Any], node_names: tuple[str, ...],
-                 messages: np.ndarray):
-        """``nodes``: capacity per node name (``NodeCapacity``); ``messages[proc, node]`` as in the model tables."""
+                 messages: np.ndarray, is_promotion: np.ndarray, controls: list[Any], seed: int):
+        """``nodes``: capacity per node name (``NodeCapacity``); ``messages[proc, node]`` and
+        ``is_promotion[proc]`` as in the model tables; ``controls``: access-barring and
+        core-overload events; ``seed``: the run's, for the devices' barring draws."""
         self.env = env
+        self.controls = controls
+        self.seed = seed
+        core = [j for j, n in enumerate(node_names) if n in self.CORE_NODES]
+        #: per procedure: a promotion that reaches the core (a service request), refused under core overload
+        self.core_promotion = is_promotion & (messages[:, core].sum(axis=1) > 0 if core else False)
         self.capacity = nodes
         self.instances: dict[str, dict[int, Node]] = {name: {} for name in nodes}
         # per procedure code: (node name, messages) for every limited node it loads, in profile order
@@ -43,6 +52,13 @@ class ControlNetwork:
     def route(self, device: int, proc: int) -> list[tuple[Node, int]]:
         """The limited nodes procedure ``proc`` of ``device`` loads, with its messages at each."""
         return [(self.node(name, device), m) for name, m in self.routes[proc]]
+
+    def control_at(self, kind: str, t: float) -> Any:
+        """The ``kind`` overload control in force at ``t``, if any."""
+        for event in self.controls:
+            if event.kind == kind and event.start_s <= t < event.end_s:
+                return event
+        return None
 
     def load(self, device: int, proc: int) -> None:
         """Offer a procedure nobody waits for (a timer-driven release): it only takes capacity."""

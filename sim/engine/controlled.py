@@ -30,7 +30,7 @@ _NOTHING = Payload(0, 0, 0)  # a reconnect that carries no send of its own
 class ControlledPhone(Phone):
     """A phone whose promotions must be admitted by the control plane (see the module docstring)."""
 
-    __slots__ = ("env", "net", "lock", "capture", "reject_wait_s", "max_attempts", "stats")
+    __slots__ = ("env", "net", "lock", "capture", "reject_wait_s", "max_attempts", "stats", "rng")
 
     def __init__(self, device: int, log: EventLog, nat_s: float | None, env: simpy.Environment,
                  net: ControlNetwork, reject_wait_s: float, max_attempts: int, stats: dict[str, int]):
@@ -39,6 +39,7 @@ class ControlledPhone(Phone):
         self.lock = simpy.Resource(env, capacity=1)  # one send at a time per device
         self.capture: list[tuple[float, int, int, int, int]] | None = None
         self.reject_wait_s, self.max_attempts, self.stats = reject_wait_s, max_attempts, stats
+        self.rng: np.random.Generator | None = None  # drawn from only under access barring
 
     def attach(self, radio: Machine) -> None:
         """Use ``radio``, whose transitions must come to :meth:`transition`."""
@@ -95,19 +96,26 @@ class ControlledPhone(Phone):
 
     def _radio(self, app: int, up: int, down: int, incoming: bool) -> Generator[simpy.Event, None, float | None]:
         """Carry one transfer now, admitting its promotion through the limited nodes (retrying
-        after RRC rejects); returns when it went out, or None if it was dropped."""
-        env, radio = self.env, self.radio
-        t = env.now
-        for _ in range(self.max_attempts):
+        after RRC rejects, waiting out access barring and core overload); returns when it went
+        out, or None if it was dropped."""
+        env, radio, net = self.env, self.radio, self.net
+        t, attempts = env.now, 0
+        while attempts < self.max_attempts:
             radio.advance(t)
             snap = radio.snapshot()
             self.capture = []
             radio.data(t, app, up, down, incoming)
             captured, self.capture = self.capture, None
-            wait_s = 0.0
-            admitted = True
-            for record in captured:
-                for node, messages in self.net.route(self.device, record[2]):
+            hold_off_s = self._hold_off(captured, t) if captured and net.controls else 0.0
+            if hold_off_s < 0.0:  # barred: not an attempt
+                radio.restore(snap)
+                self.arm()
+                yield env.timeout(-hold_off_s)
+                t = env.now
+                continue
+            wait_s, admitted = 0.0, hold_off_s == 0.0
+            for record in captured if admitted else ():
+                for node, messages in net.route(self.device, record[2]):
                     outcome = yield node.offer(messages)
                     if not outcome.accepted:
                         admitted = False
@@ -124,11 +132,29 @@ class ControlledPhone(Phone):
                 return t + wait_s
             radio.restore(snap)
             self.arm()
+            attempts += 1
             self.stats["rrc_rejects"] += 1
-            yield env.timeout(self.reject_wait_s)
+            yield env.timeout(hold_off_s or self.reject_wait_s)
             t = env.now
         self.stats["failed_sends"] += 1
         return None
+
+    def _hold_off(self, captured: list[tuple[float, int, int, int, int]], t: float) -> float:
+        """Overload controls on a promotion at ``t``: -wait if access is barred (try again
+        then), +extended wait if the core refuses the service request, 0 if it may proceed."""
+        net = self.net
+        barring = net.control_at("access_barring", t)
+        if barring is not None:
+            if self.rng is None:  # the device's own stream: results do not depend on event order
+                self.rng = np.random.default_rng(np.random.SeedSequence(net.seed, spawn_key=(0xACB, self.device)))
+            if self.rng.random() < barring.barred_share:
+                self.stats["barred"] += 1
+                return -(0.7 + 0.6 * self.rng.random()) * barring.barring_time_s
+        overload = net.control_at("core_overload", t)
+        if overload is not None and any(net.core_promotion[r[2]] for r in captured):
+            self.stats["core_rejects"] += 1
+            return overload.extended_wait_s
+        return 0.0
 
     def _reconnect(self, conn: Connection, event, jitter: np.ndarray) -> Generator[simpy.Event, None, None]:
         """The client lost its server: retry by ``event.retry`` until it answers, then reconnect

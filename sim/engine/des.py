@@ -142,8 +142,10 @@ class _Builder:
         self.machines: list[Machine] = []
         cp = scn.controlplane
         closed = cp.nodes or scn.events
-        self.net = ControlNetwork(env, cp.nodes, tables.nodes, tables.messages) if closed else None
-        self.stats = {"rrc_rejects": 0, "failed_sends": 0}
+        controls = [e for e in scn.events if e.kind in ("access_barring", "core_overload")]
+        self.net = ControlNetwork(env, cp.nodes, tables.nodes, tables.messages, tables.is_promotion, controls,
+                                  scn.simulation.seed) if closed else None
+        self.stats = {"rrc_rejects": 0, "failed_sends": 0, "barred": 0, "core_rejects": 0}
         self.call_attempts = 0
         self.phones: list[Phone] = []
 

@@ -236,6 +236,10 @@ def _mark_events(results: PlotResults, ax: Axes) -> None:
             retry = event["retry"]["policy"] + (" + jitter" if event["retry"]["jitter"] else "")
             ax.axvspan(event["start_s"] * scale, event["end_s"] * scale, color="grey", alpha=0.15,
                        label=f"{event['app']} server outage ({retry} retry)")
+        elif "start_s" in event:  # an overload control
+            what = (f"access barring ({100 * event['barred_share']:.0f}%)" if event["kind"] == "access_barring"
+                    else "core overload")
+            ax.axvspan(event["start_s"] * scale, event["end_s"] * scale, color="tab:orange", alpha=0.12, label=what)
         else:
             what = (f"{event['app']} heartbeat -> {event['interval_s']:g} s" if event["kind"] == "heartbeat_change"
                     else f"NAT timeout -> {event['nat_timeout_s']} s")

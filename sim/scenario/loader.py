@@ -139,10 +139,13 @@ def _reference_problems(source: str, scenario: Scenario) -> list[Problem]:
     duration_s = scenario.simulation.duration_s
     for i, event in enumerate(scenario.events):
         where = f"events[{i}]"
-        end_key, end_s = ("end_s", event.end_s) if event.kind == "server_outage" else ("at_s", event.at_s)
+        end_key = "at_s" if hasattr(event, "at_s") else "end_s"
+        end_s = getattr(event, end_key)
         if end_s > duration_s or (end_key == "at_s" and end_s == duration_s):
             problems.append(Problem(source, f"{where}.{end_key}", "event falls after the run (simulation.duration_s)"))
-        if event.kind == "nat_change":
+        if end_key == "end_s" and event.end_s <= event.start_s:
+            problems.append(Problem(source, f"{where}.end_s", "end_s must be after start_s"))
+        if not hasattr(event, "app"):
             continue
         app = apps.get(event.app)
         if app is None:

@@ -170,12 +170,6 @@ class ServerOutage(_Model):
     end_s: Positive
     retry: Retry = Retry()
 
-    @model_validator(mode="after")
-    def _ordered(self) -> "ServerOutage":
-        if self.end_s <= self.start_s:
-            raise ValueError("end_s must be after start_s")
-        return self
-
 
 class HeartbeatChange(_Model):
     """An app update: from ``at_s`` every device beats at ``interval_s`` (a fixed heartbeat)."""
@@ -194,7 +188,31 @@ class NatChange(_Model):
     nat_timeout_s: Positive | None = None
 
 
-Event = Annotated[ServerOutage | HeartbeatChange | NatChange, Field(discriminator="kind")]
+class AccessBarring(_Model):
+    """Access class barring (TS 36.331 ac-BarringFactor / ac-BarringTime): from ``start_s`` to
+    ``end_s`` each new connection attempt is barred with probability ``barred_share``; a barred
+    device waits (0.7 + 0.6 x U) x ``barring_time_s`` and tries again."""
+
+    kind: Literal["access_barring"]
+    start_s: NonNegative
+    end_s: Positive
+    barred_share: Probability
+    barring_time_s: Positive = 4.0  # TS 36.331 ac-BarringTime: 4 .. 512 s; assumption: the shortest
+
+
+class CoreOverload(_Model):
+    """The core node is overloaded (MME overload start, TS 36.413): from ``start_s`` to
+    ``end_s`` it rejects new service requests (promotions that reach the core) with an extended
+    wait time before the device may try again (TS 24.301 T3346)."""
+
+    kind: Literal["core_overload"]
+    start_s: NonNegative
+    end_s: Positive
+    extended_wait_s: Positive = 60.0  # assumption (TS 24.301 allows up to 30 min)
+
+
+Event = Annotated[ServerOutage | HeartbeatChange | NatChange | AccessBarring | CoreOverload,
+                  Field(discriminator="kind")]
 
 
 class Provenance(_Model):
