@@ -95,3 +95,21 @@ def test_core_overload_refuses_service_requests_with_an_extended_wait() -> None:
     assert cp["core_rejects"] > 0 and cp["failed_sends"] > 0
     assert inside == 0  # every promotion from RRC_IDLE reaches the MME, which refuses it
     assert before > 0
+
+
+def test_ran_outage_silences_its_devices_then_everyone_reattaches() -> None:
+    apps = [{"name": "chat", "heartbeat": {"policy": "fixed", "interval_s": 120.0, "jitter": 0.1},
+             "messages": {"per_hour": 10.0, "up_bytes": 300, "down_bytes": 300}}]
+    event = {"kind": "ran_outage", "node": "eNB", "start_s": 1200.0, "end_s": 1500.0}
+    res = run(scenario(network={"radio": "lte", "nat_timeout_s": 1800.0}, apps=apps, events=[event],
+                       groups=[{"name": "p", "devices": 100, "apps": {"chat": 1.0}}]))
+    s, ts = res.summary, res.timeseries
+    assert s["signalling"]["by_procedure"]["attach"] == 100 * (16 + 18 + 4)  # every device, once
+    assert s["apps"]["network"]["signalling_messages"] == 100 * (16 + 18 + 4)
+    assert ts[(ts.t_start_s >= 1200) & (ts.t_end_s <= 1500)].promotions.sum() == 0
+    burst = ts[ts.t_start_s == 1500].messages_total.iloc[0]
+    assert burst > 2 * ts[ts.t_end_s <= 1200].messages_total.mean()  # 3,800 attach messages at once
+    assert s["apps"]["chat"]["reconnects"] >= 100  # IP connections were lost
+    assert s["traffic"]["messages_held"] > 0
+    total = s["signalling"]["messages_total"]
+    assert sum(a["signalling_messages"] for a in s["apps"].values()) == total

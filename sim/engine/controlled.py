@@ -30,7 +30,7 @@ _NOTHING = Payload(0, 0, 0)  # a reconnect that carries no send of its own
 class ControlledPhone(Phone):
     """A phone whose promotions must be admitted by the control plane (see the module docstring)."""
 
-    __slots__ = ("env", "net", "lock", "capture", "reject_wait_s", "max_attempts", "stats", "rng")
+    __slots__ = ("env", "net", "lock", "capture", "reject_wait_s", "max_attempts", "stats", "rng", "down_until")
 
     def __init__(self, device: int, log: EventLog, nat_s: float | None, env: simpy.Environment,
                  net: ControlNetwork, reject_wait_s: float, max_attempts: int, stats: dict[str, int]):
@@ -40,6 +40,7 @@ class ControlledPhone(Phone):
         self.capture: list[tuple[float, int, int, int, int]] | None = None
         self.reject_wait_s, self.max_attempts, self.stats = reject_wait_s, max_attempts, stats
         self.rng: np.random.Generator | None = None  # drawn from only under access barring
+        self.down_until = 0.0  # its RAN node is down until then
 
     def attach(self, radio: Machine) -> None:
         """Use ``radio``, whose transitions must come to :meth:`transition`."""
@@ -74,7 +75,7 @@ class ControlledPhone(Phone):
             yield turn
             t = env.now
             down = conn.outage_at(t)
-            if conn.retrying or (incoming and down is not None):
+            if conn.retrying or (incoming and down is not None) or t < self.down_until:
                 self.hold(conn, app, p)  # nothing reaches the app's server, or comes from it, until it is back
                 return False
             alive = self.alive(t, conn)
@@ -113,16 +114,9 @@ class ControlledPhone(Phone):
                 yield env.timeout(-hold_off_s)
                 t = env.now
                 continue
-            wait_s, admitted = 0.0, hold_off_s == 0.0
-            for record in captured if admitted else ():
-                for node, messages in net.route(self.device, record[2]):
-                    outcome = yield node.offer(messages)
-                    if not outcome.accepted:
-                        admitted = False
-                        break
-                    wait_s += outcome.wait_s
-                if not admitted:
-                    break
+            admitted, wait_s = False, 0.0
+            if hold_off_s == 0.0:
+                admitted, wait_s = yield from self._admit([r[2] for r in captured])
             if admitted:
                 if wait_s:
                     radio.delay(wait_s)
@@ -138,6 +132,45 @@ class ControlledPhone(Phone):
             t = env.now
         self.stats["failed_sends"] += 1
         return None
+
+    def _admit(self, procs: list[int]) -> Generator[simpy.Event, None, tuple[bool, float]]:
+        """Offer procedures to the limited nodes on their routes in turn; (all carried, total wait)."""
+        wait_s = 0.0
+        for proc in procs:
+            for node, messages in self.net.route(self.device, proc):
+                outcome = yield node.offer(messages)
+                if not outcome.accepted:
+                    return False, wait_s
+                wait_s += outcome.wait_s
+        return True, wait_s
+
+    def ran_outage(self, event, attach_proc: int, network_app: int,
+                   conns: list[Connection]) -> Generator[simpy.Event, None, None]:
+        """The device's RAN node is down: radio and IP connections lost until ``event.end_s``,
+        then it re-attaches (retrying after rejects) and every connection reconnects at its next send."""
+        env, radio = self.env, self.radio
+        yield env.timeout(event.start_s - env.now)
+        with self.lock.request() as turn:
+            yield turn
+            self.down_until = event.end_s
+            radio.state, radio.owner, radio.ready = radio.spec.idle, -1, env.now
+            radio.due, radio.rest = float("inf"), []
+            self.log.transition((env.now, self.device, -1, -1, radio.state))  # radio link lost: no signalling
+            for conn in conns:
+                conn.last_s = -float("inf")
+        yield env.timeout(max(0.0, event.end_s - env.now))
+        with self.lock.request() as turn:
+            yield turn
+            self.down_until = 0.0
+            for _ in range(self.max_attempts):
+                t = env.now
+                admitted, wait_s = yield from self._admit([attach_proc])
+                if admitted:
+                    self.log.transition((t + wait_s, self.device, attach_proc, network_app, radio.state))
+                    return
+                self.stats["rrc_rejects"] += 1
+                yield env.timeout(self.reject_wait_s)
+            self.stats["failed_attaches"] += 1
 
     def _hold_off(self, captured: list[tuple[float, int, int, int, int]], t: float) -> float:
         """Overload controls on a promotion at ``t``: -wait if access is barred (try again

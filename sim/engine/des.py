@@ -145,7 +145,7 @@ class _Builder:
         controls = [e for e in scn.events if e.kind in ("access_barring", "core_overload")]
         self.net = ControlNetwork(env, cp.nodes, tables.nodes, tables.messages, tables.is_promotion, controls,
                                   scn.simulation.seed) if closed else None
-        self.stats = {"rrc_rejects": 0, "failed_sends": 0, "barred": 0, "core_rejects": 0}
+        self.stats = {"rrc_rejects": 0, "failed_sends": 0, "barred": 0, "core_rejects": 0, "failed_attaches": 0}
         self.call_attempts = 0
         self.phones: list[Phone] = []
 
@@ -198,6 +198,9 @@ class _Builder:
         self.call_attempts += len(call_times)
         call_proc = self.tables.procedures.index((radio, "call_setup"))
         guard_s = scn.calls.setup_guard_s
+        nodes_here = type(self.rs.profiles[radio]).NODES
+        ran_outages = [e for e in scn.events if e.kind == "ran_outage" and e.node in nodes_here]
+        attach_proc = self.tables.procedures.index((radio, "attach"))
         for i in range(d.n):
             device = d.first_device + i
             if self.net is None:
@@ -223,6 +226,11 @@ class _Builder:
                         self._events(phone, conn, d, a, i, traffic)
                     table[2 * a] = (conn, a, HEARTBEAT, traffic.heartbeat)
                     table[2 * a + 1] = (conn, a, MESSAGE, traffic.message)
+            if ran_outages:
+                conns = list({id(c[0]): c[0] for c in table if c is not None}.values())
+                for event in ran_outages:
+                    if self._served_by(event, device):
+                        env.process(phone.ran_outage(event, attach_proc, self.push_app + 1, conns))
             c_lo, c_hi = call_bounds[i], call_bounds[i + 1]
             if c_hi > c_lo:
                 env.process(_calls(env, self.net, log, device, call_proc, call_times[c_lo:c_hi], guard_s))
@@ -233,6 +241,12 @@ class _Builder:
                     _Schedule(env, phone, times_l[lo:hi], actions, incoming_l[lo:hi])
                 else:
                     env.process(_controlled_schedule(env, phone, times_l[lo:hi], actions, incoming_l[lo:hi]))
+
+    def _served_by(self, event, device: int) -> bool:
+        """Whether ``device`` is served by the RAN node instance a ``ran_outage`` takes down."""
+        cap = self.rs.scenario.controlplane.nodes.get(event.node)
+        instance = 0 if cap is None or cap.devices_per_node is None else device // cap.devices_per_node
+        return event.instance is None or event.instance == instance
 
     def _events(self, phone: ControlledPhone, conn: Connection, d: BlockDraws, a: int, i: int,
                 traffic: AppTraffic) -> None:

@@ -12,7 +12,7 @@ from sim.metrics.concentration import TOP_PERCENTS, gini, top_share
 from sim.metrics.results import Results
 from sim.radio.tables import ModelTables
 from sim.scenario import ResolvedScenario
-from sim.scenario.schema import PUSH_APP
+from sim.scenario.schema import NETWORK_APP, PUSH_APP
 
 
 def software_version() -> str:
@@ -41,7 +41,7 @@ def reduce_log(log: LogArrays, tables: ModelTables, rs: ResolvedScenario, engine
     end_s, bin_s = scn.simulation.duration_s, scn.simulation.bin_s
     n_dev = sum(g.devices for g in scn.groups)
     device_hours = n_dev * end_s / 3600.0
-    apps = [a.name for a in scn.apps] + [PUSH_APP]
+    apps = [a.name for a in scn.apps] + [PUSH_APP, NETWORK_APP]
     n_apps = len(apps)
     nodes, states = list(tables.nodes), tables.state_names
     n_bins = math.ceil(end_s / bin_s - 1e-9)  # a last bin shorter than a nanobin is rounding, not a bin
@@ -111,7 +111,8 @@ def reduce_log(log: LogArrays, tables: ModelTables, rs: ResolvedScenario, engine
     installed = _installed(rs, log, n_apps)
     total_msgs, total_bytes = float(per_event.sum()), float(x_bytes.sum())
     share = (lambda v, tot: float(v) / tot if tot > 0 else 0.0)
-    present = [i for i in range(n_apps) if i < n_apps - 1 or installed[i] > 0 or app_bytes[i] > 0]
+    present = [i for i in range(n_apps)
+               if i < n_apps - 2 or installed[i] > 0 or app_bytes[i] > 0 or app_msgs[i] > 0]
     app_rows = [{
         "app": apps[i], "active_devices": int(installed[i]),
         "signalling_messages": int(app_msgs[i]), "signalling_share": share(app_msgs[i], total_msgs),

@@ -236,9 +236,10 @@ def _mark_events(results: PlotResults, ax: Axes) -> None:
             retry = event["retry"]["policy"] + (" + jitter" if event["retry"]["jitter"] else "")
             ax.axvspan(event["start_s"] * scale, event["end_s"] * scale, color="grey", alpha=0.15,
                        label=f"{event['app']} server outage ({retry} retry)")
-        elif "start_s" in event:  # an overload control
-            what = (f"access barring ({100 * event['barred_share']:.0f}%)" if event["kind"] == "access_barring"
-                    else "core overload")
+        elif "start_s" in event:  # an overload control or a RAN outage
+            what = {"access_barring": lambda e: f"access barring ({100 * e['barred_share']:.0f}%)",
+                    "core_overload": lambda e: "core overload",
+                    "ran_outage": lambda e: f"{e['node']} outage"}[event["kind"]](event)
             ax.axvspan(event["start_s"] * scale, event["end_s"] * scale, color="tab:orange", alpha=0.12, label=what)
         else:
             what = (f"{event['app']} heartbeat -> {event['interval_s']:g} s" if event["kind"] == "heartbeat_change"

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from sim.errors import Problem, ScenarioError
 from sim.radio.profiles import PROFILE_MODELS, Profile, builtin_profile_data, merge
-from sim.scenario.schema import PUSH_APP, Scenario
+from sim.scenario.schema import NETWORK_APP, PUSH_APP, Scenario
 
 DEFAULT_SCENARIO = "quickstart.toml"
 
@@ -97,9 +97,9 @@ def resolve(data: dict[str, Any], source: str, overrides: list[str] | tuple[str,
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(_problems(source, exc, ())) from None
-    problems = _reference_problems(source, scenario)
-    profiles: dict[str, Profile] = {}
     used = {scenario.network.radio} | {g.radio for g in scenario.groups if g.radio}
+    problems = _reference_problems(source, scenario, [n for r in sorted(used) for n in PROFILE_MODELS[r].NODES])
+    profiles: dict[str, Profile] = {}
     for radio in sorted(used | set(scenario.network.overrides)):
         merged = merge(builtin_profile_data(radio), scenario.network.overrides.get(radio, {}))
         try:
@@ -119,12 +119,12 @@ def resolve(data: dict[str, Any], source: str, overrides: list[str] | tuple[str,
     return ResolvedScenario(scenario, profiles, source)
 
 
-def _reference_problems(source: str, scenario: Scenario) -> list[Problem]:
+def _reference_problems(source: str, scenario: Scenario, known_nodes: list[str]) -> list[Problem]:
     names = [a.name for a in scenario.apps]
     problems = []
     for i, name in enumerate(names):
-        if name == PUSH_APP:
-            problems.append(Problem(source, f"apps[{i}].name", f"{PUSH_APP!r} is reserved for the OS push channel"))
+        if name in (PUSH_APP, NETWORK_APP):
+            problems.append(Problem(source, f"apps[{i}].name", f"{name!r} is a reserved name"))
         elif names.index(name) != i:
             problems.append(Problem(source, f"apps[{i}].name", f"duplicate app name {name!r}"))
     groups = [g.name for g in scenario.groups]
@@ -145,6 +145,10 @@ def _reference_problems(source: str, scenario: Scenario) -> list[Problem]:
             problems.append(Problem(source, f"{where}.{end_key}", "event falls after the run (simulation.duration_s)"))
         if end_key == "end_s" and event.end_s <= event.start_s:
             problems.append(Problem(source, f"{where}.end_s", "end_s must be after start_s"))
+        if event.kind == "ran_outage" and event.node not in ("RNC", "eNB", "gNB"):
+            problems.append(Problem(source, f"{where}.node", f"unknown RAN node {event.node!r} (RNC, eNB or gNB)"))
+        elif event.kind == "ran_outage" and event.node not in known_nodes:
+            problems.append(Problem(source, f"{where}.node", f"no group uses a radio with node {event.node!r}"))
         if not hasattr(event, "app"):
             continue
         app = apps.get(event.app)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sim.radio.profiles import RADIOS
 
 PUSH_APP = "os-push"  # pseudo-app that owns the OS shared push channel's heartbeat
+NETWORK_APP = "network"  # pseudo-app that owns network-driven procedures (re-attach after a RAN outage)
 
 Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
@@ -211,7 +212,18 @@ class CoreOverload(_Model):
     extended_wait_s: Positive = 60.0  # assumption (TS 24.301 allows up to 30 min)
 
 
-Event = Annotated[ServerOutage | HeartbeatChange | NatChange | AccessBarring | CoreOverload,
+class RanOutage(_Model):
+    """A RAN node (RNC, eNB or gNB) is down from ``start_s`` to ``end_s``: its devices lose
+    radio and IP connections; at recovery every one of them re-attaches at once."""
+
+    kind: Literal["ran_outage"]
+    node: str
+    instance: Annotated[int, Field(ge=0)] | None = None  # None: every instance (see devices_per_node)
+    start_s: NonNegative
+    end_s: Positive
+
+
+Event = Annotated[ServerOutage | HeartbeatChange | NatChange | AccessBarring | CoreOverload | RanOutage,
                   Field(discriminator="kind")]
 
 
