@@ -80,6 +80,7 @@ class Node:
         self.wait_samples_s: list[float] = []
         self.offer_log: list[float] = []  # flat (time, messages) of every offer, for time series
         self.busy_log: list[float] = []  # flat (start, end) of every completed service
+        self.wait_log: list[float] = []  # flat (arrival, wait) of every carried procedure
         self.queue_log: list[float] = []  # flat (arrival, left the queue) of every procedure that waited
         self.reject_times_s: list[float] = []
         # Time integrals of the queue length and of busy servers, up to _last_s.
@@ -139,6 +140,7 @@ class Node:
         wait_s = start_s - arrival_s
         self.wait_samples_s.append(wait_s)
         self.busy_log.extend((start_s, self.env.now))
+        self.wait_log.extend((arrival_s, wait_s))
         if wait_s:
             self.queue_log.extend((arrival_s, start_s))
         done.succeed(Outcome(True, wait_s, self.env.now))

@@ -35,6 +35,18 @@ def _occupancy(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray) -> np.nd
     return np.diff(integral)
 
 
+def _binned_p95(t: np.ndarray, values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """95th percentile of ``values`` per bin of their times ``t`` (0 where a bin has none)."""
+    bins = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, edges.size - 2)
+    out = np.zeros(edges.size - 1)
+    order = np.argsort(bins, kind="stable")
+    starts = np.searchsorted(bins[order], np.arange(edges.size - 1))
+    for b, chunk in enumerate(np.split(values[order], starts[1:])):
+        if chunk.size:
+            out[b] = np.percentile(chunk, 95)
+    return out
+
+
 def reduce_log(log: LogArrays, tables: ModelTables, rs: ResolvedScenario, engine: str) -> Results:
     """Every metric of a run from its log."""
     scn = rs.scenario
@@ -106,6 +118,7 @@ def reduce_log(log: LogArrays, tables: ModelTables, rs: ResolvedScenario, engine
         busy = _occupancy(node["busy"][:, 0], node["busy"][:, 1], edges)
         ts[f"utilization_{name}"] = busy / (bin_len * node["servers"])
         ts[f"queue_{name}"] = _occupancy(node["queued"][:, 0], node["queued"][:, 1], edges) / bin_len
+        ts[f"wait_p95_{name}_s"] = _binned_p95(node["waits"][:, 0], node["waits"][:, 1], edges)
     timeseries = pd.DataFrame(ts)
 
     installed = _installed(rs, log, n_apps)
