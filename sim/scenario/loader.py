@@ -110,10 +110,17 @@ def resolve(data: dict[str, Any], source: str, overrides: list[str] | tuple[str,
         if radio in used:
             profiles[radio] = profile
     known_nodes = [n for r in sorted(used) for n in PROFILE_MODELS[r].NODES]
-    for node in scenario.controlplane.nodes:
+    defaults = tomllib.loads(resources.files("sim.profiles").joinpath("controlplane.toml").read_text("utf-8"))
+    for node, cap in scenario.controlplane.nodes.items():
         if node not in known_nodes:
             problems.append(Problem(source, f"controlplane.nodes.{node}",
                                     f"unknown node {node!r} (nodes of the radios in use: {', '.join(known_nodes)})"))
+            continue
+        filled = {k: v for k, v in defaults.get(node, {}).items() if getattr(cap, k) is None}
+        scenario.controlplane.nodes[node] = cap = cap.model_copy(update=filled)
+        if cap.messages_per_s is None:
+            problems.append(Problem(source, f"controlplane.nodes.{node}.messages_per_s",
+                                    f"required: the reference has no capacity figure for {node}"))
     if problems:
         raise ScenarioError(problems)
     return ResolvedScenario(scenario, profiles, source)

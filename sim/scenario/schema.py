@@ -119,8 +119,10 @@ class NodeCapacity(_Model):
     (``sim.controlplane.node``); a procedure of m messages holds one for m / messages_per_s.
     """
 
-    messages_per_s: Positive  # what one processor of one instance handles
-    devices_per_node: Annotated[int, Field(ge=1)] | None = None  # None: one instance serves everyone
+    # what one processor of one instance handles; absent: the default in sim/profiles/controlplane.toml
+    messages_per_s: Positive | None = None
+    # devices per instance; absent: that file's default, else one instance serves everyone
+    devices_per_node: Annotated[int, Field(ge=1)] | None = None
     servers: Annotated[int, Field(ge=1)] = 1
     queue_limit: Annotated[int, Field(ge=0)] | None = None  # procedures that may wait; None: no limit
     guard_s: Positive | None = None  # a procedure still waiting this long is rejected
