@@ -78,3 +78,53 @@ def test_a_device_results_do_not_depend_on_the_population_after_it() -> None:
     small = run(scenario(groups=[{"name": "phones", "devices": 30, "apps": {"chat": 0.8}}], **kw))
     large = run(scenario(groups=[{"name": "phones", "devices": 1500, "apps": {"chat": 0.8}}], **kw))
     assert small.devices.equals(large.devices.iloc[:30])
+
+
+@st.composite
+def closed_loop_scenarios(draw):
+    radio = draw(st.sampled_from(["umts", "lte", "nr"]))
+    ran, core = {"umts": ("RNC", "SGSN"), "lte": ("eNB", "MME"), "nr": ("gNB", "AMF")}[radio]
+    nodes = {}
+    for node in (ran, core):
+        if draw(st.booleans()):
+            nodes[node] = {"messages_per_s": draw(st.floats(5.0, 500.0)), "devices_per_node": draw(st.integers(1, 10)),
+                           "queue_limit": draw(st.one_of(st.none(), st.integers(0, 5))),
+                           "guard_s": draw(st.one_of(st.none(), st.floats(0.5, 5.0)))}
+    duration = 1200.0
+    events = draw(st.lists(st.sampled_from([
+        {"kind": "server_outage", "app": "a0", "start_s": 200.0, "end_s": 500.0,
+         "retry": {"policy": "exponential", "jitter": True}},
+        {"kind": "access_barring", "start_s": 100.0, "end_s": 400.0, "barred_share": 0.5},
+        {"kind": "core_overload", "start_s": 600.0, "end_s": 700.0, "extended_wait_s": 20.0},
+        {"kind": "ran_outage", "node": ran, "start_s": 800.0, "end_s": 900.0},
+        {"kind": "heartbeat_change", "app": "a0", "at_s": 300.0, "interval_s": 45.0},
+        {"kind": "nat_change", "at_s": 650.0, "nat_timeout_s": 60.0},
+    ]), max_size=3, unique_by=lambda e: e["kind"]))
+    apps = [{"name": "a0", "heartbeat": {"policy": "fixed", "interval_s": draw(st.floats(20.0, 300.0)), "jitter": 0.1},
+             "messages": {"per_hour": draw(st.floats(0.0, 60.0)), "up_bytes": 300, "down_bytes": 900}},
+            {"name": "a1", "connection": "push", "messages": {"per_hour": 10.0, "up_bytes": 100, "down_bytes": 100}}]
+    return scenario(network={"radio": radio, "nat_timeout_s": 600.0}, apps=apps, events=events,
+                    controlplane={"nodes": nodes, "max_attempts": draw(st.integers(1, 3))},
+                    calls={"per_hour": draw(st.floats(0.0, 20.0))},
+                    groups=[{"name": "g", "devices": draw(st.integers(1, 15)), "apps": {"a0": 1.0, "a1": 0.5}}],
+                    simulation={"duration_s": duration, "seed": draw(st.integers(0, 2**32)), "bin_s": 60.0})
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(closed_loop_scenarios())
+def test_closed_loop_invariants(rs) -> None:
+    res = run(rs)
+    s = res.summary
+    total = s["signalling"]["messages_total"]
+    assert sum(s["signalling"]["by_node"].values()) == total == sum(s["signalling"]["by_procedure"].values())
+    assert sum(a["signalling_messages"] for a in s["apps"].values()) == total == res.devices["signalling_messages"].sum()
+    assert res.timeseries["messages_total"].sum() == total
+    cols = [c for c in res.devices.columns if c.startswith("time_s_")]
+    assert (abs(res.devices[cols].sum(axis=1) - rs.scenario.simulation.duration_s) < 1e-6).all()
+    assert (res.devices[cols] >= -1e-9).all().all()
+    for name in rs.scenario.controlplane.nodes:
+        node = s["controlplane"][name]
+        assert node["offered_procedures"] == node["carried_procedures"] + node["rejected"] + node["in_system_at_end"]
+        assert 0.0 <= node["utilization"] <= 1.0 + 1e-9
+    calls = s["calls"]
+    assert calls["attempts"] == calls["pending_at_end"] + res.timeseries["call_attempts"].sum()

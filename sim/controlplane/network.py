@@ -94,6 +94,7 @@ class ControlNetwork:
                 "offered_messages": sum(n.messages_offered for n in nodes),
                 "carried_messages": sum(n.messages_carried for n in nodes),
                 "offered_procedures": sum(n.offered for n in nodes),
+                "carried_procedures": sum(n.carried for n in nodes),
                 "rejected": sum(n.rejected for n in nodes),
                 "in_system_at_end": sum(n.in_system for n in nodes),
                 "utilization": float(np.mean([n.utilization(until_s) for n in nodes])) if nodes else 0.0,
