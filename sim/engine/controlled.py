@@ -1,23 +1,23 @@
 """Closed loop: devices whose RRC procedures queue at capacity-limited control-plane nodes.
 
-Used when the scenario gives any node finite capacity. A send that needs a promotion first
+Used when the scenario gives any node finite capacity or has storm events. A send that needs a promotion first
 runs the RRC machine tentatively, then offers the promotion's messages (paging included) to
 each limited node on its route in turn and waits for them. If all carry it, the promotion
 and everything after it happen later by the total queueing wait (processing time itself is
 part of the profile's promotion delay). If a node rejects it, the machine is put back as it
 was and the device tries again after the RRC reject wait time, up to ``max_attempts``; then
 the send is dropped. Timer-driven demotions fire as real SimPy timeouts and load the nodes
-when they happen; nobody waits for them.
+when they happen; nobody waits for them. Server outages, RAN outages and overload controls
+(see ``docs/model.md`` §9–10) act on the same per-device process.
 """
 from __future__ import annotations
 
 from collections.abc import Generator
 
+import numpy as np
 import simpy
 
 from sim.controlplane.network import ControlNetwork
-import numpy as np
-
 from sim.engine.log import HEARTBEAT, RECONNECT, EventLog
 from sim.engine.phone import Connection, Phone
 from sim.population.traffic import Payload
