@@ -20,16 +20,14 @@ from sim.controlplane.network import ControlNetwork
 from sim.engine.controlled import ControlledPhone
 from sim.engine.log import HEARTBEAT, MESSAGE, EventLog, LogArrays
 from sim.engine.phone import Connection, Phone
-from sim.population.draws import BlockDraws, block_draws, blocks, fixed_schedules
+from sim.population.draws import BlockDraws, block_draws, blocks
+from sim.population.schedule import open_loop_sends, push_users
 from sim.population.heartbeat import MarsHeartbeat
 from sim.population.traffic import AppTraffic, Payload, app_traffic, push_traffic
 from sim.radio.base import Machine
 from sim.radio.tables import ModelTables
 from sim.scenario import ResolvedScenario
 from sim.scenario.schema import Heartbeat
-
-_NO_JITTER = np.zeros(0)
-
 
 class _Schedule:
     """A device's open-loop sends (fixed heartbeats and messages of all its apps), in time order.
@@ -128,9 +126,7 @@ def _nat_change(env: simpy.Environment, phones: list[Phone], event) -> Generator
 class _Builder:
     """Creates each device of a block: its RRC machine, connections and SimPy events.
 
-    Open-loop sends (fixed heartbeats, the push channel's heartbeat, messages) are merged per
-    device into one time-ordered list served by one timeout chain; stream codes say what each is:
-    ``2a`` app a's heartbeat, ``2a + 1`` app a's message, ``2 x apps`` the push heartbeat.
+    Each device's open-loop sends (``sim.population.schedule``) are served by one timeout chain.
     """
 
     def __init__(self, rs: ResolvedScenario, tables: ModelTables, env: simpy.Environment, log: EventLog):
@@ -149,32 +145,6 @@ class _Builder:
         self.call_attempts = 0
         self.phones: list[Phone] = []
 
-    def _open_loop(self, d: BlockDraws, uses_push: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Every open-loop send of the block: (device in block, time, stream, incoming), sorted."""
-        scn, end_s = self.rs.scenario, self.end_s
-        # (active devices, sends per device, their times in device order, stream, incoming)
-        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray | None]] = []
-        for a, (app, draws) in enumerate(zip(scn.apps, d.apps)):
-            hb = app.heartbeat
-            if app.connection == "own" and hb.policy == "fixed":
-                counts, times = fixed_schedules(hb.interval_s, hb.jitter, draws.phase, draws.jitter, end_s)
-                parts.append((draws.installed, counts, times, 2 * a, None))
-            parts.append((draws.installed, np.diff(draws.msg_offsets), draws.msg_times_s, 2 * a + 1,
-                          draws.msg_incoming))
-        counts, times = fixed_schedules(scn.groups[d.group].push_interval_s, 0.0, d.push_phase, _NO_JITTER, end_s)
-        parts.append((uses_push, counts, times, 2 * len(scn.apps), None))
-        columns: list[list[np.ndarray]] = [[], [], [], []]
-        for active, counts, times, stream, incoming in parts:
-            keep = np.repeat(active, counts)
-            dev = np.repeat(np.arange(d.n), counts)[keep]
-            columns[0].append(dev)
-            columns[1].append(times[keep])
-            columns[2].append(np.full(dev.size, stream))
-            columns[3].append(incoming[keep] if incoming is not None else np.zeros(dev.size, dtype=bool))
-        dev, t, stream, incoming = (np.concatenate(c) for c in columns)
-        order = np.lexsort((stream, t, dev))
-        return dev[order], t[order], stream[order], incoming[order]
-
     def block(self, d: BlockDraws) -> None:
         scn, env, log = self.rs.scenario, self.env, self.log
         group = scn.groups[d.group]
@@ -182,11 +152,8 @@ class _Builder:
         radio = self.rs.group_radio(d.group)
         nat_s = scn.network.nat_timeout_s
         push, push_app, push_s = push_traffic(group), self.push_app, group.push_interval_s
-        uses_push = np.zeros(d.n, dtype=bool)
-        for app, draws in zip(scn.apps, d.apps):
-            if app.connection == "push":
-                uses_push |= draws.installed
-        dev, times, streams, incoming = self._open_loop(d, uses_push)
+        uses_push = push_users(scn, d)
+        dev, times, streams, incoming = open_loop_sends(scn, d, uses_push)
         bounds = np.searchsorted(dev, np.arange(d.n + 1)).tolist()
         times_l, streams_l, incoming_l = times.tolist(), streams.tolist(), incoming.tolist()
         # per app: (code, app, traffic, installed per device, heartbeat phase per device)
