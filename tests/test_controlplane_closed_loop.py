@@ -74,5 +74,6 @@ def test_per_bin_node_series_add_up_to_the_run_totals() -> None:
     # services still running at the end are not in the per-bin series: at most one per processor
     assert abs((ts.utilization_MME * weights).sum() - cp["utilization"]) < 1.0 / SIM["duration_s"] * 10
     assert ts.offered_MME.sum() == cp["offered_messages"]
+    assert ts.carried_MME.sum() == cp["carried_messages"]
     assert ts.rejected_MME.sum() == cp["rejected"]
     assert (ts.queue_MME >= 0).all() and (ts.utilization_MME <= 1.0 + 1e-9).all()

@@ -79,6 +79,7 @@ class ControlNetwork:
                          "busy": np.array([v for n in nodes for v in n.busy_log]).reshape(-1, 2),
                          "queued": np.array([v for n in nodes for v in n.queue_log]).reshape(-1, 2),
                          "waits": np.array([v for n in nodes for v in n.wait_log]).reshape(-1, 2),
+                         "carried": np.array([v for n in nodes for v in n.carried_log]).reshape(-1, 2),
                          "servers": cap.servers * len(nodes),
                          "capacity_per_s": cap.messages_per_s * cap.servers * len(nodes)}
         return out

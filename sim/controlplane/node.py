@@ -81,6 +81,7 @@ class Node:
         self.offer_log: list[float] = []  # flat (time, messages) of every offer, for time series
         self.busy_log: list[float] = []  # flat (start, end) of every completed service
         self.wait_log: list[float] = []  # flat (arrival, wait) of every carried procedure
+        self.carried_log: list[float] = []  # flat (completion, messages) of every carried procedure
         self.queue_log: list[float] = []  # flat (arrival, left the queue) of every procedure that waited
         self.reject_times_s: list[float] = []
         # Time integrals of the queue length and of busy servers, up to _last_s.
@@ -140,6 +141,7 @@ class Node:
         wait_s = start_s - arrival_s
         self.wait_samples_s.append(wait_s)
         self.busy_log.extend((start_s, self.env.now))
+        self.carried_log.extend((self.env.now, messages))
         self.wait_log.extend((arrival_s, wait_s))
         if wait_s:
             self.queue_log.extend((arrival_s, start_s))

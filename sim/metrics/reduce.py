@@ -113,6 +113,8 @@ def reduce_log(log: LogArrays, tables: ModelTables, rs: ResolvedScenario, engine
     ts["call_failures"] = np.bincount(c_bin[~log.call_ok], minlength=n_bins)
     for name, node in log.node_log.items():  # closed loop: load against capacity per limited node
         ts[f"offered_{name}"] = np.histogram(node["offer_t"], edges, weights=node["offer_messages"])[0].astype(np.int64)
+        ts[f"carried_{name}"] = np.histogram(node["carried"][:, 0], edges, weights=node["carried"][:, 1])[0].astype(
+            np.int64)
         ts[f"capacity_{name}"] = bin_len * node["capacity_per_s"]
         ts[f"rejected_{name}"] = np.histogram(node["reject_t"], edges)[0]
         busy = _occupancy(node["busy"][:, 0], node["busy"][:, 1], edges)
