@@ -196,6 +196,7 @@ def _load(results: PlotResults, ax: Axes) -> None:
     for k, name in enumerate(names):
         color = f"C{k}"
         ax.plot(x, ts[f"offered_{name}"] / seconds, color=color, lw=1.5, label=f"{name}: offered")
+        ax.plot(x, ts[f"carried_{name}"] / seconds, color=color, lw=1, alpha=0.6, label=f"{name}: carried")
         ax.plot(x, ts[f"capacity_{name}"] / seconds, color=color, lw=1.5, ls="--", label=f"{name}: capacity")
     ax.set_title(f"{_scenario(results)}: signalling load against capacity")
     ax.set_xlabel(xlabel)
