@@ -37,10 +37,9 @@ def scenarios(draw):
     return scenario(network=network, apps=apps, groups=groups, simulation=sim)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scenarios())
-def test_messages_are_conserved_and_state_time_sums_to_duration(rs) -> None:
-    res = run(rs)
+def assert_conserved(res, rs) -> None:
+    """Signalling totals agree by node, procedure, app, device and bin; every device's state
+    time sums to the run's duration and none is negative."""
     s = res.summary
     total = s["signalling"]["messages_total"]
     assert sum(s["signalling"]["by_node"].values()) == total
@@ -48,11 +47,19 @@ def test_messages_are_conserved_and_state_time_sums_to_duration(rs) -> None:
     assert sum(a["signalling_messages"] for a in s["apps"].values()) == total
     assert res.devices["signalling_messages"].sum() == total
     assert res.timeseries["messages_total"].sum() == total
+    cols = [c for c in res.devices.columns if c.startswith("time_s_")]
+    assert (abs(res.devices[cols].sum(axis=1) - rs.scenario.simulation.duration_s) < 1e-6).all()
+    assert (res.devices[cols] >= -1e-9).all().all()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_messages_are_conserved_and_state_time_sums_to_duration(rs) -> None:
+    res = run(rs)
+    s = res.summary
+    assert_conserved(res, rs)
     assert res.timeseries["promotions"].sum() == s["rrc"]["promotions_total"] == res.devices["promotions"].sum()
     assert math.isclose(sum(s["rrc"]["time_share_by_state"].values()), 1.0, rel_tol=1e-9)
-    duration = rs.scenario.simulation.duration_s
-    state_cols = [c for c in res.devices.columns if c.startswith("time_s_")]
-    assert (abs(res.devices[state_cols].sum(axis=1) - duration) < 1e-6).all()
     # time-averaged occupancy: every bin holds every device exactly once
     dev_cols = [c for c in res.timeseries.columns if c.startswith("devices_")]
     assert (abs(res.timeseries[dev_cols].sum(axis=1) - s["devices"]) < 1e-6).all()
@@ -115,13 +122,7 @@ def closed_loop_scenarios(draw):
 def test_closed_loop_invariants(rs) -> None:
     res = run(rs)
     s = res.summary
-    total = s["signalling"]["messages_total"]
-    assert sum(s["signalling"]["by_node"].values()) == total == sum(s["signalling"]["by_procedure"].values())
-    assert sum(a["signalling_messages"] for a in s["apps"].values()) == total == res.devices["signalling_messages"].sum()
-    assert res.timeseries["messages_total"].sum() == total
-    cols = [c for c in res.devices.columns if c.startswith("time_s_")]
-    assert (abs(res.devices[cols].sum(axis=1) - rs.scenario.simulation.duration_s) < 1e-6).all()
-    assert (res.devices[cols] >= -1e-9).all().all()
+    assert_conserved(res, rs)
     for name in rs.scenario.controlplane.nodes:
         node = s["controlplane"][name]
         assert node["offered_procedures"] == node["carried_procedures"] + node["rejected"] + node["in_system_at_end"]
