@@ -1,8 +1,14 @@
-"""Reduce an event log to every reported metric, with numpy (no per-event Python)."""
+"""Reduce event logs to every reported metric, with numpy (no per-event Python).
+
+A :class:`Reducer` takes the logs of disjoint device ranges one at a time (the SimPy engine
+hands it one log of every device, the fast engine one per chunk of devices) and keeps only
+additive accumulators, so memory is bounded by the population, not by the number of events.
+"""
 from __future__ import annotations
 
 import math
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,17 +28,36 @@ def software_version() -> str:
         return "unknown"
 
 
-def _occupancy(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Device-seconds inside each bin of ``edges`` covered by intervals [starts, ends)."""
+class _Coverage:
+    """Device-seconds per bin covered by intervals [start, end), accumulated interval set by set.
 
-    def covered_until(bounds: np.ndarray) -> np.ndarray:  # sum over intervals of max(0, edge - bound)
-        b = np.sort(bounds)
-        prefix = np.concatenate(([0.0], np.cumsum(b)))
-        k = np.searchsorted(b, edges, side="left")
-        return edges * k - prefix[k]
+    Up to edge x, an interval covers max(0, x - start) - max(0, x - end); summed over intervals
+    that is x * (starts below x) - (their sum), less the same for the ends: two histograms
+    (count and sum per bin) per bound, so no sorting and nothing kept per interval.
+    """
 
-    integral = covered_until(starts) - covered_until(ends)
-    return np.diff(integral)
+    def __init__(self, edges: np.ndarray, bin_s: float):
+        self.edges, self.bin_s = edges, bin_s
+        self.n = edges.size  # bins + 1
+        self.count = np.zeros(self.n)  # [bin] starts minus ends
+        self.total = np.zeros(self.n)  # [bin] sum of starts minus sum of ends
+
+    def add(self, starts: np.ndarray, ends: np.ndarray) -> None:
+        for values, sign in ((starts, 1.0), (ends, -1.0)):
+            b = np.minimum((values / self.bin_s).astype(np.int64), self.n - 1)
+            self.count += sign * np.bincount(b, minlength=self.n)
+            self.total += sign * np.bincount(b, weights=values, minlength=self.n)
+
+    def per_bin(self) -> np.ndarray:
+        below = np.concatenate(([0.0], np.cumsum(self.count)[:-1]))  # bounds in bins before edge m
+        below_sum = np.concatenate(([0.0], np.cumsum(self.total)[:-1]))
+        return np.diff(self.edges * below - below_sum)
+
+
+def _occupancy(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray, bin_s: float) -> np.ndarray:
+    cov = _Coverage(edges, bin_s)
+    cov.add(starts, ends)
+    return cov.per_bin()
 
 
 def _binned_p95(t: np.ndarray, values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -47,160 +72,220 @@ def _binned_p95(t: np.ndarray, values: np.ndarray, edges: np.ndarray) -> np.ndar
     return out
 
 
+class Reducer:
+    """Every metric of a run, from the logs of its devices (in any grouping into device ranges)."""
+
+    def __init__(self, tables: ModelTables, rs: ResolvedScenario):
+        self.tables, self.rs = tables, rs
+        scn = rs.scenario
+        self.end_s, self.bin_s = scn.simulation.duration_s, scn.simulation.bin_s
+        self.n_dev = sum(g.devices for g in scn.groups)
+        self.apps = [a.name for a in scn.apps] + [PUSH_APP, NETWORK_APP]
+        self.states = tables.state_names
+        self.n_bins = math.ceil(self.end_s / self.bin_s - 1e-9)  # a last bin shorter than a nanobin is rounding
+        self.edges = np.append(np.arange(self.n_bins) * self.bin_s, self.end_s)
+        self.name_of_state = np.array([self.states.index(s) for _, s in tables.states], dtype=np.int64)
+        n_apps, n_nodes, n_bins, n_dev, n_states = len(self.apps), len(tables.nodes), self.n_bins, self.n_dev, len(
+            self.states)
+        self.occupancy = [_Coverage(self.edges, self.bin_s) for _ in range(n_states)]
+        self.bin_node = np.zeros((n_bins, n_nodes))
+        self.bin_promos = np.zeros(n_bins, dtype=np.int64)
+        self.bin_up = np.zeros(n_bins)
+        self.bin_down = np.zeros(n_bins)
+        self.app_msgs = np.zeros(n_apps)
+        self.app_promos = np.zeros(n_apps, dtype=np.int64)
+        self.app_bytes = np.zeros(n_apps)
+        self.app_kind = np.zeros((n_apps, 3), dtype=np.int64)
+        self.installed = np.zeros(n_apps, dtype=np.int64)
+        self.proc_count = np.zeros(len(tables.procedures), dtype=np.int64)
+        self.dev_msgs = np.zeros(n_dev)
+        self.dev_promos = np.zeros(n_dev, dtype=np.int64)
+        self.dev_up = np.zeros(n_dev)
+        self.dev_down = np.zeros(n_dev)
+        self.dev_packets = np.zeros(n_dev)
+        self.energy = np.zeros(n_dev)
+        self.state_time = np.zeros((n_dev, n_states))
+        self.traffic = np.zeros(4, dtype=np.int64)  # packets, up bytes, down bytes, held messages
+        self.calls: list[tuple[np.ndarray, ...]] = []
+        self.call_attempts = 0
+        self.controlplane: dict[str, Any] = {}
+        self.node_log: dict[str, dict[str, Any]] = {}
+
+    def add(self, log: LogArrays, first_device: int = 0, n_devices: int | None = None) -> None:
+        """Account the log of devices ``first_device .. first_device + n_devices - 1`` (default: all)."""
+        tables, end_s, bin_s, n_bins = self.tables, self.end_s, self.bin_s, self.n_bins
+        n = self.n_dev - first_device if n_devices is None else n_devices
+        span = slice(first_device, first_device + n)
+        n_apps, n_states = len(self.apps), len(self.states)
+
+        # --- RRC transitions -------------------------------------------------------------
+        keep = log.tr_t < end_s
+        t, dev, proc, owner, state = (a[keep] for a in (log.tr_t, log.tr_device, log.tr_proc, log.tr_owner,
+                                                        log.tr_state))
+        dev = dev - first_device
+        order = np.argsort(dev, kind="stable")  # each device's records are already in time order
+        t, dev, proc, owner, state = t[order], dev[order], proc[order], owner[order], state[order]
+        nxt = np.append(t[1:], end_s)
+        nxt[np.append(dev[1:] != dev[:-1], True)] = end_s  # a device's last state lasts to the end
+        dur = nxt - t
+        sname = self.name_of_state[state]
+        self.state_time[span] += np.bincount(dev * n_states + sname, weights=dur,
+                                             minlength=n * n_states).reshape(n, n_states)
+        for k, cov in enumerate(self.occupancy):
+            in_k = sname == k
+            cov.add(t[in_k], nxt[in_k])
+
+        has = proc >= 0
+        p_t, p_dev, p_proc, p_owner = t[has], dev[has], proc[has], owner[has]
+        per_node = tables.messages[p_proc].astype(np.float64)  # [procedure occurrence, node]
+        per_event = per_node.sum(axis=1)
+        p_bin = np.minimum((p_t / bin_s).astype(np.int64), n_bins - 1)
+        for j in range(per_node.shape[1]):
+            self.bin_node[:, j] += np.bincount(p_bin, weights=per_node[:, j], minlength=n_bins)
+        promo = tables.is_promotion[p_proc]
+        self.bin_promos += np.bincount(p_bin[promo], minlength=n_bins)
+        self.dev_msgs[span] += np.bincount(p_dev, weights=per_event, minlength=n)
+        self.dev_promos[span] += np.bincount(p_dev[promo], minlength=n)
+        self.app_msgs += np.bincount(p_owner, weights=per_event, minlength=n_apps)
+        self.app_promos += np.bincount(p_owner[promo], minlength=n_apps)
+        self.proc_count += np.bincount(p_proc, minlength=len(tables.procedures))
+        self.energy[span] += (np.bincount(dev, weights=dur * tables.state_power_w[state], minlength=n)
+                              + np.bincount(p_dev, weights=tables.promotion_extra_j[p_proc], minlength=n))
+
+        # --- transfers -------------------------------------------------------------------
+        x_dev = log.x_device - first_device
+        x_bin = np.minimum((log.x_t / bin_s).astype(np.int64), n_bins - 1)
+        self.bin_up += np.bincount(x_bin, weights=log.x_up_bytes, minlength=n_bins)
+        self.bin_down += np.bincount(x_bin, weights=log.x_down_bytes, minlength=n_bins)
+        self.app_bytes += np.bincount(log.x_app, weights=log.x_up_bytes + log.x_down_bytes, minlength=n_apps)
+        self.app_kind += np.bincount(log.x_app * 3 + log.x_kind, minlength=n_apps * 3).reshape(n_apps, 3)
+        self.dev_up[span] += np.bincount(x_dev, weights=log.x_up_bytes, minlength=n)
+        self.dev_down[span] += np.bincount(x_dev, weights=log.x_down_bytes, minlength=n)
+        self.dev_packets[span] += np.bincount(x_dev, weights=log.x_packets, minlength=n)
+        active = np.zeros(n * n_apps, dtype=bool)  # (device, app) pairs that sent or received anything
+        active[x_dev * n_apps + log.x_app] = True
+        self.installed += active.reshape(n, n_apps).sum(axis=0)
+        self.traffic += [int(log.x_packets.sum()), int(log.x_up_bytes.sum()), int(log.x_down_bytes.sum()),
+                         log.held_messages]
+
+        # --- voice calls and the closed loop -----------------------------------------------
+        self.calls.append((log.call_t, log.call_device, log.call_ok, log.call_setup_s))
+        self.call_attempts += log.call_attempts
+        self.controlplane |= log.controlplane
+        self.node_log |= log.node_log
+
+    def results(self, engine: str) -> Results:
+        """The summary and tables of everything added."""
+        tables, rs, scn = self.tables, self.rs, self.rs.scenario
+        nodes, states, apps, edges = list(tables.nodes), self.states, self.apps, self.edges
+        end_s, n_dev, n_bins = self.end_s, self.n_dev, self.n_bins
+        bin_len = np.diff(edges)
+        device_hours = n_dev * end_s / 3600.0
+        bin_node = np.rint(self.bin_node).astype(np.int64)
+        ts: dict[str, Any] = {"t_start_s": edges[:-1], "t_end_s": edges[1:], "messages_total": bin_node.sum(axis=1)}
+        ts |= {f"messages_{n}": bin_node[:, j] for j, n in enumerate(nodes)}
+        ts["promotions"] = self.bin_promos
+        ts |= {f"devices_{s}": cov.per_bin() / bin_len for s, cov in zip(states, self.occupancy)}
+        ts["up_bytes"] = np.rint(self.bin_up).astype(np.int64)
+        ts["down_bytes"] = np.rint(self.bin_down).astype(np.int64)
+        ts["bytes"] = ts["up_bytes"] + ts["down_bytes"]
+        call_t, call_device, call_ok, call_setup_s = (np.concatenate(c) for c in zip(*self.calls))
+        c_bin = np.minimum((call_t / self.bin_s).astype(np.int64), n_bins - 1)
+        ts["call_attempts"] = np.bincount(c_bin, minlength=n_bins)
+        ts["call_failures"] = np.bincount(c_bin[~call_ok], minlength=n_bins)
+        for name, node in self.node_log.items():  # closed loop: load against capacity per limited node
+            ts[f"offered_{name}"] = np.histogram(node["offer_t"], edges, weights=node["offer_messages"])[0].astype(
+                np.int64)
+            ts[f"carried_{name}"] = np.histogram(node["carried"][:, 0], edges, weights=node["carried"][:, 1])[
+                0].astype(np.int64)
+            ts[f"capacity_{name}"] = bin_len * node["capacity_per_s"]
+            ts[f"rejected_{name}"] = np.histogram(node["reject_t"], edges)[0]
+            busy = _occupancy(node["busy"][:, 0], node["busy"][:, 1], edges, self.bin_s)
+            ts[f"utilization_{name}"] = busy / (bin_len * node["servers"])
+            ts[f"queue_{name}"] = _occupancy(node["queued"][:, 0], node["queued"][:, 1], edges, self.bin_s) / bin_len
+            ts[f"wait_p95_{name}_s"] = _binned_p95(node["waits"][:, 0], node["waits"][:, 1], edges)
+        timeseries = pd.DataFrame(ts)
+
+        total_msgs, total_bytes = float(self.app_msgs.sum()), float(self.app_bytes.sum())
+        share = (lambda v, tot: float(v) / tot if tot > 0 else 0.0)
+        n_apps = len(apps)
+        present = [i for i in range(n_apps) if i < n_apps - 2 or self.installed[i] > 0 or self.app_bytes[i] > 0
+                   or self.app_msgs[i] > 0]
+        app_rows = [{
+            "app": apps[i], "active_devices": int(self.installed[i]),
+            "signalling_messages": int(self.app_msgs[i]), "signalling_share": share(self.app_msgs[i], total_msgs),
+            "promotions": int(self.app_promos[i]), "bytes": int(self.app_bytes[i]),
+            "bytes_share": share(self.app_bytes[i], total_bytes),
+            "heartbeats": int(self.app_kind[i, HEARTBEAT]), "messages": int(self.app_kind[i, MESSAGE]),
+            "reconnects": int(self.app_kind[i, RECONNECT]),
+        } for i in present]
+        apps_df = pd.DataFrame(app_rows)
+
+        group_of = np.repeat(np.arange(len(scn.groups)), [g.devices for g in scn.groups])
+        radios = [rs.group_radio(g) for g in range(len(scn.groups))]
+        devices = pd.DataFrame({
+            "device": np.arange(n_dev),
+            "group": pd.Categorical.from_codes(group_of, [g.name for g in scn.groups]),
+            "radio": pd.Categorical(np.array(radios)[group_of]),
+            "signalling_messages": self.dev_msgs.astype(np.int64), "promotions": self.dev_promos,
+            "up_bytes": self.dev_up.astype(np.int64), "down_bytes": self.dev_down.astype(np.int64),
+            "packets": self.dev_packets.astype(np.int64), "radio_energy_j": self.energy,
+        } | {f"time_s_{s}": self.state_time[:, k] for k, s in enumerate(states)})
+
+        by_procedure: dict[str, int] = {}
+        for code, (_, name) in enumerate(tables.procedures):
+            if name != "call_setup":  # voice calls are reported under "calls", not as data signalling
+                by_procedure[name] = by_procedure.get(name, 0) + int(self.proc_count[code] * tables.messages[code].sum())
+        promotions = int(self.bin_promos.sum())
+        packets, up, down, held = (int(v) for v in self.traffic)
+        summary: dict[str, Any] = {
+            "scenario": scn.name,
+            "seed": scn.simulation.seed,
+            "engine": engine,
+            "software_version": software_version(),
+            "duration_s": end_s,
+            "bin_s": self.bin_s,
+            "devices": n_dev,
+            "signalling": {
+                "messages_total": int(bin_node.sum()),
+                "messages_per_device_hour": float(bin_node.sum()) / device_hours,
+                "by_node": {n: int(bin_node[:, j].sum()) for j, n in enumerate(nodes)},
+                "by_procedure": by_procedure,
+                "peak_per_s": {n: float((bin_node[:, j] / bin_len).max()) for j, n in enumerate(nodes)},
+            },
+            "rrc": {
+                "promotions_total": promotions,
+                "promotions_per_device_hour": promotions / device_hours,
+                "time_share_by_state": {s: float(self.state_time[:, k].sum() / (n_dev * end_s))
+                                        for k, s in enumerate(states)},
+            },
+            "apps": {r["app"]: {k: v for k, v in r.items() if k != "app"} for r in app_rows},
+            "concentration": {
+                "top_share": {str(p): top_share(self.dev_msgs, p) for p in TOP_PERCENTS},
+                "gini": gini(self.dev_msgs),
+            },
+            "energy": {"radio_j_per_device_hour": float(self.energy.sum()) / device_hours},
+            "traffic": {"packets_total": packets, "bytes_total": up + down, "up_bytes": up, "down_bytes": down,
+                        "messages_held": held},
+        }
+        if self.controlplane:
+            summary["controlplane"] = self.controlplane
+        if scn.events:
+            summary["events"] = [e.model_dump() for e in scn.events]
+        decided, failed = int(call_t.size), int((~call_ok).sum())
+        call_proc = np.array([tables.procedures.index((r, "call_setup")) for r in radios])
+        call_msgs = tables.messages[call_proc[group_of[call_device]]].sum(axis=0)
+        summary["calls"] = {
+            "attempts": self.call_attempts, "failed": failed, "failure_ratio": failed / decided if decided else 0.0,
+            "pending_at_end": self.call_attempts - decided,
+            "setup_p95_s": float(np.percentile(call_setup_s, 95)) if decided else 0.0,
+            "messages_by_node": {n: int(call_msgs[j]) for j, n in enumerate(nodes)},
+        }
+        return Results(summary, timeseries, apps_df, devices, nodes, states)
+
+
 def reduce_log(log: LogArrays, tables: ModelTables, rs: ResolvedScenario, engine: str) -> Results:
-    """Every metric of a run from its log."""
-    scn = rs.scenario
-    end_s, bin_s = scn.simulation.duration_s, scn.simulation.bin_s
-    n_dev = sum(g.devices for g in scn.groups)
-    device_hours = n_dev * end_s / 3600.0
-    apps = [a.name for a in scn.apps] + [PUSH_APP, NETWORK_APP]
-    n_apps = len(apps)
-    nodes, states = list(tables.nodes), tables.state_names
-    n_bins = math.ceil(end_s / bin_s - 1e-9)  # a last bin shorter than a nanobin is rounding, not a bin
-    edges = np.append(np.arange(n_bins) * bin_s, end_s)
-    bin_len = np.diff(edges)
-
-    # --- RRC transitions -----------------------------------------------------------------
-    keep = log.tr_t < end_s
-    t, dev, proc, owner, state = (a[keep] for a in (log.tr_t, log.tr_device, log.tr_proc, log.tr_owner, log.tr_state))
-    order = np.argsort(dev, kind="stable")  # each device's records are already in time order
-    t, dev, proc, owner, state = t[order], dev[order], proc[order], owner[order], state[order]
-    nxt = np.append(t[1:], end_s)
-    last_of_device = np.append(dev[1:] != dev[:-1], True)
-    nxt[last_of_device] = end_s
-    dur = nxt - t
-    name_of_state = np.array([states.index(s) for _, s in tables.states], dtype=np.int64)
-    sname = name_of_state[state]
-    state_time = np.bincount(dev * len(states) + sname, weights=dur, minlength=n_dev * len(states))
-    state_time = state_time.reshape(n_dev, len(states))
-    occupancy = np.stack([_occupancy(t[sname == k], nxt[sname == k], edges) for k in range(len(states))], axis=1)
-
-    has = proc >= 0
-    p_t, p_dev, p_proc, p_owner = t[has], dev[has], proc[has], owner[has]
-    per_node = tables.messages[p_proc].astype(np.float64)  # [procedure occurrence, node]
-    per_event = per_node.sum(axis=1)
-    p_bin = np.minimum((p_t / bin_s).astype(np.int64), n_bins - 1)
-    bin_node = np.stack([np.bincount(p_bin, weights=per_node[:, j], minlength=n_bins) for j in range(len(nodes))],
-                        axis=1)
-    promo = tables.is_promotion[p_proc]
-    dev_msgs = np.bincount(p_dev, weights=per_event, minlength=n_dev)
-    dev_promos = np.bincount(p_dev[promo], minlength=n_dev)
-    app_msgs = np.bincount(p_owner, weights=per_event, minlength=n_apps)
-    app_promos = np.bincount(p_owner[promo], minlength=n_apps)
-    proc_count = np.bincount(p_proc, minlength=len(tables.procedures))
-    energy = (np.bincount(dev, weights=dur * tables.state_power_w[state], minlength=n_dev)
-              + np.bincount(p_dev, weights=tables.promotion_extra_j[p_proc], minlength=n_dev))
-
-    # --- transfers -------------------------------------------------------------------------
-    x_bytes = log.x_up_bytes + log.x_down_bytes
-    x_bin = np.minimum((log.x_t / bin_s).astype(np.int64), n_bins - 1)
-    app_bytes = np.bincount(log.x_app, weights=x_bytes, minlength=n_apps)
-    app_kind = np.bincount(log.x_app * 3 + log.x_kind, minlength=n_apps * 3).reshape(n_apps, 3)
-    dev_up = np.bincount(log.x_device, weights=log.x_up_bytes, minlength=n_dev)
-    dev_down = np.bincount(log.x_device, weights=log.x_down_bytes, minlength=n_dev)
-    dev_packets = np.bincount(log.x_device, weights=log.x_packets, minlength=n_dev)
-
-    # --- tables ----------------------------------------------------------------------------
-    ts = {"t_start_s": edges[:-1], "t_end_s": edges[1:], "messages_total": bin_node.sum(axis=1).astype(np.int64)}
-    ts |= {f"messages_{n}": bin_node[:, j].astype(np.int64) for j, n in enumerate(nodes)}
-    ts["promotions"] = np.bincount(p_bin[promo], minlength=n_bins)
-    ts |= {f"devices_{s}": occupancy[:, k] / bin_len for k, s in enumerate(states)}
-    ts["up_bytes"] = np.bincount(x_bin, weights=log.x_up_bytes, minlength=n_bins).astype(np.int64)
-    ts["down_bytes"] = np.bincount(x_bin, weights=log.x_down_bytes, minlength=n_bins).astype(np.int64)
-    ts["bytes"] = ts["up_bytes"] + ts["down_bytes"]
-    c_bin = np.minimum((log.call_t / bin_s).astype(np.int64), n_bins - 1)
-    ts["call_attempts"] = np.bincount(c_bin, minlength=n_bins)
-    ts["call_failures"] = np.bincount(c_bin[~log.call_ok], minlength=n_bins)
-    for name, node in log.node_log.items():  # closed loop: load against capacity per limited node
-        ts[f"offered_{name}"] = np.histogram(node["offer_t"], edges, weights=node["offer_messages"])[0].astype(np.int64)
-        ts[f"carried_{name}"] = np.histogram(node["carried"][:, 0], edges, weights=node["carried"][:, 1])[0].astype(
-            np.int64)
-        ts[f"capacity_{name}"] = bin_len * node["capacity_per_s"]
-        ts[f"rejected_{name}"] = np.histogram(node["reject_t"], edges)[0]
-        busy = _occupancy(node["busy"][:, 0], node["busy"][:, 1], edges)
-        ts[f"utilization_{name}"] = busy / (bin_len * node["servers"])
-        ts[f"queue_{name}"] = _occupancy(node["queued"][:, 0], node["queued"][:, 1], edges) / bin_len
-        ts[f"wait_p95_{name}_s"] = _binned_p95(node["waits"][:, 0], node["waits"][:, 1], edges)
-    timeseries = pd.DataFrame(ts)
-
-    installed = _installed(rs, log, n_apps)
-    total_msgs, total_bytes = float(per_event.sum()), float(x_bytes.sum())
-    share = (lambda v, tot: float(v) / tot if tot > 0 else 0.0)
-    present = [i for i in range(n_apps)
-               if i < n_apps - 2 or installed[i] > 0 or app_bytes[i] > 0 or app_msgs[i] > 0]
-    app_rows = [{
-        "app": apps[i], "active_devices": int(installed[i]),
-        "signalling_messages": int(app_msgs[i]), "signalling_share": share(app_msgs[i], total_msgs),
-        "promotions": int(app_promos[i]), "bytes": int(app_bytes[i]), "bytes_share": share(app_bytes[i], total_bytes),
-        "heartbeats": int(app_kind[i, HEARTBEAT]), "messages": int(app_kind[i, MESSAGE]),
-        "reconnects": int(app_kind[i, RECONNECT]),
-    } for i in present]
-    apps_df = pd.DataFrame(app_rows)
-
-    group_of = np.repeat(np.arange(len(scn.groups)), [g.devices for g in scn.groups])
-    devices = pd.DataFrame({
-        "device": np.arange(n_dev), "group": [scn.groups[g].name for g in group_of],
-        "radio": [rs.group_radio(g) for g in group_of],
-        "signalling_messages": dev_msgs.astype(np.int64), "promotions": dev_promos.astype(np.int64),
-        "up_bytes": dev_up.astype(np.int64), "down_bytes": dev_down.astype(np.int64),
-        "packets": dev_packets.astype(np.int64), "radio_energy_j": energy,
-    } | {f"time_s_{s}": state_time[:, k] for k, s in enumerate(states)})
-
-    by_procedure: dict[str, int] = {}
-    for code, (_, name) in enumerate(tables.procedures):
-        if name != "call_setup":  # voice calls are reported under "calls", not as data signalling
-            by_procedure[name] = by_procedure.get(name, 0) + int(proc_count[code] * tables.messages[code].sum())
-    summary = {
-        "scenario": scn.name,
-        "seed": scn.simulation.seed,
-        "engine": engine,
-        "software_version": software_version(),
-        "duration_s": end_s,
-        "bin_s": bin_s,
-        "devices": n_dev,
-        "signalling": {
-            "messages_total": int(total_msgs),
-            "messages_per_device_hour": total_msgs / device_hours,
-            "by_node": {n: int(bin_node[:, j].sum()) for j, n in enumerate(nodes)},
-            "by_procedure": by_procedure,
-            "peak_per_s": {n: float((bin_node[:, j] / bin_len).max()) for j, n in enumerate(nodes)},
-        },
-        "rrc": {
-            "promotions_total": int(promo.sum()),
-            "promotions_per_device_hour": float(promo.sum()) / device_hours,
-            "time_share_by_state": {s: float(state_time[:, k].sum() / (n_dev * end_s)) for k, s in enumerate(states)},
-        },
-        "apps": {r["app"]: {k: v for k, v in r.items() if k != "app"} for r in app_rows},
-        "concentration": {
-            "top_share": {str(p): top_share(dev_msgs, p) for p in TOP_PERCENTS},
-            "gini": gini(dev_msgs),
-        },
-        "energy": {"radio_j_per_device_hour": float(energy.sum()) / device_hours},
-        "traffic": {
-            "packets_total": int(log.x_packets.sum()),
-            "bytes_total": int(total_bytes),
-            "up_bytes": int(log.x_up_bytes.sum()),
-            "down_bytes": int(log.x_down_bytes.sum()),
-            "messages_held": log.held_messages,
-        },
-    }
-    if log.controlplane:
-        summary["controlplane"] = log.controlplane
-    if scn.events:
-        summary["events"] = [e.model_dump() for e in scn.events]
-    attempts, decided, failed = log.call_attempts, int(log.call_t.size), int((~log.call_ok).sum())
-    call_proc = np.array([tables.procedures.index((rs.group_radio(g), "call_setup")) for g in range(len(scn.groups))])
-    call_msgs = tables.messages[call_proc[group_of[log.call_device]]].sum(axis=0)
-    summary["calls"] = {
-        "attempts": attempts, "failed": failed, "failure_ratio": failed / decided if decided else 0.0,
-        "pending_at_end": attempts - decided,
-        "setup_p95_s": float(np.percentile(log.call_setup_s, 95)) if decided else 0.0,
-        "messages_by_node": {n: int(call_msgs[j]) for j, n in enumerate(nodes)},
-    }
-    return Results(summary, timeseries, apps_df, devices, nodes, states)
-
-
-def _installed(rs: ResolvedScenario, log: LogArrays, n_apps: int) -> np.ndarray:
-    """Devices per app that sent or received anything (installed and active in the run)."""
-    pairs = np.unique(log.x_app * (log.x_device.max(initial=0) + 1) + log.x_device)
-    return np.bincount(pairs // (log.x_device.max(initial=0) + 1), minlength=n_apps)
+    """Every metric of a run from one log of all its devices."""
+    reducer = Reducer(tables, rs)
+    reducer.add(log)
+    return reducer.results(engine)
