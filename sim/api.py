@@ -13,17 +13,23 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sim.engine.des import run_des
-from sim.metrics import Results, reduce_log
-from sim.metrics.reduce import software_version
+from sim.engine.fast import run_fast
+from sim.metrics import Results
+from sim.metrics.reduce import Reducer, software_version
 from sim.radio.tables import build_tables
 from sim.scenario import ResolvedScenario, load_scenario
 
 
 def simulate(rs: ResolvedScenario, progress: Callable[[float], None] | None = None) -> Results:
-    """Run a resolved scenario on its engine and reduce the log to results."""
+    """Run a resolved scenario on its engine (``rs.engine``) and reduce the logs to results."""
     tables = build_tables(rs.profiles, rs.radios)
-    log = run_des(rs, tables, progress)
-    return reduce_log(log, tables, rs, engine=rs.scenario.simulation.engine)
+    reducer = Reducer(tables, rs)
+    if rs.engine == "fast":
+        for log, first_device, n_devices in run_fast(rs, tables, progress):
+            reducer.add(log, first_device, n_devices)
+    else:
+        reducer.add(run_des(rs, tables, progress))
+    return reducer.results(rs.engine)
 
 
 def run(scenario: str | Path | ResolvedScenario | None = None, *, seed: int | None = None,

@@ -14,6 +14,7 @@ from sim.outputs.files import write_results
 from sim.outputs.plots import write_plots
 from sim.outputs.report import render
 from sim.scenario import load_scenario
+from sim.scenario.schema import Scenario
 
 EXIT_BAD_INPUT = 2
 
@@ -31,19 +32,24 @@ def cli() -> None:
 @click.option("--seed", type=click.IntRange(min=0), help="Replace simulation.seed.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a scenario value, e.g. --set simulation.duration_s=600 (repeatable).")
+@click.option("--engine", type=click.Choice(["auto", "des", "fast"]),
+              help="Replace simulation.engine: des (SimPy, event by event), fast (vectorised, open loop only) "
+                   "or auto (fast unless the control plane pushes back).")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or terminal summary.")
 def run(scenario: Path | None, out_dir: Path | None, seed: int | None, overrides: tuple[str, ...],
-        no_plots: bool, quiet: bool) -> None:
+        engine: str | None, no_plots: bool, quiet: bool) -> None:
     """Run SCENARIO (default: scenarios/quickstart.toml) and write its results."""
     err = Console(stderr=True)
     try:
-        rs = load_scenario(scenario, overrides, seed)
+        rs = load_scenario(scenario, overrides + ((f"simulation.engine={engine}",) if engine else ()), seed)
     except ScenarioError as exc:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     target = out_dir or Path("results") / rs.scenario.name
+    if not quiet:
+        click.echo(f"engine: {rs.engine} ({_why(rs.scenario)})", err=True)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                   TimeElapsedColumn(), console=err, transient=True, disable=quiet or not err.is_terminal) as bar:
         task = bar.add_task(f"simulating {rs.scenario.name}", total=1.0)
@@ -57,6 +63,14 @@ def run(scenario: Path | None, out_dir: Path | None, seed: int | None, overrides
     if not quiet:
         render(results, Console())
         click.echo(f"results written to {written}/ ({wall_s:.1f} s)")
+
+
+def _why(scenario: Scenario) -> str:
+    """Why a run uses its engine, for the line that names it."""
+    if scenario.simulation.engine != "auto":
+        return "simulation.engine"
+    closed = scenario.closed_loop()
+    return "auto: " + ("; ".join(closed) if closed else "open loop")
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ def test_outage_free_scenario_is_unchanged_by_the_closed_loop() -> None:
     apps = [{"name": "chat", "heartbeat": {"policy": "fixed", "interval_s": 120.0}},
             {"name": "other", "heartbeat": {"policy": "fixed", "interval_s": 300.0}}]
     groups = [{"name": "p", "devices": 40, "apps": {"chat": 1.0, "other": 0.0}}]
-    plain = run(scenario(apps=apps, groups=groups))
+    plain = run(scenario(apps=apps, groups=groups, simulation__engine="des"))
     event = {"kind": "server_outage", "app": "other", "start_s": 100.0, "end_s": 200.0}
     closed = run(scenario(apps=apps, groups=groups, events=[event]))
     summary = dict(closed.summary)

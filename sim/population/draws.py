@@ -120,13 +120,12 @@ def max_retries(event) -> int:
     return int((event.end_s - event.start_s) / event.retry.attempt_timeout_s) + 2
 
 
-def fixed_schedules(interval_s: float, jitter: float, phase: np.ndarray, jitter_draws: np.ndarray,
-                    duration_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """Fixed-policy heartbeat send times before ``duration_s`` for many devices at once.
+def fixed_beat_times(interval_s: float, jitter: float, phase: np.ndarray, jitter_draws: np.ndarray,
+                     duration_s: float) -> np.ndarray:
+    """Fixed-policy heartbeat times of many devices at once: ``[device, beat]``, inf past ``duration_s``.
 
     Device i's first beat falls at ``phase[i] x interval`` (steady state); each next one an
-    interval later, scaled by ``1 + jitter x draw``. Returns (beats per device, all times in
-    device order, each device's in time order).
+    interval later, scaled by ``1 + jitter x draw``.
     """
     first = phase[:, None] * interval_s
     if jitter == 0.0:
@@ -134,5 +133,26 @@ def fixed_schedules(interval_s: float, jitter: float, phase: np.ndarray, jitter_
     else:
         gaps = interval_s * (1.0 + jitter * jitter_draws[:, :-1])
         times = np.concatenate([first, first + np.cumsum(gaps, axis=1)], axis=1)
-    keep = times < duration_s
-    return keep.sum(axis=1), times[keep]
+    times[times >= duration_s] = np.inf
+    return times
+
+
+def concat_draws(parts: list[BlockDraws]) -> BlockDraws:
+    """Consecutive blocks of one group as one (``block`` is the first's): the same inputs, device by device."""
+    if len(parts) == 1:
+        return parts[0]
+
+    def ragged(offsets: list[np.ndarray]) -> np.ndarray:
+        ends = np.cumsum([o[-1] for o in offsets])
+        return np.concatenate([[0]] + [o[1:] + (ends[i - 1] if i else 0) for i, o in enumerate(offsets)])
+
+    apps = tuple(AppDraws(*(np.concatenate([getattr(p.apps[a], f) for p in parts])
+                            for f in ("installed", "phase", "jitter")),
+                          ragged([p.apps[a].msg_offsets for p in parts]),
+                          np.concatenate([p.apps[a].msg_times_s for p in parts]),
+                          np.concatenate([p.apps[a].msg_incoming for p in parts]))
+                 for a in range(len(parts[0].apps)))
+    return BlockDraws(parts[0].group, parts[0].block, parts[0].first_device, sum(p.n for p in parts), apps,
+                      np.concatenate([p.push_phase for p in parts]), ragged([p.call_offsets for p in parts]),
+                      np.concatenate([p.call_times_s for p in parts]),
+                      tuple(np.concatenate(r) for r in zip(*(p.retry_jitter for p in parts))))

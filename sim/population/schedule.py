@@ -1,18 +1,38 @@
-"""Every device's open-loop sends, merged: the times known in advance from the draws.
+"""Every device's open-loop sends: the times known in advance from the draws.
 
 Fixed heartbeats (an app's own, and the OS push channel's) and user messages do not depend
-on anything the network does, so a block's are computed at once and merged per device into
-one time-ordered list. Stream codes say what each send is: ``2a`` app a's heartbeat,
-``2a + 1`` app a's message, ``2 x apps`` the push channel's heartbeat.
+on anything the network does, so a block's are computed at once: per connection, one dense
+``[device, k]`` matrix of times per stream (``inf`` where a device has no more). Stream codes
+say what each send is: ``2a`` app a's heartbeat, ``2a + 1`` app a's message, ``2 x apps`` the
+push channel's heartbeat; so ``code // 2`` is the sending app and an even code a heartbeat.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from sim.population.draws import BlockDraws, fixed_schedules
+from sim.population.draws import BlockDraws, fixed_beat_times
 from sim.scenario.schema import Scenario
 
 _NO_JITTER = np.zeros(0)
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One stream's sends for the devices of a block."""
+
+    code: int
+    times: np.ndarray  # [device, k] in time order per device, inf after a device's last
+    incoming: np.ndarray | None  # [device, k] bool: mobile-terminated; None: all outgoing
+
+
+@dataclass(frozen=True)
+class ConnectionStreams:
+    """The open-loop streams carried by one kind of connection (an app's own, or the push channel)."""
+
+    owner: int  # app code owning the connection: its heartbeat and reconnects
+    streams: tuple[Stream, ...]  # in stream-code order
 
 
 def push_users(scenario: Scenario, d: BlockDraws) -> np.ndarray:
@@ -24,27 +44,52 @@ def push_users(scenario: Scenario, d: BlockDraws) -> np.ndarray:
     return uses
 
 
+def _dense(offsets: np.ndarray, values: np.ndarray, fill: float | bool) -> np.ndarray:
+    """Ragged rows (``values[offsets[i]:offsets[i + 1]]``) as a matrix padded with ``fill``."""
+    counts = np.diff(offsets)
+    out = np.full((counts.size, int(counts.max(initial=0))), fill, dtype=values.dtype)
+    out[np.arange(out.shape[1]) < counts[:, None]] = values
+    return out
+
+
+def connection_streams(scenario: Scenario, d: BlockDraws, uses_push: np.ndarray) -> list[ConnectionStreams]:
+    """The open-loop streams of every connection: each app's own (in app order), then the push channel.
+
+    Adaptive heartbeats are not open-loop (each beat depends on what the last one found), so
+    an adaptive app's connection lists its messages only.
+    """
+    end_s, n_apps = scenario.simulation.duration_s, len(scenario.apps)
+    own: list[ConnectionStreams] = []
+    push: list[Stream] = []
+    for a, (app, draws) in enumerate(zip(scenario.apps, d.apps)):
+        messages = _dense(draws.msg_offsets, draws.msg_times_s, np.inf)
+        messages[~draws.installed] = np.inf
+        message = Stream(2 * a + 1, messages, _dense(draws.msg_offsets, draws.msg_incoming, False))
+        if app.connection == "push":
+            push.append(message)
+            continue
+        streams = [message]
+        if app.heartbeat.policy == "fixed":
+            hb = app.heartbeat
+            beats = fixed_beat_times(hb.interval_s, hb.jitter, draws.phase, draws.jitter, end_s)
+            beats[~draws.installed] = np.inf
+            streams.insert(0, Stream(2 * a, beats, None))
+        own.append(ConnectionStreams(a, tuple(streams)))
+    beats = fixed_beat_times(scenario.groups[d.group].push_interval_s, 0.0, d.push_phase, _NO_JITTER, end_s)
+    beats[~uses_push] = np.inf
+    return own + [ConnectionStreams(n_apps, (*push, Stream(2 * n_apps, beats, None)))]
+
+
 def open_loop_sends(scenario: Scenario, d: BlockDraws, uses_push: np.ndarray) -> tuple[np.ndarray, ...]:
     """(device in block, time, stream, incoming) of every open-loop send, sorted by device then time."""
-    end_s = scenario.simulation.duration_s
-    # (active devices, sends per device, their times in device order, stream, incoming)
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray | None]] = []
-    for a, (app, draws) in enumerate(zip(scenario.apps, d.apps)):
-        hb = app.heartbeat
-        if app.connection == "own" and hb.policy == "fixed":
-            counts, times = fixed_schedules(hb.interval_s, hb.jitter, draws.phase, draws.jitter, end_s)
-            parts.append((draws.installed, counts, times, 2 * a, None))
-        parts.append((draws.installed, np.diff(draws.msg_offsets), draws.msg_times_s, 2 * a + 1, draws.msg_incoming))
-    counts, times = fixed_schedules(scenario.groups[d.group].push_interval_s, 0.0, d.push_phase, _NO_JITTER, end_s)
-    parts.append((uses_push, counts, times, 2 * len(scenario.apps), None))
     columns: list[list[np.ndarray]] = [[], [], [], []]
-    for active, counts, times, stream, incoming in parts:
-        keep = np.repeat(active, counts)
-        dev = np.repeat(np.arange(d.n), counts)[keep]
-        columns[0].append(dev)
-        columns[1].append(times[keep])
-        columns[2].append(np.full(dev.size, stream))
-        columns[3].append(incoming[keep] if incoming is not None else np.zeros(dev.size, dtype=bool))
+    for conn in connection_streams(scenario, d, uses_push):
+        for s in conn.streams:
+            dev, k = np.nonzero(np.isfinite(s.times))
+            columns[0].append(dev)
+            columns[1].append(s.times[dev, k])
+            columns[2].append(np.full(dev.size, s.code))
+            columns[3].append(s.incoming[dev, k] if s.incoming is not None else np.zeros(dev.size, dtype=bool))
     dev, t, stream, incoming = (np.concatenate(c) for c in columns)
     order = np.lexsort((stream, t, dev))
     return dev[order], t[order], stream[order], incoming[order]

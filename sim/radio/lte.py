@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from sim.radio.base import Machine
+from sim.radio.columns import Columns
 from sim.radio.profiles import LteProfile
 
 STATES = ("RRC_IDLE", "RRC_CONNECTED")
@@ -61,3 +64,17 @@ class LteMachine(Machine):
             self.ready = t
         self.due, self.due_proc, self.due_state = t + s.tail_s, s.s1_release, s.idle
         return t
+
+
+class LteColumns(Columns):
+    """Array form of :class:`LteMachine`."""
+
+    def data(self, t, app, incoming, up, down):
+        s = self.spec
+        return self.promote(self.state[:t.size] == s.idle, t, s.service_request, s.connected, app,
+                            s.promotion_delay_s, incoming, s.paging)
+
+    def chain(self, t):
+        n, s = t.size, self.spec
+        np.add(t, s.tail_s, out=self.due[0, :n])
+        self.due_proc[0, :n], self.due_state[0, :n] = s.s1_release, s.idle

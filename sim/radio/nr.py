@@ -9,7 +9,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from sim.radio.base import Machine
+from sim.radio.columns import Columns
 from sim.radio.profiles import NrProfile
 
 STATES = ("RRC_IDLE", "RRC_INACTIVE", "RRC_CONNECTED")
@@ -72,3 +75,27 @@ class NrMachine(Machine):
             if not math.isinf(s.inactive_release_s):
                 self.rest = [(end + s.inactive_release_s, s.inactive_release, s.idle)]
         return t
+
+
+class NrColumns(Columns):
+    """Array form of :class:`NrMachine`."""
+
+    CHAIN = 2
+
+    def data(self, t, app, incoming, up, down):
+        s, state = self.spec, self.state[:t.size]
+        idle, inactive = state == s.idle, state == s.inactive
+        t = self.promote(idle, t, s.service_request, s.connected, app, s.promotion_delay_s, incoming, s.paging)
+        return self.promote(inactive, t, s.resume, s.connected, app, s.resume_delay_s, incoming, s.ran_paging)
+
+    def chain(self, t):
+        n, s = t.size, self.spec
+        end = t + s.tail_s
+        self.due[0, :n] = end
+        if not s.inactive_enabled:
+            self.due_proc[0, :n], self.due_state[0, :n] = s.release, s.idle
+            return
+        self.due_proc[0, :n], self.due_state[0, :n] = s.suspend, s.inactive
+        if not math.isinf(s.inactive_release_s):
+            np.add(end, s.inactive_release_s, out=self.due[1, :n])
+            self.due_proc[1, :n], self.due_state[1, :n] = s.inactive_release, s.idle

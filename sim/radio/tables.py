@@ -13,10 +13,12 @@ import numpy as np
 
 from sim.radio import lte, nr, umts
 from sim.radio.base import Machine, TransitionSink
+from sim.radio.columns import Columns
 from sim.radio.profiles import Profile
 
 MODULES: dict[str, ModuleType] = {"umts": umts, "lte": lte, "nr": nr}
 MACHINES: dict[str, type[Machine]] = {"umts": umts.UmtsMachine, "lte": lte.LteMachine, "nr": nr.NrMachine}
+COLUMNS: dict[str, type[Columns]] = {"umts": umts.UmtsColumns, "lte": lte.LteColumns, "nr": nr.NrColumns}
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,10 @@ class ModelTables:
 
     def machine(self, radio: str, device: int, sink: TransitionSink) -> Machine:
         return MACHINES[radio](self.specs[radio], device, sink)
+
+    def columns(self, radio: str, n: int) -> Columns:
+        """The machines of ``n`` devices in array form (``sim.radio.columns``)."""
+        return COLUMNS[radio](self.specs[radio], n)
 
 
 def build_tables(profiles: dict[str, Profile], radios: list[str]) -> ModelTables:

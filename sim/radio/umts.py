@@ -16,7 +16,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from sim.radio.base import Machine
+from sim.radio.columns import INF, Columns
 from sim.radio.profiles import UmtsProfile
 
 STATES = ("IDLE", "CELL_FACH", "CELL_DCH", "CELL_PCH")
@@ -109,3 +112,39 @@ class UmtsMachine(Machine):
                 t = self.promote(t, s.fach_to_dch, s.dch, app, s.fach_to_dch_delay_s)
         self.schedule(demotions(s, self.state, t))
         return t
+
+
+class UmtsColumns(Columns):
+    """Array form of :class:`UmtsMachine`; :meth:`chain` is :func:`demotions` slot by slot."""
+
+    CHAIN = 3
+
+    def data(self, t, app, incoming, up, down):
+        s, n = self.spec, t.size
+        t = self.promote(self.state[:n] == s.idle, t, s.rrc_setup, s.dch, app, s.idle_to_dch_delay_s, incoming,
+                         s.paging)
+        t = self.promote(self.state[:n] == s.pch, t, s.cell_update, s.fach, app, s.pch_to_fach_delay_s)
+        big = (self.state[:n] == s.fach) & ((up > s.up_threshold) | (down > s.down_threshold))
+        return self.promote(big, t, s.fach_to_dch, s.dch, app, s.fach_to_dch_delay_s)
+
+    def chain(self, t):
+        s, n = self.spec, t.size
+        due, proc, state = self.due[:, :n], self.due_proc[:, :n], self.due_state[:, :n]
+        dch = self.state[:n] == s.dch
+        to_fach = t + s.t1_s
+        end = np.where(dch, to_fach, t) + s.t2_s
+        due[0] = np.where(dch, to_fach, INF)  # slot 0: CELL_DCH -> CELL_FACH after T1
+        proc[0], state[0] = s.dch_to_fach, s.fach
+        due[1] = end  # slot 1: T2 more to CELL_PCH or IDLE, or fast dormancy first
+        proc[1], state[1] = (s.to_pch, s.pch) if s.pch_enabled else (s.release, s.idle)
+        if s.fd_proc >= 0:
+            fd_at = t + s.fast_dormancy_s
+            first = fd_at < end  # the UE is still in CELL_DCH or CELL_FACH when its dormancy timer fires
+            due[0][first & (to_fach >= fd_at)] = INF
+            np.copyto(due[1], fd_at, where=first)
+            proc[1][first], state[1][first] = s.fd_proc, s.fd_state
+        due[2] = INF  # slot 2: CELL_PCH -> IDLE
+        if not math.isinf(s.pch_release_s):
+            pch = state[1] == s.pch
+            due[2][pch] = due[1][pch] + s.pch_release_s
+            proc[2], state[2] = s.pch_release, s.idle

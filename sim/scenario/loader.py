@@ -40,6 +40,14 @@ class ResolvedScenario:
                 out.append(radio)
         return out
 
+    @property
+    def engine(self) -> str:
+        """The engine that runs it: ``simulation.engine``, with "auto" made "fast" for an open loop."""
+        chosen = self.scenario.simulation.engine
+        if chosen == "auto":
+            return "des" if self.scenario.closed_loop() else "fast"
+        return chosen
+
     def group_radio(self, index: int) -> str:
         return self.scenario.groups[index].radio or self.scenario.network.radio
 
@@ -167,6 +175,10 @@ def _reference_problems(source: str, scenario: Scenario, known_nodes: list[str])
         elif event.kind == "heartbeat_change" and (app.connection != "own" or app.heartbeat.policy != "fixed"):
             problems.append(Problem(source, f"{where}.app", "heartbeat changes are modelled for apps with their "
                                     "own connection and a fixed heartbeat"))
+    closed = scenario.closed_loop()
+    if scenario.simulation.engine == "fast" and closed:
+        problems.append(Problem(source, "simulation.engine", "the fast engine runs open-loop scenarios only, and this "
+                                f"one has {' and '.join(closed)}: use \"des\" or \"auto\""))
     outages = [(e.app, e.start_s, e.end_s, i) for i, e in enumerate(scenario.events) if e.kind == "server_outage"]
     for (a1, _, end1, _), (a2, start2, _, j) in zip(sorted(outages), sorted(outages)[1:]):
         if a1 == a2 and start2 < end1:

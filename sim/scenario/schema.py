@@ -29,7 +29,8 @@ class Simulation(_Model):
     duration_s: Positive = 3600.0
     seed: Annotated[int, Field(ge=0)] = 1
     bin_s: Positive = 60.0
-    engine: Literal["des"] = "des"
+    # "des": event by event (SimPy); "fast": vectorised, open loop only; "auto": fast when open loop
+    engine: Literal["auto", "des", "fast"] = "auto"
 
     @model_validator(mode="after")
     def _bin_fits(self) -> "Simulation":
@@ -248,6 +249,15 @@ class Scenario(_Model):
     calls: Calls = Calls()
     events: list[Event] = []
     provenance: Provenance | None = None
+
+    def closed_loop(self) -> list[str]:
+        """Why the network pushes back on the devices (finite capacity, events); empty: open loop."""
+        reasons = []
+        if self.controlplane.nodes:
+            reasons.append("finite capacity at " + ", ".join(self.controlplane.nodes))
+        if self.events:
+            reasons.append("events (" + ", ".join(dict.fromkeys(e.kind for e in self.events)) + ")")
+        return reasons
 
 
 __all__ = ["Scenario", "App", "Group", "Heartbeat", "Messages", "Reconnect", "Network", "Simulation",

@@ -1,0 +1,102 @@
+"""The vectorised engine: the open-loop model for whole chunks of devices at once, with numpy.
+
+A chunk is up to ``CHUNK_BLOCKS`` consecutive draw blocks of one group, so it uses exactly
+the SimPy engine's random inputs (``sim.population.draws``) and memory stays bounded however
+large the population. Per chunk:
+
+1. each connection's sends go through the NAT (``sim.engine.connections``), giving the
+   transfer log and what goes on the radio;
+2. every device's radio transfers are merged in time order and fed to the RRC machines in
+   array form (``sim.radio.columns``), one transfer per device per step: devices are ordered
+   by how many transfers they have, so step k touches only the devices with a k-th;
+3. the chunk's log is handed on; the metrics reduce it like the SimPy engine's.
+
+Only the open loop: with finite control-plane capacity or mid-run events the network pushes
+back on the devices, and that needs the per-event engine (``sim.engine.des``).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from sim.engine.connections import (
+    RadioSends,
+    Transfers,
+    adaptive,
+    open_loop,
+    stream_payloads,
+)
+from sim.engine.log import LogArrays
+from sim.population.draws import BlockDraws, block_draws, blocks, concat_draws
+from sim.population.schedule import connection_streams, push_users
+from sim.population.traffic import app_traffic, push_traffic
+from sim.radio.tables import ModelTables
+from sim.scenario import ResolvedScenario
+
+CHUNK_BLOCKS = 16  # draw blocks per chunk: 16384 devices; at most 64 (record sorting keys are 16-bit)
+
+
+def chunks(rs: ResolvedScenario) -> Iterator[list[tuple[int, int, int, int]]]:
+    """Consecutive draw blocks of one group, at most ``CHUNK_BLOCKS`` at a time."""
+    run: list[tuple[int, int, int, int]] = []
+    for blk in blocks(rs.scenario):
+        if run and (blk[0] != run[0][0] or len(run) == CHUNK_BLOCKS):
+            yield run
+            run = []
+        run.append(blk)
+    if run:
+        yield run
+
+
+def run_fast(rs: ResolvedScenario, tables: ModelTables, progress: Callable[[float], None] | None = None
+             ) -> Iterator[tuple[LogArrays, int, int]]:
+    """Simulate ``rs`` chunk by chunk: ``(log, first device, devices)`` of each."""
+    total = sum(g.devices for g in rs.scenario.groups)
+    for run in chunks(rs):
+        d = concat_draws([block_draws(rs.scenario, *blk) for blk in run])
+        yield _chunk(rs, tables, d), d.first_device, d.n
+        if progress is not None:
+            progress((d.first_device + d.n) / total)
+
+
+def _chunk(rs: ResolvedScenario, tables: ModelTables, d: BlockDraws) -> LogArrays:
+    scn = rs.scenario
+    end_s, nat_s, group = scn.simulation.duration_s, scn.network.nat_timeout_s, scn.groups[d.group]
+    traffic, push = [app_traffic(a) for a in scn.apps], push_traffic(group)
+    payloads = stream_payloads(traffic, push)
+    log = Transfers()
+    parts: list[RadioSends] = []
+    for conn in connection_streams(scn, d, push_users(scn, d)):
+        if conn.owner == len(scn.apps):  # the push channel
+            last_s = (d.push_phase - 1.0) * group.push_interval_s
+            parts.append(open_loop(conn, payloads, push.reconnect, last_s, nat_s, log))
+            continue
+        a, hb, draws = conn.owner, scn.apps[conn.owner].heartbeat, d.apps[conn.owner]
+        if hb.policy == "adaptive":
+            parts.append(adaptive(a, hb, traffic[a], conn.streams[0], draws.installed, draws.phase, draws.jitter,
+                                  nat_s, end_s, log))
+            continue
+        # steady state, as the SimPy engine: the last packet one heartbeat interval before the first beat
+        last_s = draws.phase * hb.interval_s - hb.interval_s if hb.policy == "fixed" else np.zeros(d.n)
+        parts.append(open_loop(conn, payloads, traffic[a].reconnect, last_s, nat_s, log))
+
+    sends = RadioSends.concat(parts)
+    counts = np.isfinite(sends.t).sum(axis=1)
+    order = np.argsort(-counts, kind="stable")  # busiest devices first: step k is a prefix of rows
+    active = np.searchsorted(-counts[order], -np.arange(counts.max(initial=0)))  # devices with > k
+    t, app, incoming, up, down = (np.ascontiguousarray(getattr(sends, f)[order].T)
+                                  for f in ("t", "app", "incoming", "up", "down"))
+    machines = tables.columns(rs.group_radio(d.group), d.n)
+    for k, n in enumerate(active.tolist()):
+        machines.step(t[k, :n], app[k, :n], incoming[k, :n], up[k, :n], down[k, :n])
+    machines.finish(end_s)
+    tr_dev, tr_t, tr_proc, tr_owner, tr_state = machines.records(order)
+
+    x_t, x_row, x_app, x_kind, x_up, x_down, x_packets = log.arrays()
+    calls = np.diff(d.call_offsets)
+    return LogArrays(tr_t, tr_dev + d.first_device, tr_proc, tr_owner, tr_state,
+                     x_t, x_row + d.first_device, x_app, x_kind, x_up, x_down, x_packets, log.held_messages,
+                     call_t=d.call_times_s, call_device=np.repeat(np.arange(d.n), calls) + d.first_device,
+                     call_ok=np.ones(d.call_times_s.size, dtype=bool), call_setup_s=np.zeros(d.call_times_s.size),
+                     call_attempts=int(d.call_times_s.size))

@@ -1,0 +1,162 @@
+"""The fast engine computes the SimPy engine's model: the same logs and results for the same inputs.
+
+Both engines log every RRC record and every transfer; the logs are compared record by record
+(each device's transitions in order, the transfers as a multiset), then the reduced results.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import run, scenario
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim.cli import cli
+from sim.engine import fast
+from sim.engine.des import run_des
+from sim.engine.fast import run_fast
+from sim.errors import ScenarioError
+from sim.radio.tables import build_tables
+from sim.scenario import ResolvedScenario, load_scenario
+
+SCENARIOS = sorted(Path(__file__).parent.parent.glob("scenarios/*.toml"))
+
+
+def with_engine(rs: ResolvedScenario, engine: str) -> ResolvedScenario:
+    scn = rs.scenario.model_copy(update={"simulation": rs.scenario.simulation.model_copy(update={"engine": engine})})
+    return ResolvedScenario(scn, rs.profiles, rs.source)
+
+
+def assert_same_logs(rs: ResolvedScenario) -> None:
+    tables = build_tables(rs.profiles, rs.radios)
+    des = run_des(rs, tables)
+    parts = [log for log, _, _ in run_fast(rs, tables)]
+    cat = (lambda name: np.concatenate([getattr(p, name) for p in parts]))
+    # transitions: each device's records in the same order with the same values
+    order = np.argsort(des.tr_device, kind="stable")
+    for name in ("tr_device", "tr_t", "tr_proc", "tr_owner", "tr_state"):
+        np.testing.assert_array_equal(cat(name), getattr(des, name)[order], err_msg=name)
+    # transfers: the same multiset (the engines log them in different orders)
+    names = ("x_t", "x_device", "x_app", "x_kind", "x_up_bytes", "x_down_bytes", "x_packets")
+    f = np.stack([cat(n) for n in names])
+    d = np.stack([getattr(des, n) for n in names])
+    np.testing.assert_array_equal(f[:, np.lexsort(f)], d[:, np.lexsort(d)])
+    assert sum(p.held_messages for p in parts) == des.held_messages
+    np.testing.assert_array_equal(cat("call_t"), des.call_t[np.argsort(des.call_device, kind="stable")])
+
+
+def assert_same(a, b, path: str = "summary") -> None:
+    """Equal, integers exactly and floats within rounding (sums taken in another order)."""
+    assert type(a) is type(b), path
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for k in a:
+            assert_same(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, float):
+        assert a == pytest.approx(b, rel=1e-12, abs=1e-12), path
+    else:
+        assert a == b, path
+
+
+def assert_same_results(rs: ResolvedScenario) -> None:
+    a, b = run(with_engine(rs, "des")), run(with_engine(rs, "fast"))
+    assert (a.summary["engine"], b.summary["engine"]) == ("des", "fast")
+    assert_same(a.summary | {"engine": "fast"}, b.summary)
+    for name in ("devices", "apps", "timeseries"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=False, rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("path", [p for p in SCENARIOS if not load_scenario(p).scenario.closed_loop()],
+                         ids=lambda p: p.stem)
+def test_every_open_loop_scenario_gives_the_same_results_on_both_engines(path: Path) -> None:
+    rs = load_scenario(path)
+    devices = sum(g.devices for g in rs.scenario.groups)
+    if devices > 1200:  # the full population on SimPy takes long; a block and a bit of every group
+        rs = load_scenario(path, [f"groups[{i}].devices={min(g.devices, 1100)}"
+                                  for i, g in enumerate(rs.scenario.groups)])
+    assert_same_logs(rs)
+    assert_same_results(rs)
+
+
+@st.composite
+def open_loop_scenarios(draw):
+    apps = []
+    for i in range(draw(st.integers(1, 3))):
+        policy = draw(st.sampled_from(["fixed", "adaptive", "none"]))
+        hb = {"policy": policy, "jitter": draw(st.sampled_from([0.0, 0.2]))}
+        if policy == "fixed":
+            hb["interval_s"] = draw(st.sampled_from([draw(st.floats(5.0, 900.0)), 300.0, 600.0]))
+        if policy == "adaptive":
+            hb |= {"min_interval_s": draw(st.floats(60.0, 300.0)), "step_s": draw(st.floats(10.0, 120.0))}
+        apps.append({"name": f"a{i}", "connection": draw(st.sampled_from(["own", "own", "push"])), "heartbeat": hb,
+                     "messages": {"per_hour": draw(st.floats(0.0, 80.0)), "up_bytes": draw(st.integers(0, 3000)),
+                                  "down_bytes": draw(st.integers(0, 3000)),
+                                  "incoming_share": draw(st.floats(0.0, 1.0))}})
+    overrides = {
+        "umts": {"fast_dormancy": draw(st.sampled_from(["off", "legacy", "rel8"])), "pch_enabled": draw(st.booleans()),
+                 "pch_release_s": draw(st.sampled_from([float("inf"), draw(st.floats(1.0, 200.0))])),
+                 "fast_dormancy_s": draw(st.floats(0.5, 30.0)), "t1_s": draw(st.floats(0.5, 20.0))},
+        "nr": {"inactive_enabled": draw(st.booleans()),
+               "inactive_release_s": draw(st.sampled_from([float("inf"), draw(st.floats(1.0, 600.0))]))},
+        "lte": {"tail_s": draw(st.floats(0.5, 30.0)), "promotion_delay_s": draw(st.floats(0.0, 3.0))},
+    }
+    nat = draw(st.one_of(st.none(), st.floats(20.0, 1800.0), st.sampled_from([300.0, 600.0])))
+    network = {"radio": draw(st.sampled_from(["umts", "lte", "nr"])), "overrides": overrides}
+    groups = [{"name": f"g{k}", "devices": draw(st.integers(1, 25)), "radio": draw(st.sampled_from(["umts", "lte", "nr"])),
+               "push_interval_s": draw(st.floats(30.0, 1800.0)),
+               "apps": {a["name"]: draw(st.floats(0.0, 1.0)) for a in apps}} for k in range(draw(st.integers(1, 2)))]
+    sim = {"duration_s": draw(st.floats(300.0, 3600.0)), "seed": draw(st.integers(0, 2**32)),
+           "bin_s": draw(st.sampled_from([60.0, 300.0]))}
+    return scenario(network=network | ({"nat_timeout_s": nat} if nat else {}), apps=apps, groups=groups,
+                    simulation=sim, calls={"per_hour": draw(st.floats(0.0, 5.0))})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(open_loop_scenarios())
+def test_random_open_loop_scenarios_give_the_same_logs_and_results(rs) -> None:
+    assert_same_logs(rs)
+    assert_same_results(rs)
+
+
+def test_chunks_and_blocks_do_not_change_anything(monkeypatch) -> None:
+    """Several chunks per group (one draw block each) and two groups, across block boundaries."""
+    monkeypatch.setattr(fast, "CHUNK_BLOCKS", 1)
+    rs = scenario(apps=[{"name": "chat", "heartbeat": {"policy": "adaptive", "jitter": 0.1},
+                         "messages": {"per_hour": 12.0, "incoming_share": 0.7}},
+                        {"name": "mail", "connection": "push", "messages": {"per_hour": 3.0}}],
+                  network={"radio": "lte", "nat_timeout_s": 400.0},
+                  groups=[{"name": "a", "devices": 2100, "apps": {"chat": 0.9, "mail": 0.5}},
+                          {"name": "b", "devices": 1030, "radio": "umts", "apps": {"chat": 0.5, "mail": 1.0}}],
+                  simulation={"duration_s": 1800.0, "seed": 3, "bin_s": 60.0})
+    assert len(list(fast.chunks(rs))) == 5
+    assert_same_logs(rs)
+
+
+CLOSED = {"controlplane": {"nodes": {"eNB": {"messages_per_s": 100.0}}}}
+
+
+def test_auto_picks_fast_for_an_open_loop_and_des_when_the_network_pushes_back() -> None:
+    assert scenario().engine == "fast"
+    assert scenario(**CLOSED).engine == "des"
+    assert scenario(events=[{"kind": "nat_change", "at_s": 10.0, "nat_timeout_s": 60.0}]).engine == "des"
+    assert scenario(simulation__engine="des").engine == "des"
+
+
+def test_fast_engine_on_a_closed_loop_scenario_is_a_one_line_error(tmp_path) -> None:
+    with pytest.raises(ScenarioError, match="simulation.engine: the fast engine runs open-loop scenarios only"):
+        scenario(simulation__engine="fast", **CLOSED)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["run", "scenarios/london-2009.toml", "--engine", "fast", "--out", str(out)])
+    assert res.exit_code == 2
+    assert res.output.count("\n") == 1 and "simulation.engine" in res.output and "finite capacity at RNC" in res.output
+    assert not out.exists()
+
+
+def test_cli_says_which_engine_auto_picked(tmp_path) -> None:
+    res = CliRunner().invoke(cli, ["run", "--set", "groups[0].devices=20", "--no-plots", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert "engine: fast (auto: open loop)" in res.output
