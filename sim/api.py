@@ -13,30 +13,31 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sim.engine.des import run_des
-from sim.engine.fast import run_fast
 from sim.metrics import Results
 from sim.metrics.reduce import Reducer, software_version
 from sim.radio.tables import build_tables
 from sim.scenario import ResolvedScenario, load_scenario
+from sim.split import reduce_fast
 
 
-def simulate(rs: ResolvedScenario, progress: Callable[[float], None] | None = None) -> Results:
-    """Run a resolved scenario on its engine (``rs.engine``) and reduce the logs to results."""
+def simulate(rs: ResolvedScenario, progress: Callable[[float], None] | None = None, workers: int = 1) -> Results:
+    """Run a resolved scenario on its engine (``rs.engine``) and reduce the logs to results.
+
+    ``workers`` > 1 splits a fast-engine run over that many processes (same results)."""
     tables = build_tables(rs.profiles, rs.radios)
-    reducer = Reducer(tables, rs)
     if rs.engine == "fast":
-        for log, first_device, n_devices in run_fast(rs, tables, progress):
-            reducer.add(log, first_device, n_devices)
+        reducer = reduce_fast(rs, tables, progress, workers)
     else:
+        reducer = Reducer(tables, rs)
         reducer.add(run_des(rs, tables, progress))
     return reducer.results(rs.engine)
 
 
 def run(scenario: str | Path | ResolvedScenario | None = None, *, seed: int | None = None,
-        overrides: Sequence[str] = (), progress: Callable[[float], None] | None = None) -> Results:
+        overrides: Sequence[str] = (), progress: Callable[[float], None] | None = None, workers: int = 1) -> Results:
     """Load (unless given resolved) and simulate a scenario; ``None`` runs the quickstart."""
     rs = scenario if isinstance(scenario, ResolvedScenario) else load_scenario(scenario, overrides, seed)
-    return simulate(rs, progress)
+    return simulate(rs, progress, workers)
 
 
 def provenance(wall_time_s: float) -> dict[str, object]:

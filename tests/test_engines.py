@@ -15,6 +15,7 @@ from conftest import run, scenario
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sim.api import simulate
 from sim.cli import cli
 from sim.engine import fast
 from sim.engine.des import run_des
@@ -34,12 +35,17 @@ def with_engine(rs: ResolvedScenario, engine: str) -> ResolvedScenario:
 def assert_same_logs(rs: ResolvedScenario) -> None:
     tables = build_tables(rs.profiles, rs.radios)
     des = run_des(rs, tables)
-    parts = [log for log, _, _ in run_fast(rs, tables)]
+    parts = list(run_fast(rs, tables))
     cat = (lambda name: np.concatenate([getattr(p, name) for p in parts]))
     # transitions: each device's records in the same order with the same values
-    order = np.argsort(des.tr_device, kind="stable")
+    order, mine = np.argsort(des.tr_device, kind="stable"), np.argsort(cat("tr_device"), kind="stable")
     for name in ("tr_device", "tr_t", "tr_proc", "tr_owner", "tr_state"):
-        np.testing.assert_array_equal(cat(name), getattr(des, name)[order], err_msg=name)
+        np.testing.assert_array_equal(cat(name)[mine], getattr(des, name)[order], err_msg=name)
+    # ... and each one's state lasts until the device's next record
+    t, dev = des.tr_t[order], des.tr_device[order]
+    until = np.append(t[1:], rs.scenario.simulation.duration_s)
+    until[np.append(dev[1:] != dev[:-1], True)] = rs.scenario.simulation.duration_s
+    np.testing.assert_array_equal(cat("tr_until")[mine], until)
     # transfers: the same multiset (the engines log them in different orders)
     names = ("x_t", "x_device", "x_app", "x_kind", "x_up_bytes", "x_down_bytes", "x_packets")
     f = np.stack([cat(n) for n in names])
@@ -160,3 +166,15 @@ def test_cli_says_which_engine_auto_picked(tmp_path) -> None:
     res = CliRunner().invoke(cli, ["run", "--set", "groups[0].devices=20", "--no-plots", "--out", str(tmp_path)])
     assert res.exit_code == 0, res.output
     assert "engine: fast (auto: open loop)" in res.output
+
+
+def test_worker_processes_give_bit_identical_results() -> None:
+    rs = scenario(apps=[{"name": "chat", "heartbeat": {"policy": "fixed", "interval_s": 270.0, "jitter": 0.1},
+                         "messages": {"per_hour": 10.0, "incoming_share": 0.5}}],
+                  network={"radio": "umts", "nat_timeout_s": 250.0},
+                  groups=[{"name": "a", "devices": 9000, "apps": {"chat": 0.9}}],
+                  simulation={"duration_s": 1200.0, "seed": 5, "bin_s": 60.0})
+    one, two = simulate(rs), simulate(rs, workers=2)
+    assert one.summary == two.summary
+    for name in ("devices", "apps", "timeseries"):
+        pd.testing.assert_frame_equal(getattr(one, name), getattr(two, name), check_exact=True)

@@ -11,7 +11,8 @@ For the devices of a chunk (rows), one connection kind at a time:
   step together, send by send, with the Mars state as arrays (``MarsArrays``).
 
 Both return what goes on the radio (:class:`RadioSends`, per row in time order) and log the
-transfers exactly as ``Phone`` does.
+transfers exactly as ``Phone`` does. Sends are named by small integer codes (:class:`Codes`):
+the stream codes of ``sim.population.schedule``, then one reconnect code per connection owner.
 """
 from __future__ import annotations
 
@@ -27,14 +28,40 @@ from sim.scenario.schema import Heartbeat
 
 
 @dataclass(frozen=True)
+class Codes:
+    """What each send code is: app, kind and payload. Codes ``2a`` and ``2a + 1`` are app a's
+    heartbeat and message, ``2 x apps`` the push channel's heartbeat, ``2 x apps + 1 + o``
+    the reconnect of owner o's connection (o = apps: the push channel)."""
+
+    app: np.ndarray
+    kind: np.ndarray
+    up: np.ndarray
+    down: np.ndarray
+    packets: np.ndarray
+    apps: int
+
+    @staticmethod
+    def of(traffic: list[AppTraffic], push: AppTraffic) -> Codes:
+        n = len(traffic)
+        payloads: list[tuple[int, int, Payload]] = [(a, k, p) for a, tr in enumerate(traffic)
+                                                    for k, p in ((HEARTBEAT, tr.heartbeat), (MESSAGE, tr.message))]
+        payloads.append((n, HEARTBEAT, push.heartbeat))
+        payloads += [(o, RECONNECT, tr.reconnect) for o, tr in enumerate([*traffic, push])]
+        cols = list(zip(*((a, k, p.up_bytes, p.down_bytes, p.packets) for a, k, p in payloads)))
+        return Codes(*(np.array(c, dtype=np.int64) for c in cols), n)
+
+    def reconnect(self, owner: int) -> int:
+        return 2 * self.apps + 1 + owner
+
+
+@dataclass(frozen=True)
 class RadioSends:
     """Transfers on the radio, ``[row, k]`` in time order per row, ``inf`` times after a row's last."""
 
     t: np.ndarray
-    app: np.ndarray  # the sending app (promotion owner)
-    incoming: np.ndarray  # mobile-terminated on a live connection: pages the device
-    up: np.ndarray  # bytes, with the reconnect and held messages a dead connection's send carries
-    down: np.ndarray
+    key: np.ndarray  # send code x 2 + 1 if mobile-terminated on a live connection (which pages the device)
+    extra_up: np.ndarray | None = None  # bytes more than the code's: a reconnect and held messages; None: none
+    extra_down: np.ndarray | None = None
 
     @staticmethod
     def concat(parts: list[RadioSends]) -> RadioSends:
@@ -42,62 +69,61 @@ class RadioSends:
         t = np.concatenate([p.t for p in parts], axis=1)
         order = np.argsort(t, axis=1, kind="stable")  # rows are a few sorted runs: a merge
         flat = order + (np.arange(t.shape[0]) * t.shape[1])[:, None]
-        return RadioSends(*(np.concatenate([getattr(p, f) for p in parts], axis=1).ravel()[flat]
-                            for f in ("t", "app", "incoming", "up", "down")))
+        key = np.concatenate([p.key for p in parts], axis=1).ravel()[flat]
+        if all(p.extra_up is None for p in parts):
+            return RadioSends(t.ravel()[flat], key)
+        extra = [np.concatenate([getattr(p, f) if getattr(p, f) is not None else np.zeros(p.t.shape, dtype=np.int64)
+                                 for p in parts], axis=1).ravel()[flat] for f in ("extra_up", "extra_down")]
+        return RadioSends(t.ravel()[flat], key, *extra)
 
 
 @dataclass
 class Transfers:
-    """The transfer log of a chunk, as columns (``sim.engine.log.LogArrays`` ``x_*``)."""
+    """The transfer log of a chunk: ``(t, row, code)`` of each, expanded by :meth:`arrays`."""
 
-    columns: list[tuple[np.ndarray, ...]] = field(default_factory=list)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray | int]] = field(default_factory=list)
     held_messages: int = 0
 
-    def add(self, t: np.ndarray, row: np.ndarray, app: np.ndarray | int, kind: np.ndarray | int,
-            up: np.ndarray | int, down: np.ndarray | int, packets: np.ndarray | int) -> None:
-        full = (lambda v: v if isinstance(v, np.ndarray) else np.full(t.size, v, dtype=np.int64))
-        self.columns.append((t, row, full(app), full(kind), full(up), full(down), full(packets)))
+    def add(self, t: np.ndarray, row: np.ndarray, code: np.ndarray | int) -> None:
+        self.parts.append((t, row, code))
 
-    def arrays(self) -> tuple[np.ndarray, ...]:
-        if not self.columns:
-            return tuple(np.zeros(0, dtype=np.float64 if i == 0 else np.int64) for i in range(7))
-        return tuple(np.concatenate(c) for c in zip(*self.columns))
-
-
-def _by_code(payloads: list[Payload]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bytes up, down and packets per stream code."""
-    return tuple(np.array([getattr(p, f) for p in payloads], dtype=np.int64)
-                 for f in ("up_bytes", "down_bytes", "packets"))
+    def arrays(self, codes: Codes) -> tuple[np.ndarray, ...]:
+        """``(t, row, app, kind, up_bytes, down_bytes, packets)`` of every transfer."""
+        t = np.concatenate([p[0] for p in self.parts] + [np.zeros(0)])
+        row = np.concatenate([p[1] for p in self.parts] + [np.zeros(0, dtype=np.int64)])
+        code = np.concatenate([p[2] if isinstance(p[2], np.ndarray) else np.full(p[0].size, p[2])
+                               for p in self.parts] + [np.zeros(0, dtype=np.int64)])
+        return t, row, codes.app[code], codes.kind[code], codes.up[code], codes.down[code], codes.packets[code]
 
 
-def stream_payloads(traffic: list[AppTraffic], push: AppTraffic) -> list[Payload]:
-    """The payload of each stream code: app a's heartbeat and message, then the push channel's heartbeat."""
-    return [p for tr in traffic for p in (tr.heartbeat, tr.message)] + [push.heartbeat]
-
-
-def open_loop(conn: ConnectionStreams, payloads: list[Payload], reconnect: Payload, last_s: np.ndarray,
-              nat_s: float | None, log: Transfers) -> RadioSends:
+def open_loop(conn: ConnectionStreams, codes: Codes, last_s: np.ndarray, nat_s: float | None,
+              log: Transfers) -> RadioSends:
     """One kind of open-loop connection for every row; ``last_s``: each row's last packet before the run."""
-    owner = conn.owner
     t = np.concatenate([s.times for s in conn.streams], axis=1)
     rows, width = t.shape
     order = np.argsort(t, axis=1, kind="stable")  # ties in stream-code order, as the SimPy engine
-    flat = order + (np.arange(rows) * width)[:, None]
+    base = (np.arange(rows) * width)[:, None]
+    flat = order + base
     t = t.ravel()[flat]
     code = np.concatenate([np.full(s.times.shape[1], s.code) for s in conn.streams])[order]
     incoming = np.concatenate([s.incoming if s.incoming is not None else np.zeros(s.times.shape, dtype=bool)
                                for s in conn.streams], axis=1).ravel()[flat]
     valid = np.isfinite(t)
-    if not valid.any():
-        return RadioSends(t, *(np.zeros(t.shape, dtype=dt) for dt in (np.int64, bool, np.int64, np.int64)))
-    up_of, down_of, packets_of = _by_code(payloads)
-    app, kind = code // 2, np.where(code % 2 == 0, HEARTBEAT, MESSAGE)
-    up, down = up_of[code], down_of[code]
-    row = np.broadcast_to(np.arange(rows)[:, None], t.shape)
-    if nat_s is None:
-        log.add(t[valid], row[valid], app[valid], kind[valid], up[valid], down[valid], packets_of[code][valid])
-        return RadioSends(t, app, incoming, up, down)
+    if nat_s is not None:
+        prev = np.concatenate([last_s[:, None], t[:, :-1]], axis=1)
+        with np.errstate(invalid="ignore"):  # inf - inf past a row's last send
+            timeout = valid & (t - prev > nat_s)
+        if timeout.any():
+            return _through_nat(t, code, incoming, valid, timeout, codes.reconnect(conn.owner), codes, log)
+    sent = np.flatnonzero(valid)
+    log.add(t.ravel()[sent], sent // width, code.ravel()[sent])
+    return RadioSends(t, code * 2 + incoming)
 
+
+def _through_nat(t: np.ndarray, code: np.ndarray, incoming: np.ndarray, valid: np.ndarray, timeout: np.ndarray,
+                 reconnect: int, codes: Codes, log: Transfers) -> RadioSends:
+    """:func:`open_loop` where some gap exceeds the NAT timeout."""
+    rows, width = t.shape
     outgoing = valid & ~incoming
     cols, base = np.arange(width), (np.arange(rows) * width)[:, None]
     last_out = np.maximum.accumulate(np.where(outgoing, cols, -1), axis=1)
@@ -108,29 +134,24 @@ def open_loop(conn: ConnectionStreams, payloads: list[Payload], reconnect: Paylo
         acc = np.cumsum(x, axis=1)
         return acc - np.where(before >= 0, acc.ravel()[np.maximum(before, 0) + base], 0)
 
-    prev = np.concatenate([last_s[:, None], t[:, :-1]], axis=1)
-    with np.errstate(invalid="ignore"):  # inf - inf past a row's last send
-        timeout = valid & (t - prev > nat_s)
     dead = valid & (since_outgoing(timeout) > 0)
     held, redial = dead & incoming, dead & outgoing
-    held_up, held_down = (since_outgoing(np.where(held, v, 0)) for v in (up, down))
-    sent = valid & ~held
-    packets = packets_of[code]
-    log.add(t[sent], row[sent], app[sent], kind[sent], up[sent], down[sent], packets[sent])
-    log.add(t[redial], row[redial], owner, RECONNECT, reconnect.up_bytes, reconnect.down_bytes, reconnect.packets)
+    sent = np.flatnonzero(valid & ~held)
+    log.add(t.ravel()[sent], sent // width, code.ravel()[sent])
+    again = np.flatnonzero(redial)
+    log.add(t.ravel()[again], again // width, reconnect)
     # each held message goes with the next outgoing send (which reconnects), if there is one in the run
     after = np.minimum.accumulate(np.where(outgoing, cols, width)[:, ::-1], axis=1)[:, ::-1]
-    delivered = held & (after < width)
-    log.add(t.ravel()[(after + base)[delivered]], row[delivered], app[delivered], MESSAGE, up[delivered],
-            down[delivered], packets[delivered])
+    delivered = np.flatnonzero(held & (after < width))
+    log.add(t.ravel()[(after + base).ravel()[delivered]], delivered // width, code.ravel()[delivered])
     log.held_messages += int(held.sum())
-    return RadioSends(np.where(held, np.inf, t), app, incoming & ~dead,
-                      up + np.where(redial, reconnect.up_bytes + held_up, 0),
-                      down + np.where(redial, reconnect.down_bytes + held_down, 0))
+    extra = [np.where(redial, codes_of[reconnect] + since_outgoing(np.where(held, codes_of[code], 0)), 0)
+             for codes_of in (codes.up, codes.down)]
+    return RadioSends(np.where(held, np.inf, t), code * 2 + (incoming & ~dead), *extra)
 
 
-def adaptive(a: int, hb: Heartbeat, traffic: AppTraffic, messages: Stream, installed: np.ndarray,
-             phase: np.ndarray, jitter: np.ndarray, nat_s: float | None, end_s: float, log: Transfers) -> RadioSends:
+def adaptive(a: int, hb: Heartbeat, messages: Stream, installed: np.ndarray, phase: np.ndarray,
+             jitter: np.ndarray, nat_s: float | None, end_s: float, codes: Codes, log: Transfers) -> RadioSends:
     """App ``a``'s own connection with an adaptive heartbeat: its beats and messages, all rows in step.
 
     Each step takes every row's next send (its next beat or next message, the message first on
@@ -146,7 +167,7 @@ def adaptive(a: int, hb: Heartbeat, traffic: AppTraffic, messages: Stream, insta
     last_s = beat_t - hb.min_interval_s
     held = np.zeros(n, dtype=np.int64)
     mars, beats, draws = MarsArrays(hb, n), np.zeros(n, dtype=np.int64), jitter[rows]
-    p, m, rc = traffic.heartbeat, traffic.message, traffic.reconnect
+    beat, message, reconnect = 2 * a, 2 * a + 1, codes.reconnect(a)
     steps: list[tuple[np.ndarray, ...]] = []
     while True:
         msg = msg_t[r, nxt]
@@ -159,17 +180,14 @@ def adaptive(a: int, hb: Heartbeat, traffic: AppTraffic, messages: Stream, insta
         alive = live if nat_s is None else live & (t - last_s <= nat_s)
         hold, redial = live & incoming & ~alive, live & ~incoming & ~alive
         sent = live & ~hold
-        up, down, packets = (np.where(is_beat, getattr(p, f), getattr(m, f)) for f in ("up_bytes", "down_bytes",
-                                                                                        "packets"))
-        log.add(t[sent], rows[sent], a, np.where(is_beat, HEARTBEAT, MESSAGE)[sent], up[sent], down[sent],
-                packets[sent])
-        log.add(t[redial], rows[redial], a, RECONNECT, rc.up_bytes, rc.down_bytes, rc.packets)
+        code = np.where(is_beat, beat, message)
+        log.add(t[sent], rows[sent], code[sent])
+        log.add(t[redial], rows[redial], reconnect)
         carried = np.repeat(np.flatnonzero(redial), held[redial])
-        log.add(t[carried], rows[carried], a, MESSAGE, m.up_bytes, m.down_bytes, m.packets)
+        log.add(t[carried], rows[carried], message)
         log.held_messages += int(hold.sum())
-        steps.append((np.where(sent, t, np.inf), incoming & alive,
-                      up + np.where(redial, rc.up_bytes + held * m.up_bytes, 0),
-                      down + np.where(redial, rc.down_bytes + held * m.down_bytes, 0)))
+        extra = [np.where(redial, by[reconnect] + held * by[message], 0) for by in (codes.up, codes.down)]
+        steps.append((np.where(sent, t, np.inf), code * 2 + (incoming & alive), *extra))
         held = np.where(redial, 0, held + hold)
         last_s = np.where(sent, t, last_s)
         nxt += live & ~is_beat
@@ -180,10 +198,9 @@ def adaptive(a: int, hb: Heartbeat, traffic: AppTraffic, messages: Stream, insta
             interval = interval * (1.0 + hb.jitter * draws[b, beats[b]])
             beats[b] += 1
         beat_t[b] = beat_t[b] + interval
-    width = len(steps)
-    out = RadioSends(np.full((installed.size, width), np.inf), np.full((installed.size, width), a),
-                     np.zeros((installed.size, width), dtype=bool), *(np.zeros((installed.size, width), dtype=np.int64)
-                                                                     for _ in range(2)))
-    for f, col in zip(("t", "incoming", "up", "down"), zip(*steps)):
+    shape = (installed.size, len(steps))
+    out = RadioSends(np.full(shape, np.inf), np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64),
+                     np.zeros(shape, dtype=np.int64))
+    for f, col in zip(("t", "key", "extra_up", "extra_down"), zip(*steps)):
         getattr(out, f)[rows] = np.stack(col, axis=1)
     return out

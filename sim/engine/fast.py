@@ -16,17 +16,11 @@ back on the devices, and that needs the per-event engine (``sim.engine.des``).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
-from sim.engine.connections import (
-    RadioSends,
-    Transfers,
-    adaptive,
-    open_loop,
-    stream_payloads,
-)
+from sim.engine.connections import Codes, RadioSends, Transfers, adaptive, open_loop
 from sim.engine.log import LogArrays
 from sim.population.draws import BlockDraws, block_draws, blocks, concat_draws
 from sim.population.schedule import connection_streams, push_users
@@ -34,7 +28,7 @@ from sim.population.traffic import app_traffic, push_traffic
 from sim.radio.tables import ModelTables
 from sim.scenario import ResolvedScenario
 
-CHUNK_BLOCKS = 16  # draw blocks per chunk: 16384 devices; at most 64 (record sorting keys are 16-bit)
+CHUNK_BLOCKS = 4  # draw blocks per chunk (4096 devices): small enough to work in the CPU caches
 
 
 def chunks(rs: ResolvedScenario) -> Iterator[list[tuple[int, int, int, int]]]:
@@ -49,54 +43,57 @@ def chunks(rs: ResolvedScenario) -> Iterator[list[tuple[int, int, int, int]]]:
         yield run
 
 
-def run_fast(rs: ResolvedScenario, tables: ModelTables, progress: Callable[[float], None] | None = None
-             ) -> Iterator[tuple[LogArrays, int, int]]:
-    """Simulate ``rs`` chunk by chunk: ``(log, first device, devices)`` of each."""
-    total = sum(g.devices for g in rs.scenario.groups)
+def run_chunk(rs: ResolvedScenario, tables: ModelTables, run: list[tuple[int, int, int, int]]) -> LogArrays:
+    """The log of one chunk (a list of draw blocks from :func:`chunks`)."""
+    return _chunk(rs, tables, concat_draws([block_draws(rs.scenario, *blk) for blk in run]))
+
+
+def run_fast(rs: ResolvedScenario, tables: ModelTables) -> Iterator[LogArrays]:
+    """Simulate ``rs`` chunk by chunk: the log of each, in device order."""
     for run in chunks(rs):
-        d = concat_draws([block_draws(rs.scenario, *blk) for blk in run])
-        yield _chunk(rs, tables, d), d.first_device, d.n
-        if progress is not None:
-            progress((d.first_device + d.n) / total)
+        yield run_chunk(rs, tables, run)
 
 
 def _chunk(rs: ResolvedScenario, tables: ModelTables, d: BlockDraws) -> LogArrays:
     scn = rs.scenario
     end_s, nat_s, group = scn.simulation.duration_s, scn.network.nat_timeout_s, scn.groups[d.group]
-    traffic, push = [app_traffic(a) for a in scn.apps], push_traffic(group)
-    payloads = stream_payloads(traffic, push)
+    codes = Codes.of([app_traffic(a) for a in scn.apps], push_traffic(group))
     log = Transfers()
     parts: list[RadioSends] = []
     for conn in connection_streams(scn, d, push_users(scn, d)):
         if conn.owner == len(scn.apps):  # the push channel
-            last_s = (d.push_phase - 1.0) * group.push_interval_s
-            parts.append(open_loop(conn, payloads, push.reconnect, last_s, nat_s, log))
+            parts.append(open_loop(conn, codes, (d.push_phase - 1.0) * group.push_interval_s, nat_s, log))
             continue
         a, hb, draws = conn.owner, scn.apps[conn.owner].heartbeat, d.apps[conn.owner]
         if hb.policy == "adaptive":
-            parts.append(adaptive(a, hb, traffic[a], conn.streams[0], draws.installed, draws.phase, draws.jitter,
-                                  nat_s, end_s, log))
+            parts.append(adaptive(a, hb, conn.streams[0], draws.installed, draws.phase, draws.jitter, nat_s, end_s,
+                                  codes, log))
             continue
         # steady state, as the SimPy engine: the last packet one heartbeat interval before the first beat
         last_s = draws.phase * hb.interval_s - hb.interval_s if hb.policy == "fixed" else np.zeros(d.n)
-        parts.append(open_loop(conn, payloads, traffic[a].reconnect, last_s, nat_s, log))
+        parts.append(open_loop(conn, codes, last_s, nat_s, log))
 
     sends = RadioSends.concat(parts)
     counts = np.isfinite(sends.t).sum(axis=1)
     order = np.argsort(-counts, kind="stable")  # busiest devices first: step k is a prefix of rows
     active = np.searchsorted(-counts[order], -np.arange(counts.max(initial=0)))  # devices with > k
-    t, app, incoming, up, down = (np.ascontiguousarray(getattr(sends, f)[order].T)
-                                  for f in ("t", "app", "incoming", "up", "down"))
-    machines = tables.columns(rs.group_radio(d.group), d.n)
+    t, key = (np.ascontiguousarray(getattr(sends, f)[order].T) for f in ("t", "key"))
+    extra = [np.ascontiguousarray(x[order].T) if x is not None else None for x in (sends.extra_up, sends.extra_down)]
+    machines = tables.columns(rs.group_radio(d.group), order + d.first_device, int(counts.sum()))
+    bytes_of = [by[key >> 1] + (x if x is not None else 0) if machines.USES_BYTES else None
+                for by, x in ((codes.up, extra[0]), (codes.down, extra[1]))]
+    app_of_key = np.repeat(codes.app, 2)
     for k, n in enumerate(active.tolist()):
-        machines.step(t[k, :n], app[k, :n], incoming[k, :n], up[k, :n], down[k, :n])
+        kk = key[k, :n]
+        up, down = (b[k, :n] if b is not None else None for b in bytes_of)
+        machines.step(t[k, :n], app_of_key[kk], (kk & 1).astype(bool), up, down)
     machines.finish(end_s)
-    tr_dev, tr_t, tr_proc, tr_owner, tr_state = machines.records(order)
+    tr_t, tr_dev, tr_proc, tr_owner, tr_state, tr_until = machines.records(end_s)
 
-    x_t, x_row, x_app, x_kind, x_up, x_down, x_packets = log.arrays()
+    x_t, x_row, x_app, x_kind, x_up, x_down, x_packets = log.arrays(codes)
     calls = np.diff(d.call_offsets)
-    return LogArrays(tr_t, tr_dev + d.first_device, tr_proc, tr_owner, tr_state,
-                     x_t, x_row + d.first_device, x_app, x_kind, x_up, x_down, x_packets, log.held_messages,
+    return LogArrays(tr_t, tr_dev, tr_proc, tr_owner, tr_state,
+                     x_t, x_row + d.first_device, x_app, x_kind, x_up, x_down, x_packets, log.held_messages, tr_until,
                      call_t=d.call_times_s, call_device=np.repeat(np.arange(d.n), calls) + d.first_device,
                      call_ok=np.ones(d.call_times_s.size, dtype=bool), call_setup_s=np.zeros(d.call_times_s.size),
                      call_attempts=int(d.call_times_s.size))

@@ -26,6 +26,9 @@ class LogArrays:
     x_down_bytes: np.ndarray  # int64
     x_packets: np.ndarray  # int64
     held_messages: int  # mobile-terminated messages that found the connection dead and waited
+    #: until when each transition's state lasted (the device's next transition, or the end), if the
+    #: engine knows; else the metrics sort the transitions by device to find out
+    tr_until: np.ndarray | None = None
     #: closed loop only: per limited node name, its statistics, plus "rrc_rejects" and "failed_sends"
     controlplane: dict[str, Any] = field(default_factory=dict)
     #: closed loop only: per limited node name, offers and rejects over time (``ControlNetwork.log``)

@@ -29,35 +29,44 @@ def software_version() -> str:
 
 
 class _Coverage:
-    """Device-seconds per bin covered by intervals [start, end), accumulated interval set by set.
+    """Device-seconds per bin covered by intervals [start, end), per layer (a state, say),
+    accumulated interval set by set.
 
     Up to edge x, an interval covers max(0, x - start) - max(0, x - end); summed over intervals
     that is x * (starts below x) - (their sum), less the same for the ends: two histograms
     (count and sum per bin) per bound, so no sorting and nothing kept per interval.
     """
 
-    def __init__(self, edges: np.ndarray, bin_s: float):
-        self.edges, self.bin_s = edges, bin_s
+    def __init__(self, edges: np.ndarray, bin_s: float, layers: int = 1):
+        self.edges, self.bin_s, self.layers = edges, bin_s, layers
         self.n = edges.size  # bins + 1
-        self.count = np.zeros(self.n)  # [bin] starts minus ends
-        self.total = np.zeros(self.n)  # [bin] sum of starts minus sum of ends
+        self.count = np.zeros(layers * self.n)  # [layer, bin] starts minus ends
+        self.total = np.zeros(layers * self.n)  # [layer, bin] sum of starts minus sum of ends
 
-    def add(self, starts: np.ndarray, ends: np.ndarray) -> None:
-        for values, sign in ((starts, 1.0), (ends, -1.0)):
-            b = np.minimum((values / self.bin_s).astype(np.int64), self.n - 1)
-            self.count += sign * np.bincount(b, minlength=self.n)
-            self.total += sign * np.bincount(b, weights=values, minlength=self.n)
+    def add(self, starts: np.ndarray, ends: np.ndarray, layer: np.ndarray | int = 0,
+            start_bins: np.ndarray | None = None, end_bins: np.ndarray | None = None) -> None:
+        """Add intervals (of ``layer``); ``*_bins``: the bins of their bounds, if already known."""
+        size = self.layers * self.n
+        for values, bins, sign in ((starts, start_bins, 1.0), (ends, end_bins, -1.0)):
+            if bins is None:
+                bins = np.minimum((values / self.bin_s).astype(np.int64), self.n - 1)
+            key = layer * self.n + bins
+            self.count += sign * np.bincount(key, minlength=size)
+            self.total += sign * np.bincount(key, weights=values, minlength=size)
 
     def per_bin(self) -> np.ndarray:
-        below = np.concatenate(([0.0], np.cumsum(self.count)[:-1]))  # bounds in bins before edge m
-        below_sum = np.concatenate(([0.0], np.cumsum(self.total)[:-1]))
-        return np.diff(self.edges * below - below_sum)
+        """``[bin, layer]`` covered seconds."""
+        count, total = self.count.reshape(self.layers, self.n), self.total.reshape(self.layers, self.n)
+        zero = np.zeros((self.layers, 1))
+        below = np.concatenate((zero, np.cumsum(count, axis=1)[:, :-1]), axis=1)  # bounds in bins before edge m
+        below_sum = np.concatenate((zero, np.cumsum(total, axis=1)[:, :-1]), axis=1)
+        return np.diff(self.edges * below - below_sum, axis=1).T
 
 
 def _occupancy(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray, bin_s: float) -> np.ndarray:
     cov = _Coverage(edges, bin_s)
     cov.add(starts, ends)
-    return cov.per_bin()
+    return cov.per_bin()[:, 0]
 
 
 def _binned_p95(t: np.ndarray, values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -73,13 +82,24 @@ def _binned_p95(t: np.ndarray, values: np.ndarray, edges: np.ndarray) -> np.ndar
 
 
 class Reducer:
-    """Every metric of a run, from the logs of its devices (in any grouping into device ranges)."""
+    """Every metric of a run, from the logs of its devices.
 
-    def __init__(self, tables: ModelTables, rs: ResolvedScenario):
+    A reducer covers a range of devices (all, by default). Logs of devices in its range are
+    :meth:`add`-ed; reducers of sub-ranges (a chunk reduced in a worker process, say) are
+    :meth:`absorb`-ed. Absorbing the same parts in the same order gives the same floats,
+    whichever process reduced them.
+    """
+
+    PER_DEVICE = ("dev_msgs", "dev_promos", "dev_up", "dev_down", "dev_packets", "energy", "state_time")
+    ADDITIVE = ("bin_proc", "app_proc", "bin_up", "bin_down", "app_bytes", "app_kind", "installed", "traffic")
+
+    def __init__(self, tables: ModelTables, rs: ResolvedScenario, first_device: int = 0,
+                 n_devices: int | None = None):
         self.tables, self.rs = tables, rs
         scn = rs.scenario
         self.end_s, self.bin_s = scn.simulation.duration_s, scn.simulation.bin_s
-        self.n_dev = sum(g.devices for g in scn.groups)
+        self.first = first_device
+        self.n_dev = sum(g.devices for g in scn.groups) - first_device if n_devices is None else n_devices
         self.apps = [a.name for a in scn.apps] + [PUSH_APP, NETWORK_APP]
         self.states = tables.state_names
         self.n_bins = math.ceil(self.end_s / self.bin_s - 1e-9)  # a last bin shorter than a nanobin is rounding
@@ -87,18 +107,21 @@ class Reducer:
         self.name_of_state = np.array([self.states.index(s) for _, s in tables.states], dtype=np.int64)
         n_apps, n_nodes, n_bins, n_dev, n_states = len(self.apps), len(tables.nodes), self.n_bins, self.n_dev, len(
             self.states)
-        self.occupancy = [_Coverage(self.edges, self.bin_s) for _ in range(n_states)]
-        self.bin_node = np.zeros((n_bins, n_nodes))
-        self.bin_promos = np.zeros(n_bins, dtype=np.int64)
+        self.occupancy = _Coverage(self.edges, self.bin_s, n_states)
+        # per procedure code + 1 (0: a device's initial state, code -1): messages, promotions and
+        # promotion energy of one occurrence
+        self.n_procs = len(tables.procedures) + 1
+        self.msgs_of = np.append(0, tables.messages.sum(axis=1))
+        self.promo_of = np.append(False, tables.is_promotion).astype(np.int64)
+        self.extra_j_of = np.append(0.0, tables.promotion_extra_j)
+        self.bin_proc = np.zeros((n_bins, self.n_procs), dtype=np.int64)  # occurrences per bin and procedure
+        self.app_proc = np.zeros((n_apps + 1, self.n_procs), dtype=np.int64)  # ... per owner app (first: none)
         self.bin_up = np.zeros(n_bins)
         self.bin_down = np.zeros(n_bins)
-        self.app_msgs = np.zeros(n_apps)
-        self.app_promos = np.zeros(n_apps, dtype=np.int64)
         self.app_bytes = np.zeros(n_apps)
         self.app_kind = np.zeros((n_apps, 3), dtype=np.int64)
         self.installed = np.zeros(n_apps, dtype=np.int64)
-        self.proc_count = np.zeros(len(tables.procedures), dtype=np.int64)
-        self.dev_msgs = np.zeros(n_dev)
+        self.dev_msgs = np.zeros(n_dev, dtype=np.int64)
         self.dev_promos = np.zeros(n_dev, dtype=np.int64)
         self.dev_up = np.zeros(n_dev)
         self.dev_down = np.zeros(n_dev)
@@ -111,46 +134,43 @@ class Reducer:
         self.controlplane: dict[str, Any] = {}
         self.node_log: dict[str, dict[str, Any]] = {}
 
-    def add(self, log: LogArrays, first_device: int = 0, n_devices: int | None = None) -> None:
-        """Account the log of devices ``first_device .. first_device + n_devices - 1`` (default: all)."""
+    def add(self, log: LogArrays) -> None:
+        """Account the log of (some of) this reducer's devices."""
         tables, end_s, bin_s, n_bins = self.tables, self.end_s, self.bin_s, self.n_bins
-        n = self.n_dev - first_device if n_devices is None else n_devices
-        span = slice(first_device, first_device + n)
+        n, first_device, span = self.n_dev, self.first, slice(None)
         n_apps, n_states = len(self.apps), len(self.states)
 
         # --- RRC transitions -------------------------------------------------------------
-        keep = log.tr_t < end_s
-        t, dev, proc, owner, state = (a[keep] for a in (log.tr_t, log.tr_device, log.tr_proc, log.tr_owner,
-                                                        log.tr_state))
-        dev = dev - first_device
-        order = np.argsort(dev, kind="stable")  # each device's records are already in time order
-        t, dev, proc, owner, state = t[order], dev[order], proc[order], owner[order], state[order]
-        nxt = np.append(t[1:], end_s)
-        nxt[np.append(dev[1:] != dev[:-1], True)] = end_s  # a device's last state lasts to the end
-        dur = nxt - t
-        sname = self.name_of_state[state]
-        self.state_time[span] += np.bincount(dev * n_states + sname, weights=dur,
-                                             minlength=n * n_states).reshape(n, n_states)
-        for k, cov in enumerate(self.occupancy):
-            in_k = sname == k
-            cov.add(t[in_k], nxt[in_k])
-
-        has = proc >= 0
-        p_t, p_dev, p_proc, p_owner = t[has], dev[has], proc[has], owner[has]
-        per_node = tables.messages[p_proc].astype(np.float64)  # [procedure occurrence, node]
-        per_event = per_node.sum(axis=1)
-        p_bin = np.minimum((p_t / bin_s).astype(np.int64), n_bins - 1)
-        for j in range(per_node.shape[1]):
-            self.bin_node[:, j] += np.bincount(p_bin, weights=per_node[:, j], minlength=n_bins)
-        promo = tables.is_promotion[p_proc]
-        self.bin_promos += np.bincount(p_bin[promo], minlength=n_bins)
-        self.dev_msgs[span] += np.bincount(p_dev, weights=per_event, minlength=n)
-        self.dev_promos[span] += np.bincount(p_dev[promo], minlength=n)
-        self.app_msgs += np.bincount(p_owner, weights=per_event, minlength=n_apps)
-        self.app_promos += np.bincount(p_owner[promo], minlength=n_apps)
-        self.proc_count += np.bincount(p_proc, minlength=len(tables.procedures))
-        self.energy[span] += (np.bincount(dev, weights=dur * tables.state_power_w[state], minlength=n)
-                              + np.bincount(p_dev, weights=tables.promotion_extra_j[p_proc], minlength=n))
+        t, dev, proc, owner, state = log.tr_t, log.tr_device - first_device, log.tr_proc, log.tr_owner, log.tr_state
+        if log.tr_until is None:  # each record's state lasts until the device's next: sort by device
+            order = np.argsort(dev, kind="stable")  # each device's records are already in time order
+            t, dev, proc, owner, state = t[order], dev[order], proc[order], owner[order], state[order]
+            until = np.append(t[1:], end_s)
+            until[np.append(dev[1:] != dev[:-1], True)] = end_s
+        else:
+            until = log.tr_until
+        keep = t < end_s  # what would happen at or after the end does not
+        if not keep.all():
+            t, dev, proc, owner, state, until = (a[keep] for a in (t, dev, proc, owner, state, until))
+        until = np.minimum(until, end_s)
+        dur = until - t
+        # per device: seconds in each state (by code), occurrences of each procedure (0: the initial state)
+        n_codes, code = len(tables.states), proc + 1
+        seconds = np.bincount(dev * n_codes + state, weights=dur, minlength=n * n_codes).reshape(n, n_codes)
+        counts = np.bincount(dev * self.n_procs + code, minlength=n * self.n_procs).reshape(n, self.n_procs)
+        for k, name in enumerate(self.name_of_state):
+            self.state_time[span, name] += seconds[:, k]
+            self.energy[span] += seconds[:, k] * tables.state_power_w[k]
+        for k in np.flatnonzero(self.extra_j_of):  # promotion energy, procedure by procedure (a fixed order)
+            self.energy[span] += counts[:, k] * self.extra_j_of[k]
+        self.dev_msgs[span] += counts @ self.msgs_of
+        self.dev_promos[span] += counts @ self.promo_of
+        t_bin, u_bin = (np.minimum((v / bin_s).astype(np.int64), n_bins - 1) for v in (t, until))
+        self.occupancy.add(t, until, self.name_of_state[state], t_bin, u_bin)
+        self.bin_proc += np.bincount(t_bin * self.n_procs + code, minlength=self.bin_proc.size).reshape(
+            self.bin_proc.shape)
+        self.app_proc += np.bincount((owner + 1) * self.n_procs + code, minlength=self.app_proc.size).reshape(
+            self.app_proc.shape)
 
         # --- transfers -------------------------------------------------------------------
         x_dev = log.x_device - first_device
@@ -174,6 +194,20 @@ class Reducer:
         self.controlplane |= log.controlplane
         self.node_log |= log.node_log
 
+    def absorb(self, part: Reducer) -> None:
+        """Account a reducer of a sub-range of this one's devices."""
+        span = slice(part.first - self.first, part.first - self.first + part.n_dev)
+        for name in self.PER_DEVICE:
+            getattr(self, name)[span] += getattr(part, name)
+        for name in self.ADDITIVE:
+            setattr(self, name, getattr(self, name) + getattr(part, name))
+        self.occupancy.count += part.occupancy.count
+        self.occupancy.total += part.occupancy.total
+        self.calls += part.calls
+        self.call_attempts += part.call_attempts
+        self.controlplane |= part.controlplane
+        self.node_log |= part.node_log
+
     def results(self, engine: str) -> Results:
         """The summary and tables of everything added."""
         tables, rs, scn = self.tables, self.rs, self.rs.scenario
@@ -181,11 +215,16 @@ class Reducer:
         end_s, n_dev, n_bins = self.end_s, self.n_dev, self.n_bins
         bin_len = np.diff(edges)
         device_hours = n_dev * end_s / 3600.0
-        bin_node = np.rint(self.bin_node).astype(np.int64)
+        counts = self.bin_proc[:, 1:]  # [bin, procedure] occurrences
+        bin_node = counts @ tables.messages
+        app_procs = self.app_proc[1:, 1:]
+        app_msgs, app_promos = app_procs @ tables.messages.sum(axis=1), app_procs @ tables.is_promotion
+        proc_count = counts.sum(axis=0)
         ts: dict[str, Any] = {"t_start_s": edges[:-1], "t_end_s": edges[1:], "messages_total": bin_node.sum(axis=1)}
         ts |= {f"messages_{n}": bin_node[:, j] for j, n in enumerate(nodes)}
-        ts["promotions"] = self.bin_promos
-        ts |= {f"devices_{s}": cov.per_bin() / bin_len for s, cov in zip(states, self.occupancy)}
+        ts["promotions"] = counts @ tables.is_promotion
+        occupancy = self.occupancy.per_bin()
+        ts |= {f"devices_{s}": occupancy[:, k] / bin_len for k, s in enumerate(states)}
         ts["up_bytes"] = np.rint(self.bin_up).astype(np.int64)
         ts["down_bytes"] = np.rint(self.bin_down).astype(np.int64)
         ts["bytes"] = ts["up_bytes"] + ts["down_bytes"]
@@ -206,15 +245,15 @@ class Reducer:
             ts[f"wait_p95_{name}_s"] = _binned_p95(node["waits"][:, 0], node["waits"][:, 1], edges)
         timeseries = pd.DataFrame(ts)
 
-        total_msgs, total_bytes = float(self.app_msgs.sum()), float(self.app_bytes.sum())
+        total_msgs, total_bytes = float(app_msgs.sum()), float(self.app_bytes.sum())
         share = (lambda v, tot: float(v) / tot if tot > 0 else 0.0)
         n_apps = len(apps)
         present = [i for i in range(n_apps) if i < n_apps - 2 or self.installed[i] > 0 or self.app_bytes[i] > 0
-                   or self.app_msgs[i] > 0]
+                   or app_msgs[i] > 0]
         app_rows = [{
             "app": apps[i], "active_devices": int(self.installed[i]),
-            "signalling_messages": int(self.app_msgs[i]), "signalling_share": share(self.app_msgs[i], total_msgs),
-            "promotions": int(self.app_promos[i]), "bytes": int(self.app_bytes[i]),
+            "signalling_messages": int(app_msgs[i]), "signalling_share": share(app_msgs[i], total_msgs),
+            "promotions": int(app_promos[i]), "bytes": int(self.app_bytes[i]),
             "bytes_share": share(self.app_bytes[i], total_bytes),
             "heartbeats": int(self.app_kind[i, HEARTBEAT]), "messages": int(self.app_kind[i, MESSAGE]),
             "reconnects": int(self.app_kind[i, RECONNECT]),
@@ -235,8 +274,8 @@ class Reducer:
         by_procedure: dict[str, int] = {}
         for code, (_, name) in enumerate(tables.procedures):
             if name != "call_setup":  # voice calls are reported under "calls", not as data signalling
-                by_procedure[name] = by_procedure.get(name, 0) + int(self.proc_count[code] * tables.messages[code].sum())
-        promotions = int(self.bin_promos.sum())
+                by_procedure[name] = by_procedure.get(name, 0) + int(proc_count[code] * tables.messages[code].sum())
+        promotions = int(ts["promotions"].sum())
         packets, up, down, held = (int(v) for v in self.traffic)
         summary: dict[str, Any] = {
             "scenario": scn.name,

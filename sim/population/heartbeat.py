@@ -13,6 +13,8 @@ default to ``mars/stn/config.h``; the scenario's ``heartbeat`` table can change 
 """
 from __future__ import annotations
 
+import numpy as np
+
 from sim.scenario.schema import Heartbeat
 
 
@@ -74,3 +76,51 @@ class MarsHeartbeat:
             self.stable = True
         self.successes = 0
         self.failures = 0
+
+
+class MarsArrays:
+    """Array form of :class:`MarsHeartbeat`: the same state for ``n`` connections sharing ``params``.
+
+    Both methods act on the connections ``idx`` (distinct indices) and take, decision by decision
+    and with the same float arithmetic, what the scalar methods take for each of them.
+    """
+
+    def __init__(self, params: Heartbeat, n: int):
+        self.p = params
+        self.current_s = np.full(n, params.min_interval_s, dtype=float)
+        self.stable = np.zeros(n, dtype=bool)
+        self.link_successes = np.zeros(n, dtype=np.int64)
+        self.successes = np.zeros(n, dtype=np.int64)
+        self.failures = np.zeros(n, dtype=np.int64)
+        self.last_used_s = np.full(n, params.min_interval_s, dtype=float)
+
+    def next_interval_s(self, idx: np.ndarray) -> np.ndarray:
+        used = np.where(self.link_successes[idx] < self.p.warmup_beats, self.p.min_interval_s, self.current_s[idx])
+        self.last_used_s[idx] = used
+        return used
+
+    def result(self, idx: np.ndarray, ok: np.ndarray) -> None:
+        """Learn from the latest beat of each connection ``idx``: ``ok`` if it was still alive."""
+        p, ok = self.p, np.asarray(ok, dtype=bool)
+        cur, stable, used = self.current_s[idx], self.stable[idx], self.last_used_s[idx]
+        succ, fail = self.successes[idx], self.failures[idx]
+        links = self.link_successes[idx] + ok
+        # MarsHeartbeat._adapt runs (a stable success returns first) and passes its first guard
+        adapt = ~(ok & stable) & (used == cur) & (links >= p.warmup_beats)
+        win = adapt & ok
+        succ = succ + win
+        top = win & (cur >= p.max_interval_s)
+        probe = win & ~top & (succ >= p.probe_beats)
+        lose = adapt & ~ok & (used != p.min_interval_s)  # failures at the minimum do not count
+        fail = fail + lose
+        give_up = lose & (fail >= p.max_failures)
+        cur = np.where(top, p.max_interval_s - p.margin_s, cur)
+        cur = np.where(probe, np.minimum(cur + p.step_s, p.max_interval_s), cur)
+        cur = np.where(give_up & stable, p.min_interval_s, cur)
+        cur = np.where(give_up & ~stable, np.maximum(p.min_interval_s, cur - p.step_s - p.margin_s), cur)
+        stable = (stable | top) ^ give_up
+        # a failure re-establishes the connection: the warm-up restarts, a settled count too
+        succ = np.where(top | probe | give_up | (~ok & stable), 0, succ)
+        self.current_s[idx], self.stable[idx] = cur, stable
+        self.successes[idx], self.failures[idx] = succ, np.where(win | give_up, 0, fail)
+        self.link_successes[idx] = np.where(ok, links, 0)

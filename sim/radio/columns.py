@@ -6,7 +6,8 @@ decisions, in the same order and with the same float arithmetic, as the scalar m
 ``data``: apply the demotions due at or before the transfer, wait for a promotion in
 progress, promote if the state needs it, then replace the pending demotion chain. A chain is
 at most ``CHAIN`` demotions, held as ``[slot, row]`` arrays with ``inf`` for an empty slot.
-Records are kept per step as arrays of rows and become one table, sorted by row, at the end.
+Records are written step by step (each device's in time order), each closing its device's
+previous one: the metrics need not sort them to know how long each state lasted.
 """
 from __future__ import annotations
 
@@ -18,31 +19,50 @@ INF = np.inf
 class Columns:
     """Per-row state, pending demotions and the record of what happened."""
 
-    CHAIN = 1
+    CHAIN = 1  # demotions pending at most
+    PROMOTIONS = 2  # records a promotion makes at most (paging included)
+    USES_BYTES = False  # whether promotions depend on the bytes a transfer carries
 
-    def __init__(self, spec, n: int):
-        self.spec = spec
+    def __init__(self, spec, device: np.ndarray, transfers: int):
+        """``device``: the device code of each row; ``transfers``: how many :meth:`step` will carry."""
+        n = device.size
+        self.spec, self.device = spec, device
         self.state = np.full(n, spec.idle, dtype=np.int64)
         self.ready = np.zeros(n)
         self.owner = np.full(n, -1, dtype=np.int64)
         self.due = np.full((self.CHAIN, n), INF)
         self.due_proc = np.zeros((self.CHAIN, n), dtype=np.int64)
         self.due_state = np.zeros((self.CHAIN, n), dtype=np.int64)
-        rows = np.arange(n)
-        self._records: list[tuple[np.ndarray, ...]] = [
-            (rows, np.zeros(n), np.full(n, -1), np.full(n, -1), self.state.copy())]
+        # records: (t, device, proc, owner, state) and until when the state lasts (the row's next record)
+        self._size = n
+        capacity = n * (1 + self.CHAIN) + transfers * (self.CHAIN + self.PROMOTIONS)  # pages are touched as used
+        self._t, self._end = np.empty(capacity), np.empty(capacity)
+        self._int = np.empty((4, capacity), dtype=np.int64)  # device, proc, owner, state
+        self._t[:n], self._int[0, :n], self._int[1:3, :n], self._int[3, :n] = 0.0, device, -1, spec.idle  # initial states
+        self._last = np.arange(n)  # each row's latest record
 
     def record(self, mask: np.ndarray, t: np.ndarray, proc: np.ndarray | int, owner: np.ndarray,
                state: np.ndarray | int) -> None:
         """Record, for the rows (among the first ``mask.size``) where ``mask`` holds, procedure ``proc``."""
         rows = np.flatnonzero(mask)
-        if rows.size:
-            pick = (lambda v: v[rows] if isinstance(v, np.ndarray) else np.full(rows.size, v))
-            self._records.append((rows, t[rows], pick(proc), owner[rows], pick(state)))
+        if not rows.size:
+            return
+        at, end = self._size, self._size + rows.size
+        t = np.compress(mask, t, out=self._t[at:end])
+        for i, v in enumerate((self.device, proc, owner, state)):
+            if isinstance(v, np.ndarray):
+                np.compress(mask, v[:mask.size], out=self._int[i, at:end])
+            else:
+                self._int[i, at:end] = v
+        self._end[self._last[rows]] = t
+        self._last[rows] = np.arange(at, end)
+        self._size = end
 
-    def step(self, t: np.ndarray, app: np.ndarray, incoming: np.ndarray, up: np.ndarray, down: np.ndarray
-             ) -> np.ndarray:
-        """Carry one transfer requested at ``t`` for each of the first ``t.size`` rows; returns delivery times."""
+    def step(self, t: np.ndarray, app: np.ndarray, incoming: np.ndarray, up: np.ndarray | None,
+             down: np.ndarray | None) -> np.ndarray:
+        """Carry one transfer requested at ``t`` for each of the first ``t.size`` rows; returns delivery times.
+
+        ``up`` and ``down`` (bytes) are needed only if :attr:`USES_BYTES`."""
         n = t.size
         state, owner = self.state[:n], self.owner[:n]
         for i in range(self.CHAIN):  # the timers that expired since the last transfer, in chain order
@@ -63,7 +83,7 @@ class Columns:
         n = t.size
         if not mask.any():
             return t
-        if paging >= 0:
+        if paging >= 0 and incoming.any():
             self.record(mask & incoming, t, paging, app, self.state[:n])
         self.record(mask, t, proc, app, state)
         self.state[:n][mask] = state
@@ -79,13 +99,12 @@ class Columns:
             fired = due < end_s
             self.record(fired, due, self.due_proc[i], self.owner, self.due_state[i])
 
-    def records(self, device_of_row: np.ndarray) -> tuple[np.ndarray, ...]:
-        """``(device, t, proc, owner, state)`` of every record, by device, each device's in time order."""
-        rows, t, proc, owner, state = (np.concatenate(c) for c in zip(*self._records))
-        device = device_of_row[rows]
-        key = device.astype(np.uint16) if self.state.size <= 1 << 16 else device
-        order = np.argsort(key, kind="stable")  # a radix sort for 16-bit keys
-        return device[order], t[order], proc[order], owner[order], state[order]
+    def records(self, end_s: float) -> tuple[np.ndarray, ...]:
+        """``(t, device, proc, owner, state, until)`` of every record, each device's in time order;
+        ``until`` is the time of the device's next record, ``end_s`` for its last."""
+        self._end[self._last] = end_s
+        n = self._size
+        return self._t[:n], *self._int[:, :n], self._end[:n]
 
     def data(self, t: np.ndarray, app: np.ndarray, incoming: np.ndarray, up: np.ndarray, down: np.ndarray
              ) -> np.ndarray:

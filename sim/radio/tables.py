@@ -47,9 +47,9 @@ class ModelTables:
     def machine(self, radio: str, device: int, sink: TransitionSink) -> Machine:
         return MACHINES[radio](self.specs[radio], device, sink)
 
-    def columns(self, radio: str, n: int) -> Columns:
-        """The machines of ``n`` devices in array form (``sim.radio.columns``)."""
-        return COLUMNS[radio](self.specs[radio], n)
+    def columns(self, radio: str, device: np.ndarray, transfers: int) -> Columns:
+        """The machines of ``device`` (one per row) in array form (``sim.radio.columns``)."""
+        return COLUMNS[radio](self.specs[radio], device, transfers)
 
 
 def build_tables(profiles: dict[str, Profile], radios: list[str]) -> ModelTables:

@@ -118,6 +118,7 @@ class UmtsColumns(Columns):
     """Array form of :class:`UmtsMachine`; :meth:`chain` is :func:`demotions` slot by slot."""
 
     CHAIN = 3
+    USES_BYTES = True  # CELL_FACH -> CELL_DCH above the RLC buffer thresholds
 
     def data(self, t, app, incoming, up, down):
         s, n = self.spec, t.size
