@@ -23,7 +23,6 @@ from sim.engine.phone import Connection, Phone
 from sim.population.traffic import Payload
 from sim.radio.base import Machine
 
-
 _NOTHING = Payload(0, 0, 0)  # a reconnect that carries no send of its own
 
 

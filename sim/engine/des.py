@@ -10,8 +10,8 @@ see ``sim.radio.base``), and is logged. All random inputs come pre-drawn from
 from __future__ import annotations
 
 import gc
-from dataclasses import replace
 from collections.abc import Callable, Generator
+from dataclasses import replace
 
 import numpy as np
 import simpy
@@ -21,13 +21,14 @@ from sim.engine.controlled import ControlledPhone
 from sim.engine.log import HEARTBEAT, MESSAGE, EventLog, LogArrays
 from sim.engine.phone import Connection, Phone
 from sim.population.draws import BlockDraws, block_draws, blocks
-from sim.population.schedule import open_loop_sends, push_users
 from sim.population.heartbeat import MarsHeartbeat
+from sim.population.schedule import open_loop_sends, push_users
 from sim.population.traffic import AppTraffic, Payload, app_traffic, push_traffic
 from sim.radio.base import Machine
 from sim.radio.tables import ModelTables
 from sim.scenario import ResolvedScenario
 from sim.scenario.schema import Heartbeat
+
 
 class _Schedule:
     """A device's open-loop sends (fixed heartbeats and messages of all its apps), in time order.

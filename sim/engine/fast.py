@@ -16,7 +16,7 @@ back on the devices, and that needs the per-event engine (``sim.engine.des``).
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -25,10 +25,11 @@ from sim.engine.log import LogArrays
 from sim.population.draws import BlockDraws, block_draws, blocks, concat_draws
 from sim.population.schedule import connection_streams, push_users
 from sim.population.traffic import app_traffic, push_traffic
+from sim.radio.columns import CODE
 from sim.radio.tables import ModelTables
 from sim.scenario import ResolvedScenario
 
-CHUNK_BLOCKS = 4  # draw blocks per chunk (4096 devices): small enough to work in the CPU caches
+CHUNK_BLOCKS = 8  # draw blocks per chunk (8,192 devices): long vectors, bounded memory
 
 
 def chunks(rs: ResolvedScenario) -> Iterator[list[tuple[int, int, int, int]]]:
@@ -74,26 +75,35 @@ def _chunk(rs: ResolvedScenario, tables: ModelTables, d: BlockDraws) -> LogArray
         parts.append(open_loop(conn, codes, last_s, nat_s, log))
 
     sends = RadioSends.concat(parts)
-    counts = np.isfinite(sends.t).sum(axis=1)
-    order = np.argsort(-counts, kind="stable")  # busiest devices first: step k is a prefix of rows
-    active = np.searchsorted(-counts[order], -np.arange(counts.max(initial=0)))  # devices with > k
-    t, key = (np.ascontiguousarray(getattr(sends, f)[order].T) for f in ("t", "key"))
-    extra = [np.ascontiguousarray(x[order].T) if x is not None else None for x in (sends.extra_up, sends.extra_down)]
-    machines = tables.columns(rs.group_radio(d.group), order + d.first_device, int(counts.sum()))
-    bytes_of = [by[key >> 1] + (x if x is not None else 0) if machines.USES_BYTES else None
-                for by, x in ((codes.up, extra[0]), (codes.down, extra[1]))]
-    app_of_key = np.repeat(codes.app, 2)
-    for k, n in enumerate(active.tolist()):
-        kk = key[k, :n]
-        up, down = (b[k, :n] if b is not None else None for b in bytes_of)
-        machines.step(t[k, :n], app_of_key[kk], (kk & 1).astype(bool), up, down)
-    machines.finish(end_s)
-    tr_t, tr_dev, tr_proc, tr_owner, tr_state, tr_until = machines.records(end_s)
-
+    device = np.arange(d.first_device, d.first_device + d.n, dtype=np.int32 if d.first_device + d.n < 2**31
+                       else np.int64)
+    tr = _columns(tables.columns, rs.group_radio(d.group), sends, device, codes, end_s)
     x_t, x_row, x_app, x_kind, x_up, x_down, x_packets = log.arrays(codes)
     calls = np.diff(d.call_offsets)
+    tr_t, tr_dev, tr_proc, tr_owner, tr_state, tr_until = tr
     return LogArrays(tr_t, tr_dev, tr_proc, tr_owner, tr_state,
                      x_t, x_row + d.first_device, x_app, x_kind, x_up, x_down, x_packets, log.held_messages, tr_until,
                      call_t=d.call_times_s, call_device=np.repeat(np.arange(d.n), calls) + d.first_device,
                      call_ok=np.ones(d.call_times_s.size, dtype=bool), call_setup_s=np.zeros(d.call_times_s.size),
                      call_attempts=int(d.call_times_s.size))
+
+
+def _columns(make: Callable, radio: str, sends: RadioSends, device: np.ndarray, codes: Codes, end_s: float
+             ) -> tuple[np.ndarray, ...]:
+    """The RRC machines of the chunk's devices, stepping together, one transfer each per step
+    (``sim.radio.columns``); the records they made."""
+    counts = np.isfinite(sends.t).sum(axis=1)
+    order = np.argsort(-counts, kind="stable")  # busiest devices first: step k is a prefix of rows
+    active = np.searchsorted(-counts[order], -np.arange(counts.max(initial=0)))  # devices with > k
+    t, key = (np.ascontiguousarray(getattr(sends, f)[order].T) for f in ("t", "key"))
+    extra = [np.ascontiguousarray(x[order].T) if x is not None else None for x in (sends.extra_up, sends.extra_down)]
+    machines = make(radio, device[order], int(counts.sum()))
+    bytes_of = [by[key >> 1] + (x if x is not None else 0) if machines.USES_BYTES else None
+                for by, x in ((codes.up, extra[0]), (codes.down, extra[1]))]
+    app_of_key = np.repeat(codes.app, 2).astype(CODE)
+    for k, n in enumerate(active.tolist()):
+        kk = key[k, :n]
+        up, down = (b[k, :n] if b is not None else None for b in bytes_of)
+        machines.step(t[k, :n], app_of_key[kk], (kk & 1).astype(bool), up, down)
+    machines.finish(end_s)
+    return machines.records(end_s)

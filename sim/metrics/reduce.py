@@ -155,9 +155,9 @@ class Reducer:
         until = np.minimum(until, end_s)
         dur = until - t
         # per device: seconds in each state (by code), occurrences of each procedure (0: the initial state)
-        n_codes, code = len(tables.states), proc + 1
-        seconds = np.bincount(dev * n_codes + state, weights=dur, minlength=n * n_codes).reshape(n, n_codes)
-        counts = np.bincount(dev * self.n_procs + code, minlength=n * self.n_procs).reshape(n, self.n_procs)
+        n_codes, code = len(tables.states), proc + np.int64(1)  # int64: engines may log small integer types
+        seconds = np.bincount(dev * np.int64(n_codes) + state, weights=dur, minlength=n * n_codes).reshape(n, n_codes)
+        counts = np.bincount(dev * np.int64(self.n_procs) + code, minlength=n * self.n_procs).reshape(n, self.n_procs)
         for k, name in enumerate(self.name_of_state):
             self.state_time[span, name] += seconds[:, k]
             self.energy[span] += seconds[:, k] * tables.state_power_w[k]
@@ -169,7 +169,7 @@ class Reducer:
         self.occupancy.add(t, until, self.name_of_state[state], t_bin, u_bin)
         self.bin_proc += np.bincount(t_bin * self.n_procs + code, minlength=self.bin_proc.size).reshape(
             self.bin_proc.shape)
-        self.app_proc += np.bincount((owner + 1) * self.n_procs + code, minlength=self.app_proc.size).reshape(
+        self.app_proc += np.bincount((owner + np.int64(1)) * self.n_procs + code, minlength=self.app_proc.size).reshape(
             self.app_proc.shape)
 
         # --- transfers -------------------------------------------------------------------

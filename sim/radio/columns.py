@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 INF = np.inf
+CODE = np.int16  # procedure, state and app codes
 
 
 class Columns:
@@ -27,18 +28,20 @@ class Columns:
         """``device``: the device code of each row; ``transfers``: how many :meth:`step` will carry."""
         n = device.size
         self.spec, self.device = spec, device
-        self.state = np.full(n, spec.idle, dtype=np.int64)
+        self.state = np.full(n, spec.idle, dtype=CODE)
         self.ready = np.zeros(n)
-        self.owner = np.full(n, -1, dtype=np.int64)
+        self.owner = np.full(n, -1, dtype=CODE)
         self.due = np.full((self.CHAIN, n), INF)
-        self.due_proc = np.zeros((self.CHAIN, n), dtype=np.int64)
-        self.due_state = np.zeros((self.CHAIN, n), dtype=np.int64)
-        # records: (t, device, proc, owner, state) and until when the state lasts (the row's next record)
+        self.due_proc = np.zeros((self.CHAIN, n), dtype=CODE)
+        self.due_state = np.zeros((self.CHAIN, n), dtype=CODE)
+        # records: (t, device, proc, owner, state) and until when the state lasts (the row's next
+        # record); small integer types: fewer pages to touch
         self._size = n
         capacity = n * (1 + self.CHAIN) + transfers * (self.CHAIN + self.PROMOTIONS)  # pages are touched as used
         self._t, self._end = np.empty(capacity), np.empty(capacity)
-        self._int = np.empty((4, capacity), dtype=np.int64)  # device, proc, owner, state
-        self._t[:n], self._int[0, :n], self._int[1:3, :n], self._int[3, :n] = 0.0, device, -1, spec.idle  # initial states
+        self._int = (np.empty(capacity, dtype=device.dtype), *(np.empty(capacity, dtype=CODE) for _ in range(3)))
+        for column, first in zip((self._t, *self._int), (0.0, device, -1, -1, spec.idle)):  # initial states
+            column[:n] = first
         self._last = np.arange(n)  # each row's latest record
 
     def record(self, mask: np.ndarray, t: np.ndarray, proc: np.ndarray | int, owner: np.ndarray,
@@ -49,11 +52,11 @@ class Columns:
             return
         at, end = self._size, self._size + rows.size
         t = np.compress(mask, t, out=self._t[at:end])
-        for i, v in enumerate((self.device, proc, owner, state)):
+        for column, v in zip(self._int, (self.device, proc, owner, state)):
             if isinstance(v, np.ndarray):
-                np.compress(mask, v[:mask.size], out=self._int[i, at:end])
+                np.compress(mask, v[:mask.size], out=column[at:end])
             else:
-                self._int[i, at:end] = v
+                column[at:end] = v
         self._end[self._last[rows]] = t
         self._last[rows] = np.arange(at, end)
         self._size = end
@@ -104,7 +107,7 @@ class Columns:
         ``until`` is the time of the device's next record, ``end_s`` for its last."""
         self._end[self._last] = end_s
         n = self._size
-        return self._t[:n], *self._int[:, :n], self._end[:n]
+        return self._t[:n], *(column[:n] for column in self._int), self._end[:n]
 
     def data(self, t: np.ndarray, app: np.ndarray, incoming: np.ndarray, up: np.ndarray, down: np.ndarray
              ) -> np.ndarray:
