@@ -64,9 +64,12 @@ def reduce_fast(rs: ResolvedScenario, tables: ModelTables, progress: Callable[[f
     total = Reducer(tables, rs)
     todo = list(chunks(rs))
     if workers > 1 and len(todo) > 1:
-        # forkserver: workers start from a clean process, never from a fork of a threaded one
-        pool = ProcessPoolExecutor(min(workers, len(todo)), mp_context=get_context("forkserver"),
-                                   initializer=_start_worker, initargs=(rs, tables))
+        # forkserver: workers start from a clean process (never a fork of a threaded one) that has
+        # already imported the engine
+        context = get_context("forkserver")
+        context.set_forkserver_preload(["sim.split"])
+        pool = ProcessPoolExecutor(min(workers, len(todo)), mp_context=context, initializer=_start_worker,
+                                   initargs=(rs, tables))
         parts = pool.map(_worker_reduce, todo)
     else:
         pool, parts = None, (_reduce(rs, tables, chunk) for chunk in todo)

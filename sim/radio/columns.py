@@ -51,10 +51,10 @@ class Columns:
         if not rows.size:
             return
         at, end = self._size, self._size + rows.size
-        t = np.compress(mask, t, out=self._t[at:end])
+        t = np.take(t, rows, out=self._t[at:end])
         for column, v in zip(self._int, (self.device, proc, owner, state)):
             if isinstance(v, np.ndarray):
-                np.compress(mask, v[:mask.size], out=column[at:end])
+                np.take(v, rows, out=column[at:end])
             else:
                 column[at:end] = v
         self._end[self._last[rows]] = t
