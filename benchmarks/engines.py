@@ -93,47 +93,6 @@ def one_line(exc: BaseException) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def bare_loop(devices: int, duration_s: float, total: int, gc_off: bool = False) -> int:
-    """``devices`` SimPy processes doing only timeouts, ``total`` of them before ``duration_s``.
-
-    Regular intervals, processes staggered in creation order so each new timeout lands at the
-    end of the event heap (SimPy's best case; as ``des_throughput.bare_loop``). Returns the
-    number of timeouts completed, which equals ``total``.
-    """
-    import simpy
-
-    env = simpy.Environment()
-    done = [0]
-
-    def proc(env: simpy.Environment, first: float, interval: float):
-        timeout = env.timeout
-        yield timeout(first)
-        while True:
-            done[0] += 1
-            yield timeout(interval)
-
-    if gc_off:
-        gc.collect()
-        gc.freeze()
-        gc.disable()
-    try:
-        base, extra = divmod(total, devices)
-        for i in range(devices):
-            k = base + (1 if i < extra else 0)  # timeouts this process completes before the end
-            if k == 0:
-                env.process(proc(env, 2.0 * duration_s, duration_s))
-                continue
-            # completions at offset + j * interval, j = 1..k: the k-th before duration_s, the next after
-            interval = duration_s / (k + 0.5)
-            env.process(proc(env, 0.5 * interval * i / devices + interval, interval))
-        env.run(until=duration_s)
-    finally:
-        if gc_off:
-            gc.enable()
-            gc.unfreeze()
-    return done[0]
-
-
 def device_events(summary: dict[str, Any]) -> int:
     """Transfers logged: heartbeats + messages + reconnects summed over every app row."""
     return sum(int(row["heartbeats"]) + int(row["messages"]) + int(row["reconnects"])
@@ -147,12 +106,16 @@ def run_case(engine: str, devices: int, args: argparse.Namespace) -> dict[str, A
     try:
         walls: list[float] = []
         if engine == "bare":
+            from des_throughput import (
+                bare_loop,  # the same loop as that script's "bare loop, regular"
+            )
+
             out["duration_s"] = args.duration_s  # the des case's, passed by the driver
             out["base_rss_mb"] = peak_rss_mb()
             for _ in range(args.repeat):
                 gc.collect()
                 start = time.perf_counter()
-                done = bare_loop(devices, out["duration_s"], args.events, args.bare_gc_off)
+                done = bare_loop(devices, out["duration_s"], args.events, gc_off=args.bare_gc_off)
                 walls.append(time.perf_counter() - start)
             out["device_events"] = done
             if done != args.events:
@@ -167,6 +130,9 @@ def run_case(engine: str, devices: int, args: argparse.Namespace) -> dict[str, A
                 overrides += [f"simulation.duration_s={args.duration_s!r}",
                               f"simulation.bin_s={min(60.0, args.duration_s)!r}"]
             rs = load_scenario(args.scenario, overrides=overrides)
+            # a 10-device run first: one-time initialisation (lazy imports, first calls) is not timed
+            simulate(load_scenario(args.scenario, overrides=[*overrides[1:], "groups[0].devices=10"]),
+                     workers=args.workers)
             out["duration_s"] = rs.scenario.simulation.duration_s
             out["base_rss_mb"] = peak_rss_mb()
             for _ in range(args.repeat):
