@@ -97,26 +97,32 @@ class Transfers:
 
 
 def open_loop(conn: ConnectionStreams, codes: Codes, last_s: np.ndarray, nat_s: float | None,
-              log: Transfers) -> RadioSends:
-    """One kind of open-loop connection for every row; ``last_s``: each row's last packet before the run."""
+              log: Transfers, beat_gap_s: float | None = None) -> RadioSends:
+    """One kind of open-loop connection for every row; ``last_s``: each row's last packet before the
+    run; ``beat_gap_s``: the longest gap its heartbeat leaves between sends, if it has one."""
     t = np.concatenate([s.times for s in conn.streams], axis=1)
-    rows, width = t.shape
-    order = np.argsort(t, axis=1, kind="stable")  # ties in stream-code order, as the SimPy engine
-    base = (np.arange(rows) * width)[:, None]
-    flat = order + base
-    t = t.ravel()[flat]
-    code = np.concatenate([np.full(s.times.shape[1], s.code) for s in conn.streams])[order]
+    code = np.concatenate([np.full(s.times.shape[1], s.code) for s in conn.streams])
     incoming = np.concatenate([s.incoming if s.incoming is not None else np.zeros(s.times.shape, dtype=bool)
-                               for s in conn.streams], axis=1).ravel()[flat]
-    valid = np.isfinite(t)
-    if nat_s is not None:
+                               for s in conn.streams], axis=1)
+    rows, width = t.shape
+    if nat_s is not None and not (beat_gap_s is not None and beat_gap_s * (1.0 + 1e-9) < nat_s):
+        # the NAT may time out: walk each row's sends in time order
+        order = np.argsort(t, axis=1, kind="stable")  # ties in stream-code order, as the SimPy engine
+        flat = order + (np.arange(rows) * width)[:, None]
+        t, code, incoming = t.ravel()[flat], code[order], incoming.ravel()[flat]
+        valid = np.isfinite(t)
         prev = np.concatenate([last_s[:, None], t[:, :-1]], axis=1)
         with np.errstate(invalid="ignore"):  # inf - inf past a row's last send
             timeout = valid & (t - prev > nat_s)
         if timeout.any():
             return _through_nat(t, code, incoming, valid, timeout, codes.reconnect(conn.owner), codes, log)
-    sent = np.flatnonzero(valid)
-    log.add(t.ravel()[sent], sent // width, code.ravel()[sent])
+        sent = np.flatnonzero(valid)
+        log.add(t.ravel()[sent], sent // width, code.ravel()[sent])
+        return RadioSends(t, code * 2 + incoming)
+    # no NAT, or a heartbeat that never lets it time out: the streams as they are (each in time order)
+    sent = np.flatnonzero(np.isfinite(t))
+    row, col = np.divmod(sent, width)
+    log.add(t.ravel()[sent], row, code[col])
     return RadioSends(t, code * 2 + incoming)
 
 

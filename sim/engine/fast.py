@@ -63,7 +63,8 @@ def _chunk(rs: ResolvedScenario, tables: ModelTables, d: BlockDraws) -> LogArray
     parts: list[RadioSends] = []
     for conn in connection_streams(scn, d, push_users(scn, d)):
         if conn.owner == len(scn.apps):  # the push channel
-            parts.append(open_loop(conn, codes, (d.push_phase - 1.0) * group.push_interval_s, nat_s, log))
+            parts.append(open_loop(conn, codes, (d.push_phase - 1.0) * group.push_interval_s, nat_s, log,
+                                   group.push_interval_s))
             continue
         a, hb, draws = conn.owner, scn.apps[conn.owner].heartbeat, d.apps[conn.owner]
         if hb.policy == "adaptive":
@@ -71,8 +72,11 @@ def _chunk(rs: ResolvedScenario, tables: ModelTables, d: BlockDraws) -> LogArray
                                   codes, log))
             continue
         # steady state, as the SimPy engine: the last packet one heartbeat interval before the first beat
-        last_s = draws.phase * hb.interval_s - hb.interval_s if hb.policy == "fixed" else np.zeros(d.n)
-        parts.append(open_loop(conn, codes, last_s, nat_s, log))
+        if hb.policy == "fixed":
+            last_s, gap_s = draws.phase * hb.interval_s - hb.interval_s, hb.interval_s * (1.0 + hb.jitter)
+        else:
+            last_s, gap_s = np.zeros(d.n), None
+        parts.append(open_loop(conn, codes, last_s, nat_s, log, gap_s))
 
     sends = RadioSends.concat(parts)
     device = np.arange(d.first_device, d.first_device + d.n, dtype=np.int32 if d.first_device + d.n < 2**31
