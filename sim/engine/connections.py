@@ -50,6 +50,10 @@ class Codes:
         cols = list(zip(*((a, k, p.up_bytes, p.down_bytes, p.packets) for a, k, p in payloads)))
         return Codes(*(np.array(c, dtype=np.int64) for c in cols), n)
 
+    def table(self) -> np.ndarray:
+        """``[code, (app, kind, up, down, packets)]``: ``LogArrays.x_table``."""
+        return np.stack([self.app, self.kind, self.up, self.down, self.packets], axis=1)
+
     def reconnect(self, owner: int) -> int:
         return 2 * self.apps + 1 + owner
 
@@ -87,13 +91,13 @@ class Transfers:
     def add(self, t: np.ndarray, row: np.ndarray, code: np.ndarray | int) -> None:
         self.parts.append((t, row, code))
 
-    def arrays(self, codes: Codes) -> tuple[np.ndarray, ...]:
-        """``(t, row, app, kind, up_bytes, down_bytes, packets)`` of every transfer."""
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """``(t, row, code)`` of every transfer."""
         t = np.concatenate([p[0] for p in self.parts] + [np.zeros(0)])
         row = np.concatenate([p[1] for p in self.parts] + [np.zeros(0, dtype=np.int64)])
         code = np.concatenate([p[2] if isinstance(p[2], np.ndarray) else np.full(p[0].size, p[2])
                                for p in self.parts] + [np.zeros(0, dtype=np.int64)])
-        return t, row, codes.app[code], codes.kind[code], codes.up[code], codes.down[code], codes.packets[code]
+        return t, row, code
 
 
 def open_loop(conn: ConnectionStreams, codes: Codes, last_s: np.ndarray, nat_s: float | None,

@@ -19,12 +19,10 @@ class LogArrays:
     tr_owner: np.ndarray  # int64: app code the procedure is attributed to, -1 = none
     tr_state: np.ndarray  # int64: state code after it
     x_t: np.ndarray  # float64
-    x_device: np.ndarray  # int64
-    x_app: np.ndarray  # int64
-    x_kind: np.ndarray  # int64: HEARTBEAT, MESSAGE or RECONNECT
-    x_up_bytes: np.ndarray  # int64
-    x_down_bytes: np.ndarray  # int64
-    x_packets: np.ndarray  # int64
+    x_device: np.ndarray  # int
+    x_code: np.ndarray  # int: row of ``x_table``
+    #: int64 [code, 5]: app, kind (HEARTBEAT, MESSAGE or RECONNECT), up bytes, down bytes, packets
+    x_table: np.ndarray
     held_messages: int  # mobile-terminated messages that found the connection dead and waited
     #: until when each transition's state lasted (the device's next transition, or the end), if the
     #: engine knows; else the metrics sort the transitions by device to find out
@@ -38,6 +36,12 @@ class LogArrays:
     call_ok: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # set up in time
     call_setup_s: np.ndarray = field(default_factory=lambda: np.zeros(0))  # attempt to setup done or failure
     call_attempts: int = 0  # all attempts, including those still being set up when the run ended
+
+    x_app = property(lambda self: self.x_table[self.x_code, 0])
+    x_kind = property(lambda self: self.x_table[self.x_code, 1])
+    x_up_bytes = property(lambda self: self.x_table[self.x_code, 2])
+    x_down_bytes = property(lambda self: self.x_table[self.x_code, 3])
+    x_packets = property(lambda self: self.x_table[self.x_code, 4])
 
 
 class EventLog:
@@ -66,8 +70,8 @@ class EventLog:
         x = np.array(self._x, dtype=np.float64).reshape(-1, 7)
         c = np.array(self._calls, dtype=np.float64).reshape(-1, 4)
         i = np.int64
+        table, code = np.unique(x[:, 2:].astype(i), axis=0, return_inverse=True)  # the kinds of transfer
         return LogArrays(tr[:, 0].copy(), tr[:, 1].astype(i), tr[:, 2].astype(i), tr[:, 3].astype(i),
-                         tr[:, 4].astype(i), x[:, 0].copy(), x[:, 1].astype(i), x[:, 2].astype(i),
-                         x[:, 3].astype(i), x[:, 4].astype(i), x[:, 5].astype(i), x[:, 6].astype(i),
-                         self.held_messages, call_t=c[:, 0].copy(), call_device=c[:, 1].astype(i),
+                         tr[:, 4].astype(i), x[:, 0].copy(), x[:, 1].astype(i), code.reshape(-1),
+                         table.reshape(-1, 5), self.held_messages, call_t=c[:, 0].copy(), call_device=c[:, 1].astype(i),
                          call_ok=c[:, 2].astype(bool), call_setup_s=c[:, 3].copy())

@@ -172,21 +172,26 @@ class Reducer:
         self.app_proc += np.bincount((owner + np.int64(1)) * self.n_procs + code, minlength=self.app_proc.size).reshape(
             self.app_proc.shape)
 
-        # --- transfers -------------------------------------------------------------------
+        # --- transfers: counted per kind of transfer (code), then multiplied out -------------
+        table = log.x_table  # [code, (app, kind, up, down, packets)]
+        n_codes = table.shape[0]
         x_dev = log.x_device - first_device
         x_bin = np.minimum((log.x_t / bin_s).astype(np.int64), n_bins - 1)
-        self.bin_up += np.bincount(x_bin, weights=log.x_up_bytes, minlength=n_bins)
-        self.bin_down += np.bincount(x_bin, weights=log.x_down_bytes, minlength=n_bins)
-        self.app_bytes += np.bincount(log.x_app, weights=log.x_up_bytes + log.x_down_bytes, minlength=n_apps)
-        self.app_kind += np.bincount(log.x_app * 3 + log.x_kind, minlength=n_apps * 3).reshape(n_apps, 3)
-        self.dev_up[span] += np.bincount(x_dev, weights=log.x_up_bytes, minlength=n)
-        self.dev_down[span] += np.bincount(x_dev, weights=log.x_down_bytes, minlength=n)
-        self.dev_packets[span] += np.bincount(x_dev, weights=log.x_packets, minlength=n)
-        active = np.zeros(n * n_apps, dtype=bool)  # (device, app) pairs that sent or received anything
-        active[x_dev * n_apps + log.x_app] = True
-        self.installed += active.reshape(n, n_apps).sum(axis=0)
-        self.traffic += [int(log.x_packets.sum()), int(log.x_up_bytes.sum()), int(log.x_down_bytes.sum()),
-                         log.held_messages]
+        per_device = np.bincount(x_dev * np.int64(n_codes) + log.x_code, minlength=n * n_codes).reshape(n, n_codes)
+        per_bin = np.bincount(x_bin * n_codes + log.x_code, minlength=n_bins * n_codes).reshape(n_bins, n_codes)
+        per_code = per_bin.sum(axis=0)
+        app, kind, up, down, packets = table.T
+        self.dev_up[span] += per_device @ up
+        self.dev_down[span] += per_device @ down
+        self.dev_packets[span] += per_device @ packets
+        self.bin_up += per_bin @ up
+        self.bin_down += per_bin @ down
+        np.add.at(self.app_bytes, app, per_code * (up + down))
+        np.add.at(self.app_kind, (app, kind), per_code)
+        per_app = np.zeros((n, n_apps), dtype=np.int64)  # (device, app) pairs that sent or received anything
+        np.add.at(per_app.T, app, per_device.T)
+        self.installed += (per_app > 0).sum(axis=0)
+        self.traffic += [int(per_code @ packets), int(per_code @ up), int(per_code @ down), log.held_messages]
 
         # --- voice calls and the closed loop -----------------------------------------------
         self.calls.append((log.call_t, log.call_device, log.call_ok, log.call_setup_s))
