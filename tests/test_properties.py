@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+from conftest import run, scenario
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import run, scenario
+from sim.population.draws import _by_device_then_time
 
 policies = st.sampled_from(["fixed", "adaptive", "none"])
 
@@ -129,3 +131,14 @@ def test_closed_loop_invariants(rs) -> None:
         assert 0.0 <= node["utilization"] <= 1.0 + 1e-9
     calls = s["calls"]
     assert calls["attempts"] == calls["pending_at_end"] + res.timeseries["call_attempts"].sum()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from([0.0, 1.5, 1.5 + 2**-40, 299.999, 300.0 - 2**-44])
+                          | st.floats(0.0, 300.0, exclude_max=True)), max_size=60),
+       st.sampled_from([300.0, 256.0, 0.75]))
+def test_fast_device_time_order_is_exactly_lexsort(pairs, duration_s) -> None:
+    # the one-key sort of message times must agree with lexsort, ties and near-ties included
+    device = np.array([d for d, _ in pairs], dtype=np.int64)
+    times = np.array([min(t, duration_s * 0.999) for _, t in pairs])
+    np.testing.assert_array_equal(_by_device_then_time(device, times, duration_s), np.lexsort((times, device)))
