@@ -131,6 +131,7 @@ def test_random_open_loop_scenarios_give_the_same_logs_and_results(rs) -> None:
 def test_chunks_and_blocks_do_not_change_anything(monkeypatch) -> None:
     """Several chunks per group (one draw block each) and two groups, across block boundaries."""
     monkeypatch.setattr(fast, "CHUNK_BLOCKS", 1)
+    monkeypatch.setattr(fast, "FIRST_CHUNK_BLOCKS", 1)
     rs = scenario(apps=[{"name": "chat", "heartbeat": {"policy": "adaptive", "jitter": 0.1},
                          "messages": {"per_hour": 12.0, "incoming_share": 0.7}},
                         {"name": "mail", "connection": "push", "messages": {"per_hour": 3.0}}],

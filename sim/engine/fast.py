@@ -30,15 +30,20 @@ from sim.radio.tables import ModelTables
 from sim.scenario import ResolvedScenario
 
 CHUNK_BLOCKS = 8  # draw blocks per chunk (8,192 devices): long vectors, bounded memory
+FIRST_CHUNK_BLOCKS = 2  # the first chunk's size; each next one doubles, up to CHUNK_BLOCKS
 
 
 def chunks(rs: ResolvedScenario) -> Iterator[list[tuple[int, int, int, int]]]:
-    """Consecutive draw blocks of one group, at most ``CHUNK_BLOCKS`` at a time."""
+    """Consecutive draw blocks of one group, in chunks that grow from ``FIRST_CHUNK_BLOCKS`` to
+    ``CHUNK_BLOCKS``: a fresh process touches its working memory a little at a time (page faults
+    made a cold 10^4-device run 20 % slower with full-size chunks from the start). The chunks
+    depend on the scenario alone, never on the number of workers."""
     run: list[tuple[int, int, int, int]] = []
+    size = FIRST_CHUNK_BLOCKS
     for blk in blocks(rs.scenario):
-        if run and (blk[0] != run[0][0] or len(run) == CHUNK_BLOCKS):
+        if run and (blk[0] != run[0][0] or len(run) == size):
             yield run
-            run = []
+            run, size = [], min(2 * size, CHUNK_BLOCKS)
         run.append(blk)
     if run:
         yield run
