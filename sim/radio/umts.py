@@ -141,11 +141,11 @@ class UmtsColumns(Columns):
         if s.fd_proc >= 0:
             fd_at = t + s.fast_dormancy_s
             first = fd_at < end  # the UE is still in CELL_DCH or CELL_FACH when its dormancy timer fires
-            due[0][first & (to_fach >= fd_at)] = INF
+            np.copyto(due[0], INF, where=first & (to_fach >= fd_at))
             np.copyto(due[1], fd_at, where=first)
-            proc[1][first], state[1][first] = s.fd_proc, s.fd_state
+            np.copyto(proc[1], s.fd_proc, where=first)
+            np.copyto(state[1], s.fd_state, where=first)
         due[2] = INF  # slot 2: CELL_PCH -> IDLE
         if not math.isinf(s.pch_release_s):
-            pch = state[1] == s.pch
-            due[2][pch] = due[1][pch] + s.pch_release_s
+            np.copyto(due[2], due[1] + s.pch_release_s, where=state[1] == s.pch)
             proc[2], state[2] = s.pch_release, s.idle
