@@ -145,7 +145,7 @@ def fixed_beat_times(interval_s: float, jitter: float, phase: np.ndarray, jitter
     else:
         gaps = interval_s * (1.0 + jitter * jitter_draws[:, :-1])
         times = np.concatenate([first, first + np.cumsum(gaps, axis=1)], axis=1)
-    times[times >= duration_s] = np.inf
+    np.copyto(times, np.inf, where=times >= duration_s)
     return times
 
 

@@ -63,7 +63,7 @@ def connection_streams(scenario: Scenario, d: BlockDraws, uses_push: np.ndarray)
     push: list[Stream] = []
     for a, (app, draws) in enumerate(zip(scenario.apps, d.apps)):
         messages = _dense(draws.msg_offsets, draws.msg_times_s, np.inf)
-        messages[~draws.installed] = np.inf
+        np.copyto(messages, np.inf, where=~draws.installed[:, None])
         message = Stream(2 * a + 1, messages, _dense(draws.msg_offsets, draws.msg_incoming, False))
         if app.connection == "push":
             push.append(message)
@@ -72,11 +72,11 @@ def connection_streams(scenario: Scenario, d: BlockDraws, uses_push: np.ndarray)
         if app.heartbeat.policy == "fixed":
             hb = app.heartbeat
             beats = fixed_beat_times(hb.interval_s, hb.jitter, draws.phase, draws.jitter, end_s)
-            beats[~draws.installed] = np.inf
+            np.copyto(beats, np.inf, where=~draws.installed[:, None])
             streams.insert(0, Stream(2 * a, beats, None))
         own.append(ConnectionStreams(a, tuple(streams)))
     beats = fixed_beat_times(scenario.groups[d.group].push_interval_s, 0.0, d.push_phase, _NO_JITTER, end_s)
-    beats[~uses_push] = np.inf
+    np.copyto(beats, np.inf, where=~uses_push[:, None])
     return own + [ConnectionStreams(n_apps, (*push, Stream(2 * n_apps, beats, None)))]
 
 
