@@ -179,3 +179,11 @@ def test_worker_processes_give_bit_identical_results() -> None:
     assert one.summary == two.summary
     for name in ("devices", "apps", "timeseries"):
         pd.testing.assert_frame_equal(getattr(one, name), getattr(two, name), check_exact=True)
+
+
+def test_cli_runs_the_engine_asked_for(tmp_path) -> None:
+    res = CliRunner().invoke(cli, ["run", "--engine", "des", "--set", "groups[0].devices=5", "--no-plots",
+                                   "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert "engine: des (simulation.engine)" in res.output
+    assert '"engine": "des"' in (tmp_path / "summary.json").read_text(encoding="utf-8")
