@@ -27,6 +27,9 @@ from sim.population.traffic import AppTraffic, Payload
 from sim.scenario.schema import Heartbeat
 
 
+KEY = np.int16  # send codes and radio keys: a few per app
+
+
 @dataclass(frozen=True)
 class Codes:
     """What each send code is: app, kind and payload. Codes ``2a`` and ``2a + 1`` are app a's
@@ -63,7 +66,7 @@ class RadioSends:
     """Transfers on the radio, ``[row, k]`` in time order per row, ``inf`` times after a row's last."""
 
     t: np.ndarray
-    key: np.ndarray  # send code x 2 + 1 if mobile-terminated on a live connection (which pages the device)
+    key: np.ndarray  # KEY: send code x 2 + 1 if mobile-terminated on a live connection (which pages the device)
     extra_up: np.ndarray | None = None  # bytes more than the code's: a reconnect and held messages; None: none
     extra_down: np.ndarray | None = None
 
@@ -105,7 +108,7 @@ def open_loop(conn: ConnectionStreams, codes: Codes, last_s: np.ndarray, nat_s: 
     """One kind of open-loop connection for every row; ``last_s``: each row's last packet before the
     run; ``beat_gap_s``: the longest gap its heartbeat leaves between sends, if it has one."""
     t = np.concatenate([s.times for s in conn.streams], axis=1)
-    code = np.concatenate([np.full(s.times.shape[1], s.code) for s in conn.streams])
+    code = np.concatenate([np.full(s.times.shape[1], s.code, dtype=KEY) for s in conn.streams])
     incoming = np.concatenate([s.incoming if s.incoming is not None else np.zeros(s.times.shape, dtype=bool)
                                for s in conn.streams], axis=1)
     rows, width = t.shape
@@ -190,7 +193,7 @@ def adaptive(a: int, hb: Heartbeat, messages: Stream, installed: np.ndarray, pha
         alive = live if nat_s is None else live & (t - last_s <= nat_s)
         hold, redial = live & incoming & ~alive, live & ~incoming & ~alive
         sent = live & ~hold
-        code = np.where(is_beat, beat, message)
+        code = np.where(is_beat, beat, message).astype(KEY)
         log.add(t[sent], rows[sent], code[sent])
         log.add(t[redial], rows[redial], reconnect)
         carried = np.repeat(np.flatnonzero(redial), held[redial])
@@ -209,7 +212,7 @@ def adaptive(a: int, hb: Heartbeat, messages: Stream, installed: np.ndarray, pha
             beats[b] += 1
         beat_t[b] = beat_t[b] + interval
     shape = (installed.size, len(steps))
-    out = RadioSends(np.full(shape, np.inf), np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64),
+    out = RadioSends(np.full(shape, np.inf), np.zeros(shape, dtype=KEY), np.zeros(shape, dtype=np.int64),
                      np.zeros(shape, dtype=np.int64))
     for f, col in zip(("t", "key", "extra_up", "extra_down"), zip(*steps)):
         getattr(out, f)[rows] = np.stack(col, axis=1)
