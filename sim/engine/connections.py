@@ -63,25 +63,31 @@ class Codes:
 
 @dataclass(frozen=True)
 class RadioSends:
-    """Transfers on the radio, ``[row, k]`` in time order per row, ``inf`` times after a row's last."""
+    """Transfers on the radio, ``[row, k]``: each row is ``runs``, ranges of columns of the given widths,
+    each in time order but for ``inf`` entries (no transfer); ``runs`` None: one run, all columns."""
 
     t: np.ndarray
     key: np.ndarray  # KEY: send code x 2 + 1 if mobile-terminated on a live connection (which pages the device)
     extra_up: np.ndarray | None = None  # bytes more than the code's: a reconnect and held messages; None: none
     extra_down: np.ndarray | None = None
+    runs: tuple[int, ...] | None = None
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        return self.runs if self.runs is not None else (self.t.shape[1],)
 
     @staticmethod
     def concat(parts: list[RadioSends]) -> RadioSends:
-        """Every part's sends per row, merged in time order (ties keep the parts' order)."""
+        """Every part's sends per row, side by side (the RRC machines merge the runs in time order; ties
+        keep the parts' order)."""
         t = np.concatenate([p.t for p in parts], axis=1)
-        order = np.argsort(t, axis=1, kind="stable")  # rows are a few sorted runs: a merge
-        flat = order + (np.arange(t.shape[0]) * t.shape[1])[:, None]
-        key = np.concatenate([p.key for p in parts], axis=1).ravel()[flat]
+        key = np.concatenate([p.key for p in parts], axis=1)
+        runs = tuple(w for p in parts for w in p.widths)
         if all(p.extra_up is None for p in parts):
-            return RadioSends(t.ravel()[flat], key)
+            return RadioSends(t, key, runs=runs)
         extra = [np.concatenate([getattr(p, f) if getattr(p, f) is not None else np.zeros(p.t.shape, dtype=np.int64)
-                                 for p in parts], axis=1).ravel()[flat] for f in ("extra_up", "extra_down")]
-        return RadioSends(t.ravel()[flat], key, *extra)
+                                 for p in parts], axis=1) for f in ("extra_up", "extra_down")]
+        return RadioSends(t, key, *extra, runs=runs)
 
 
 @dataclass
@@ -130,7 +136,7 @@ def open_loop(conn: ConnectionStreams, codes: Codes, last_s: np.ndarray, nat_s: 
     sent = np.flatnonzero(np.isfinite(t))
     row, col = np.divmod(sent, width)
     log.add(t.ravel()[sent], row, code[col])
-    return RadioSends(t, code * 2 + incoming)
+    return RadioSends(t, code * 2 + incoming, runs=tuple(s.times.shape[1] for s in conn.streams))
 
 
 def _through_nat(t: np.ndarray, code: np.ndarray, incoming: np.ndarray, valid: np.ndarray, timeout: np.ndarray,

@@ -6,9 +6,8 @@ large the population. Per chunk:
 
 1. each connection's sends go through the NAT (``sim.engine.connections``), giving the
    transfer log and what goes on the radio;
-2. every device's radio transfers are merged in time order and fed to the RRC machines in
-   array form (``sim.radio.columns``), one transfer per device per step: devices are ordered
-   by how many transfers they have, so step k touches only the devices with a k-th;
+2. every device's radio transfers (its connections' runs, merged in time order) go through its
+   RRC machine in compiled form (``sim.radio.compiled``), device by device;
 3. the chunk's log is handed on; the metrics reduce it like the SimPy engine's.
 
 Only the open loop: with finite control-plane capacity or mid-run events the network pushes
@@ -16,7 +15,7 @@ back on the devices, and that needs the per-event engine (``sim.engine.des``).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -25,7 +24,7 @@ from sim.engine.log import LogArrays
 from sim.population.draws import BlockDraws, block_draws, blocks, concat_draws
 from sim.population.schedule import connection_streams, push_users
 from sim.population.traffic import app_traffic, push_traffic
-from sim.radio.columns import CODE
+from sim.radio.compiled import CODE
 from sim.radio.tables import ModelTables
 from sim.scenario import ResolvedScenario
 
@@ -86,7 +85,7 @@ def _chunk(rs: ResolvedScenario, tables: ModelTables, d: BlockDraws) -> LogArray
     sends = RadioSends.concat(parts)
     device = np.arange(d.first_device, d.first_device + d.n, dtype=np.int32 if d.first_device + d.n < 2**31
                        else np.int64)
-    tr = _columns(tables.columns, rs.group_radio(d.group), sends, device, codes, end_s)
+    tr = _radio(tables, rs.group_radio(d.group), sends, device, codes, end_s)
     x_t, x_row, x_code = log.arrays()
     calls = np.diff(d.call_offsets)
     tr_t, tr_dev, tr_proc, tr_owner, tr_state, tr_until = tr
@@ -97,22 +96,11 @@ def _chunk(rs: ResolvedScenario, tables: ModelTables, d: BlockDraws) -> LogArray
                      call_attempts=int(d.call_times_s.size))
 
 
-def _columns(make: Callable, radio: str, sends: RadioSends, device: np.ndarray, codes: Codes, end_s: float
-             ) -> tuple[np.ndarray, ...]:
-    """The RRC machines of the chunk's devices, stepping together, one transfer each per step
-    (``sim.radio.columns``); the records they made."""
-    counts = np.isfinite(sends.t).sum(axis=1)
-    order = np.argsort(-counts, kind="stable")  # busiest devices first: step k is a prefix of rows
-    active = np.searchsorted(-counts[order], -np.arange(counts.max(initial=0)))  # devices with > k
-    t, key = (np.ascontiguousarray(getattr(sends, f)[order].T) for f in ("t", "key"))
-    extra = [np.ascontiguousarray(x[order].T) if x is not None else None for x in (sends.extra_up, sends.extra_down)]
-    machines = make(radio, device[order], int(counts.sum()))
-    bytes_of = [by[key >> 1] + (x if x is not None else 0) if machines.USES_BYTES else None
-                for by, x in ((codes.up, extra[0]), (codes.down, extra[1]))]
+def _radio(tables: ModelTables, radio: str, sends: RadioSends, device: np.ndarray, codes: Codes, end_s: float
+           ) -> tuple[np.ndarray, ...]:
+    """The RRC machines of the chunk's devices, each over its transfers (``sim.radio.compiled``); the records
+    they made."""
+    up, down = ((by[sends.key >> 1] + (x if x is not None else 0)) if tables.uses_bytes(radio) else None
+                for by, x in ((codes.up, sends.extra_up), (codes.down, sends.extra_down)))
     app_of_key = np.repeat(codes.app, 2).astype(CODE)
-    for k, n in enumerate(active.tolist()):
-        kk = key[k, :n]
-        up, down = (b[k, :n] if b is not None else None for b in bytes_of)
-        machines.step(t[k, :n], app_of_key[kk], (kk & 1).astype(bool), up, down)
-    machines.finish(end_s)
-    return machines.records(end_s)
+    return tables.rows(radio, sends.t, sends.widths, sends.key, up, down, app_of_key, device, end_s)

@@ -7,6 +7,7 @@ additive accumulators, so memory is bounded by the population, not by the number
 from __future__ import annotations
 
 import math
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sim.engine.log import HEARTBEAT, MESSAGE, RECONNECT, LogArrays
+from sim.metrics import tally
 from sim.metrics.concentration import TOP_PERCENTS, gini, top_share
 from sim.metrics.results import Results
 from sim.radio.tables import ModelTables
@@ -21,6 +23,7 @@ from sim.scenario import ResolvedScenario
 from sim.scenario.schema import NETWORK_APP, PUSH_APP
 
 
+@cache
 def software_version() -> str:
     try:
         return version("signalsim")
@@ -43,16 +46,22 @@ class _Coverage:
         self.count = np.zeros(layers * self.n)  # [layer, bin] starts minus ends
         self.total = np.zeros(layers * self.n)  # [layer, bin] sum of starts minus sum of ends
 
-    def add(self, starts: np.ndarray, ends: np.ndarray, layer: np.ndarray | int = 0,
-            start_bins: np.ndarray | None = None, end_bins: np.ndarray | None = None) -> None:
-        """Add intervals (of ``layer``); ``*_bins``: the bins of their bounds, if already known."""
-        size = self.layers * self.n
-        for values, bins, sign in ((starts, start_bins, 1.0), (ends, end_bins, -1.0)):
-            if bins is None:
-                bins = np.minimum((values / self.bin_s).astype(np.int64), self.n - 1)
-            key = layer * self.n + bins
-            self.count += sign * np.bincount(key, minlength=size)
-            self.total += sign * np.bincount(key, weights=values, minlength=size)
+    def add(self, starts: np.ndarray, ends: np.ndarray) -> None:
+        """Add intervals ``[starts, ends)`` (of the first layer)."""
+        size, hist = self.layers * self.n, []
+        for v in (starts, ends):
+            bins = np.minimum((v / self.bin_s).astype(np.int64), self.n - 1)
+            hist += [np.bincount(bins, minlength=size), np.bincount(bins, weights=v, minlength=size)]
+        self.add_histograms(*hist)
+
+    def add_histograms(self, starts: np.ndarray, start_sums: np.ndarray, ends: np.ndarray, end_sums: np.ndarray
+                       ) -> None:
+        """Add intervals given by the histograms of their bounds: per ``[layer, bin]``, how many start (end)
+        there and the sum of their start (end) times."""
+        self.count += starts
+        self.total += start_sums
+        self.count -= ends
+        self.total -= end_sums
 
     def per_bin(self) -> np.ndarray:
         """``[bin, layer]`` covered seconds."""
@@ -149,15 +158,10 @@ class Reducer:
             until[np.append(dev[1:] != dev[:-1], True)] = end_s
         else:
             until = log.tr_until
-        keep = t < end_s  # what would happen at or after the end does not
-        if not keep.all():
-            t, dev, proc, owner, state, until = (a[keep] for a in (t, dev, proc, owner, state, until))
-        until = np.minimum(until, end_s)
-        dur = until - t
         # per device: seconds in each state (by code), occurrences of each procedure (0: the initial state)
-        n_codes, code = len(tables.states), proc + np.int64(1)  # int64: engines may log small integer types
-        seconds = np.bincount(dev * np.int64(n_codes) + state, weights=dur, minlength=n * n_codes).reshape(n, n_codes)
-        counts = np.bincount(dev * np.int64(self.n_procs) + code, minlength=n * self.n_procs).reshape(n, self.n_procs)
+        seconds, counts, bin_proc, app_proc, *bounds = tally.transitions(
+            t, until, dev, proc, owner, state, self.name_of_state, end_s, bin_s, n_bins, n, len(tables.states),
+            self.n_procs, n_apps + 1, n_states)
         for k, name in enumerate(self.name_of_state):
             self.state_time[span, name] += seconds[:, k]
             self.energy[span] += seconds[:, k] * tables.state_power_w[k]
@@ -165,20 +169,14 @@ class Reducer:
             self.energy[span] += counts[:, k] * self.extra_j_of[k]
         self.dev_msgs[span] += counts @ self.msgs_of
         self.dev_promos[span] += counts @ self.promo_of
-        t_bin, u_bin = (np.minimum((v / bin_s).astype(np.int64), n_bins - 1) for v in (t, until))
-        self.occupancy.add(t, until, self.name_of_state[state], t_bin, u_bin)
-        self.bin_proc += np.bincount(t_bin * self.n_procs + code, minlength=self.bin_proc.size).reshape(
-            self.bin_proc.shape)
-        self.app_proc += np.bincount((owner + np.int64(1)) * self.n_procs + code, minlength=self.app_proc.size).reshape(
-            self.app_proc.shape)
+        self.occupancy.add_histograms(*bounds)
+        self.bin_proc += bin_proc
+        self.app_proc += app_proc
 
         # --- transfers: counted per kind of transfer (code), then multiplied out -------------
         table = log.x_table  # [code, (app, kind, up, down, packets)]
-        n_codes = table.shape[0]
-        x_dev = log.x_device - first_device
-        x_bin = np.minimum((log.x_t / bin_s).astype(np.int64), n_bins - 1)
-        per_device = np.bincount(x_dev * np.int64(n_codes) + log.x_code, minlength=n * n_codes).reshape(n, n_codes)
-        per_bin = np.bincount(x_bin * n_codes + log.x_code, minlength=n_bins * n_codes).reshape(n_bins, n_codes)
+        per_device, per_bin = tally.transfers(log.x_t, log.x_device - first_device, log.x_code, n, table.shape[0],
+                                              bin_s, n_bins)
         per_code = per_bin.sum(axis=0)
         app, kind, up, down, packets = table.T
         self.dev_up[span] += per_device @ up
@@ -188,8 +186,7 @@ class Reducer:
         self.bin_down += per_bin @ down
         np.add.at(self.app_bytes, app, per_code * (up + down))
         np.add.at(self.app_kind, (app, kind), per_code)
-        per_app = np.zeros((n, n_apps), dtype=np.int64)  # (device, app) pairs that sent or received anything
-        np.add.at(per_app.T, app, per_device.T)
+        per_app = per_device @ (app[:, None] == np.arange(n_apps))  # transfers per (device, app)
         self.installed += (per_app > 0).sum(axis=0)
         self.traffic += [int(per_code @ packets), int(per_code @ up), int(per_code @ down), log.held_messages]
 

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.radio.base import Machine
-from sim.radio.columns import Columns
+from sim.radio.compiled import fire, jit, merge, merge_space, promote, put
 from sim.radio.profiles import LteProfile
 
 STATES = ("RRC_IDLE", "RRC_CONNECTED")
+
+CHAIN = 1  # demotions pending at most (``sim.radio.compiled``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +68,32 @@ class LteMachine(Machine):
         return t
 
 
-class LteColumns(Columns):
-    """Array form of :class:`LteMachine`."""
-
-    def data(self, t, app, incoming, up, down):
-        s = self.spec
-        return self.promote(self.state[:t.size] == s.idle, t, s.service_request, s.connected, app,
-                            s.promotion_delay_s, incoming, s.paging)
-
-    def chain(self, t):
-        n, s = t.size, self.spec
-        np.add(t, s.tail_s, out=self.due[0, :n])
-        self.due_proc[0, :n], self.due_state[0, :n] = s.s1_release, s.idle
+@jit
+def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row,
+         idle, connected, service_request, s1_release, paging, tail_s, promotion_delay_s):
+    """The compiled form of :class:`LteMachine` (``sim.radio.compiled``): every row's records; returns how many."""
+    due, due_proc, due_state = np.empty(1), np.empty(1, dtype=np.int64), np.empty(1, dtype=np.int64)
+    heads, head_t, order = merge_space(runs, t)
+    n = 0
+    for r in range(t.shape[0]):
+        first = n
+        n, last = put(recs, n, n, 0.0, -1, -1, idle)
+        state, ready, owner, head, size = idle, 0.0, -1, 0, 0
+        for j in range(merge(t, r, runs, heads, head_t, order)):
+            k = order[j]
+            tk = t[r, k]
+            n, last, state, head = fire(recs, n, last, owner, state, due, due_proc, due_state, head, size, tk, False)
+            if tk < ready:
+                tk = ready
+            if state == idle:
+                kk = key[r, k]
+                owner = app_of_key[kk]
+                n, last, tk = promote(recs, n, last, tk, service_request, connected, owner, promotion_delay_s,
+                                      paging if kk & 1 else -1, state)
+                state, ready = connected, tk
+            due[0], due_proc[0], due_state[0] = tk + tail_s, s1_release, idle
+            head, size = 0, 1
+        n, last, state, head = fire(recs, n, last, owner, state, due, due_proc, due_state, head, size, end_s, True)
+        recs[1][last] = end_s
+        per_row[r] = n - first
+    return n

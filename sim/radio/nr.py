@@ -12,10 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.radio.base import Machine
-from sim.radio.columns import Columns
+from sim.radio.compiled import fire, jit, merge, merge_space, promote, put
 from sim.radio.profiles import NrProfile
 
 STATES = ("RRC_IDLE", "RRC_INACTIVE", "RRC_CONNECTED")
+
+CHAIN = 2  # demotions pending at most (``sim.radio.compiled``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,25 +79,44 @@ class NrMachine(Machine):
         return t
 
 
-class NrColumns(Columns):
-    """Array form of :class:`NrMachine`."""
-
-    CHAIN = 2
-
-    def data(self, t, app, incoming, up, down):
-        s, state = self.spec, self.state[:t.size]
-        idle, inactive = state == s.idle, state == s.inactive
-        t = self.promote(idle, t, s.service_request, s.connected, app, s.promotion_delay_s, incoming, s.paging)
-        return self.promote(inactive, t, s.resume, s.connected, app, s.resume_delay_s, incoming, s.ran_paging)
-
-    def chain(self, t):
-        n, s = t.size, self.spec
-        end = t + s.tail_s
-        self.due[0, :n] = end
-        if not s.inactive_enabled:
-            self.due_proc[0, :n], self.due_state[0, :n] = s.release, s.idle
-            return
-        self.due_proc[0, :n], self.due_state[0, :n] = s.suspend, s.inactive
-        if not math.isinf(s.inactive_release_s):
-            np.add(end, s.inactive_release_s, out=self.due[1, :n])
-            self.due_proc[1, :n], self.due_state[1, :n] = s.inactive_release, s.idle
+@jit
+def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row,
+         idle, inactive, connected, service_request, release, suspend, resume, inactive_release, paging, ran_paging,
+         tail_s, promotion_delay_s, resume_delay_s, inactive_enabled, inactive_release_s):
+    """The compiled form of :class:`NrMachine` (``sim.radio.compiled``): every row's records; returns how many."""
+    due, due_proc, due_state = np.empty(2), np.empty(2, dtype=np.int64), np.empty(2, dtype=np.int64)
+    heads, head_t, order = merge_space(runs, t)
+    n = 0
+    for r in range(t.shape[0]):
+        first = n
+        n, last = put(recs, n, n, 0.0, -1, -1, idle)
+        state, ready, owner, head, size = idle, 0.0, -1, 0, 0
+        for j in range(merge(t, r, runs, heads, head_t, order)):
+            k = order[j]
+            tk = t[r, k]
+            n, last, state, head = fire(recs, n, last, owner, state, due, due_proc, due_state, head, size, tk, False)
+            if tk < ready:
+                tk = ready
+            kk = key[r, k]
+            if state == idle or state == inactive:
+                owner = app_of_key[kk]
+                if state == idle:
+                    n, last, tk = promote(recs, n, last, tk, service_request, connected, owner, promotion_delay_s,
+                                          paging if kk & 1 else -1, state)
+                else:
+                    n, last, tk = promote(recs, n, last, tk, resume, connected, owner, resume_delay_s,
+                                          ran_paging if kk & 1 else -1, state)
+                state, ready = connected, tk
+            end = tk + tail_s
+            head, size = 0, 1
+            if not inactive_enabled:
+                due[0], due_proc[0], due_state[0] = end, release, idle
+            else:
+                due[0], due_proc[0], due_state[0] = end, suspend, inactive
+                if inactive_release_s != np.inf:
+                    due[1], due_proc[1], due_state[1] = end + inactive_release_s, inactive_release, idle
+                    size = 2
+        n, last, state, head = fire(recs, n, last, owner, state, due, due_proc, due_state, head, size, end_s, True)
+        recs[1][last] = end_s
+        per_row[r] = n - first
+    return n

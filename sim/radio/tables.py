@@ -13,12 +13,11 @@ import numpy as np
 
 from sim.radio import lte, nr, umts
 from sim.radio.base import Machine, TransitionSink
-from sim.radio.columns import Columns
+from sim.radio.compiled import run_rows
 from sim.radio.profiles import Profile
 
 MODULES: dict[str, ModuleType] = {"umts": umts, "lte": lte, "nr": nr}
 MACHINES: dict[str, type[Machine]] = {"umts": umts.UmtsMachine, "lte": lte.LteMachine, "nr": nr.NrMachine}
-COLUMNS: dict[str, type[Columns]] = {"umts": umts.UmtsColumns, "lte": lte.LteColumns, "nr": nr.NrColumns}
 
 
 @dataclass(frozen=True)
@@ -47,9 +46,18 @@ class ModelTables:
     def machine(self, radio: str, device: int, sink: TransitionSink) -> Machine:
         return MACHINES[radio](self.specs[radio], device, sink)
 
-    def columns(self, radio: str, device: np.ndarray, transfers: int) -> Columns:
-        """The machines of ``device`` (one per row) in array form (``sim.radio.columns``)."""
-        return COLUMNS[radio](self.specs[radio], device, transfers)
+    def rows(self, radio: str, t: np.ndarray, runs: tuple[int, ...], key: np.ndarray, up: np.ndarray | None,
+             down: np.ndarray | None, app_of_key: np.ndarray, device: np.ndarray, end_s: float
+             ) -> tuple[np.ndarray, ...]:
+        """The records of ``device``'s machines (one per row of transfers) in compiled form (``sim.radio.compiled``)."""
+        module = MODULES[radio]
+        return run_rows(module.rows, self.specs[radio], module.CHAIN, t, runs, key, up, down, app_of_key, device,
+                        end_s)
+
+    @staticmethod
+    def uses_bytes(radio: str) -> bool:
+        """Whether ``radio``'s promotions depend on the bytes a transfer carries."""
+        return getattr(MODULES[radio], "USES_BYTES", False)
 
 
 def build_tables(profiles: dict[str, Profile], radios: list[str]) -> ModelTables:

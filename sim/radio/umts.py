@@ -19,10 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.radio.base import Machine
-from sim.radio.columns import INF, Columns
+from sim.radio.compiled import fire, jit, merge, merge_space, promote, put
 from sim.radio.profiles import UmtsProfile
 
 STATES = ("IDLE", "CELL_FACH", "CELL_DCH", "CELL_PCH")
+
+CHAIN = 3  # demotions pending at most (``sim.radio.compiled``)
+USES_BYTES = True  # CELL_FACH -> CELL_DCH above the RLC buffer thresholds
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,38 +117,58 @@ class UmtsMachine(Machine):
         return t
 
 
-class UmtsColumns(Columns):
-    """Array form of :class:`UmtsMachine`; :meth:`chain` is :func:`demotions` slot by slot."""
-
-    CHAIN = 3
-    USES_BYTES = True  # CELL_FACH -> CELL_DCH above the RLC buffer thresholds
-
-    def data(self, t, app, incoming, up, down):
-        s, n = self.spec, t.size
-        t = self.promote(self.state[:n] == s.idle, t, s.rrc_setup, s.dch, app, s.idle_to_dch_delay_s, incoming,
-                         s.paging)
-        t = self.promote(self.state[:n] == s.pch, t, s.cell_update, s.fach, app, s.pch_to_fach_delay_s)
-        big = (self.state[:n] == s.fach) & ((up > s.up_threshold) | (down > s.down_threshold))
-        return self.promote(big, t, s.fach_to_dch, s.dch, app, s.fach_to_dch_delay_s)
-
-    def chain(self, t):
-        s, n = self.spec, t.size
-        due, proc, state = self.due[:, :n], self.due_proc[:, :n], self.due_state[:, :n]
-        dch = self.state[:n] == s.dch
-        to_fach = t + s.t1_s
-        end = np.where(dch, to_fach, t) + s.t2_s
-        due[0] = np.where(dch, to_fach, INF)  # slot 0: CELL_DCH -> CELL_FACH after T1
-        proc[0], state[0] = s.dch_to_fach, s.fach
-        due[1] = end  # slot 1: T2 more to CELL_PCH or IDLE, or fast dormancy first
-        proc[1], state[1] = (s.to_pch, s.pch) if s.pch_enabled else (s.release, s.idle)
-        if s.fd_proc >= 0:
-            fd_at = t + s.fast_dormancy_s
-            first = fd_at < end  # the UE is still in CELL_DCH or CELL_FACH when its dormancy timer fires
-            np.copyto(due[0], INF, where=first & (to_fach >= fd_at))
-            np.copyto(due[1], fd_at, where=first)
-            np.copyto(proc[1], s.fd_proc, where=first)
-            np.copyto(state[1], s.fd_state, where=first)
-        due[2] = INF  # slot 2: CELL_PCH -> IDLE
-        if not math.isinf(s.pch_release_s):
-            np.copyto(due[2], due[1] + s.pch_release_s, where=state[1] == s.pch)
-            proc[2], state[2] = s.pch_release, s.idle
+@jit
+def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row,
+         idle, fach, dch, pch, rrc_setup, release, dch_to_fach, fach_to_dch, to_pch, cell_update, pch_release, paging,
+         fd_proc, fd_state, t1_s, t2_s, idle_to_dch_delay_s, fach_to_dch_delay_s, pch_to_fach_delay_s, up_threshold,
+         down_threshold, pch_enabled, pch_release_s, fast_dormancy_s):
+    """The compiled form of :class:`UmtsMachine` (``sim.radio.compiled``), the chain as :func:`demotions` makes it:
+    every row's records; returns how many."""
+    due, due_proc, due_state = np.empty(3), np.empty(3, dtype=np.int64), np.empty(3, dtype=np.int64)
+    heads, head_t, order = merge_space(runs, t)
+    n = 0
+    for r in range(t.shape[0]):
+        first = n
+        n, last = put(recs, n, n, 0.0, -1, -1, idle)
+        state, ready, owner, head, size = idle, 0.0, -1, 0, 0
+        for j in range(merge(t, r, runs, heads, head_t, order)):
+            k = order[j]
+            tk = t[r, k]
+            n, last, state, head = fire(recs, n, last, owner, state, due, due_proc, due_state, head, size, tk, False)
+            if tk < ready:
+                tk = ready
+            kk = key[r, k]
+            app = app_of_key[kk]
+            if state == idle:
+                n, last, tk = promote(recs, n, last, tk, rrc_setup, dch, app, idle_to_dch_delay_s,
+                                      paging if kk & 1 else -1, state)
+                state, owner, ready = dch, app, tk
+            else:
+                if state == pch:
+                    n, last, tk = promote(recs, n, last, tk, cell_update, fach, app, pch_to_fach_delay_s, -1, state)
+                    state, owner, ready = fach, app, tk
+                if state == fach and (up[r, k] > up_threshold or down[r, k] > down_threshold):
+                    n, last, tk = promote(recs, n, last, tk, fach_to_dch, dch, app, fach_to_dch_delay_s, -1, state)
+                    state, owner, ready = dch, app, tk
+            head, size, fach_from = 0, 0, tk
+            if state == dch:
+                fach_from = tk + t1_s
+                due[0], due_proc[0], due_state[0] = fach_from, dch_to_fach, fach
+                size = 1
+            end = fach_from + t2_s
+            due[size], due_proc[size], due_state[size] = end, to_pch if pch_enabled else release, \
+                pch if pch_enabled else idle
+            size += 1
+            if fd_proc >= 0:
+                fd_at = tk + fast_dormancy_s
+                if fd_at < end:  # the UE is still in CELL_DCH or CELL_FACH when its dormancy timer fires
+                    size = 1 if size == 2 and due[0] < fd_at else 0
+                    due[size], due_proc[size], due_state[size] = fd_at, fd_proc, fd_state
+                    size += 1
+            if due_state[size - 1] == pch and pch_release_s != np.inf:
+                due[size], due_proc[size], due_state[size] = due[size - 1] + pch_release_s, pch_release, idle
+                size += 1
+        n, last, state, head = fire(recs, n, last, owner, state, due, due_proc, due_state, head, size, end_s, True)
+        recs[1][last] = end_s
+        per_row[r] = n - first
+    return n

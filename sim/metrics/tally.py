@@ -1,0 +1,56 @@
+"""Compiled single passes over an event log: the counts and sums the metrics are made of.
+
+Each loop adds in log order, as ``np.bincount`` does, so its floats are the ones a bincount
+would give; one pass replaces several bincounts and the temporary keys they need.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def transitions(t, until, dev, proc, owner, state, layer, end_s, bin_s, n_bins, n_dev, n_codes, n_procs, n_owners,
+                n_layers):
+    """Per device (``dev``: 0 .. ``n_dev`` - 1): seconds in each state code and occurrences of each
+    procedure (code + 1; 0: the initial state); per bin and per owner app (+ 1; 0: none): occurrences
+    of each procedure; and the histograms of the state intervals' bounds per ``layer[state]`` (of
+    ``n_layers``) and bin (see ``sim.metrics.reduce._Coverage``):
+    ``(seconds, counts, bin_proc, app_proc, starts, start_sums, ends, end_sums)``.
+
+    Records at or after ``end_s`` never happened; a state lasts until ``min(until, end_s)``."""
+    seconds = np.zeros((n_dev, n_codes))
+    counts = np.zeros((n_dev, n_procs), dtype=np.int64)
+    bin_proc = np.zeros((n_bins, n_procs), dtype=np.int64)
+    app_proc = np.zeros((n_owners, n_procs), dtype=np.int64)
+    edges = n_bins + 1
+    starts, ends = np.zeros(n_layers * edges), np.zeros(n_layers * edges)
+    start_sums, end_sums = np.zeros(n_layers * edges), np.zeros(n_layers * edges)
+    for i in range(t.size):
+        ti = t[i]
+        if ti >= end_s:
+            continue
+        ui = min(until[i], end_s)
+        d, code, s = dev[i], proc[i] + 1, state[i]
+        seconds[d, s] += ui - ti
+        counts[d, code] += 1
+        t_bin, u_bin = min(int(ti / bin_s), n_bins - 1), min(int(ui / bin_s), n_bins - 1)
+        bin_proc[t_bin, code] += 1
+        app_proc[owner[i] + 1, code] += 1
+        k = layer[s] * edges
+        starts[k + t_bin] += 1.0
+        start_sums[k + t_bin] += ti
+        ends[k + u_bin] += 1.0
+        end_sums[k + u_bin] += ui
+    return seconds, counts, bin_proc, app_proc, starts, start_sums, ends, end_sums
+
+
+@njit(cache=True, nogil=True)
+def transfers(t, dev, code, n_dev, n_codes, bin_s, n_bins):
+    """Transfers per device and code, and per bin and code: ``(per_device, per_bin)``."""
+    per_device = np.zeros((n_dev, n_codes), dtype=np.int64)
+    per_bin = np.zeros((n_bins, n_codes), dtype=np.int64)
+    for i in range(t.size):
+        per_device[dev[i], code[i]] += 1
+        per_bin[min(int(t[i] / bin_s), n_bins - 1), code[i]] += 1
+    return per_device, per_bin

@@ -1,0 +1,120 @@
+"""The compiled form of :class:`sim.radio.base.Machine`: every device's RRC machine, device by device.
+
+The fast engine hands over a chunk's radio transfers as ``[row, k]`` arrays (each row one
+device, made of a few runs of columns, each in time order, ``inf`` where there is no transfer).
+A radio's *kernel* (``rows`` in ``sim.radio.lte``, ``umts`` and ``nr``) merges each row's runs
+and walks its transfers in time order with the same decisions, in the same
+order and with the same float arithmetic as the scalar machine's ``data``: apply the demotions
+due at or before the transfer, wait for a promotion in progress, promote if the state needs it,
+then replace the pending demotions. Kernels are compiled with Numba (cached on disk after the
+first run), so a transfer costs nanoseconds instead of a Python call.
+
+Records come out device by device, each device's in time order, each with ``until``, the time of
+the device's next record (``end_s`` for its last): the metrics need not sort them to know how long
+each state lasted. The pieces every kernel shares are here; a chain of pending demotions is held
+in three small arrays (time, procedure, state) with a head and a length.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import astuple
+
+import numpy as np
+from numba import njit
+
+CODE = np.int16  # procedure, state and app codes
+PROMOTIONS = 2  # records one transfer's promotion makes at most (paging included)
+
+jit = njit(cache=True, nogil=True)  # compiled once per machine, then loaded from the on-disk cache
+
+
+@njit(cache=True, inline="always")
+def put(recs, n: int, last: int, t: float, proc: int, owner: int, state: int) -> tuple[int, int]:
+    """Write record ``n`` and close the device's previous one (``last``); returns the next ``n`` and ``last``."""
+    rec_t, rec_until, rec_proc, rec_owner, rec_state = recs
+    rec_t[n] = t
+    rec_proc[n] = proc
+    rec_owner[n] = owner
+    rec_state[n] = state
+    rec_until[last] = t
+    return n + 1, n
+
+
+@njit(cache=True, inline="always")
+def _head(t, r: int, h: int, stop: int) -> int:
+    """The first column from ``h`` on (before ``stop``) with a transfer."""
+    while h < stop and t[r, h] == np.inf:
+        h += 1
+    return h
+
+
+@njit(cache=True, inline="always")
+def merge_space(runs, t):
+    """Scratch arrays for :func:`merge`: each run's head column and head time, and a row's order."""
+    return np.empty(runs.size, dtype=np.int64), np.empty(runs.size), np.empty(t.shape[1], dtype=np.int64)
+
+
+@njit(cache=True, inline="always")
+def merge(t, r: int, runs, heads, head_t, order) -> int:
+    """Row ``r``'s transfers in time order: their columns into ``order``; returns how many.
+
+    The row is made of runs (columns ``runs[j]`` to ``runs[j + 1]``), each in time order but for
+    ``inf`` entries (no transfer); ties go to the earlier column, as a stable sort of the row would."""
+    n_runs = runs.size - 1
+    for j in range(n_runs):
+        heads[j] = h = _head(t, r, runs[j], runs[j + 1])
+        head_t[j] = t[r, h] if h < runs[j + 1] else np.inf
+    m = 0
+    while True:
+        best, best_t = 0, head_t[0]
+        for j in range(1, n_runs):
+            if head_t[j] < best_t:
+                best, best_t = j, head_t[j]
+        if best_t == np.inf:
+            return m
+        order[m] = heads[best]
+        m += 1
+        heads[best] = h = _head(t, r, heads[best] + 1, runs[best + 1])
+        head_t[best] = t[r, h] if h < runs[best + 1] else np.inf
+
+
+@njit(cache=True, inline="always")
+def fire(recs, n: int, last: int, owner: int, state: int, due, due_proc, due_state, head: int, size: int,
+         t: float, strict: bool) -> tuple[int, int, int, int]:
+    """Apply the pending demotions due at or before ``t`` (strictly before, if ``strict``), in chain order;
+    returns ``n``, ``last``, the state and the chain's new head."""
+    while head < size and (due[head] < t if strict else due[head] <= t):
+        state = due_state[head]
+        n, last = put(recs, n, last, due[head], due_proc[head], owner, state)
+        head += 1
+    return n, last, state, head
+
+
+@njit(cache=True, inline="always")
+def promote(recs, n: int, last: int, t: float, proc: int, to_state: int, app: int, delay_s: float, paging: int,
+            state: int) -> tuple[int, int, float]:
+    """Record promotion ``proc`` to ``to_state`` for ``app`` (after ``paging`` from ``state``, if ``paging`` >= 0);
+    returns ``n``, ``last`` and when the promotion ends."""
+    if paging >= 0:
+        n, last = put(recs, n, last, t, paging, app, state)
+    n, last = put(recs, n, last, t, proc, app, to_state)
+    return n, last, t + delay_s
+
+
+def run_rows(kernel: Callable, spec, chain: int, t: np.ndarray, runs: tuple[int, ...], key: np.ndarray,
+             up: np.ndarray | None, down: np.ndarray | None, app_of_key: np.ndarray, device: np.ndarray, end_s: float
+             ) -> tuple[np.ndarray, ...]:
+    """Every row's machine; ``(t, device, proc, owner, state, until)`` of every record.
+
+    ``t``: transfer times, each row in ``runs`` (widths of column ranges, in time order but for
+    ``inf`` entries); ``chain``: the kernel's longest chain of pending demotions; ``up``/``down``:
+    bytes per transfer, for the radios whose promotions depend on them (``None`` otherwise)."""
+    rows = t.shape[0]
+    capacity = rows * (1 + chain) + int(np.isfinite(t).sum()) * (chain + PROMOTIONS)
+    recs = (np.empty(capacity), np.empty(capacity), *(np.empty(capacity, dtype=CODE) for _ in range(3)))
+    none = np.zeros((0, 0), dtype=np.int64)
+    per_row = np.zeros(rows, dtype=np.int64)
+    up, down = (none if b is None else b for b in (up, down))
+    n = kernel(t, np.cumsum((0, *runs)), key, up, down, app_of_key, end_s, recs, per_row, *astuple(spec))
+    rec_t, rec_until, proc, owner, state = (r[:n] for r in recs)
+    return rec_t, np.repeat(device, per_row), proc, owner, state, rec_until
