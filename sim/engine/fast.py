@@ -88,9 +88,9 @@ def _chunk(rs: ResolvedScenario, tables: ModelTables, d: BlockDraws) -> LogArray
     tr = _radio(tables, rs.group_radio(d.group), sends, device, codes, end_s)
     x_t, x_row, x_code = log.arrays()
     calls = np.diff(d.call_offsets)
-    tr_t, tr_dev, tr_proc, tr_owner, tr_state, tr_until = tr
+    tr_t, tr_dev, tr_proc, tr_owner, tr_state = tr
     return LogArrays(tr_t, tr_dev, tr_proc, tr_owner, tr_state,
-                     x_t, x_row + d.first_device, x_code, codes.table(), log.held_messages, tr_until,
+                     x_t, x_row + d.first_device, x_code, codes.table(), log.held_messages, tr_grouped=True,
                      call_t=d.call_times_s, call_device=np.repeat(np.arange(d.n), calls) + d.first_device,
                      call_ok=np.ones(d.call_times_s.size, dtype=bool), call_setup_s=np.zeros(d.call_times_s.size),
                      call_attempts=int(d.call_times_s.size))

@@ -24,9 +24,9 @@ class LogArrays:
     #: int64 [code, 5]: app, kind (HEARTBEAT, MESSAGE or RECONNECT), up bytes, down bytes, packets
     x_table: np.ndarray
     held_messages: int  # mobile-terminated messages that found the connection dead and waited
-    #: until when each transition's state lasted (the device's next transition, or the end), if the
-    #: engine knows; else the metrics sort the transitions by device to find out
-    tr_until: np.ndarray | None = None
+    #: whether each device's transitions are consecutive and in time order (then the metrics need
+    #: not sort them to know how long each state lasted: until the device's next record)
+    tr_grouped: bool = False
     #: closed loop only: per limited node name, its statistics, plus "rrc_rejects" and "failed_sends"
     controlplane: dict[str, Any] = field(default_factory=dict)
     #: closed loop only: per limited node name, offers and rejects over time (``ControlNetwork.log``)

@@ -151,16 +151,12 @@ class Reducer:
 
         # --- RRC transitions -------------------------------------------------------------
         t, dev, proc, owner, state = log.tr_t, log.tr_device - first_device, log.tr_proc, log.tr_owner, log.tr_state
-        if log.tr_until is None:  # each record's state lasts until the device's next: sort by device
-            order = np.argsort(dev, kind="stable")  # each device's records are already in time order
+        if not log.tr_grouped:  # each device's records in one run (they are in time order already)
+            order = np.argsort(dev, kind="stable")
             t, dev, proc, owner, state = t[order], dev[order], proc[order], owner[order], state[order]
-            until = np.append(t[1:], end_s)
-            until[np.append(dev[1:] != dev[:-1], True)] = end_s
-        else:
-            until = log.tr_until
         # per device: seconds in each state (by code), occurrences of each procedure (0: the initial state)
         seconds, counts, bin_proc, app_proc, *bounds = tally.transitions(
-            t, until, dev, proc, owner, state, self.name_of_state, end_s, bin_s, n_bins, n, len(tables.states),
+            t, dev, proc, owner, state, self.name_of_state, end_s, bin_s, n_bins, n, len(tables.states),
             self.n_procs, n_apps + 1, n_states)
         for k, name in enumerate(self.name_of_state):
             self.state_time[span, name] += seconds[:, k]

@@ -10,7 +10,7 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def transitions(t, until, dev, proc, owner, state, layer, end_s, bin_s, n_bins, n_dev, n_codes, n_procs, n_owners,
+def transitions(t, dev, proc, owner, state, layer, end_s, bin_s, n_bins, n_dev, n_codes, n_procs, n_owners,
                 n_layers):
     """Per device (``dev``: 0 .. ``n_dev`` - 1): seconds in each state code and occurrences of each
     procedure (code + 1; 0: the initial state); per bin and per owner app (+ 1; 0: none): occurrences
@@ -18,7 +18,8 @@ def transitions(t, until, dev, proc, owner, state, layer, end_s, bin_s, n_bins, 
     ``n_layers``) and bin (see ``sim.metrics.reduce._Coverage``):
     ``(seconds, counts, bin_proc, app_proc, starts, start_sums, ends, end_sums)``.
 
-    Records at or after ``end_s`` never happened; a state lasts until ``min(until, end_s)``."""
+    Each device's records are consecutive and in time order: a record's state lasts until the device's
+    next record, or ``end_s``; records at or after ``end_s`` never happened."""
     seconds = np.zeros((n_dev, n_codes))
     counts = np.zeros((n_dev, n_procs), dtype=np.int64)
     bin_proc = np.zeros((n_bins, n_procs), dtype=np.int64)
@@ -30,7 +31,7 @@ def transitions(t, until, dev, proc, owner, state, layer, end_s, bin_s, n_bins, 
         ti = t[i]
         if ti >= end_s:
             continue
-        ui = min(until[i], end_s)
+        ui = t[i + 1] if i + 1 < t.size and dev[i + 1] == dev[i] and t[i + 1] < end_s else end_s
         d, code, s = dev[i], proc[i] + 1, state[i]
         seconds[d, s] += ui - ti
         counts[d, code] += 1

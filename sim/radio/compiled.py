@@ -9,9 +9,8 @@ due at or before the transfer, wait for a promotion in progress, promote if the 
 then replace the pending demotions. Kernels are compiled with Numba (cached on disk after the
 first run), so a transfer costs nanoseconds instead of a Python call.
 
-Records come out device by device, each device's in time order, each with ``until``, the time of
-the device's next record (``end_s`` for its last): the metrics need not sort them to know how long
-each state lasted. The pieces every kernel shares are here; a chain of pending demotions is held
+Records come out device by device, each device's in time order: the metrics need not sort them
+to know how long each state lasted (until the device's next record). The pieces every kernel shares are here; a chain of pending demotions is held
 in three small arrays (time, procedure, state) with a head and a length.
 """
 from __future__ import annotations
@@ -29,15 +28,14 @@ jit = njit(cache=True, nogil=True)  # compiled once per machine, then loaded fro
 
 
 @njit(cache=True, inline="always")
-def put(recs, n: int, last: int, t: float, proc: int, owner: int, state: int) -> tuple[int, int]:
-    """Write record ``n`` and close the device's previous one (``last``); returns the next ``n`` and ``last``."""
-    rec_t, rec_until, rec_proc, rec_owner, rec_state = recs
+def put(recs, n: int, t: float, proc: int, owner: int, state: int) -> int:
+    """Write record ``n``; returns the next ``n``."""
+    rec_t, rec_proc, rec_owner, rec_state = recs
     rec_t[n] = t
     rec_proc[n] = proc
     rec_owner[n] = owner
     rec_state[n] = state
-    rec_until[last] = t
-    return n + 1, n
+    return n + 1
 
 
 @njit(cache=True, inline="always")
@@ -67,9 +65,10 @@ def merge(t, r: int, runs, heads, head_t, order) -> int:
     m = 0
     while True:
         best, best_t = 0, head_t[0]
-        for j in range(1, n_runs):
-            if head_t[j] < best_t:
-                best, best_t = j, head_t[j]
+        for j in range(1, n_runs):  # selects, not branches: which run is next is unpredictable
+            earlier = head_t[j] < best_t
+            best = j if earlier else best
+            best_t = head_t[j] if earlier else best_t
         if best_t == np.inf:
             return m
         order[m] = heads[best]
@@ -79,42 +78,42 @@ def merge(t, r: int, runs, heads, head_t, order) -> int:
 
 
 @njit(cache=True, inline="always")
-def fire(recs, n: int, last: int, owner: int, state: int, due, due_proc, due_state, head: int, size: int,
-         t: float, strict: bool) -> tuple[int, int, int, int]:
+def fire(recs, n: int, owner: int, state: int, due, due_proc, due_state, head: int, size: int, t: float,
+         strict: bool) -> tuple[int, int, int]:
     """Apply the pending demotions due at or before ``t`` (strictly before, if ``strict``), in chain order;
-    returns ``n``, ``last``, the state and the chain's new head."""
+    returns ``n``, the state and the chain's new head."""
     while head < size and (due[head] < t if strict else due[head] <= t):
         state = due_state[head]
-        n, last = put(recs, n, last, due[head], due_proc[head], owner, state)
+        n = put(recs, n, due[head], due_proc[head], owner, state)
         head += 1
-    return n, last, state, head
+    return n, state, head
 
 
 @njit(cache=True, inline="always")
-def promote(recs, n: int, last: int, t: float, proc: int, to_state: int, app: int, delay_s: float, paging: int,
-            state: int) -> tuple[int, int, float]:
+def promote(recs, n: int, t: float, proc: int, to_state: int, app: int, delay_s: float, paging: int, state: int
+            ) -> tuple[int, float]:
     """Record promotion ``proc`` to ``to_state`` for ``app`` (after ``paging`` from ``state``, if ``paging`` >= 0);
-    returns ``n``, ``last`` and when the promotion ends."""
+    returns ``n`` and when the promotion ends."""
     if paging >= 0:
-        n, last = put(recs, n, last, t, paging, app, state)
-    n, last = put(recs, n, last, t, proc, app, to_state)
-    return n, last, t + delay_s
+        n = put(recs, n, t, paging, app, state)
+    n = put(recs, n, t, proc, app, to_state)
+    return n, t + delay_s
 
 
 def run_rows(kernel: Callable, spec, chain: int, t: np.ndarray, runs: tuple[int, ...], key: np.ndarray,
              up: np.ndarray | None, down: np.ndarray | None, app_of_key: np.ndarray, device: np.ndarray, end_s: float
              ) -> tuple[np.ndarray, ...]:
-    """Every row's machine; ``(t, device, proc, owner, state, until)`` of every record.
+    """Every row's machine; ``(t, device, proc, owner, state)`` of every record, each device's in time order.
 
     ``t``: transfer times, each row in ``runs`` (widths of column ranges, in time order but for
     ``inf`` entries); ``chain``: the kernel's longest chain of pending demotions; ``up``/``down``:
     bytes per transfer, for the radios whose promotions depend on them (``None`` otherwise)."""
     rows = t.shape[0]
     capacity = rows * (1 + chain) + int(np.isfinite(t).sum()) * (chain + PROMOTIONS)
-    recs = (np.empty(capacity), np.empty(capacity), *(np.empty(capacity, dtype=CODE) for _ in range(3)))
+    recs = (np.empty(capacity), *(np.empty(capacity, dtype=CODE) for _ in range(3)))
     none = np.zeros((0, 0), dtype=np.int64)
     per_row = np.zeros(rows, dtype=np.int64)
     up, down = (none if b is None else b for b in (up, down))
     n = kernel(t, np.cumsum((0, *runs)), key, up, down, app_of_key, end_s, recs, per_row, *astuple(spec))
-    rec_t, rec_until, proc, owner, state = (r[:n] for r in recs)
-    return rec_t, np.repeat(device, per_row), proc, owner, state, rec_until
+    rec_t, proc, owner, state = (r[:n] for r in recs)
+    return rec_t, np.repeat(device, per_row), proc, owner, state

@@ -89,22 +89,22 @@ def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row,
     n = 0
     for r in range(t.shape[0]):
         first = n
-        n, last = put(recs, n, n, 0.0, -1, -1, idle)
+        n = put(recs, n, 0.0, -1, -1, idle)
         state, ready, owner, head, size = idle, 0.0, -1, 0, 0
         for j in range(merge(t, r, runs, heads, head_t, order)):
             k = order[j]
             tk = t[r, k]
-            n, last, state, head = fire(recs, n, last, owner, state, due, due_proc, due_state, head, size, tk, False)
+            n, state, head = fire(recs, n, owner, state, due, due_proc, due_state, head, size, tk, False)
             if tk < ready:
                 tk = ready
             kk = key[r, k]
             if state == idle or state == inactive:
                 owner = app_of_key[kk]
                 if state == idle:
-                    n, last, tk = promote(recs, n, last, tk, service_request, connected, owner, promotion_delay_s,
+                    n, tk = promote(recs, n, tk, service_request, connected, owner, promotion_delay_s,
                                           paging if kk & 1 else -1, state)
                 else:
-                    n, last, tk = promote(recs, n, last, tk, resume, connected, owner, resume_delay_s,
+                    n, tk = promote(recs, n, tk, resume, connected, owner, resume_delay_s,
                                           ran_paging if kk & 1 else -1, state)
                 state, ready = connected, tk
             end = tk + tail_s
@@ -116,7 +116,6 @@ def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row,
                 if inactive_release_s != np.inf:
                     due[1], due_proc[1], due_state[1] = end + inactive_release_s, inactive_release, idle
                     size = 2
-        n, last, state, head = fire(recs, n, last, owner, state, due, due_proc, due_state, head, size, end_s, True)
-        recs[1][last] = end_s
+        n, state, head = fire(recs, n, owner, state, due, due_proc, due_state, head, size, end_s, True)
         per_row[r] = n - first
     return n

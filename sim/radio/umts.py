@@ -129,26 +129,26 @@ def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row,
     n = 0
     for r in range(t.shape[0]):
         first = n
-        n, last = put(recs, n, n, 0.0, -1, -1, idle)
+        n = put(recs, n, 0.0, -1, -1, idle)
         state, ready, owner, head, size = idle, 0.0, -1, 0, 0
         for j in range(merge(t, r, runs, heads, head_t, order)):
             k = order[j]
             tk = t[r, k]
-            n, last, state, head = fire(recs, n, last, owner, state, due, due_proc, due_state, head, size, tk, False)
+            n, state, head = fire(recs, n, owner, state, due, due_proc, due_state, head, size, tk, False)
             if tk < ready:
                 tk = ready
             kk = key[r, k]
             app = app_of_key[kk]
             if state == idle:
-                n, last, tk = promote(recs, n, last, tk, rrc_setup, dch, app, idle_to_dch_delay_s,
+                n, tk = promote(recs, n, tk, rrc_setup, dch, app, idle_to_dch_delay_s,
                                       paging if kk & 1 else -1, state)
                 state, owner, ready = dch, app, tk
             else:
                 if state == pch:
-                    n, last, tk = promote(recs, n, last, tk, cell_update, fach, app, pch_to_fach_delay_s, -1, state)
+                    n, tk = promote(recs, n, tk, cell_update, fach, app, pch_to_fach_delay_s, -1, state)
                     state, owner, ready = fach, app, tk
                 if state == fach and (up[r, k] > up_threshold or down[r, k] > down_threshold):
-                    n, last, tk = promote(recs, n, last, tk, fach_to_dch, dch, app, fach_to_dch_delay_s, -1, state)
+                    n, tk = promote(recs, n, tk, fach_to_dch, dch, app, fach_to_dch_delay_s, -1, state)
                     state, owner, ready = dch, app, tk
             head, size, fach_from = 0, 0, tk
             if state == dch:
@@ -168,7 +168,6 @@ def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row,
             if due_state[size - 1] == pch and pch_release_s != np.inf:
                 due[size], due_proc[size], due_state[size] = due[size - 1] + pch_release_s, pch_release, idle
                 size += 1
-        n, last, state, head = fire(recs, n, last, owner, state, due, due_proc, due_state, head, size, end_s, True)
-        recs[1][last] = end_s
+        n, state, head = fire(recs, n, owner, state, due, due_proc, due_state, head, size, end_s, True)
         per_row[r] = n - first
     return n
