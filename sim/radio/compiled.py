@@ -47,9 +47,11 @@ def _head(t, r: int, h: int, stop: int) -> int:
 
 
 @njit(cache=True, inline="always")
-def merge_space(runs, t):
-    """Scratch arrays for :func:`merge`: each run's head column and head time, and a row's order."""
-    return np.empty(runs.size, dtype=np.int64), np.empty(runs.size), np.empty(t.shape[1], dtype=np.int64)
+def space(runs, t, chain: int):
+    """Scratch arrays: for :func:`merge`, each run's head column and head time, and a row's order; for
+    :func:`fire`, a chain of ``chain`` pending demotions (time, procedure, state)."""
+    return ((np.empty(runs.size, dtype=np.int64), np.empty(runs.size), np.empty(t.shape[1], dtype=np.int64)),
+            (np.empty(chain), np.empty(chain, dtype=np.int64), np.empty(chain, dtype=np.int64)))
 
 
 @njit(cache=True, inline="always")
@@ -78,15 +80,25 @@ def merge(t, r: int, runs, heads, head_t, order) -> int:
 
 
 @njit(cache=True, inline="always")
-def fire(recs, n: int, owner: int, state: int, due, due_proc, due_state, head: int, size: int, t: float,
-         strict: bool) -> tuple[int, int, int]:
+def fire(recs, n: int, owner: int, state: int, chain, head: int, size: int, t: float, strict: bool
+         ) -> tuple[int, int, int]:
     """Apply the pending demotions due at or before ``t`` (strictly before, if ``strict``), in chain order;
     returns ``n``, the state and the chain's new head."""
+    due, due_proc, due_state = chain
     while head < size and (due[head] < t if strict else due[head] <= t):
         state = due_state[head]
         n = put(recs, n, due[head], due_proc[head], owner, state)
         head += 1
     return n, state, head
+
+
+@njit(cache=True, inline="always")
+def settle(recs, n: int, owner: int, state: int, chain, head: int, size: int, t: float, ready: float
+           ) -> tuple[int, int, int, float]:
+    """Before a transfer requested at ``t``: apply the demotions due by then; a transfer arriving during a
+    promotion waits for it. Returns ``n``, the state, the chain's head and when the transfer starts."""
+    n, state, head = fire(recs, n, owner, state, chain, head, size, t, False)
+    return n, state, head, t if t >= ready else ready
 
 
 @njit(cache=True, inline="always")

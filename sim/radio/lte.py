@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.radio.base import Machine
-from sim.radio.compiled import fire, jit, merge, merge_space, promote, put
+from sim.radio.compiled import fire, jit, merge, promote, put, settle, space
 from sim.radio.profiles import LteProfile
 
 STATES = ("RRC_IDLE", "RRC_CONNECTED")
@@ -72,27 +72,23 @@ class LteMachine(Machine):
 def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row,
          idle, connected, service_request, s1_release, paging, tail_s, promotion_delay_s):
     """The compiled form of :class:`LteMachine` (``sim.radio.compiled``): every row's records; returns how many."""
-    due, due_proc, due_state = np.empty(1), np.empty(1, dtype=np.int64), np.empty(1, dtype=np.int64)
-    heads, head_t, order = merge_space(runs, t)
+    (heads, head_t, order), chain = space(runs, t, CHAIN)
+    due, due_proc, due_state = chain
     n = 0
     for r in range(t.shape[0]):
-        first = n
-        n = put(recs, n, 0.0, -1, -1, idle)
+        first, n = n, put(recs, n, 0.0, -1, -1, idle)
         state, ready, owner, head, size = idle, 0.0, -1, 0, 0
         for j in range(merge(t, r, runs, heads, head_t, order)):
             k = order[j]
-            tk = t[r, k]
-            n, state, head = fire(recs, n, owner, state, due, due_proc, due_state, head, size, tk, False)
-            if tk < ready:
-                tk = ready
+            n, state, head, tk = settle(recs, n, owner, state, chain, head, size, t[r, k], ready)
             if state == idle:
                 kk = key[r, k]
                 owner = app_of_key[kk]
                 n, tk = promote(recs, n, tk, service_request, connected, owner, promotion_delay_s,
-                                      paging if kk & 1 else -1, state)
+                                paging if kk & 1 else -1, state)
                 state, ready = connected, tk
             due[0], due_proc[0], due_state[0] = tk + tail_s, s1_release, idle
             head, size = 0, 1
-        n, state, head = fire(recs, n, owner, state, due, due_proc, due_state, head, size, end_s, True)
+        n, state, head = fire(recs, n, owner, state, chain, head, size, end_s, True)
         per_row[r] = n - first
     return n

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.radio.base import Machine
-from sim.radio.compiled import fire, jit, merge, merge_space, promote, put
+from sim.radio.compiled import fire, jit, merge, promote, put, settle, space
 from sim.radio.profiles import NrProfile
 
 STATES = ("RRC_IDLE", "RRC_INACTIVE", "RRC_CONNECTED")
@@ -84,28 +84,24 @@ def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row,
          idle, inactive, connected, service_request, release, suspend, resume, inactive_release, paging, ran_paging,
          tail_s, promotion_delay_s, resume_delay_s, inactive_enabled, inactive_release_s):
     """The compiled form of :class:`NrMachine` (``sim.radio.compiled``): every row's records; returns how many."""
-    due, due_proc, due_state = np.empty(2), np.empty(2, dtype=np.int64), np.empty(2, dtype=np.int64)
-    heads, head_t, order = merge_space(runs, t)
+    (heads, head_t, order), chain = space(runs, t, CHAIN)
+    due, due_proc, due_state = chain
     n = 0
     for r in range(t.shape[0]):
-        first = n
-        n = put(recs, n, 0.0, -1, -1, idle)
+        first, n = n, put(recs, n, 0.0, -1, -1, idle)
         state, ready, owner, head, size = idle, 0.0, -1, 0, 0
         for j in range(merge(t, r, runs, heads, head_t, order)):
             k = order[j]
-            tk = t[r, k]
-            n, state, head = fire(recs, n, owner, state, due, due_proc, due_state, head, size, tk, False)
-            if tk < ready:
-                tk = ready
+            n, state, head, tk = settle(recs, n, owner, state, chain, head, size, t[r, k], ready)
             kk = key[r, k]
             if state == idle or state == inactive:
                 owner = app_of_key[kk]
                 if state == idle:
                     n, tk = promote(recs, n, tk, service_request, connected, owner, promotion_delay_s,
-                                          paging if kk & 1 else -1, state)
+                                    paging if kk & 1 else -1, state)
                 else:
                     n, tk = promote(recs, n, tk, resume, connected, owner, resume_delay_s,
-                                          ran_paging if kk & 1 else -1, state)
+                                    ran_paging if kk & 1 else -1, state)
                 state, ready = connected, tk
             end = tk + tail_s
             head, size = 0, 1
@@ -116,6 +112,6 @@ def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row,
                 if inactive_release_s != np.inf:
                     due[1], due_proc[1], due_state[1] = end + inactive_release_s, inactive_release, idle
                     size = 2
-        n, state, head = fire(recs, n, owner, state, due, due_proc, due_state, head, size, end_s, True)
+        n, state, head = fire(recs, n, owner, state, chain, head, size, end_s, True)
         per_row[r] = n - first
     return n

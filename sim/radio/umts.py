@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.radio.base import Machine
-from sim.radio.compiled import fire, jit, merge, merge_space, promote, put
+from sim.radio.compiled import fire, jit, merge, promote, put, settle, space
 from sim.radio.profiles import UmtsProfile
 
 STATES = ("IDLE", "CELL_FACH", "CELL_DCH", "CELL_PCH")
@@ -124,24 +124,20 @@ def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row,
          down_threshold, pch_enabled, pch_release_s, fast_dormancy_s):
     """The compiled form of :class:`UmtsMachine` (``sim.radio.compiled``), the chain as :func:`demotions` makes it:
     every row's records; returns how many."""
-    due, due_proc, due_state = np.empty(3), np.empty(3, dtype=np.int64), np.empty(3, dtype=np.int64)
-    heads, head_t, order = merge_space(runs, t)
+    (heads, head_t, order), chain = space(runs, t, CHAIN)
+    due, due_proc, due_state = chain
     n = 0
     for r in range(t.shape[0]):
-        first = n
-        n = put(recs, n, 0.0, -1, -1, idle)
+        first, n = n, put(recs, n, 0.0, -1, -1, idle)
         state, ready, owner, head, size = idle, 0.0, -1, 0, 0
         for j in range(merge(t, r, runs, heads, head_t, order)):
             k = order[j]
-            tk = t[r, k]
-            n, state, head = fire(recs, n, owner, state, due, due_proc, due_state, head, size, tk, False)
-            if tk < ready:
-                tk = ready
+            n, state, head, tk = settle(recs, n, owner, state, chain, head, size, t[r, k], ready)
             kk = key[r, k]
             app = app_of_key[kk]
             if state == idle:
-                n, tk = promote(recs, n, tk, rrc_setup, dch, app, idle_to_dch_delay_s,
-                                      paging if kk & 1 else -1, state)
+                n, tk = promote(recs, n, tk, rrc_setup, dch, app, idle_to_dch_delay_s, paging if kk & 1 else -1,
+                                state)
                 state, owner, ready = dch, app, tk
             else:
                 if state == pch:
@@ -156,8 +152,10 @@ def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row,
                 due[0], due_proc[0], due_state[0] = fach_from, dch_to_fach, fach
                 size = 1
             end = fach_from + t2_s
-            due[size], due_proc[size], due_state[size] = end, to_pch if pch_enabled else release, \
-                pch if pch_enabled else idle
+            if pch_enabled:
+                due[size], due_proc[size], due_state[size] = end, to_pch, pch
+            else:
+                due[size], due_proc[size], due_state[size] = end, release, idle
             size += 1
             if fd_proc >= 0:
                 fd_at = tk + fast_dormancy_s
@@ -168,6 +166,6 @@ def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row,
             if due_state[size - 1] == pch and pch_release_s != np.inf:
                 due[size], due_proc[size], due_state[size] = due[size - 1] + pch_release_s, pch_release, idle
                 size += 1
-        n, state, head = fire(recs, n, owner, state, due, due_proc, due_state, head, size, end_s, True)
+        n, state, head = fire(recs, n, owner, state, chain, head, size, end_s, True)
         per_row[r] = n - first
     return n
