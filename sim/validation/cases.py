@@ -19,6 +19,7 @@ import simpy
 
 from sim.api import simulate
 from sim.controlplane import Node
+from sim.errors import Problem, ScenarioError
 from sim.metrics import Results
 from sim.radio.profiles import RADIOS, builtin_profile_data
 from sim.scenario import resolve
@@ -45,6 +46,16 @@ class Lab:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.defaults: dict[str, dict[str, Any]] = {r: builtin_profile_data(r) for r in RADIOS}
+        self._check_overrides()
+
+    def _check_overrides(self) -> None:
+        """Raise :class:`ScenarioError` for a malformed or invalid ``radio.key=value`` before anything runs."""
+        bad = [Problem("--set", item.split("=", 1)[0], "expected RADIO.KEY=VALUE, RADIO one of " + ", ".join(RADIOS))
+               for item in self.settings.profile_overrides if item.split(".", 1)[0] not in RADIOS or "=" not in item]
+        if bad:
+            raise ScenarioError(bad)
+        data = {"name": "validation", "groups": [{"name": "phones", "devices": 1}]}
+        resolve(data, "--set", [f"network.overrides.{item}" for item in self.settings.profile_overrides])
 
     def size(self, full: int, quick: int) -> int:
         return quick if self.settings.quick else full
@@ -268,7 +279,7 @@ def cycle_rows(lab: Lab, case: str, radio: str, cycle: Cycle, profile: dict[str,
         for quantity, expected, sims in quantities:
             worst = float(sims[np.argmax(np.abs(sims - expected))])
             rows.append(check(case, quantity, engine, expected, ARO, worst, FLOAT_REL * max(abs(expected), 1.0),
-                              "float rounding (worst device)"))
+                              "float rounding, worst device"))
         for node, simulated in by_node.items():
             expected = float(sum(messages[proc].get(node, 0) for proc in cycle.procedures))
             rows.append(check(case, f"{node} messages per cycle", engine, expected,
@@ -376,7 +387,8 @@ def keepalive_bounds_tail(lab: Lab) -> CaseResult:
                         "page: keepalive bounds the release timer (IM signalling paper)", TAILS_S[k],
                         (TAILS_S[k] - below) / KEEPALIVE_S, f"sweep resolution: ({below:g}, {TAILS_S[k]:g}] s",
                         below < KEEPALIVE_S <= TAILS_S[k]))
-        curve.marks.append((TAILS_S[k], f"stops falling ({engine})"))
+        if (TAILS_S[k], "stops falling") not in curve.marks:
+            curve.marks.append((TAILS_S[k], "stops falling"))
         frac = duration_s / KEEPALIVE_S % 1.0
         se = math.sqrt(frac * (1.0 - frac) / devices) / hours * per_cycle
         rows.append(check("keepalive-bounds-tail", f"messages/h below the knee (T = {TAILS_S[0]:g} s)", engine,
