@@ -33,7 +33,8 @@ ARO = "ARO profile by hand"
 
 @dataclass(frozen=True)
 class Settings:
-    """How to run the cases: engines, sizes, and profile parameters to alter (``radio.key=value``)."""
+    """How to run the cases: engines, sizes, and profile parameters to alter (``radio.key=value``,
+    applied to every simulated profile over the case's own settings; never to the expected side)."""
 
     engines: tuple[str, ...] = ("fast", "des")
     quick: bool = False
