@@ -141,7 +141,7 @@ def renewal_poisson(lab: Lab) -> CaseResult:
     """Poisson messages: promotions per hour and connected share against the renewal cycle."""
     lte = lab.defaults["lte"]
     tail_s, delay_s = lte["tail_s"], lte["promotion_delay_s"]
-    devices, duration_s = lab.size(400, 100), lab.size(4, 2) * 3600.0
+    devices, duration_s = lab.size(500, 100), lab.size(6, 2) * 3600.0
     hours = duration_s / 3600.0
     grid = np.geomspace(1.0, 2000.0, 300)
     curve = Curve("renewal-poisson", f"Poisson messages, LTE tail {tail_s} s", "messages per hour λ",
@@ -182,7 +182,7 @@ def renewal_mix(lab: Lab) -> CaseResult:
     The closed form is exact with no promotion delay, so this case sets ``promotion_delay_s = 0``
     (the Poisson case checks the delay)."""
     tail_s = lab.defaults["lte"]["tail_s"]
-    devices, duration_s = lab.size(400, 100), lab.size(4, 2) * 3600.0
+    devices, duration_s = lab.size(500, 100), lab.size(6, 2) * 3600.0
     hours = duration_s / 3600.0
     rows = []
     for engine in lab.settings.engines:
@@ -308,7 +308,7 @@ def lte_heartbeat(lab: Lab) -> CaseResult:
 def queueing(lab: Lab) -> CaseResult:
     """A node on its own: M/D/1 mean wait (Pollaczek–Khinchine) and Erlang B blocking."""
     rows = []
-    for rho, arrivals in ((0.5, lab.size(50_000, 20_000)), (0.8, lab.size(150_000, 60_000))):
+    for rho, arrivals in ((0.5, lab.size(100_000, 20_000)), (0.8, lab.size(300_000, 60_000))):
         service_s = 2 * 0.25  # 2-message procedures at 0.25 s a message
         rate_per_s = rho / service_s
         env = simpy.Environment()
@@ -320,7 +320,7 @@ def queueing(lab: Lab) -> CaseResult:
         rows.append(check("queueing", f"M/D/1 mean wait (s), ρ = {rho:g}", "node",
                           theory.md1_mean_wait_s(rate_per_s, service_s), "Pollaczek–Khinchine: ρD/(2(1-ρ))",
                           mean_s, SE_BAND * se_s, f"{SE_BAND:g} SE of 20 batch means of {arrivals} waits"))
-    servers, load_erlang, service_s, per_batch = 5, 4.0, 0.5, lab.size(5_000, 2_000)
+    servers, load_erlang, service_s, per_batch = 5, 4.0, 0.5, lab.size(10_000, 2_000)
     env = simpy.Environment()
     node = Node(env, "eNB", servers=servers, service_s_per_message=service_s, queue_limit=0)
     rng = np.random.default_rng(7)
