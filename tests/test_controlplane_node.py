@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.controlplane import Node, Outcome
-
-BATCHES = 20  # batch means: 20 batches, long against the queue's correlation time
+from sim.validation.cases import BATCHES, batch_mean_and_se
+from sim.validation.theory import erlang_b, md1_mean_wait_s
 
 
 def poisson_arrivals(env: simpy.Environment, node: Node, gaps_s: np.ndarray, messages: int,
@@ -25,26 +25,12 @@ def poisson_arrivals(env: simpy.Environment, node: Node, gaps_s: np.ndarray, mes
             events.append(event)
 
 
-def batch_mean_and_se(samples: np.ndarray) -> tuple[float, float]:
-    """Grand mean and its standard error from the spread of BATCHES consecutive batch means."""
-    means = np.array([b.mean() for b in np.array_split(samples, BATCHES)])
-    return float(means.mean()), float(means.std(ddof=1) / math.sqrt(BATCHES))
-
-
-def erlang_b(servers: int, load_erlang: float) -> float:
-    """Erlang B by the standard recursion B(0) = 1, B(k) = A B(k-1) / (k + A B(k-1))."""
-    b = 1.0
-    for k in range(1, servers + 1):
-        b = load_erlang * b / (k + load_erlang * b)
-    return b
-
-
 @pytest.mark.parametrize("rho, arrivals", [(0.5, 50_000), (0.8, 150_000)])
 def test_md1_mean_wait_matches_pollaczek_khinchine(rho: float, arrivals: int) -> None:
     # 2-message procedures at 0.25 s per message: D = 0.5 s, so a units slip (m vs m * s) shows.
     service_s = 2 * 0.25
     rate_per_s = rho / service_s
-    expected_wait_s = rho * service_s / (2 * (1 - rho))  # Pollaczek–Khinchine, M/D/1
+    expected_wait_s = md1_mean_wait_s(rate_per_s, service_s)  # Pollaczek–Khinchine
     env = simpy.Environment()
     node = Node(env, "RNC", service_s_per_message=0.25)
     gaps_s = np.random.default_rng(2024).exponential(1 / rate_per_s, arrivals)

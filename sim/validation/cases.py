@@ -28,6 +28,7 @@ from sim.validation.table import CaseResult, Curve, Row, check
 
 SE_BAND = 4.0  # standard errors per stochastic tolerance
 FLOAT_REL = 1e-9  # deterministic quantities: float rounding only
+BATCHES = 20  # batch means for queue statistics: long batches, nearly independent
 ARO = "ARO profile by hand"
 
 
@@ -87,10 +88,10 @@ def mean_and_se(per_device: np.ndarray) -> tuple[float, float]:
     return float(per_device.mean()), float(per_device.std(ddof=1) / math.sqrt(per_device.size))
 
 
-def batch_mean_and_se(samples: np.ndarray, batches: int = 20) -> tuple[float, float]:
-    """Grand mean and its standard error from the spread of consecutive batch means."""
-    means = np.array([b.mean() for b in np.array_split(samples, batches)])
-    return float(means.mean()), float(means.std(ddof=1) / math.sqrt(batches))
+def batch_mean_and_se(samples: np.ndarray) -> tuple[float, float]:
+    """Grand mean and its standard error from the spread of BATCHES consecutive batch means."""
+    means = np.array([b.mean() for b in np.array_split(samples, BATCHES)])
+    return float(means.mean()), float(means.std(ddof=1) / math.sqrt(BATCHES))
 
 
 # --- renewal theory on LTE ------------------------------------------------------------------
@@ -315,11 +316,11 @@ def queueing(lab: Lab) -> CaseResult:
         node = Node(env, "RNC", service_s_per_message=0.25)
         env.process(_poisson_offers(env, node, np.random.default_rng(2024).exponential(1 / rate_per_s, arrivals), 2))
         env.run()
-        # drop the first 1 % (the empty start), then 20 batch means: nearly independent batches
+        # drop the first 1 % (the empty start), then batch means
         mean_s, se_s = batch_mean_and_se(np.asarray(node.wait_samples_s)[arrivals // 100:])
         rows.append(check("queueing", f"M/D/1 mean wait (s), ρ = {rho:g}", "node",
                           theory.md1_mean_wait_s(rate_per_s, service_s), "Pollaczek–Khinchine: ρD/(2(1-ρ))",
-                          mean_s, SE_BAND * se_s, f"{SE_BAND:g} SE of 20 batch means of {arrivals} waits"))
+                          mean_s, SE_BAND * se_s, f"{SE_BAND:g} SE of {BATCHES} batch means of {arrivals} waits"))
     servers, load_erlang, service_s, per_batch = 5, 4.0, 0.5, lab.size(10_000, 2_000)
     env = simpy.Environment()
     node = Node(env, "eNB", servers=servers, service_s_per_message=service_s, queue_limit=0)
@@ -327,7 +328,7 @@ def queueing(lab: Lab) -> CaseResult:
     ratios: list[float] = []
 
     def batches():
-        for _ in range(20):
+        for _ in range(BATCHES):
             before = node.rejected  # a loss system rejects at the offer
             yield from _poisson_offers(env, node, rng.exponential(service_s / load_erlang, per_batch), 1)
             ratios.append((node.rejected - before) / per_batch)
@@ -337,7 +338,7 @@ def queueing(lab: Lab) -> CaseResult:
     blocked, se = batch_mean_and_se(np.array(ratios))
     rows.append(check("queueing", f"Erlang B blocking, {servers} servers, {load_erlang:g} erlang", "node",
                       theory.erlang_b(servers, load_erlang), "Erlang B recursion", blocked, SE_BAND * se,
-                      f"{SE_BAND:g} SE of 20 batches of {per_batch} offers"))
+                      f"{SE_BAND:g} SE of {BATCHES} batches of {per_batch} offers"))
     return CaseResult(rows)
 
 
