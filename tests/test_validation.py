@@ -7,8 +7,7 @@ import pytest
 
 from sim.errors import ScenarioError
 from sim.radio.profiles import builtin_profile_data
-from sim.validation import CASES, Settings, run_validation
-from sim.validation import theory
+from sim.validation import CASES, Settings, run_validation, theory
 from sim.validation.cases import lte_cycle, umts_cycle
 
 QUICK = Settings(quick=True)

@@ -306,25 +306,28 @@ def lte_heartbeat(lab: Lab) -> CaseResult:
 
 # --- control-plane node ------------------------------------------------------------------------
 
-def queueing(lab: Lab) -> CaseResult:
-    """A node on its own: M/D/1 mean wait (Pollaczek–Khinchine) and Erlang B blocking."""
-    rows = []
-    for rho, arrivals in ((0.5, lab.size(100_000, 20_000)), (0.8, lab.size(300_000, 60_000))):
-        service_s = 2 * 0.25  # 2-message procedures at 0.25 s a message
-        rate_per_s = rho / service_s
-        env = simpy.Environment()
-        node = Node(env, "RNC", service_s_per_message=0.25)
-        env.process(_poisson_offers(env, node, np.random.default_rng(2024).exponential(1 / rate_per_s, arrivals), 2))
-        env.run()
-        # drop the first 1 % (the empty start), then batch means
-        mean_s, se_s = batch_mean_and_se(np.asarray(node.wait_samples_s)[arrivals // 100:])
-        rows.append(check("queueing", f"M/D/1 mean wait (s), ρ = {rho:g}", "node",
-                          theory.md1_mean_wait_s(rate_per_s, service_s), "Pollaczek–Khinchine: ρD/(2(1-ρ))",
-                          mean_s, SE_BAND * se_s, f"{SE_BAND:g} SE of {BATCHES} batch means of {arrivals} waits"))
-    servers, load_erlang, service_s, per_batch = 5, 4.0, 0.5, lab.size(10_000, 2_000)
+MD1_PER_MESSAGE_S, MD1_MESSAGES = 0.25, 2  # D = 0.5 s, so a units slip (m vs m x s) shows
+
+
+def md1_run(rho: float, arrivals: int, seed: int = 2024) -> tuple[simpy.Environment, Node, float]:
+    """One server offered ``arrivals`` Poisson procedures at utilisation ``rho``, run until all are
+    served; returns the environment, the node and the arrival rate per second."""
+    rate_per_s = rho / (MD1_MESSAGES * MD1_PER_MESSAGE_S)
+    env = simpy.Environment()
+    node = Node(env, "RNC", service_s_per_message=MD1_PER_MESSAGE_S)
+    env.process(_poisson_offers(env, node, np.random.default_rng(seed).exponential(1 / rate_per_s, arrivals),
+                                MD1_MESSAGES))
+    env.run()
+    return env, node, rate_per_s
+
+
+def loss_run(servers: int, load_erlang: float, service_s: float, per_batch: int,
+             seed: int = 7) -> tuple[simpy.Environment, Node, np.ndarray]:
+    """A loss system (no waiting room) offered BATCHES batches of ``per_batch`` Poisson 1-message
+    procedures; returns the environment, the node and each batch's reject ratio."""
     env = simpy.Environment()
     node = Node(env, "eNB", servers=servers, service_s_per_message=service_s, queue_limit=0)
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(seed)
     ratios: list[float] = []
 
     def batches():
@@ -335,7 +338,22 @@ def queueing(lab: Lab) -> CaseResult:
 
     env.process(batches())
     env.run()
-    blocked, se = batch_mean_and_se(np.array(ratios))
+    return env, node, np.array(ratios)
+
+
+def queueing(lab: Lab) -> CaseResult:
+    """A node on its own: M/D/1 mean wait (Pollaczek–Khinchine) and Erlang B blocking."""
+    rows = []
+    for rho, arrivals in ((0.5, lab.size(100_000, 20_000)), (0.8, lab.size(300_000, 60_000))):
+        _, node, rate_per_s = md1_run(rho, arrivals)
+        # drop the first 1 % (the empty start), then batch means
+        mean_s, se_s = batch_mean_and_se(np.asarray(node.wait_samples_s)[arrivals // 100:])
+        rows.append(check("queueing", f"M/D/1 mean wait (s), ρ = {rho:g}", "node",
+                          theory.md1_mean_wait_s(rate_per_s, MD1_MESSAGES * MD1_PER_MESSAGE_S),
+                          "Pollaczek–Khinchine: ρD/(2(1-ρ))", mean_s, SE_BAND * se_s,
+                          f"{SE_BAND:g} SE of {BATCHES} batch means of {arrivals} waits"))
+    servers, load_erlang, per_batch = 5, 4.0, lab.size(10_000, 2_000)
+    blocked, se = batch_mean_and_se(loss_run(servers, load_erlang, 0.5, per_batch)[2])
     rows.append(check("queueing", f"Erlang B blocking, {servers} servers, {load_erlang:g} erlang", "node",
                       theory.erlang_b(servers, load_erlang), "Erlang B recursion", blocked, SE_BAND * se,
                       f"{SE_BAND:g} SE of {BATCHES} batches of {per_batch} offers"))
