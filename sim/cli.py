@@ -15,6 +15,8 @@ from sim.outputs.plots import write_plots
 from sim.outputs.report import render
 from sim.scenario import load_scenario
 from sim.scenario.schema import Scenario
+from sim.validation import CASES, Settings, run_validation
+from sim.validation.report import rich_table, summary_line, write_validation
 
 EXIT_BAD_INPUT = 2
 
@@ -65,6 +67,40 @@ def run(scenario: Path | None, out_dir: Path | None, seed: int | None, overrides
     if not quiet:
         render(results, Console())
         click.echo(f"results written to {written}/ ({wall_s:.1f} s)")
+
+
+@cli.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write validation.csv, validation.md and a plot per curve here.")
+@click.option("--engine", type=click.Choice(["both", "fast", "des"]), default="both", show_default=True,
+              help="Engines to run the open-loop cases on.")
+@click.option("--case", "cases", multiple=True, type=click.Choice(list(CASES)), help="Run only this case (repeatable).")
+@click.option("--quick", is_flag=True, help="Smaller sizes (as in the test suite); tolerances widen with the variance.")
+@click.option("--set", "overrides", multiple=True, metavar="RADIO.KEY=VALUE",
+              help="Alter a profile parameter on the simulated side only, e.g. --set lte.tail_s=5: "
+                   "expected values stay on the documented defaults (repeatable).")
+def validate(out_dir: Path | None, engine: str, cases: tuple[str, ...], quick: bool,
+             overrides: tuple[str, ...]) -> None:
+    """Check the model against theory and published measurements; exit 0 only if every check passes."""
+    err = Console(stderr=True)
+    settings = Settings(("fast", "des") if engine == "both" else (engine,), quick, overrides)
+    try:
+        with err.status("validating") as status:
+            validation = run_validation(settings, cases, lambda name: status.update(f"validating: {name}"))
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    console = Console(width=None if sys.stdout.isatty() else 240)  # a file or pipe gets whole rows
+    console.print(rich_table(validation))
+    console.print(summary_line(validation))
+    if out_dir is not None:
+        try:
+            click.echo(f"written to {write_validation(validation, out_dir)}/")
+        except OSError as exc:
+            click.echo(f"error: {out_dir}: cannot write results: {exc.strerror or exc}", err=True)
+            sys.exit(1)
+    sys.exit(0 if validation.passed else 1)
 
 
 def _why(scenario: Scenario) -> str:

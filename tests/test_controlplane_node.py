@@ -11,45 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.controlplane import Node, Outcome
-
-BATCHES = 20  # batch means: 20 batches, long against the queue's correlation time
-
-
-def poisson_arrivals(env: simpy.Environment, node: Node, gaps_s: np.ndarray, messages: int,
-                     events: list[simpy.Event] | None = None):
-    """Offer one procedure after each gap; independent devices, so nobody waits for the outcome."""
-    for gap_s in gaps_s.tolist():
-        yield env.timeout(gap_s)
-        event = node.offer(messages)
-        if events is not None:
-            events.append(event)
-
-
-def batch_mean_and_se(samples: np.ndarray) -> tuple[float, float]:
-    """Grand mean and its standard error from the spread of BATCHES consecutive batch means."""
-    means = np.array([b.mean() for b in np.array_split(samples, BATCHES)])
-    return float(means.mean()), float(means.std(ddof=1) / math.sqrt(BATCHES))
-
-
-def erlang_b(servers: int, load_erlang: float) -> float:
-    """Erlang B by the standard recursion B(0) = 1, B(k) = A B(k-1) / (k + A B(k-1))."""
-    b = 1.0
-    for k in range(1, servers + 1):
-        b = load_erlang * b / (k + load_erlang * b)
-    return b
+from sim.validation.cases import batch_mean_and_se, loss_run, md1_run
+from sim.validation.theory import erlang_b, md1_mean_wait_s
 
 
 @pytest.mark.parametrize("rho, arrivals", [(0.5, 50_000), (0.8, 150_000)])
 def test_md1_mean_wait_matches_pollaczek_khinchine(rho: float, arrivals: int) -> None:
     # 2-message procedures at 0.25 s per message: D = 0.5 s, so a units slip (m vs m * s) shows.
-    service_s = 2 * 0.25
-    rate_per_s = rho / service_s
-    expected_wait_s = rho * service_s / (2 * (1 - rho))  # Pollaczek–Khinchine, M/D/1
-    env = simpy.Environment()
-    node = Node(env, "RNC", service_s_per_message=0.25)
-    gaps_s = np.random.default_rng(2024).exponential(1 / rate_per_s, arrivals)
-    env.process(poisson_arrivals(env, node, gaps_s, messages=2))
-    env.run()  # every arrival offered and served
+    env, node, rate_per_s = md1_run(rho, arrivals)  # every arrival offered and served
+    expected_wait_s = md1_mean_wait_s(rate_per_s, 0.5)  # Pollaczek–Khinchine
     assert node.carried == arrivals and node.rejected == 0 and node.in_system == 0
 
     # Drop the first 1 % (the empty start; the queue forgets it within a few hundred services at
@@ -70,24 +40,11 @@ def test_md1_mean_wait_matches_pollaczek_khinchine(rho: float, arrivals: int) ->
 
 
 def test_loss_system_reject_ratio_matches_erlang_b() -> None:
-    servers, load_erlang, service_s = 5, 4.0, 0.5
-    rate_per_s = load_erlang / service_s
-    per_batch = 5_000  # 20 batches of 5,000 arrivals; a loss system forgets in a few services
-    env = simpy.Environment()
-    node = Node(env, "eNB", servers=servers, service_s_per_message=service_s, queue_limit=0)
-    rng = np.random.default_rng(7)
-    batch_ratios: list[float] = []
-
-    def batches():
-        for _ in range(BATCHES):
-            rejected_before = node.rejected  # rejects in a loss system happen at the offer
-            yield from poisson_arrivals(env, node, rng.exponential(1 / rate_per_s, per_batch), messages=1)
-            batch_ratios.append((node.rejected - rejected_before) / per_batch)
-
-    env.process(batches())
-    env.run()
+    servers, load_erlang = 5, 4.0
+    # 20 batches of 5,000 arrivals; a loss system forgets in a few services
+    env, node, batch_ratios = loss_run(servers, load_erlang, service_s=0.5, per_batch=5_000)
     expected = erlang_b(servers, load_erlang)  # 0.1991; insensitive to the service distribution
-    measured, se = batch_mean_and_se(np.array(batch_ratios))
+    measured, se = batch_mean_and_se(batch_ratios)
     # 4 standard errors from the batch spread (about sqrt(B(1-B)/n) = 0.0013, so 4 SE is ~2.5 % of B).
     assert se < 0.05 * expected
     assert abs(measured - expected) < 4 * se, (measured, expected, se)

@@ -1,0 +1,456 @@
+"""The reference cases: each builds small scenarios, simulates them and compares with theory.
+
+Expected values come from ``sim.validation.theory`` and from the built-in profile *files*
+read as plain data (``Lab.defaults``), so they stay on the documented defaults even when a
+run's profiles are altered (``Settings.profile_overrides``): a broken model then fails.
+Stochastic tolerances are 4 standard errors (about a 1-in-15,000 false alarm per row for a
+normal estimate), plus any start-up edge allowance stated in the row; deterministic ones are
+float rounding.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sim.api import simulate
+from sim.controlplane import Node
+from sim.errors import Problem, ScenarioError
+from sim.metrics import Results
+from sim.radio.profiles import RADIOS, builtin_profile_data
+from sim.scenario import resolve
+from sim.validation import theory
+from sim.validation.table import CaseResult, Curve, Row, check
+
+SE_BAND = 4.0  # standard errors per stochastic tolerance
+FLOAT_REL = 1e-9  # deterministic quantities: float rounding only
+BATCHES = 20  # batch means for queue statistics: long batches, nearly independent
+ARO = "ARO profile by hand"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to run the cases: engines, sizes, and profile parameters to alter (``radio.key=value``,
+    applied to every simulated profile over the case's own settings; never to the expected side)."""
+
+    engines: tuple[str, ...] = ("fast", "des")
+    quick: bool = False
+    profile_overrides: tuple[str, ...] = ()
+
+
+class Lab:
+    """Builds and runs the cases' scenarios; holds the documented defaults for the expected side."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.defaults: dict[str, dict[str, Any]] = {r: builtin_profile_data(r) for r in RADIOS}
+        self._check_overrides()
+
+    def _check_overrides(self) -> None:
+        """Raise :class:`ScenarioError` for a malformed or invalid ``radio.key=value`` before anything runs."""
+        bad = [Problem("--set", item.split("=", 1)[0], "expected RADIO.KEY=VALUE, RADIO one of " + ", ".join(RADIOS))
+               for item in self.settings.profile_overrides if item.split(".", 1)[0] not in RADIOS or "=" not in item]
+        if bad:
+            raise ScenarioError(bad)
+        data = {"name": "validation", "groups": [{"name": "phones", "devices": 1}]}
+        resolve(data, "--set", [f"network.overrides.{item}" for item in self.settings.profile_overrides])
+
+    def size(self, full: int, quick: int) -> int:
+        return quick if self.settings.quick else full
+
+    def run(self, engine: str, radio: str, apps: list[dict[str, Any]], installed: dict[str, float], devices: int,
+            duration_s: float, seed: int, profile: dict[str, Any] | None = None) -> Results:
+        """Simulate one group of ``devices`` phones; ``profile`` is the case's own profile change."""
+        data = {"name": "validation",
+                "simulation": {"duration_s": duration_s, "seed": seed, "bin_s": duration_s, "engine": engine},
+                "network": {"radio": radio, "overrides": {radio: dict(profile or {})}},
+                "apps": apps, "groups": [{"name": "phones", "devices": devices, "apps": installed}]}
+        altered = [f"network.overrides.{item}" for item in self.settings.profile_overrides]
+        return simulate(resolve(data, "validation", altered))
+
+
+def heartbeat_app(name: str, interval_s: float) -> dict[str, Any]:
+    return {"name": name, "heartbeat": {"policy": "fixed", "interval_s": interval_s}}
+
+
+def poisson_app(per_hour: float) -> dict[str, Any]:
+    # all mobile-originated, below the UMTS FACH->DCH thresholds: paging and byte size play no part
+    return {"name": "chat", "messages": {"per_hour": per_hour, "up_bytes": 100, "down_bytes": 100,
+                                         "incoming_share": 0.0}}
+
+
+def mean_and_se(per_device: np.ndarray) -> tuple[float, float]:
+    """Mean over independent devices and its standard error."""
+    return float(per_device.mean()), float(per_device.std(ddof=1) / math.sqrt(per_device.size))
+
+
+def batch_mean_and_se(samples: np.ndarray) -> tuple[float, float]:
+    """Grand mean and its standard error from the spread of BATCHES consecutive batch means."""
+    means = np.array([b.mean() for b in np.array_split(samples, BATCHES)])
+    return float(means.mean()), float(means.std(ddof=1) / math.sqrt(BATCHES))
+
+
+# --- renewal theory on LTE ------------------------------------------------------------------
+
+FIXED_INTERVALS_S = (5.0, 8.0, 10.25, 12.0, 30.0, 60.0, 270.0, 600.0)  # 10.25: between T and T + d
+
+
+def renewal_fixed(lab: Lab) -> CaseResult:
+    """A fixed heartbeat H against the tail T: 3600/H promotions an hour above T + d, one below T."""
+    lte = lab.defaults["lte"]
+    tail_s, delay_s = lte["tail_s"], lte["promotion_delay_s"]
+    devices, duration_s = lab.size(100, 30), 3600.0
+    hours = duration_s / 3600.0
+    grid = np.geomspace(4.0, 700.0, 400)
+    curve = Curve("renewal-fixed", f"Fixed heartbeat, LTE tail {tail_s} s", "heartbeat interval H (s)",
+                  "promotions per device-hour",
+                  grid.tolist(), [theory.fixed_heartbeat_promotions_per_hour(h, tail_s, delay_s, duration_s)
+                                  for h in grid], "renewal: 3600/H, 1800/H, one per run",
+                  marks=[(tail_s, "T"), (tail_s + delay_s, "T + d")], log_x=True)
+    rows = []
+    for engine in lab.settings.engines:
+        xs, ys = [], []
+        for interval_s in FIXED_INTERVALS_S:
+            res = lab.run(engine, "lte", [heartbeat_app("chat", interval_s)], {"chat": 1.0}, devices, duration_s, 11)
+            simulated = res.summary["rrc"]["promotions_total"] / devices / hours
+            expected = theory.fixed_heartbeat_promotions_per_hour(interval_s, tail_s, delay_s, duration_s)
+            # Each device has floor or ceil of D/H beats (uniform phase): binomial with p = frac(D/H).
+            frac = duration_s / interval_s % 1.0
+            se = math.sqrt(frac * (1.0 - frac) / devices) / hours
+            alternating = tail_s <= interval_s < tail_s + delay_s
+            edge = 1.0 / hours if alternating else 0.0  # every other beat: the first one always promotes
+            basis = f"{SE_BAND:g} SE (beats per device binomial)" + (" + 1 promotion/device edge" if edge else "")
+            if se == 0.0 and not edge:
+                basis = "exact (whole beats per run)" if interval_s >= tail_s else "exact (one promotion)"
+            rows.append(check("renewal-fixed", f"promotions/h, H = {interval_s:g} s", engine, expected,
+                              "renewal: 3600/H if H >= T+d; 1800/H if T <= H < T+d; once if H < T", simulated,
+                              SE_BAND * se + edge + FLOAT_REL * expected, basis))
+            xs.append(interval_s)
+            ys.append(simulated)
+        curve.points[engine] = (xs, ys)
+    return CaseResult(rows, [curve])
+
+
+POISSON_PER_HOUR = (6.0, 60.0, 360.0)
+
+
+def renewal_poisson(lab: Lab) -> CaseResult:
+    """Poisson messages: promotions per hour and connected share against the renewal cycle."""
+    lte = lab.defaults["lte"]
+    tail_s, delay_s = lte["tail_s"], lte["promotion_delay_s"]
+    devices, duration_s = lab.size(500, 100), lab.size(6, 2) * 3600.0
+    hours = duration_s / 3600.0
+    grid = np.geomspace(1.0, 2000.0, 300)
+    curve = Curve("renewal-poisson", f"Poisson messages, LTE tail {tail_s} s", "messages per hour λ",
+                  "promotions per device-hour", grid.tolist(),
+                  [3600.0 * theory.poisson_promotion_rate(g / 3600.0, tail_s, delay_s) for g in grid],
+                  "renewal: λ / (λd + e^(λT))", log_x=True)
+    rows = []
+    for engine in lab.settings.engines:
+        xs, ys = [], []
+        for per_hour in POISSON_PER_HOUR:
+            lam = per_hour / 3600.0
+            res = lab.run(engine, "lte", [poisson_app(per_hour)], {"chat": 1.0}, devices, duration_s, 3)
+            promos, se = mean_and_se(res.devices["promotions"].to_numpy() / hours)
+            expected = 3600.0 * theory.poisson_promotion_rate(lam, tail_s, delay_s)
+            # start-up edge: devices start idle, a renewal process started at a release: within one cycle
+            rows.append(check("renewal-poisson", f"promotions/h, λ = {per_hour:g}/h", engine, expected,
+                              "renewal: λ/(λd + e^(λT)) ≈ λ e^(-λ(T+d))", promos, SE_BAND * se + 1.0 / hours,
+                              f"{SE_BAND:g} SE over {devices} devices + 1 promotion/device edge"))
+            share, share_se = mean_and_se(res.devices["time_s_RRC_CONNECTED"].to_numpy() / duration_s)
+            expected_share = theory.poisson_connected_share(lam, tail_s, delay_s)
+            connected_cycle_s = delay_s + (math.exp(lam * tail_s) - 1.0) / lam
+            rows.append(check("renewal-poisson", f"connected share, λ = {per_hour:g}/h", engine, expected_share,
+                              "renewal: (λd + e^(λT) - 1)/(λd + e^(λT))", share,
+                              SE_BAND * share_se + connected_cycle_s / duration_s,
+                              f"{SE_BAND:g} SE over {devices} devices + one cycle edge"))
+            xs.append(per_hour)
+            ys.append(promos)
+        curve.points[engine] = (xs, ys)
+    return CaseResult(rows, [curve])
+
+
+MIX = ((270.0, 12.0), (270.0, 60.0), (60.0, 60.0))  # (heartbeat interval s, messages per hour)
+
+
+def renewal_mix(lab: Lab) -> CaseResult:
+    """A fixed heartbeat plus Poisson messages, against e^(-λT)(1 + λ(H - T)) per heartbeat period.
+
+    The closed form is exact with no promotion delay, so this case sets ``promotion_delay_s = 0``
+    (the Poisson case checks the delay)."""
+    tail_s = lab.defaults["lte"]["tail_s"]
+    devices, duration_s = lab.size(500, 100), lab.size(6, 2) * 3600.0
+    hours = duration_s / 3600.0
+    rows = []
+    for engine in lab.settings.engines:
+        for interval_s, per_hour in MIX:
+            apps = [{**poisson_app(per_hour), "heartbeat": {"policy": "fixed", "interval_s": interval_s}}]
+            res = lab.run(engine, "lte", apps, {"chat": 1.0}, devices, duration_s, 5, {"promotion_delay_s": 0.0})
+            promos, se = mean_and_se(res.devices["promotions"].to_numpy() / hours)
+            expected = theory.mixed_promotions_per_hour(interval_s, per_hour / 3600.0, tail_s)
+            rows.append(check("renewal-mix", f"promotions/h, H = {interval_s:g} s, λ = {per_hour:g}/h, d = 0",
+                              engine, expected, "derived: (3600/H) e^(-λT) (1 + λ(H - T))", promos,
+                              SE_BAND * se + 1.0 / hours,
+                              f"{SE_BAND:g} SE over {devices} devices + 1 promotion/device edge"))
+    return CaseResult(rows)
+
+
+# --- one heartbeat cycle by hand: UMTS and LTE -------------------------------------------------
+
+PERIOD_S = 600.0  # one heartbeat every 10 min: every cycle isolated
+CYCLE_DEVICES = 5
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """One isolated heartbeat cycle computed by hand from profile parameters."""
+
+    procedures: tuple[str, ...]
+    state_s: dict[str, float]  # time in each non-resting state, from the start of the procedure entering it
+    energy_j: float  # over a whole heartbeat period, resting state included
+
+
+def umts_cycle(p: dict[str, Any], fast_dormancy: str, period_s: float) -> Cycle:
+    """A small heartbeat (below the FACH->DCH thresholds) in steady state, by hand (docs/model.md §2, §8).
+
+    off: IDLE -> CELL_DCH (setup d at P_IDLE->DCH), T1 in CELL_DCH, T2 in CELL_FACH, release.
+    legacy: the UE's dormancy timer F runs from delivery; F <= T1 releases from CELL_DCH (at a
+    tie the UE's timer acts first), else after F - T1 in CELL_FACH. rel8: the UE rests in
+    CELL_PCH; a cell update (d at P_PCH->FACH) to CELL_FACH, F there, then back to CELL_PCH.
+    """
+    w = lambda mw: mw / 1000.0  # noqa: E731  (mW -> W)
+    t1_s, t2_s, dormancy_s = p["t1_s"], p["t2_s"], p["fast_dormancy_s"]
+    if fast_dormancy == "rel8":
+        if dormancy_s >= t2_s:
+            raise ValueError("the rel8 cycle by hand needs fast_dormancy_s < t2_s")
+        busy_s = p["pch_to_fach_delay_s"] + dormancy_s
+        energy_j = (p["pch_to_fach_delay_s"] * w(p["pch_to_fach_power_mw"]) + dormancy_s * w(p["fach_power_mw"])
+                    + (period_s - busy_s) * w(p["pch_power_mw"]))
+        return Cycle(("cell_update", "fd_to_pch"), {"CELL_FACH": busy_s}, energy_j)
+    setup_s = p["idle_to_dch_delay_s"]
+    dch_s, fach_s = t1_s, t2_s
+    procedures: tuple[str, ...] = ("rrc_setup", "dch_to_fach", "release")
+    if fast_dormancy == "legacy" and dormancy_s < t1_s + t2_s:
+        if dormancy_s <= t1_s:
+            dch_s, fach_s, procedures = dormancy_s, 0.0, ("rrc_setup", "fd_release")
+        else:
+            fach_s, procedures = dormancy_s - t1_s, ("rrc_setup", "dch_to_fach", "fd_release")
+    energy_j = (setup_s * w(p["idle_to_dch_power_mw"]) + dch_s * w(p["dch_power_mw"]) + fach_s * w(p["fach_power_mw"])
+                + (period_s - setup_s - dch_s - fach_s) * w(p["idle_power_mw"]))
+    return Cycle(procedures, {"CELL_DCH": setup_s + dch_s, "CELL_FACH": fach_s}, energy_j)
+
+
+def lte_cycle(p: dict[str, Any], period_s: float) -> Cycle:
+    """An isolated LTE heartbeat (ARO): promotion d at P_promotion, tail T at P_connected, idle after."""
+    busy_s = p["promotion_delay_s"] + p["tail_s"]
+    energy_j = (p["promotion_delay_s"] * p["promotion_power_mw"] + p["tail_s"] * p["connected_power_mw"]
+                + (period_s - busy_s) * p["idle_power_mw"]) / 1000.0
+    return Cycle(("service_request", "s1_release"), {"RRC_CONNECTED": busy_s}, energy_j)
+
+
+def one_more_cycle(lab: Lab, engine: str, radio: str, profile: dict[str, Any]) -> tuple[dict[str, np.ndarray],
+                                                                                          dict[str, float]]:
+    """What one more heartbeat period adds, per device: runs of 3 and 4 periods, same seed.
+
+    A device's first beat falls at the same phase in both runs, so the longer run has exactly
+    one more complete cycle and an identically cut last one: the difference is one steady
+    cycle, with no edge left. Returns per-device differences and per-node message differences
+    per device."""
+    runs = [lab.run(engine, radio, [heartbeat_app("chat", PERIOD_S)], {"chat": 1.0}, CYCLE_DEVICES, k * PERIOD_S,
+                    13, profile) for k in (3, 4)]
+    short, long = (r.devices for r in runs)
+    per_device = {c: long[c].to_numpy(dtype=float) - short[c].to_numpy(dtype=float)
+                  for c in long.columns if c.startswith("time_s_") or c in ("radio_energy_j", "promotions")}
+    by_node = {n: (runs[1].summary["signalling"]["by_node"][n] - runs[0].summary["signalling"]["by_node"][n])
+               / CYCLE_DEVICES for n in runs[1].nodes}
+    return per_device, by_node
+
+
+def cycle_rows(lab: Lab, case: str, radio: str, cycle: Cycle, profile: dict[str, Any]) -> list[Row]:
+    """Compare one simulated cycle (per device, worst device reported) with ``cycle`` by hand."""
+    messages = lab.defaults[radio]["messages"]
+    rows = []
+    for engine in lab.settings.engines:
+        per_device, by_node = one_more_cycle(lab, engine, radio, profile)
+        quantities = [(f"{s} time per cycle (s)", t, per_device[f"time_s_{s}"]) for s, t in cycle.state_s.items()]
+        quantities.append((f"energy per {PERIOD_S:g} s period (J)", cycle.energy_j, per_device["radio_energy_j"]))
+        for quantity, expected, sims in quantities:
+            worst = float(sims[np.argmax(np.abs(sims - expected))])
+            rows.append(check(case, quantity, engine, expected, ARO, worst, FLOAT_REL * max(abs(expected), 1.0),
+                              "float rounding, worst device"))
+        for node, simulated in by_node.items():
+            expected = float(sum(messages[proc].get(node, 0) for proc in cycle.procedures))
+            rows.append(check(case, f"{node} messages per cycle", engine, expected,
+                              "profile table: " + " + ".join(cycle.procedures), simulated, FLOAT_REL * expected,
+                              "exact"))
+    return rows
+
+
+def umts_heartbeat(lab: Lab) -> CaseResult:
+    """UMTS: state times, energy and messages of an isolated small transfer, per fast dormancy variant."""
+    rows = []
+    for variant in ("off", "legacy", "rel8"):
+        cycle = umts_cycle(lab.defaults["umts"], variant, PERIOD_S)
+        rows += cycle_rows(lab, f"umts-cycle-fd-{variant}", "umts", cycle, {"fast_dormancy": variant})
+    return CaseResult(rows)
+
+
+def lte_heartbeat(lab: Lab) -> CaseResult:
+    """LTE: energy, connected time and messages of an isolated heartbeat (ARO lte.conf)."""
+    return CaseResult(cycle_rows(lab, "lte-cycle", "lte", lte_cycle(lab.defaults["lte"], PERIOD_S), {}))
+
+
+# --- control-plane node ------------------------------------------------------------------------
+
+MD1_PER_MESSAGE_S, MD1_MESSAGES = 0.25, 2  # D = 0.5 s, so a units slip (m vs m x s) shows
+
+
+def md1_run(rho: float, arrivals: int, seed: int = 2024) -> tuple[simpy.Environment, Node, float]:
+    """One server offered ``arrivals`` Poisson procedures at utilisation ``rho``, run until all are
+    served; returns the environment, the node and the arrival rate per second."""
+    rate_per_s = rho / (MD1_MESSAGES * MD1_PER_MESSAGE_S)
+    env = simpy.Environment()
+    node = Node(env, "RNC", service_s_per_message=MD1_PER_MESSAGE_S)
+    env.process(_poisson_offers(env, node, np.random.default_rng(seed).exponential(1 / rate_per_s, arrivals),
+                                MD1_MESSAGES))
+    env.run()
+    return env, node, rate_per_s
+
+
+def loss_run(servers: int, load_erlang: float, service_s: float, per_batch: int,
+             seed: int = 7) -> tuple[simpy.Environment, Node, np.ndarray]:
+    """A loss system (no waiting room) offered BATCHES batches of ``per_batch`` Poisson 1-message
+    procedures; returns the environment, the node and each batch's reject ratio."""
+    env = simpy.Environment()
+    node = Node(env, "eNB", servers=servers, service_s_per_message=service_s, queue_limit=0)
+    rng = np.random.default_rng(seed)
+    ratios: list[float] = []
+
+    def batches():
+        for _ in range(BATCHES):
+            before = node.rejected  # a loss system rejects at the offer
+            yield from _poisson_offers(env, node, rng.exponential(service_s / load_erlang, per_batch), 1)
+            ratios.append((node.rejected - before) / per_batch)
+
+    env.process(batches())
+    env.run()
+    return env, node, np.array(ratios)
+
+
+def queueing(lab: Lab) -> CaseResult:
+    """A node on its own: M/D/1 mean wait (Pollaczek–Khinchine) and Erlang B blocking."""
+    rows = []
+    for rho, arrivals in ((0.5, lab.size(100_000, 20_000)), (0.8, lab.size(300_000, 60_000))):
+        _, node, rate_per_s = md1_run(rho, arrivals)
+        # drop the first 1 % (the empty start), then batch means
+        mean_s, se_s = batch_mean_and_se(np.asarray(node.wait_samples_s)[arrivals // 100:])
+        rows.append(check("queueing", f"M/D/1 mean wait (s), ρ = {rho:g}", "node",
+                          theory.md1_mean_wait_s(rate_per_s, MD1_MESSAGES * MD1_PER_MESSAGE_S),
+                          "Pollaczek–Khinchine: ρD/(2(1-ρ))", mean_s, SE_BAND * se_s,
+                          f"{SE_BAND:g} SE of {BATCHES} batch means of {arrivals} waits"))
+    servers, load_erlang, per_batch = 5, 4.0, lab.size(10_000, 2_000)
+    blocked, se = batch_mean_and_se(loss_run(servers, load_erlang, 0.5, per_batch)[2])
+    rows.append(check("queueing", f"Erlang B blocking, {servers} servers, {load_erlang:g} erlang", "node",
+                      theory.erlang_b(servers, load_erlang), "Erlang B recursion", blocked, SE_BAND * se,
+                      f"{SE_BAND:g} SE of {BATCHES} batches of {per_batch} offers"))
+    return CaseResult(rows)
+
+
+def _poisson_offers(env: simpy.Environment, node: Node, gaps_s: np.ndarray, messages: int):
+    """Offer one procedure after each gap; independent devices, nobody waits for the outcome."""
+    for gap_s in gaps_s.tolist():
+        yield env.timeout(gap_s)
+        node.offer(messages)
+
+
+# --- published results ---------------------------------------------------------------------------
+
+KEEPALIVE_S = 270.0
+TAILS_S = (30.0, 60.0, 120.0, 200.0, 250.0, 265.0, 275.0, 300.0, 400.0, 600.0)
+
+
+def keepalive_bounds_tail(lab: Lab) -> CaseResult:
+    """Signalling per hour against the LTE release timer for a 270 s keepalive: flat, then it
+    falls to one promotion per run once the timer reaches the keepalive, and falls no further."""
+    lte = lab.defaults["lte"]
+    delay_s = lte["promotion_delay_s"]
+    per_cycle = sum(lte["messages"]["service_request"].values()) + sum(lte["messages"]["s1_release"].values())
+    devices, duration_s = lab.size(20, 10), 7200.0
+    hours = duration_s / 3600.0
+    once = sum(lte["messages"]["service_request"].values()) / hours  # one promotion, never released
+
+    def expected_per_hour(tail_s: float) -> float:
+        promos = theory.fixed_heartbeat_promotions_per_hour(KEEPALIVE_S, tail_s, delay_s, duration_s)
+        return once if KEEPALIVE_S < tail_s else promos * per_cycle
+
+    grid = np.linspace(10.0, 620.0, 611)
+    curve = Curve("keepalive-bounds-tail", f"Keepalive {KEEPALIVE_S:g} s: signalling against the release timer",
+                  "RRC release (tail) timer T (s)", "signalling messages per device-hour", grid.tolist(),
+                  [expected_per_hour(t) for t in grid], "closed form", marks=[(KEEPALIVE_S, "keepalive")])
+    rows = []
+    for engine in lab.settings.engines:
+        per_hour = []
+        for tail_s in TAILS_S:
+            res = lab.run(engine, "lte", [heartbeat_app("im", KEEPALIVE_S)], {"im": 1.0}, devices, duration_s, 17,
+                          {"tail_s": tail_s})
+            per_hour.append(res.summary["signalling"]["messages_total"] / devices / hours)
+        curve.points[engine] = (list(TAILS_S), per_hour)
+        floor = min(per_hour)
+        # where it stops falling: the first timer whose signalling is at the floor (1 % for rounding)
+        k = next(i for i, v in enumerate(per_hour) if v <= floor * 1.01)
+        below = TAILS_S[k - 1] if k else 0.0
+        rows.append(Row("keepalive-bounds-tail", "tail where signalling stops falling (s)", engine, KEEPALIVE_S,
+                        "page: keepalive bounds the release timer (IM signalling paper)", TAILS_S[k],
+                        (TAILS_S[k] - below) / KEEPALIVE_S, f"sweep resolution: ({below:g}, {TAILS_S[k]:g}] s",
+                        below < KEEPALIVE_S <= TAILS_S[k]))
+        if (TAILS_S[k], "stops falling") not in curve.marks:
+            curve.marks.append((TAILS_S[k], "stops falling"))
+        frac = duration_s / KEEPALIVE_S % 1.0
+        se = math.sqrt(frac * (1.0 - frac) / devices) / hours * per_cycle
+        rows.append(check("keepalive-bounds-tail", f"messages/h below the knee (T = {TAILS_S[0]:g} s)", engine,
+                          expected_per_hour(TAILS_S[0]), "renewal: (3600/H) x messages per cycle", per_hour[0],
+                          SE_BAND * se + per_cycle / hours, f"{SE_BAND:g} SE + one cycle edge"))
+    return CaseResult(rows, [curve])
+
+
+G1_PUBLISHED = {"platform 28 min": 1.00, "+ IM every 4 min": 0.73, "+ IM every 1 min": 0.33}
+G1_OTHER_POWER_MW = 80.0  # assumption: the G1's draw other than the radio (no figure in the reference)
+
+
+def g1_battery(lab: Lab) -> CaseResult:
+    """T-Mobile G1 battery test on UMTS: the radio energy must order as the published battery life."""
+    platform = {"name": "platform", "connection": "push"}  # the 28-min shared push heartbeat (group default)
+    configs = {"platform 28 min": ([platform], {"platform": 1.0}),
+               "+ IM every 4 min": ([platform, heartbeat_app("im", 240.0)], {"platform": 1.0, "im": 1.0}),
+               "+ IM every 1 min": ([platform, heartbeat_app("im", 60.0)], {"platform": 1.0, "im": 1.0})}
+    devices, duration_s = lab.size(50, 20), 4 * 3600.0
+    rows = []
+    for engine in lab.settings.engines:
+        power_mw = {}
+        for label, (apps, installed) in configs.items():
+            res = lab.run(engine, "umts", apps, installed, devices, duration_s, 19)
+            power_mw[label] = res.summary["energy"]["radio_j_per_device_hour"] / 3.6  # J/h -> mW
+        base = power_mw["platform 28 min"]
+        ordered = list(power_mw.values()) == sorted(power_mw.values()) and len(set(power_mw.values())) == 3
+        for label, published in G1_PUBLISHED.items():
+            life = theory.battery_life_share(power_mw[label], base, G1_OTHER_POWER_MW)
+            rows.append(Row("g1-battery", f"battery life, {label} (radio {power_mw[label]:.1f} mW)", engine,
+                            published, "page: Deutsche Telekom G1 test (GSMA Smarter apps)", life, math.nan,
+                            f"order only; {G1_OTHER_POWER_MW:g} mW non-radio draw assumed", ordered))
+    return CaseResult(rows)
+
+
+CASES: dict[str, Callable[[Lab], CaseResult]] = {
+    "renewal-fixed": renewal_fixed,
+    "renewal-poisson": renewal_poisson,
+    "renewal-mix": renewal_mix,
+    "umts-cycle": umts_heartbeat,
+    "lte-cycle": lte_heartbeat,
+    "queueing": queueing,
+    "keepalive-bounds-tail": keepalive_bounds_tail,
+    "g1-battery": g1_battery,
+}
