@@ -88,10 +88,10 @@ def plot_curve(curve: Curve, path: Path) -> None:
     ax.plot(curve.theory_x, curve.theory_y, color="black", linewidth=1.2, label=curve.theory_label)
     for (engine, (xs, ys)), marker in zip(curve.points.items(), ("o", "x", "s")):
         ax.plot(xs, ys, linestyle="none", marker=marker, markersize=7, fillstyle="none", label=f"simulated ({engine})")
-    for x, label in curve.marks:
+    for i, (x, label) in enumerate(curve.marks):  # labels on alternate sides: marks may stand close together
         ax.axvline(x, color="grey", linestyle=":", linewidth=1)
-        ax.annotate(label, (x, 1.0), xycoords=("data", "axes fraction"), rotation=90, va="top", ha="right",
-                    fontsize=8, color="grey")
+        ax.annotate(label, (x, 0.98), xycoords=("data", "axes fraction"), rotation=90, va="top",
+                    ha="left" if i % 2 else "right", fontsize=8, color="grey")
     if curve.log_x:
         ax.set_xscale("log")
     ax.set(title=curve.title, xlabel=curve.x_label, ylabel=curve.y_label)
