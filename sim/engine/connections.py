@@ -100,12 +100,13 @@ class Transfers:
     def add(self, t: np.ndarray, row: np.ndarray, code: np.ndarray | int) -> None:
         self.parts.append((t, row, code))
 
-    def arrays(self) -> tuple[np.ndarray, ...]:
-        """``(t, row, code)`` of every transfer."""
-        t = np.concatenate([p[0] for p in self.parts] + [np.zeros(0)])
-        row = np.concatenate([p[1] for p in self.parts] + [np.zeros(0, dtype=np.int64)])
+    def take(self) -> tuple[np.ndarray, ...]:
+        """``(t, row, code)`` of every transfer; the parts are let go (memory the next step can reuse)."""
+        parts, self.parts = self.parts, []
+        t = np.concatenate([p[0] for p in parts] + [np.zeros(0)])
+        row = np.concatenate([p[1] for p in parts] + [np.zeros(0, dtype=np.int64)])
         code = np.concatenate([p[2] if isinstance(p[2], np.ndarray) else np.full(p[0].size, p[2])
-                               for p in self.parts] + [np.zeros(0, dtype=np.int64)])
+                               for p in parts] + [np.zeros(0, dtype=np.int64)])
         return t, row, code
 
 

@@ -27,6 +27,7 @@ from sim.population.traffic import app_traffic, push_traffic
 from sim.radio.compiled import CODE
 from sim.radio.tables import ModelTables
 from sim.scenario import ResolvedScenario
+from sim.scenario.schema import Scenario
 
 CHUNK_BLOCKS = 8  # draw blocks per chunk (8,192 devices): long vectors, bounded memory
 FIRST_CHUNK_BLOCKS = 2  # the first chunk's size; each next one doubles, up to CHUNK_BLOCKS
@@ -61,9 +62,25 @@ def run_fast(rs: ResolvedScenario, tables: ModelTables) -> Iterator[LogArrays]:
 
 def _chunk(rs: ResolvedScenario, tables: ModelTables, d: BlockDraws) -> LogArrays:
     scn = rs.scenario
-    end_s, nat_s, group = scn.simulation.duration_s, scn.network.nat_timeout_s, scn.groups[d.group]
-    codes = Codes.of([app_traffic(a) for a in scn.apps], push_traffic(group))
+    codes = Codes.of([app_traffic(a) for a in scn.apps], push_traffic(scn.groups[d.group]))
     log = Transfers()
+    sends = _sends(scn, d, codes, log)
+    x_t, x_row, x_code = log.take()  # before the RRC machines, which can reuse the parts' memory
+    device = np.arange(d.first_device, d.first_device + d.n, dtype=np.int32 if d.first_device + d.n < 2**31
+                       else np.int64)
+    tr_t, tr_dev, tr_proc, tr_owner, tr_state = _radio(tables, rs.group_radio(d.group), sends, device, codes,
+                                                       scn.simulation.duration_s)
+    calls = np.diff(d.call_offsets)
+    return LogArrays(tr_t, tr_dev, tr_proc, tr_owner, tr_state,
+                     x_t, x_row + d.first_device, x_code, codes.table(), log.held_messages, tr_grouped=True,
+                     call_t=d.call_times_s, call_device=np.repeat(np.arange(d.n), calls) + d.first_device,
+                     call_ok=np.ones(d.call_times_s.size, dtype=bool), call_setup_s=np.zeros(d.call_times_s.size),
+                     call_attempts=int(d.call_times_s.size))
+
+
+def _sends(scn: Scenario, d: BlockDraws, codes: Codes, log: Transfers) -> RadioSends:
+    """Every connection's sends through the NAT, logged in ``log``; what goes on the radio."""
+    end_s, nat_s, group = scn.simulation.duration_s, scn.network.nat_timeout_s, scn.groups[d.group]
     parts: list[RadioSends] = []
     for conn in connection_streams(scn, d, push_users(scn, d)):
         if conn.owner == len(scn.apps):  # the push channel
@@ -81,19 +98,7 @@ def _chunk(rs: ResolvedScenario, tables: ModelTables, d: BlockDraws) -> LogArray
         else:
             last_s, gap_s = np.zeros(d.n), None
         parts.append(open_loop(conn, codes, last_s, nat_s, log, gap_s))
-
-    sends = RadioSends.concat(parts)
-    device = np.arange(d.first_device, d.first_device + d.n, dtype=np.int32 if d.first_device + d.n < 2**31
-                       else np.int64)
-    tr = _radio(tables, rs.group_radio(d.group), sends, device, codes, end_s)
-    x_t, x_row, x_code = log.arrays()
-    calls = np.diff(d.call_offsets)
-    tr_t, tr_dev, tr_proc, tr_owner, tr_state = tr
-    return LogArrays(tr_t, tr_dev, tr_proc, tr_owner, tr_state,
-                     x_t, x_row + d.first_device, x_code, codes.table(), log.held_messages, tr_grouped=True,
-                     call_t=d.call_times_s, call_device=np.repeat(np.arange(d.n), calls) + d.first_device,
-                     call_ok=np.ones(d.call_times_s.size, dtype=bool), call_setup_s=np.zeros(d.call_times_s.size),
-                     call_attempts=int(d.call_times_s.size))
+    return RadioSends.concat(parts)
 
 
 def _radio(tables: ModelTables, radio: str, sends: RadioSends, device: np.ndarray, codes: Codes, end_s: float
