@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -195,3 +196,12 @@ def test_load_sweep_collects_every_axis_problem(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as exc:
         load_sweep(write(tmp_path, sweep))
     assert [p.path for p in exc.value.problems] == ["axes[0].path", "axes[1].path"]
+
+
+def test_readme_sweep_example_runs(monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    [code] = [block for block in re.findall(r"```py\n(.*?)```", readme, re.S) if "run_sweep(" in block]
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    assert len(namespace["table"]) == 45 and set(namespace["table"]["status"]) == {"ok"}
