@@ -101,9 +101,13 @@ def sweep(sweep_file: Path, out_dir: Path | None, workers: int, scheduler: str |
             Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
                      TimeRemainingColumn(), console=err, transient=True, disable=quiet or not err.is_terminal) as bar:
         task = bar.add_task(f"sweeping {sweep_file.stem}", total=None)
-        report = run_sweep(spec, target, workers=workers, executor=executor, keep_runs=keep_runs, csv=csv,
-                           plots=not no_plots, progress=lambda done, total: bar.update(task, completed=done,
-                                                                                         total=total))
+        try:
+            report = run_sweep(spec, target, workers=workers, executor=executor, keep_runs=keep_runs, csv=csv,
+                               plots=not no_plots, progress=lambda done, total: bar.update(task, completed=done,
+                                                                                             total=total))
+        except OSError as exc:
+            click.echo(f"error: {target}: cannot write results: {exc.strerror or exc}", err=True)
+            sys.exit(1)
     if not quiet:
         failed = f", {report.failed} failed (see the error column)" if report.failed else ""
         click.echo(f"{report.runs} runs: {report.ran} run now, {report.skipped} already done{failed}; "
