@@ -122,3 +122,12 @@ def test_killed_sweep_resumes_to_the_uninterrupted_table(tmp_path: Path) -> None
     whole = run_sweep(load_sweep(sweep), tmp_path / "whole", workers=1, plots=False)
     pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet").drop(columns=WALL),
                                   pd.read_parquet(whole.table).drop(columns=WALL), check_exact=True)
+
+
+def test_scheduler_without_dask_is_one_line_exit_2(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if the dask extra were not installed
+    result = CliRunner().invoke(cli, ["sweep", str(write(tmp_path)), "--scheduler", "tcp://127.0.0.1:8786",
+                                      "--out", str(tmp_path / "o"), "--quiet"])
+    assert result.exit_code == 2
+    assert result.output == 'error: --scheduler needs Dask: pip install -e ".[dask]"\n'
+    assert not (tmp_path / "o").exists()
