@@ -62,10 +62,10 @@ def _plot(ax: Axes, ok: pd.DataFrame, metric: str, axis: str, line_by: list[str]
     levels = list(dict.fromkeys(ok[axis]))
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in levels)
     position = {v: (float(v) if numeric else float(i)) for i, v in enumerate(levels)}
-    lines = stats.groupby(line_by, sort=False) if line_by else [((), stats)]
-    for key, line in lines:
+    lines = [(f"{line_by[0]} = {value}", stats[stats[line_by[0]] == value]) for value in
+             dict.fromkeys(stats[line_by[0]])] if line_by else [(None, stats)]
+    for label, line in lines:
         line = line.assign(x=line[axis].map(position)).sort_values("x")
-        label = f"{line_by[0]} = {key[0]}" if line_by else None
         drawn = ax.plot(line["x"], line["mean"], marker="o", lw=1.5, label=label)
         ax.fill_between(line["x"], line["low"], line["high"], color=drawn[0].get_color(), alpha=0.2, lw=0)
     if not numeric:

@@ -63,7 +63,7 @@ def _failed(run: Run, error: str, wall_s: float) -> Record:
     return {"run_id": run.run_id, "status": "failed", "error": error, "wall_time_s": round(wall_s, 3), "metrics": {}}
 
 
-def run_sweep(sweep: Sweep, out_dir: Path, *, workers: int = 1, executor: Executor | None = None,
+def run_sweep(sweep: Sweep, out_dir: str | Path, *, workers: int = 1, executor: Executor | None = None,
               keep_runs: bool = False, csv: bool = False, plots: bool = True,
               progress: Callable[[int, int], None] | None = None) -> SweepReport:
     """Run every unfinished run of ``sweep`` into ``out_dir`` and write ``results.parquet`` (and
@@ -80,7 +80,7 @@ def run_sweep(sweep: Sweep, out_dir: Path, *, workers: int = 1, executor: Execut
     done = len(runs) - len(todo)
     if progress is not None:
         progress(done, len(runs))
-    pool = None
+    pool: ProcessPoolExecutor | None = None
     if executor is None and workers > 1 and len(todo) > 1:
         context = get_context("forkserver")  # clean workers that have already imported the engine
         context.set_forkserver_preload(["sim.sweep.runner"])

@@ -111,7 +111,7 @@ class Axis(_Model):
         if self.cases is not None:
             return list(self.cases)
         source = self.range or self.linspace
-        return source.values() if source is not None else list(self.values or [])
+        return [*source.values()] if source is not None else list(self.values or [])
 
     def overrides(self, level: Scalar) -> list[str]:
         """``--set`` items for one value of the axis."""
