@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,13 +21,15 @@ from sim.scenario import ResolvedScenario, load_scenario
 from sim.split import reduce_fast
 
 
-def simulate(rs: ResolvedScenario, progress: Callable[[float], None] | None = None, workers: int = 1) -> Results:
+def simulate(rs: ResolvedScenario, progress: Callable[[float], None] | None = None, workers: int = 1,
+             executor: Executor | None = None) -> Results:
     """Run a resolved scenario on its engine (``rs.engine``) and reduce the logs to results.
 
-    ``workers`` > 1 splits a fast-engine run over that many processes (same results)."""
+    ``workers`` > 1 splits a fast-engine run over that many processes, or ``executor`` (e.g. a
+    Dask client's ``get_executor()``) over its workers; the results are the same either way."""
     tables = build_tables(rs.profiles, rs.radios)
     if rs.engine == "fast":
-        reducer = reduce_fast(rs, tables, progress, workers)
+        reducer = reduce_fast(rs, tables, progress, workers, executor)
     else:
         reducer = Reducer(tables, rs)
         reducer.add(run_des(rs, tables, progress))
@@ -34,10 +37,11 @@ def simulate(rs: ResolvedScenario, progress: Callable[[float], None] | None = No
 
 
 def run(scenario: str | Path | ResolvedScenario | None = None, *, seed: int | None = None,
-        overrides: Sequence[str] = (), progress: Callable[[float], None] | None = None, workers: int = 1) -> Results:
+        overrides: Sequence[str] = (), progress: Callable[[float], None] | None = None, workers: int = 1,
+        executor: Executor | None = None) -> Results:
     """Load (unless given resolved) and simulate a scenario; ``None`` runs the quickstart."""
     rs = scenario if isinstance(scenario, ResolvedScenario) else load_scenario(scenario, overrides, seed)
-    return simulate(rs, progress, workers)
+    return simulate(rs, progress, workers, executor)
 
 
 def provenance(wall_time_s: float) -> dict[str, object]:

@@ -1,24 +1,33 @@
 """The ``signalsim`` command line. Library errors become one-line messages and exit codes here."""
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from concurrent.futures import Executor
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from sim.api import provenance, simulate, timed
+from sim.cluster import ClusterError, connect
 from sim.errors import ScenarioError
 from sim.outputs.files import write_results
 from sim.outputs.plots import write_plots
 from sim.outputs.report import render
 from sim.scenario import load_scenario
 from sim.scenario.schema import Scenario
+from sim.sweep import load_sweep, run_sweep
 from sim.validation import CASES, Settings, run_validation
 from sim.validation.report import rich_table, summary_line, write_validation
 
 EXIT_BAD_INPUT = 2
+SCHEDULER_HELP = ("Run on an existing Dask cluster: its scheduler's address (tcp://host:port) or scheduler file "
+                  "(needs the dask extra).")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,25 +48,26 @@ def cli() -> None:
                    "or auto (fast unless the control plane pushes back).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes for a fast-engine run, split by device chunks (the results are identical).")
+@click.option("--scheduler", metavar="ADDRESS", help=SCHEDULER_HELP + " Replaces --workers.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or terminal summary.")
 def run(scenario: Path | None, out_dir: Path | None, seed: int | None, overrides: tuple[str, ...],
-        engine: str | None, workers: int, no_plots: bool, quiet: bool) -> None:
+        engine: str | None, workers: int, scheduler: str | None, no_plots: bool, quiet: bool) -> None:
     """Run SCENARIO (default: scenarios/quickstart.toml) and write its results."""
     err = Console(stderr=True)
     try:
         rs = load_scenario(scenario, overrides + ((f"simulation.engine={engine}",) if engine else ()), seed)
     except ScenarioError as exc:
-        for problem in exc.problems:
-            click.echo(f"error: {problem}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
+        _bad_input(exc)
     target = out_dir or Path("results") / rs.scenario.name
     if not quiet:
         click.echo(f"engine: {rs.engine} ({_why(rs.scenario)})", err=True)
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                  TimeElapsedColumn(), console=err, transient=True, disable=quiet or not err.is_terminal) as bar:
+    with _executor(scheduler) as executor, \
+            Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                     TimeElapsedColumn(), console=err, transient=True, disable=quiet or not err.is_terminal) as bar:
         task = bar.add_task(f"simulating {rs.scenario.name}", total=1.0)
-        results, wall_s = timed(lambda: simulate(rs, lambda done: bar.update(task, completed=done), workers))
+        results, wall_s = timed(lambda: simulate(rs, lambda done: bar.update(task, completed=done), workers,
+                                                 executor))
     try:
         written = write_results(results, rs.to_toml(provenance(wall_s)), target,
                                 None if no_plots else write_plots)
@@ -88,9 +98,7 @@ def validate(out_dir: Path | None, engine: str, cases: tuple[str, ...], quick: b
         with err.status("validating") as status:
             validation = run_validation(settings, cases, lambda name: status.update(f"validating: {name}"))
     except ScenarioError as exc:
-        for problem in exc.problems:
-            click.echo(f"error: {problem}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
+        _bad_input(exc)
     console = Console(width=None if sys.stdout.isatty() else 240)  # a file or pipe gets whole rows
     console.print(rich_table(validation))
     console.print(summary_line(validation))
@@ -101,6 +109,68 @@ def validate(out_dir: Path | None, engine: str, cases: tuple[str, ...], quick: b
             click.echo(f"error: {out_dir}: cannot write results: {exc.strerror or exc}", err=True)
             sys.exit(1)
     sys.exit(0 if validation.passed else 1)
+
+
+@cli.command()
+@click.argument("sweep_file", metavar="SWEEP", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output directory [default: results/sweeps/<sweep file name>/]; rerunning into it resumes.")
+@click.option("--workers", type=click.IntRange(min=1), default=lambda: _cores(), show_default="the core count",
+              help="Local worker processes, one run each at a time.")
+@click.option("--scheduler", metavar="ADDRESS", help=SCHEDULER_HELP + " Replaces --workers.")
+@click.option("--keep-runs", is_flag=True, help="Also write each run's results folder under runs/<run id>/.")
+@click.option("--csv", is_flag=True, help="Also write the table as results.csv.")
+@click.option("--no-plots", is_flag=True, help="Skip the sweep plots.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or closing line.")
+def sweep(sweep_file: Path, out_dir: Path | None, workers: int, scheduler: str | None, keep_runs: bool, csv: bool,
+          no_plots: bool, quiet: bool) -> None:
+    """Run every point of SWEEP (a sweep file: base scenario, axes, replications) into one table."""
+    try:
+        spec = load_sweep(sweep_file)
+    except ScenarioError as exc:
+        _bad_input(exc)
+    target = out_dir or Path("results") / "sweeps" / sweep_file.stem
+    err = Console(stderr=True)
+    with _executor(scheduler) as executor, \
+            Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
+                     TimeRemainingColumn(), console=err, transient=True, disable=quiet or not err.is_terminal) as bar:
+        task = bar.add_task(f"sweeping {sweep_file.stem}", total=None)
+        try:
+            report = run_sweep(spec, target, workers=workers, executor=executor, keep_runs=keep_runs, csv=csv,
+                               plots=not no_plots, progress=lambda done, total: bar.update(task, completed=done,
+                                                                                             total=total))
+        except OSError as exc:
+            click.echo(f"error: {target}: cannot write results: {exc.strerror or exc}", err=True)
+            sys.exit(1)
+    if not quiet:
+        failed = f", {report.failed} failed (see the error column)" if report.failed else ""
+        click.echo(f"{report.runs} runs: {report.ran} run now, {report.skipped} already done{failed}; "
+                   f"table written to {report.table}", err=True)
+
+
+def _bad_input(exc: ScenarioError) -> NoReturn:
+    for problem in exc.problems:
+        click.echo(f"error: {problem}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+@contextmanager
+def _executor(scheduler: str | None) -> Iterator[Executor | None]:
+    """A Dask cluster's executor for ``--scheduler``, else None (local processes)."""
+    if scheduler is None:
+        yield None
+        return
+    try:
+        client = connect(scheduler)
+    except ClusterError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    with client:
+        yield client.get_executor()
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _why(scenario: Scenario) -> str:

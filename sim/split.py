@@ -1,5 +1,6 @@
 """A run split into chunks of devices, each simulated and reduced on its own, in this process or
-in worker processes, and merged in device order.
+in worker processes, and merged in device order. The worker processes are either started here (``workers``) or those of a
+``concurrent.futures.Executor`` passed in, such as a Dask client's (``client.get_executor()``).
 
 Chunks are fixed by the scenario (``sim.engine.fast.chunks``), never by the number of workers,
 and their partial metrics are merged in chunk order, so the results are the same, bit for bit,
@@ -8,8 +9,9 @@ whether one process or many compute them.
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from functools import partial
 from multiprocessing import get_context
 
 from sim.engine.fast import chunks, run_chunk
@@ -57,13 +59,24 @@ def _worker_reduce(chunk: Chunk) -> Reducer:
     return _reduce(*_job, chunk)
 
 
+def _reduce_remote(rs: ResolvedScenario, tables: ModelTables, chunk: Chunk) -> Reducer:
+    keep_freed_memory()  # a worker of someone else's executor: set on each call (cheap, idempotent)
+    return _reduce(rs, tables, chunk)
+
+
 def reduce_fast(rs: ResolvedScenario, tables: ModelTables, progress: Callable[[float], None] | None = None,
-                workers: int = 1) -> Reducer:
-    """Every chunk of ``rs`` on the fast engine, reduced and merged; ``workers`` > 1: in that many processes."""
+                workers: int = 1, executor: Executor | None = None) -> Reducer:
+    """Every chunk of ``rs`` on the fast engine, reduced and merged; ``workers`` > 1: in that many processes.
+
+    ``executor`` (e.g. a Dask client's ``get_executor()``) runs the chunks instead of local
+    processes; ``workers`` is then ignored. It is not shut down here: its owner does that."""
     keep_freed_memory()
     total = Reducer(tables, rs)
     todo = list(chunks(rs))
-    if workers > 1 and len(todo) > 1:
+    parts: Iterable[Reducer]
+    if executor is not None:
+        pool, parts = None, executor.map(partial(_reduce_remote, rs, tables), todo)
+    elif workers > 1 and len(todo) > 1:
         # forkserver: workers start from a clean process (never a fork of a threaded one) that has
         # already imported the engine
         context = get_context("forkserver")

@@ -1,0 +1,230 @@
+"""The sweep file format: a base scenario, axes of values for dotted parameters, replications.
+
+A sweep file is TOML, parsed and validated, never executed::
+
+    base = "../quickstart.toml"             # relative to the sweep file
+    set = ["groups[0].devices=200"]         # overrides applied to every run (optional)
+    mode = "grid"                           # "grid" (every combination) or "zip" (axes in step)
+    replications = 3                        # runs per point, seeds derived from `seed`
+    seed = 2026
+
+    [[axes]]
+    path = "apps[0].heartbeat.interval_s"   # any dotted path `signalsim run --set` takes
+    values = [120.0, 270.0, 600.0]          # or range = {start, stop, step}, or linspace = {start, stop, num}
+
+    [[axes]]
+    name = "policy"                         # an axis of named cases, each a set of overrides
+    cases.fixed = { "apps[0].heartbeat.policy" = "fixed" }
+    cases.adaptive = { "apps[0].heartbeat.policy" = "adaptive" }
+
+Two kinds of problem, told apart up front: a *malformed* sweep (bad TOML, an unknown key, a
+base scenario that does not load, an axis path the base scenario does not have) raises
+:class:`sim.errors.ScenarioError` before anything runs; an *impossible value* at a valid path
+(a negative interval, text where a number goes) is found when that point's scenario is
+validated, and is recorded as that point's failure while the rest of the sweep runs. An axis
+path is valid when the base scenario, with every default filled in and its radios' profiles
+written in full (``scenario.resolved.toml``), has a value there.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import math
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.errors import Problem, ScenarioError
+from sim.scenario import ResolvedScenario, resolve
+from sim.scenario.loader import _problems as validation_problems  # the scenario's messages, reused
+
+Scalar = bool | int | float | str
+META_COLUMNS = ("point", "replication", "seed", "run_id", "status", "error", "wall_time_s")
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Range(_Model):
+    """``start``, ``start + step``, ... up to ``stop`` (included when it falls on the grid)."""
+
+    start: float
+    stop: float
+    step: Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Range":
+        if self.stop < self.start:
+            raise ValueError("stop must not be below start")
+        return self
+
+    def values(self) -> list[float]:
+        count = math.floor((self.stop - self.start) / self.step + 1e-9) + 1
+        return [_tidy(self.start + i * self.step) for i in range(count)]
+
+
+class Linspace(_Model):
+    """``num`` evenly spaced values from ``start`` to ``stop``, both included."""
+
+    start: float
+    stop: float
+    num: Annotated[int, Field(ge=1)]
+
+    def values(self) -> list[float]:
+        if self.num == 1:
+            return [_tidy(self.start)]
+        return [_tidy(self.start + i * (self.stop - self.start) / (self.num - 1)) for i in range(self.num)]
+
+
+class Axis(_Model):
+    path: Annotated[str, Field(min_length=1)] | None = None
+    name: Annotated[str, Field(min_length=1)] | None = None  # the table column; default: path
+    values: Annotated[list[Scalar], Field(min_length=1)] | None = None
+    range: Range | None = None
+    linspace: Linspace | None = None
+    cases: Annotated[dict[str, dict[str, Scalar]], Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Axis":
+        given = [k for k in ("values", "range", "linspace", "cases") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of values, range, linspace or cases")
+        if self.cases is None and self.path is None:
+            raise ValueError("path is required (the dotted parameter the axis sets)")
+        if self.cases is not None and (self.path is not None or self.name is None):
+            raise ValueError("an axis of cases has a name and no path (each case lists its paths)")
+        return self
+
+    @property
+    def column(self) -> str:
+        return self.name or self.path or ""
+
+    def levels(self) -> list[Scalar]:
+        """The axis's values as they appear in the table (case names for cases)."""
+        if self.cases is not None:
+            return list(self.cases)
+        source = self.range or self.linspace
+        return [*source.values()] if source is not None else list(self.values or [])
+
+    def overrides(self, level: Scalar) -> list[str]:
+        """``--set`` items for one value of the axis."""
+        if self.cases is not None:
+            return [_set_item(path, value) for path, value in self.cases[str(level)].items()]
+        return [_set_item(self.path or "", level)]
+
+    def paths(self) -> list[str]:
+        if self.cases is not None:
+            return list(dict.fromkeys(p for case in self.cases.values() for p in case))
+        return [self.path or ""]
+
+
+class SweepFile(_Model):
+    base: Annotated[str, Field(min_length=1)]
+    set: list[str] = []
+    mode: Literal["grid", "zip"] = "grid"
+    replications: Annotated[int, Field(ge=1)] = 1
+    seed: Annotated[int, Field(ge=0)] = 1
+    axes: Annotated[list[Axis], Field(min_length=1)]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A validated sweep: its file, the base scenario data and the resolved base (fixed overrides applied)."""
+
+    spec: SweepFile
+    source: str
+    base_path: Path
+    base_data: dict[str, Any]  # the base scenario file's TOML, as parsed (overrides are applied per run)
+    base: ResolvedScenario
+
+    @property
+    def base_digest(self) -> str:
+        """Fingerprint of the base scenario's content: part of every run's id."""
+        return hashlib.sha256(tomli_w.dumps(self.base_data).encode()).hexdigest()
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read and validate a sweep file and its base scenario; raises :class:`ScenarioError` listing every problem."""
+    file = Path(path)
+    source = str(file)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ScenarioError([Problem(source, "", f"cannot read file: {exc.strerror or exc}")]) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ScenarioError([Problem(source, "", f"malformed TOML: {exc}")]) from None
+    try:
+        spec = SweepFile.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(validation_problems(source, exc, ())) from None
+    base_path = file.parent / spec.base
+    try:
+        base_data = tomllib.loads(base_path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ScenarioError([Problem(source, "base", f"cannot read {base_path}: {exc.strerror or exc}")]) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ScenarioError([Problem(str(base_path), "", f"malformed TOML: {exc}")]) from None
+    base = resolve(copy.deepcopy(base_data), str(base_path), spec.set)
+    problems = _axis_problems(source, spec, base)
+    if problems:
+        raise ScenarioError(problems)
+    return Sweep(spec, source, base_path, base_data, base)
+
+
+def _axis_problems(source: str, spec: SweepFile, base: ResolvedScenario) -> list[Problem]:
+    full = base.scenario.model_dump(mode="python", exclude={"provenance"})
+    full["network"]["overrides"] = {r: p.model_dump() for r, p in base.profiles.items()}
+    problems = []
+    columns = [axis.column for axis in spec.axes]
+    for i, axis in enumerate(spec.axes):
+        where = f"axes[{i}]"
+        if columns.index(axis.column) != i:
+            problems.append(Problem(source, f"{where}.name", f"duplicate axis {axis.column!r}"))
+        if axis.column in META_COLUMNS:
+            problems.append(Problem(source, f"{where}.name", f"{axis.column!r} is a reserved column name"))
+        kinds = {"number" if isinstance(v, (int, float)) and not isinstance(v, bool) else type(v).__name__
+                 for v in axis.levels()}
+        if len(kinds) > 1:  # one type per table column
+            problems.append(Problem(source, f"{where}.values", f"values of one type, not {' and '.join(sorted(kinds))}"))
+        field = "path" if axis.cases is None else "cases"
+        for path in axis.paths():
+            if path == "simulation.seed":
+                problems.append(Problem(source, f"{where}.{field}", "seeds come from the sweep's seed and "
+                                        "replications, not from an axis"))
+            elif not _exists(full, path):
+                problems.append(Problem(source, f"{where}.{field}", f"{path!r}: no such parameter in the base "
+                                        f"scenario {spec.base}"))
+    if spec.mode == "zip" and len({len(axis.levels()) for axis in spec.axes}) > 1:
+        problems.append(Problem(source, "axes", "mode = \"zip\" needs axes of the same length"))
+    return problems
+
+
+def _exists(data: Any, path: str) -> bool:
+    node = data
+    for part in _INDEX.sub(r".\1", path).split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return False
+    return True
+
+
+def _set_item(path: str, value: Scalar) -> str:
+    """``path=value`` with the value written as TOML, as ``--set`` reads it back."""
+    return f"{path}={tomli_w.dumps({'v': value}).split('=', 1)[1].strip()}"
+
+
+def _tidy(value: float) -> float:
+    """Round away float noise from ``start + i * step`` (0.1 * 3 = 0.30000000000000004 -> 0.3)."""
+    return float(f"{value:.12g}")
+
+

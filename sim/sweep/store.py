@@ -1,0 +1,54 @@
+"""A sweep's finished runs on disk: one small JSON file per run, ``points/<run id>.json``.
+
+Every file is written to a temporary name in the same directory and renamed into place
+(``os.replace`` is atomic on POSIX), so a file named ``<id>.json`` is always complete: a process
+killed mid-write leaves only a hidden ``.*.tmp`` file, which is never read and is removed on the
+next run. Atomicity covers a killed process; surviving a power cut would also need fsync.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+Record = dict[str, Any]  # run_id, status ("ok" | "failed"), error, wall_time_s, metrics
+
+
+def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
+    """Call ``write`` on a temporary sibling of ``path``, then rename it to ``path``."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+class PointStore:
+    """The ``points/`` folder of a sweep's output directory."""
+
+    def __init__(self, out_dir: Path):
+        self.directory = Path(out_dir) / "points"
+
+    def open(self) -> None:
+        """Create the folder and remove temporary files a killed run left behind."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for leftover in self.directory.glob(".*.tmp"):
+            leftover.unlink(missing_ok=True)
+
+    def load(self, run_ids: set[str]) -> dict[str, Record]:
+        """The stored records of these runs (runs without a file are absent)."""
+        out = {}
+        for path in self.directory.glob("*.json"):
+            if path.stem in run_ids:
+                out[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+        return out
+
+    def save(self, record: Record) -> Path:
+        text = json.dumps(record, indent=1) + "\n"
+        return write_atomic(self.directory / f"{record['run_id']}.json",
+                            lambda tmp: tmp.write_text(text, encoding="utf-8"))
