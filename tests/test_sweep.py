@@ -184,10 +184,13 @@ def test_load_sweep_collects_every_axis_problem(tmp_path: Path) -> None:
     assert [p.path for p in exc.value.problems] == ["axes[0].path", "axes[1].path"]
 
 
-def test_readme_sweep_example_runs(monkeypatch) -> None:
-    monkeypatch.chdir(ROOT)
+def test_readme_sweep_example_runs(monkeypatch, tmp_path: Path) -> None:
+    """As a user runs it from a checkout, but writing its results under a temporary directory."""
+    (tmp_path / "scenarios").symlink_to(ROOT / "scenarios")
+    monkeypatch.chdir(tmp_path)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     [code] = [block for block in re.findall(r"```py\n(.*?)```", readme, re.S) if "run_sweep(" in block]
     namespace: dict = {}
     exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
     assert len(namespace["table"]) == 45 and set(namespace["table"]["status"]) == {"ok"}
+    assert (tmp_path / "results" / "sweeps" / "wechat-policies" / "results.parquet").is_file()
