@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -73,7 +74,7 @@ def default_scenario_path() -> Path:
     return Path(str(resources.files("sim.data").joinpath(DEFAULT_SCENARIO)))
 
 
-def load_scenario(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = (),
+def load_scenario(path: str | Path | None = None, overrides: Sequence[str] = (),
                   seed: int | None = None) -> ResolvedScenario:
     """Load, override, validate and resolve a scenario file.
 
@@ -93,7 +94,7 @@ def load_scenario(path: str | Path | None = None, overrides: list[str] | tuple[s
     return resolve(data, source, overrides, seed)
 
 
-def resolve(data: dict[str, Any], source: str, overrides: list[str] | tuple[str, ...] = (),
+def resolve(data: dict[str, Any], source: str, overrides: Sequence[str] = (),
             seed: int | None = None) -> ResolvedScenario:
     """Validate already-parsed scenario data (see :func:`load_scenario`)."""
     problems = [p for item in overrides for p in _apply_override(data, item)]
@@ -104,7 +105,7 @@ def resolve(data: dict[str, Any], source: str, overrides: list[str] | tuple[str,
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_problems(source, exc, ())) from None
+        raise ScenarioError(validation_problems(source, exc)) from None
     used = {scenario.network.radio} | {g.radio for g in scenario.groups if g.radio}
     problems = _reference_problems(source, scenario, [n for r in sorted(used) for n in PROFILE_MODELS[r].NODES])
     profiles: dict[str, Profile] = {}
@@ -113,7 +114,7 @@ def resolve(data: dict[str, Any], source: str, overrides: list[str] | tuple[str,
         try:
             profile = PROFILE_MODELS[radio].model_validate(merged)
         except ValidationError as exc:
-            problems += _problems(source, exc, ("network", "overrides", radio))
+            problems += validation_problems(source, exc, ("network", "overrides", radio))
             continue
         if radio in used:
             profiles[radio] = profile
@@ -194,7 +195,8 @@ def format_path(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _problems(source: str, exc: ValidationError, prefix: tuple[Any, ...]) -> list[Problem]:
+def validation_problems(source: str, exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[Problem]:
+    """pydantic's errors as one :class:`Problem` each, with the dotted path (under ``prefix``)."""
     problems = []
     for err in exc.errors(include_url=False):
         loc = prefix + tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))

@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.errors import Problem, ScenarioError
 from sim.scenario import ResolvedScenario, resolve
-from sim.scenario.loader import _problems as validation_problems  # the scenario's messages, reused
+from sim.scenario.loader import validation_problems
 
 Scalar = bool | int | float | str
 META_COLUMNS = ("point", "replication", "seed", "run_id", "status", "error", "wall_time_s")
@@ -163,7 +163,7 @@ def load_sweep(path: str | Path) -> Sweep:
     try:
         spec = SweepFile.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(validation_problems(source, exc, ())) from None
+        raise ScenarioError(validation_problems(source, exc)) from None
     base_path = file.parent / spec.base
     try:
         base_data = tomllib.loads(base_path.read_text(encoding="utf-8"))
