@@ -1,6 +1,7 @@
 """A run split into chunks of devices, each simulated and reduced on its own, in this process or
-in worker processes, and merged in device order. The worker processes are either started here (``workers``) or those of a
-``concurrent.futures.Executor`` passed in, such as a Dask client's (``client.get_executor()``).
+in worker processes, and merged in device order. The worker processes are either started here
+(``workers``) or those of a ``concurrent.futures.Executor`` passed in, such as a Dask client's
+(``client.get_executor()``).
 
 Chunks are fixed by the scenario (``sim.engine.fast.chunks``), never by the number of workers,
 and their partial metrics are merged in chunk order, so the results are the same, bit for bit,

@@ -114,8 +114,7 @@ class Reducer:
         self.n_bins = math.ceil(self.end_s / self.bin_s - 1e-9)  # a last bin shorter than a nanobin is rounding
         self.edges = np.append(np.arange(self.n_bins) * self.bin_s, self.end_s)
         self.name_of_state = np.array([self.states.index(s) for _, s in tables.states], dtype=np.int64)
-        n_apps, n_nodes, n_bins, n_dev, n_states = len(self.apps), len(tables.nodes), self.n_bins, self.n_dev, len(
-            self.states)
+        n_apps, n_bins, n_dev, n_states = len(self.apps), self.n_bins, self.n_dev, len(self.states)
         self.occupancy = _Coverage(self.edges, self.bin_s, n_states)
         # per procedure code + 1 (0: a device's initial state, code -1): messages, promotions and
         # promotion energy of one occurrence

@@ -10,8 +10,9 @@ then replace the pending demotions. Kernels are compiled with Numba (cached on d
 first run), so a transfer costs nanoseconds instead of a Python call.
 
 Records come out device by device, each device's in time order: the metrics need not sort them
-to know how long each state lasted (until the device's next record). The pieces every kernel shares are here; a chain of pending demotions is held
-in three small arrays (time, procedure, state) with a head and a length.
+to know how long each state lasted (until the device's next record). The pieces every kernel
+shares are here; a chain of pending demotions is held in three small arrays (time, procedure,
+state) with a head and a length.
 """
 from __future__ import annotations
 

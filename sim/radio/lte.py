@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from sim.radio.base import Machine
 from sim.radio.compiled import fire, jit, merge, promote, put, settle, space
 from sim.radio.profiles import LteProfile

@@ -192,7 +192,8 @@ def _axis_problems(source: str, spec: SweepFile, base: ResolvedScenario) -> list
         kinds = {"number" if isinstance(v, (int, float)) and not isinstance(v, bool) else type(v).__name__
                  for v in axis.levels()}
         if len(kinds) > 1:  # one type per table column
-            problems.append(Problem(source, f"{where}.values", f"values of one type, not {' and '.join(sorted(kinds))}"))
+            problems.append(Problem(source, f"{where}.values",
+                                    f"values of one type, not {' and '.join(sorted(kinds))}"))
         field = "path" if axis.cases is None else "cases"
         for path in axis.paths():
             if path == "simulation.seed":
