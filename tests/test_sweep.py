@@ -194,3 +194,16 @@ def test_readme_sweep_example_runs(monkeypatch, tmp_path: Path) -> None:
     exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
     assert len(namespace["table"]) == 45 and set(namespace["table"]["status"]) == {"ok"}
     assert (tmp_path / "results" / "sweeps" / "wechat-policies" / "results.parquet").is_file()
+
+
+def test_a_point_file_that_is_not_a_record_is_run_again(tmp_path: Path) -> None:
+    """A damaged ``points/<id>.json`` (edited by hand, a disk error) is no finished run: it runs again."""
+    path, out = write(tmp_path), tmp_path / "out"
+    first = pd.read_parquet(run_sweep(load_sweep(path), out, plots=False).table)
+    damaged = sorted((out / "points").glob("*.json"))[:2]
+    damaged[0].write_text('{"run_id": "trunc', encoding="utf-8")
+    damaged[1].write_text(json.dumps({"something": "else"}), encoding="utf-8")
+    report = run_sweep(load_sweep(path), out, plots=False)
+    assert (report.ran, report.skipped) == (2, 6)
+    again = pd.read_parquet(report.table)
+    pd.testing.assert_frame_equal(first.drop(columns="wall_time_s"), again.drop(columns="wall_time_s"))

@@ -41,11 +41,17 @@ class PointStore:
             leftover.unlink(missing_ok=True)
 
     def load(self, run_ids: set[str]) -> dict[str, Record]:
-        """The stored records of these runs (runs without a file are absent)."""
+        """The stored records of these runs (runs without a file, or with one that is not a record
+        this module wrote, e.g. edited by hand, are absent: they run again)."""
         out = {}
         for path in self.directory.glob("*.json"):
             if path.stem in run_ids:
-                out[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+                try:
+                    record = json.loads(path.read_text(encoding="utf-8"))
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    continue
+                if isinstance(record, dict) and record.get("run_id") == path.stem and "status" in record:
+                    out[path.stem] = record
         return out
 
     def save(self, record: Record) -> Path:
