@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from distributed import Client
 
+
 class ClusterError(Exception):
     """No cluster to run on: Dask is not installed, or the scheduler cannot be reached."""
 
