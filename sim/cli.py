@@ -16,14 +16,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sim.api import provenance, simulate, timed
 from sim.cluster import ClusterError, connect
 from sim.errors import ScenarioError
-from sim.outputs.files import write_results
+from sim.errors import printable
+from sim.outputs.files import RUN, write_results
+from sim.outputs.folders import Layout, OutputError, check_target
 from sim.outputs.plots import write_plots
 from sim.outputs.report import render
 from sim.scenario import load_scenario
 from sim.scenario.schema import Scenario
 from sim.sweep import load_sweep, run_sweep
+from sim.sweep.runner import SWEEP
 from sim.validation import CASES, Settings, run_validation
-from sim.validation.report import rich_table, summary_line, write_validation
+from sim.validation.report import VALIDATION, rich_table, summary_line, write_validation
 
 EXIT_BAD_INPUT = 2
 SCHEDULER_HELP = ("Run on an existing Dask cluster: its scheduler's address (tcp://host:port) or scheduler file "
@@ -37,7 +40,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("scenario", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", required=False, type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Output directory [default: results/<scenario name>/].")
 @click.option("--seed", type=click.IntRange(min=0), help="Replace simulation.seed.")
@@ -60,6 +63,7 @@ def run(scenario: Path | None, out_dir: Path | None, seed: int | None, overrides
     except ScenarioError as exc:
         _bad_input(exc)
     target = out_dir or Path("results") / rs.scenario.name
+    _check_out(target, RUN)
     if not quiet:
         click.echo(f"engine: {rs.engine} ({_why(rs.scenario)})", err=True)
     with _executor(scheduler) as executor, \
@@ -68,15 +72,21 @@ def run(scenario: Path | None, out_dir: Path | None, seed: int | None, overrides
         task = bar.add_task(f"simulating {rs.scenario.name}", total=1.0)
         results, wall_s = timed(lambda: simulate(rs, lambda done: bar.update(task, completed=done), workers,
                                                  executor))
+    console = Console()
+    with console.capture() as report:  # rendered before anything is written: a failure here replaces nothing
+        if not quiet:
+            render(results, console)
     try:
-        written = write_results(results, rs.to_toml(provenance(wall_s)), target,
+        write_results(results, rs.to_toml(provenance(wall_s)), target,
                                 None if no_plots else write_plots)
+    except OutputError as exc:
+        _bad_output(exc)
     except OSError as exc:
-        click.echo(f"error: {target}: cannot write results: {exc.strerror or exc}", err=True)
+        click.echo(f"error: {printable(str(target))}: cannot write results: {exc.strerror or exc}", err=True)
         sys.exit(1)
     if not quiet:
-        render(results, Console())
-        click.echo(f"results written to {written}/ ({wall_s:.1f} s)")
+        sys.stdout.write(report.get())
+        click.echo(f"results written to {printable(str(target))}/ ({wall_s:.1f} s)")
 
 
 @cli.command()
@@ -93,6 +103,8 @@ def validate(out_dir: Path | None, engine: str, cases: tuple[str, ...], quick: b
              overrides: tuple[str, ...]) -> None:
     """Check the model against theory and published measurements; exit 0 only if every check passes."""
     err = Console(stderr=True)
+    if out_dir is not None:
+        _check_out(out_dir, VALIDATION)
     settings = Settings(("fast", "des") if engine == "both" else (engine,), quick, overrides)
     try:
         with err.status("validating") as status:
@@ -104,10 +116,13 @@ def validate(out_dir: Path | None, engine: str, cases: tuple[str, ...], quick: b
     console.print(summary_line(validation))
     if out_dir is not None:
         try:
-            click.echo(f"written to {write_validation(validation, out_dir)}/")
+            write_validation(validation, out_dir)
+        except OutputError as exc:
+            _bad_output(exc)
         except OSError as exc:
-            click.echo(f"error: {out_dir}: cannot write results: {exc.strerror or exc}", err=True)
+            click.echo(f"error: {printable(str(out_dir))}: cannot write results: {exc.strerror or exc}", err=True)
             sys.exit(1)
+        click.echo(f"written to {printable(str(out_dir))}/")
     sys.exit(0 if validation.passed else 1)
 
 
@@ -130,6 +145,7 @@ def sweep(sweep_file: Path, out_dir: Path | None, workers: int, scheduler: str |
     except ScenarioError as exc:
         _bad_input(exc)
     target = out_dir or Path("results") / "sweeps" / sweep_file.stem
+    _check_out(target, SWEEP)
     err = Console(stderr=True)
     with _executor(scheduler) as executor, \
             Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
@@ -139,8 +155,10 @@ def sweep(sweep_file: Path, out_dir: Path | None, workers: int, scheduler: str |
             report = run_sweep(spec, target, workers=workers, executor=executor, keep_runs=keep_runs, csv=csv,
                                plots=not no_plots, progress=lambda done, total: bar.update(task, completed=done,
                                                                                              total=total))
+        except OutputError as exc:
+            _bad_output(exc)
         except OSError as exc:
-            click.echo(f"error: {target}: cannot write results: {exc.strerror or exc}", err=True)
+            click.echo(f"error: {printable(str(target))}: cannot write results: {exc.strerror or exc}", err=True)
             sys.exit(1)
     if not quiet:
         failed = f", {report.failed} failed (see the error column)" if report.failed else ""
@@ -151,6 +169,19 @@ def sweep(sweep_file: Path, out_dir: Path | None, workers: int, scheduler: str |
 def _bad_input(exc: ScenarioError) -> NoReturn:
     for problem in exc.problems:
         click.echo(f"error: {problem}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def _check_out(target: Path, layout: Layout) -> None:
+    """Refuse a ``--out`` that signalsim may not write (not its own folder, not writable) before any work."""
+    try:
+        check_target(target, layout)
+    except OutputError as exc:
+        _bad_output(exc)
+
+
+def _bad_output(exc: OutputError) -> NoReturn:
+    click.echo(f"error: {printable(str(exc))}", err=True)
     sys.exit(EXIT_BAD_INPUT)
 
 

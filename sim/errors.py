@@ -4,6 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def printable(text: str) -> str:
+    """``text`` with newlines, ANSI escapes and other unprintable characters written as escapes
+    (``\\n``, ``\\x1b``), so that any name or value shows literally on one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with an input: where it is and what is wrong."""
@@ -14,7 +22,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.source}: {self.path}" if self.path else self.source
-        return f"{where}: {self.message}"
+        return printable(f"{where}: {self.message}")
 
 
 class ScenarioError(Exception):

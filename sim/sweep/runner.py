@@ -19,7 +19,8 @@ from typing import Any
 from sim.api import provenance, simulate
 from sim.errors import ScenarioError
 from sim.metrics import Results
-from sim.outputs.files import write_results
+from sim.outputs.files import RUN, write_results
+from sim.outputs.folders import Layout, prepare_folder
 from sim.scenario import resolve
 from sim.sweep.plots import write_sweep_plots
 from sim.sweep.points import Run, expand
@@ -28,6 +29,8 @@ from sim.sweep.store import PointStore, Record, write_atomic
 from sim.sweep.table import build_table, flatten
 
 TABLE = "results.parquet"
+SWEEP = Layout("sweep", ("points",), (TABLE, "results.csv", f".{TABLE}.*.tmp", ".results.csv.*.tmp", "points/*.json",
+                                     "points/.*.tmp", "plots/*.png"), children=(("runs", RUN),))
 Kept = tuple[Results, str] | None  # a run's results and resolved scenario, when its folder is kept
 
 
@@ -71,7 +74,7 @@ def run_sweep(sweep: Sweep, out_dir: str | Path, *, workers: int = 1, executor: 
 
     ``executor`` (e.g. ``client.get_executor()`` of a Dask client) runs them if given; else
     ``workers`` > 1 local processes, or this process. ``progress(done, total)`` after each run."""
-    out_dir = Path(out_dir)
+    out_dir = prepare_folder(out_dir, SWEEP)
     store = PointStore(out_dir)
     store.open()
     runs = expand(sweep)

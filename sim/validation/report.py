@@ -13,12 +13,13 @@ from matplotlib.figure import Figure
 from rich import box
 from rich.table import Table
 
-from sim.outputs.files import write_directory
+from sim.outputs.folders import Layout, write_directory
 from sim.outputs.plots import DPI
 from sim.validation.runner import Validation
 from sim.validation.table import Curve, Row
 
 HEADERS = ("case", "quantity", "engine", "expected", "source", "simulated", "rel. error", "tolerance", "pass")
+VALIDATION = Layout("validation", ("validation.csv", "validation.md"), ("validation.csv", "validation.md", "plots/*.png"))
 CSV_HEADERS = ("case", "quantity", "engine", "expected", "source", "simulated", "rel_error", "tolerance",
                "tolerance_basis", "passed")
 
@@ -77,7 +78,7 @@ def write_validation(validation: Validation, out_dir: Path) -> Path:
         for curve in validation.curves:
             plot_curve(curve, tmp / "plots" / f"{curve.case}.png")
 
-    return write_directory(out_dir, fill)
+    return write_directory(out_dir, VALIDATION, fill)
 
 
 def plot_curve(curve: Curve, path: Path) -> None:
