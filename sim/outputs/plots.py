@@ -14,6 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from sim.errors import printable
 from sim.metrics.concentration import lorenz_top
 
 DPI = 120
@@ -139,7 +140,7 @@ def _apps(results: PlotResults, ax: Axes) -> None:
         _empty(ax, "no apps")
         return
     apps = apps.sort_values("signalling_share", ascending=False, kind="stable")
-    names = [f"{a}\n(OS push)" if a == "os-push" else str(a) for a in apps["app"]]
+    names = [f"{a}\n(OS push)" if a == "os-push" else literal(str(a)) for a in apps["app"]]
     x = np.arange(len(apps))
     w = 0.38
     sig = 100 * apps["signalling_share"].to_numpy(dtype=float)
@@ -248,3 +249,9 @@ def _mark_events(results: PlotResults, ax: Axes) -> None:
             ax.axvline(event["at_s"] * scale, color="grey", ls=":", lw=1.5, label=what)
     if events:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+
+
+def literal(name: str) -> str:
+    """A user's name (app, axis, case) as plot text that shows as typed: escapes written out, and
+    ``$`` escaped so matplotlib does not read it as mathtext."""
+    return printable(name).replace("$", r"\$")

@@ -5,8 +5,11 @@ from typing import Any, Protocol
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
+
+from sim.errors import printable
 
 
 class ReportResults(Protocol):
@@ -26,7 +29,7 @@ def render(results: ReportResults, console: Console) -> None:
     sig, rrc, conc = s.get("signalling", {}), s.get("rrc", {}), s.get("concentration", {})
     total = sig.get("messages_total", 0)
 
-    console.print(f"[bold]{s.get('scenario', 'run')}[/]: {_int(s.get('devices', 0))} devices, "
+    console.print(f"[bold]{_text(s.get('scenario', 'run'))}[/]: {_int(s.get('devices', 0))} devices, "
                   f"{_duration(s.get('duration_s', 0))}, seed {s.get('seed', '-')}, "
                   f"engine {s.get('engine', '-')}")
 
@@ -35,7 +38,7 @@ def render(results: ReportResults, console: Console) -> None:
         nodes.add_column(header, justify="left" if header == "node" else "right")
     by_node, peak = sig.get("by_node", {}), sig.get("peak_per_s", {})
     for node in [n for n in results.nodes if n in by_node] + [n for n in by_node if n not in results.nodes]:
-        nodes.add_row(node, _int(by_node[node]), _pct(by_node[node], total), _num(peak.get(node)))
+        nodes.add_row(_text(node), _int(by_node[node]), _pct(by_node[node], total), _num(peak.get(node)))
     nodes.add_row("[bold]total", f"[bold]{_int(total)}", "", "")
 
     apps = _table("per app: share of signalling vs bytes")
@@ -43,7 +46,7 @@ def render(results: ReportResults, console: Console) -> None:
         apps.add_column(header, justify="left" if header == "app" else "right")
     by_app = sorted(s.get("apps", {}).items(), key=lambda kv: -kv[1].get("signalling_share", 0))
     for name, app in by_app:
-        apps.add_row(name, _pct(app.get("signalling_share")), _pct(app.get("bytes_share")),
+        apps.add_row(_text(name), _pct(app.get("signalling_share")), _pct(app.get("bytes_share")),
                      _int(app.get("promotions", 0)))
 
     grid = Table.grid(padding=(0, 4))
@@ -61,6 +64,11 @@ def render(results: ReportResults, console: Console) -> None:
     console.print(f"Signalling from the top 8% of devices: {_pct(top.get('8'))}, "
                   f"top 10%: {_pct(top.get('10'))}; Gini {_num(conc.get('gini'), 3)}")
     console.print(f"Radio energy: {_num(s.get('energy', {}).get('radio_j_per_device_hour'))} J per device-hour")
+
+
+def _text(name: Any) -> str:
+    """A name from the scenario as rich shows it literally: markup escaped, control characters written out."""
+    return escape(printable(str(name)))
 
 
 def _table(title: str) -> Table:

@@ -17,11 +17,11 @@ RADIOS = ("umts", "lte", "nr")
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 Timer = Annotated[float, Field(gt=0.0)]  # inf allowed: "never"
-Count = Annotated[int, Field(ge=0)]
+Count = Annotated[int, Field(ge=0, le=1_000_000)]  # bounded so that every message total fits in 64 bits
 
 
 class _Profile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     #: node names this technology's procedures may count messages at
     NODES: ClassVar[tuple[str, ...]] = ()

@@ -14,20 +14,35 @@ from sim.radio.profiles import RADIOS
 PUSH_APP = "os-push"  # pseudo-app that owns the OS shared push channel's heartbeat
 NETWORK_APP = "network"  # pseudo-app that owns network-driven procedures (re-attach after a RAN outage)
 
+# Bounds that keep every total within 64 bits: the budget (sim.scenario.budget) admits at most
+# about 10^12 transfers in a run, so 10^6 bytes a transfer keep byte totals below 2^63 (9.2e18).
+MAX_BYTES = 10**6
+MAX_DEVICES = 10**9
+MAX_COUNT = 10**6  # beats, attempts, servers, queue places: far beyond any real setting
+MAX_NAME = 100  # characters in a name (apps, groups, the scenario: a folder name)
+
 Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-Bytes = Annotated[int, Field(ge=0)]
+Bytes = Annotated[int, Field(ge=0, le=MAX_BYTES)]
+Count = Annotated[int, Field(ge=1, le=MAX_COUNT)]
 Radio = Literal["umts", "lte", "nr"]
+# A name shown in tables, plots and the terminal: printable characters only (no newlines or
+# terminal escapes), so it always shows literally on one line.
+Label = Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")]
+# The scenario's name is its results folder's name (results/<name>/): a safe file name that
+# is not "." or ".." and cannot reach outside results/.
+FolderName = Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: a count is an integer (not true, not "100"), a number is a number (not "0.5")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Simulation(_Model):
     duration_s: Positive = 3600.0
-    seed: Annotated[int, Field(ge=0)] = 1
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 1
     bin_s: Positive = 60.0
     # "des": event by event (SimPy); "fast": vectorised, open loop only; "auto": fast when open loop
     engine: Literal["auto", "des", "fast"] = "auto"
@@ -59,9 +74,9 @@ class Heartbeat(_Model):
     max_interval_s: Positive = 600.0
     step_s: Positive = 60.0  # HeartStep
     margin_s: NonNegative = 20.0  # SuccessStep: settle this far below the last interval that survived
-    probe_beats: Annotated[int, Field(ge=1)] = 5  # BaseSuccCount: successes before probing up
-    warmup_beats: Annotated[int, Field(ge=0)] = 3  # NetStableTestCount: beats at the minimum after connecting
-    max_failures: Annotated[int, Field(ge=1)] = 2  # MaxHeartFailCount
+    probe_beats: Count = 5  # BaseSuccCount: successes before probing up
+    warmup_beats: Annotated[int, Field(ge=0, le=MAX_COUNT)] = 3  # NetStableTestCount: beats at the minimum after connecting
+    max_failures: Count = 2  # MaxHeartFailCount
 
     @model_validator(mode="after")
     def _complete(self) -> "Heartbeat":
@@ -89,12 +104,12 @@ class Reconnect(_Model):
 
     up_bytes: Bytes = 1200
     down_bytes: Bytes = 5000
-    up_packets: Annotated[int, Field(ge=1)] = 6
-    down_packets: Annotated[int, Field(ge=1)] = 5
+    up_packets: Count = 6
+    down_packets: Count = 5
 
 
 class App(_Model):
-    name: Annotated[str, Field(min_length=1)]
+    name: Label
     connection: Literal["own", "push"] = "own"  # "push": the OS shared push channel (its heartbeat replaces the app's)
     heartbeat: Heartbeat = Heartbeat()
     messages: Messages = Messages()
@@ -102,10 +117,10 @@ class App(_Model):
 
 
 class Group(_Model):
-    name: Annotated[str, Field(min_length=1)]
-    devices: Annotated[int, Field(ge=1)]
+    name: Label
+    devices: Annotated[int, Field(ge=1, le=MAX_DEVICES)]
     radio: Radio | None = None  # defaults to network.radio
-    apps: dict[str, Probability] = {}  # install probability per device
+    apps: dict[Label, Probability] = {}  # install probability per device
     # page: Android GCM/FCM heartbeat 28 min on mobile (android-arsenal "Pacemaker"; Docomo 2012).
     push_interval_s: Positive = 1680.0
     # assumption: the push heartbeat is as small as an IM heartbeat.
@@ -123,9 +138,9 @@ class NodeCapacity(_Model):
     # what one processor of one instance handles; absent: the default in sim/profiles/controlplane.toml
     messages_per_s: Positive | None = None
     # devices per instance; absent: that file's default, else one instance serves everyone
-    devices_per_node: Annotated[int, Field(ge=1)] | None = None
-    servers: Annotated[int, Field(ge=1)] = 1
-    queue_limit: Annotated[int, Field(ge=0)] | None = None  # procedures that may wait; None: no limit
+    devices_per_node: Annotated[int, Field(ge=1, le=MAX_DEVICES)] | None = None
+    servers: Count = 1
+    queue_limit: Annotated[int, Field(ge=0, le=MAX_COUNT)] | None = None  # procedures that may wait; None: no limit
     guard_s: Positive | None = None  # a procedure still waiting this long is rejected
 
 
@@ -137,7 +152,7 @@ class ControlPlane(_Model):
     # 1..16 s; assumption: 2 s.
     reject_wait_s: Positive = 2.0
     # assumption: attempts per send before the app gives up on it (T300/N300 style)
-    max_attempts: Annotated[int, Field(ge=1)] = 3
+    max_attempts: Count = 3
 
 
 class Calls(_Model):
@@ -221,7 +236,7 @@ class RanOutage(_Model):
 
     kind: Literal["ran_outage"]
     node: str
-    instance: Annotated[int, Field(ge=0)] | None = None  # None: every instance (see devices_per_node)
+    instance: Annotated[int, Field(ge=0, le=MAX_DEVICES)] | None = None  # None: every instance (see devices_per_node)
     start_s: NonNegative
     end_s: Positive
 
@@ -239,8 +254,8 @@ class Provenance(_Model):
 
 
 class Scenario(_Model):
-    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")]
-    description: str = ""
+    name: FolderName
+    description: Annotated[str, Field(max_length=10_000)] = ""
     simulation: Simulation = Simulation()
     network: Network = Network()
     apps: list[App] = []

@@ -18,7 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from sim.outputs.plots import DPI
+from sim.outputs.plots import DPI, literal
 from sim.sweep.table import mean_ci
 
 METRICS = {
@@ -62,14 +62,14 @@ def _plot(ax: Axes, ok: pd.DataFrame, metric: str, axis: str, line_by: list[str]
     levels = list(dict.fromkeys(ok[axis]))
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in levels)
     position = {v: (float(v) if numeric else float(i)) for i, v in enumerate(levels)}
-    lines = [(f"{line_by[0]} = {value}", stats[stats[line_by[0]] == value]) for value in
+    lines = [(literal(f"{line_by[0]} = {value}"), stats[stats[line_by[0]] == value]) for value in
              dict.fromkeys(stats[line_by[0]])] if line_by else [(None, stats)]
     for label, line in lines:
         line = line.assign(x=line[axis].map(position)).sort_values("x")
         drawn = ax.plot(line["x"], line["mean"], marker="o", lw=1.5, label=label)
         ax.fill_between(line["x"], line["low"], line["high"], color=drawn[0].get_color(), alpha=0.2, lw=0)
     if not numeric:
-        ax.set_xticks(list(position.values()), [str(v) for v in levels])
+        ax.set_xticks(list(position.values()), [literal(str(v)) for v in levels])
     elif min(position.values()) > 0 and max(position.values()) >= LOG_SPAN * min(position.values()):
         ax.set_xscale("log")
         ax.set_xticks(list(position.values()), [f"{v:g}" for v in levels])
@@ -80,7 +80,7 @@ def _plot(ax: Axes, ok: pd.DataFrame, metric: str, axis: str, line_by: list[str]
     if pooled:
         title += f"\n(pooled over {', '.join(pooled)})"
     ax.set_title(title, fontsize="medium")
-    ax.set_xlabel(axis)
+    ax.set_xlabel(literal(axis))
     ax.set_ylabel(METRICS[metric])
     ax.set_ylim(bottom=min(0.0, float(np.nanmin(stats["low"]))))
     ax.grid(alpha=0.3)

@@ -49,7 +49,7 @@ _INDEX = re.compile(r"\[(\d+)\]")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Range(_Model):
