@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from concurrent.futures import Executor
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
@@ -25,6 +25,7 @@ from sim.scenario import load_scenario
 from sim.scenario.schema import Scenario
 from sim.sweep import load_sweep, run_sweep
 from sim.sweep.runner import SWEEP
+from sim.sweep.spec import MAX_RUNS
 from sim.validation import CASES, Settings, run_validation
 from sim.validation.report import VALIDATION, rich_table, summary_line, write_validation
 
@@ -33,7 +34,39 @@ SCHEDULER_HELP = ("Run on an existing Dask cluster: its scheduler's address (tcp
                   "(needs the dask extra).")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Commands(click.Group):
+    """The command group, with click's usage errors as one line each: ``error: --seed: message``."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102 (click's own)
+        if not kwargs.get("standalone_mode", True):
+            return super().main(*args, **kwargs)
+        try:
+            return super().main(*args, **{**kwargs, "standalone_mode": False})
+        except click.UsageError as exc:
+            click.echo(f"error: {usage_line(exc)}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except click.exceptions.Abort:  # click's form of KeyboardInterrupt
+            raise KeyboardInterrupt from None
+
+
+def usage_line(exc: click.UsageError) -> str:
+    """Where and what of a usage error: ``--seed: -1 is not in the range x>=0.``, on one line."""
+    param = getattr(exc, "param", None)
+    if isinstance(exc, click.BadOptionUsage) and not isinstance(exc, click.NoSuchOption):
+        where, message = exc.option_name, exc.format_message()
+    elif isinstance(exc, click.NoSuchOption):
+        where, message = exc.option_name, "no such option" + (
+            f" (did you mean {' or '.join(exc.possibilities)}?)" if exc.possibilities else "")
+    elif param is not None:
+        where = param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
+        message = exc.message if isinstance(exc, click.BadParameter) else exc.format_message()
+    else:
+        where = exc.ctx.command_path if exc.ctx is not None else "signalsim"
+        message = exc.format_message()
+    return printable(f"{where}: {message}")
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="signalsim")
 def cli() -> None:
     """Simulate the signalling load that IM heartbeats put on a mobile carrier's control plane."""
@@ -127,7 +160,7 @@ def validate(out_dir: Path | None, engine: str, cases: tuple[str, ...], quick: b
 
 
 @cli.command()
-@click.argument("sweep_file", metavar="SWEEP", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("sweep_file", metavar="SWEEP", type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Output directory [default: results/sweeps/<sweep file name>/]; rerunning into it resumes.")
 @click.option("--workers", type=click.IntRange(min=1), default=lambda: _cores(), show_default="the core count",
@@ -136,12 +169,14 @@ def validate(out_dir: Path | None, engine: str, cases: tuple[str, ...], quick: b
 @click.option("--keep-runs", is_flag=True, help="Also write each run's results folder under runs/<run id>/.")
 @click.option("--csv", is_flag=True, help="Also write the table as results.csv.")
 @click.option("--no-plots", is_flag=True, help="Skip the sweep plots.")
+@click.option("--max-runs", type=click.IntRange(min=1), default=MAX_RUNS, show_default=True,
+              help="Refuse a sweep of more runs than this (counted from the axes before anything runs).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or closing line.")
 def sweep(sweep_file: Path, out_dir: Path | None, workers: int, scheduler: str | None, keep_runs: bool, csv: bool,
-          no_plots: bool, quiet: bool) -> None:
+          no_plots: bool, max_runs: int, quiet: bool) -> None:
     """Run every point of SWEEP (a sweep file: base scenario, axes, replications) into one table."""
     try:
-        spec = load_sweep(sweep_file)
+        spec = load_sweep(sweep_file, max_runs)
     except ScenarioError as exc:
         _bad_input(exc)
     target = out_dir or Path("results") / "sweeps" / sweep_file.stem

@@ -5,9 +5,11 @@ simulation starts. Scenario files are data: they are parsed as TOML, never execu
 """
 from __future__ import annotations
 
+import os
 import re
+import stat
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -18,9 +20,11 @@ from pydantic import ValidationError
 
 from sim.errors import Problem, ScenarioError
 from sim.radio.profiles import PROFILE_MODELS, Profile, builtin_profile_data, merge
-from sim.scenario.schema import NETWORK_APP, PUSH_APP, Scenario
+from sim.scenario.schema import FOLDER_PATTERN, LABEL_PATTERN, NETWORK_APP, PUSH_APP, Scenario
 
 DEFAULT_SCENARIO = "quickstart.toml"
+MAX_FILE_BYTES = 1 << 20  # a scenario or sweep file: 1 MiB is thousands of groups and apps
+MAX_DEPTH = 16  # tables and arrays nested in a scenario; the deepest real one (a profile override) is 5
 
 
 @dataclass(frozen=True)
@@ -82,16 +86,66 @@ def load_scenario(path: str | Path | None = None, overrides: Sequence[str] = (),
     ``seed`` replaces ``simulation.seed``. Raises :class:`ScenarioError` listing every problem.
     """
     file = Path(path) if path is not None else default_scenario_path()
-    source = str(file)
+    data = read_toml(file)
+    return resolve(data, str(file), overrides, seed)
+
+
+def read_toml(file: Path, source: str | None = None, where: str = "") -> dict[str, Any]:
+    """Parse a scenario or sweep file; every way it can be unusable is one :class:`ScenarioError`.
+
+    Only regular files of at most :data:`MAX_FILE_BYTES` are read (not a directory, a FIFO or
+    ``/dev/zero``); text that is not UTF-8 is reported with the offset of its first bad byte;
+    nesting deeper than :data:`MAX_DEPTH` is reported, not crashed on. ``source`` and ``where``
+    name the problem's file and field (default: the file itself)."""
+    source = source if source is not None else str(file)
+
+    def problem(message: str) -> ScenarioError:
+        return ScenarioError([Problem(source, where, message)])
+
     try:
-        text = file.read_text(encoding="utf-8")
+        with open(file, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK)) as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise problem("not a regular file" + (" (a folder)" if stat.S_ISDIR(info.st_mode) else ""))
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except IsADirectoryError:
+        raise problem("not a regular file (a folder)") from None
     except OSError as exc:
-        raise ScenarioError([Problem(source, "", f"cannot read file: {exc.strerror or exc}")]) from None
+        raise problem(f"cannot read file: {exc.strerror or exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise problem(f"larger than {MAX_FILE_BYTES // 1024} KiB: not a scenario")
     try:
-        data = tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(source, "", f"malformed TOML: {exc}")]) from None
-    return resolve(data, source, overrides, seed)
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise problem(f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start} (save the file as UTF-8)"
+                      ) from None
+    data = parse_toml(text, problem)
+    deep = _too_deep(data)
+    if deep is not None:
+        raise ScenarioError([Problem(source, deep, f"nested more than {MAX_DEPTH} levels deep")])
+    return data
+
+
+def parse_toml(text: str, problem: Callable[[str], ScenarioError]) -> dict[str, Any]:
+    """``tomllib.loads``, its errors (deep nesting included) raised as ``problem(message)``."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise problem(f"malformed TOML: {exc}") from None
+    except RecursionError:
+        raise problem(f"malformed TOML: nested more than {MAX_DEPTH} levels deep") from None
+
+
+def _too_deep(data: Any) -> str | None:
+    """The dotted path of the first value nested deeper than :data:`MAX_DEPTH`, else None."""
+    todo: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]
+    while todo:
+        node, loc = todo.pop()
+        if len(loc) > MAX_DEPTH:
+            return format_path(loc)
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        todo.extend((value, (*loc, key)) for key, value in items)
+    return None
 
 
 def resolve(data: dict[str, Any], source: str, overrides: Sequence[str] = (),
@@ -130,6 +184,7 @@ def resolve(data: dict[str, Any], source: str, overrides: Sequence[str] = (),
         if cap.messages_per_s is None:
             problems.append(Problem(source, f"controlplane.nodes.{node}.messages_per_s",
                                     f"required: the reference has no capacity figure for {node}"))
+    problems += _instance_problems(source, scenario)
     if problems:
         raise ScenarioError(problems)
     return ResolvedScenario(scenario, profiles, source)
@@ -187,6 +242,30 @@ def _reference_problems(source: str, scenario: Scenario, known_nodes: list[str])
     return problems
 
 
+def _instance_problems(source: str, scenario: Scenario) -> list[Problem]:
+    """A ``ran_outage`` of one instance must name an instance that serves devices (device ``d`` is
+    served by instance ``d // devices_per_node`` of each node its radio uses; one instance without it)."""
+    problems = []
+    for i, event in enumerate(scenario.events):
+        if event.kind != "ran_outage" or event.instance is None:
+            continue
+        cap = scenario.controlplane.nodes.get(event.node)
+        per_node = cap.devices_per_node if cap is not None else None
+        served: list[tuple[int, int]] = []  # ranges of instances, both ends included
+        first = 0
+        for group in scenario.groups:
+            radio = group.radio or scenario.network.radio
+            if event.node in PROFILE_MODELS[radio].NODES:
+                last = first + group.devices - 1
+                served.append((first // per_node, last // per_node) if per_node else (0, 0))
+            first += group.devices
+        if not any(lo <= event.instance <= hi for lo, hi in served):
+            count = f"instances up to {max(hi for _, hi in served)}" if served and per_node else "one instance, 0"
+            problems.append(Problem(source, f"events[{i}].instance", f"{event.node} has no instance {event.instance} "
+                                    f"serving devices ({count}; see controlplane.nodes.{event.node}.devices_per_node)"))
+    return problems
+
+
 def format_path(loc: tuple[Any, ...]) -> str:
     """``("groups", 0, "apps")`` -> ``"groups[0].apps"``."""
     out = ""
@@ -205,9 +284,32 @@ def validation_problems(source: str, exc: ValidationError, prefix: tuple[Any, ..
             msg = "unknown key (misspelled?)"
         elif err["type"] == "missing":
             msg = "required key is missing"
+        elif err["type"] == "string_pattern_mismatch":
+            msg = PATTERN_MESSAGES.get(err.get("ctx", {}).get("pattern", ""), msg)
+        elif err["type"].endswith("_type") and err["type"] != "dict_type" or err["type"] == "literal_error":
+            msg += f", not {_describe(err.get('input'))}"
         msg = re.sub(r"^(Value|Assertion) error, ", "", msg)
         problems.append(Problem(source, format_path(loc), msg))
     return problems
+
+
+PATTERN_MESSAGES = {
+    LABEL_PATTERN: "printable characters only (no newlines, tabs or terminal escapes)",
+    FOLDER_PATTERN: "a folder name: letters, digits, '.', '_' and '-', starting with a letter or digit",
+}
+
+
+def _describe(value: Any) -> str:
+    """A bad input as the user wrote it, briefly: ``true``, ``"100" (text)``, ``a table``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"{value[:40]!r} (text)"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)[:40]
 
 
 _INDEX = re.compile(r"\[(\d+)\]")
@@ -226,6 +328,10 @@ def _apply_override(data: dict[str, Any], item: str) -> list[Problem]:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw  # a bare word such as umts: take it as text
+    except RecursionError:
+        return [Problem("--set", key, f"value nested more than {MAX_DEPTH} levels deep")]
+    if len(parts) > MAX_DEPTH or _too_deep(value) is not None:
+        return [Problem("--set", key, f"nested more than {MAX_DEPTH} levels deep")]
     node: Any = data
     for depth, part in enumerate(parts[:-1]):
         here = format_path(tuple(parts[: depth + 1]))

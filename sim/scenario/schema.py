@@ -29,10 +29,12 @@ Count = Annotated[int, Field(ge=1, le=MAX_COUNT)]
 Radio = Literal["umts", "lte", "nr"]
 # A name shown in tables, plots and the terminal: printable characters only (no newlines or
 # terminal escapes), so it always shows literally on one line.
-Label = Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")]
+LABEL_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]+$"
+Label = Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=LABEL_PATTERN)]
 # The scenario's name is its results folder's name (results/<name>/): a safe file name that
 # is not "." or ".." and cannot reach outside results/.
-FolderName = Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+FOLDER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+FolderName = Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=FOLDER_PATTERN)]
 
 
 class _Model(BaseModel):

@@ -31,7 +31,6 @@ import copy
 import hashlib
 import math
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -41,9 +40,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.errors import Problem, ScenarioError
 from sim.scenario import ResolvedScenario, resolve
-from sim.scenario.loader import validation_problems
+from sim.metrics.results import SUMMARY_KEYS
+from sim.scenario.loader import read_toml, validation_problems
 
 Scalar = bool | int | float | str
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+MAX_RUNS = 10_000  # runs a sweep may have unless --max-runs raises it: ~3 h at a second each on 2 cores
 META_COLUMNS = ("point", "replication", "seed", "run_id", "status", "error", "wall_time_s")
 _INDEX = re.compile(r"\[(\d+)\]")
 
@@ -55,8 +57,8 @@ class _Model(BaseModel):
 class Range(_Model):
     """``start``, ``start + step``, ... up to ``stop`` (included when it falls on the grid)."""
 
-    start: float
-    stop: float
+    start: Finite
+    stop: Finite
     step: Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 
     @model_validator(mode="after")
@@ -65,17 +67,22 @@ class Range(_Model):
             raise ValueError("stop must not be below start")
         return self
 
+    def size(self) -> int:
+        return math.floor((self.stop - self.start) / self.step + 1e-9) + 1
+
     def values(self) -> list[float]:
-        count = math.floor((self.stop - self.start) / self.step + 1e-9) + 1
-        return [_tidy(self.start + i * self.step) for i in range(count)]
+        return [_tidy(self.start + i * self.step) for i in range(self.size())]
 
 
 class Linspace(_Model):
     """``num`` evenly spaced values from ``start`` to ``stop``, both included."""
 
-    start: float
-    stop: float
+    start: Finite
+    stop: Finite
     num: Annotated[int, Field(ge=1)]
+
+    def size(self) -> int:
+        return self.num
 
     def values(self) -> list[float]:
         if self.num == 1:
@@ -106,6 +113,11 @@ class Axis(_Model):
     def column(self) -> str:
         return self.name or self.path or ""
 
+    def size(self) -> int:
+        """How many levels the axis has, without listing them."""
+        source = self.range or self.linspace
+        return source.size() if source is not None else len(self.cases or self.values or [])
+
     def levels(self) -> list[Scalar]:
         """The axis's values as they appear in the table (case names for cases)."""
         if self.cases is not None:
@@ -133,6 +145,11 @@ class SweepFile(_Model):
     seed: Annotated[int, Field(ge=0)] = 1
     axes: Annotated[list[Axis], Field(min_length=1)]
 
+    def points(self) -> int:
+        """Parameter combinations, counted from the axes' sizes (nothing is expanded)."""
+        sizes = [axis.size() for axis in self.axes]
+        return min(sizes) if self.mode == "zip" else math.prod(sizes)
+
 
 @dataclass(frozen=True)
 class Sweep:
@@ -150,27 +167,23 @@ class Sweep:
         return hashlib.sha256(tomli_w.dumps(self.base_data).encode()).hexdigest()
 
 
-def load_sweep(path: str | Path) -> Sweep:
-    """Read and validate a sweep file and its base scenario; raises :class:`ScenarioError` listing every problem."""
+def load_sweep(path: str | Path, max_runs: int = MAX_RUNS) -> Sweep:
+    """Read and validate a sweep file and its base scenario; raises :class:`ScenarioError` listing every problem.
+
+    A sweep of more than ``max_runs`` runs is refused before anything is expanded."""
     file = Path(path)
     source = str(file)
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ScenarioError([Problem(source, "", f"cannot read file: {exc.strerror or exc}")]) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(source, "", f"malformed TOML: {exc}")]) from None
+    data = read_toml(file)
     try:
         spec = SweepFile.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(validation_problems(source, exc)) from None
+    runs = spec.points() * spec.replications
+    if runs > max_runs:
+        raise ScenarioError([Problem(source, "axes" if spec.points() > max_runs else "replications",
+                                     f"{runs:,} runs, more than the {max_runs:,} allowed (--max-runs N raises it)")])
     base_path = file.parent / spec.base
-    try:
-        base_data = tomllib.loads(base_path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ScenarioError([Problem(source, "base", f"cannot read {base_path}: {exc.strerror or exc}")]) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(str(base_path), "", f"malformed TOML: {exc}")]) from None
+    base_data = read_toml(base_path, source, "base")
     base = resolve(copy.deepcopy(base_data), str(base_path), spec.set)
     problems = _axis_problems(source, spec, base)
     if problems:
@@ -187,10 +200,15 @@ def _axis_problems(source: str, spec: SweepFile, base: ResolvedScenario) -> list
         where = f"axes[{i}]"
         if columns.index(axis.column) != i:
             problems.append(Problem(source, f"{where}.name", f"duplicate axis {axis.column!r}"))
-        if axis.column in META_COLUMNS:
-            problems.append(Problem(source, f"{where}.name", f"{axis.column!r} is a reserved column name"))
+        if axis.column in META_COLUMNS or axis.column.split(".")[0] in SUMMARY_KEYS:
+            problems.append(Problem(source, f"{where}.name", f"{axis.column!r} is a reserved column name (the table "
+                                    "has a column of that name or under it): give the axis a name"))
+        levels = axis.levels()
+        if axis.cases is None and len(set(levels)) < len(levels):
+            problems.append(Problem(source, f"{where}.{'range' if axis.range else 'linspace' if axis.linspace else 'values'}",
+                                    "repeated values (a step below the numbers' resolution, or start = stop)"))
         kinds = {"number" if isinstance(v, (int, float)) and not isinstance(v, bool) else type(v).__name__
-                 for v in axis.levels()}
+                 for v in levels}
         if len(kinds) > 1:  # one type per table column
             problems.append(Problem(source, f"{where}.values",
                                     f"values of one type, not {' and '.join(sorted(kinds))}"))

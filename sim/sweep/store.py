@@ -11,9 +11,28 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 Record = dict[str, Any]  # run_id, status ("ok" | "failed"), error, wall_time_s, metrics
+
+
+class _Record(BaseModel):
+    """What a point file must hold to count as a finished run (anything else runs again)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    run_id: str
+    status: Literal["ok", "failed"]
+    error: str
+    wall_time_s: Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+    metrics: dict[str, bool | int | float | str | None]
+
+    @model_validator(mode="after")
+    def _ok_has_metrics(self) -> "_Record":
+        if self.status == "ok" and not self.metrics:
+            raise ValueError("a finished run has metrics")
+        return self
 
 
 def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
@@ -41,16 +60,16 @@ class PointStore:
             leftover.unlink(missing_ok=True)
 
     def load(self, run_ids: set[str]) -> dict[str, Record]:
-        """The stored records of these runs (runs without a file, or with one that is not a record
-        this module wrote, e.g. edited by hand, are absent: they run again)."""
+        """The stored records of these runs (runs without a file, or with one that is not a complete
+        record, e.g. damaged or edited by hand, are absent: they run again)."""
         out = {}
         for path in self.directory.glob("*.json"):
             if path.stem in run_ids:
                 try:
-                    record = json.loads(path.read_text(encoding="utf-8"))
-                except (json.JSONDecodeError, UnicodeDecodeError):
+                    record = _Record.model_validate_json(path.read_bytes()).model_dump()
+                except (OSError, ValidationError):
                     continue
-                if isinstance(record, dict) and record.get("run_id") == path.stem and "status" in record:
+                if record["run_id"] == path.stem:
                     out[path.stem] = record
         return out
 
