@@ -207,3 +207,35 @@ def test_a_point_file_that_is_not_a_record_is_run_again(tmp_path: Path) -> None:
     assert (report.ran, report.skipped) == (2, 6)
     again = pd.read_parquet(report.table)
     pd.testing.assert_frame_equal(first.drop(columns="wall_time_s"), again.drop(columns="wall_time_s"))
+
+
+def test_a_point_file_with_missing_or_empty_fields_is_run_again(tmp_path: Path) -> None:
+    """Records that parse but are incomplete (an ok run without metrics, a missing key) run again."""
+    path, out = write(tmp_path), tmp_path / "out"
+    run_sweep(load_sweep(path), out, plots=False)
+    files = sorted((out / "points").glob("*.json"))
+    ok = json.loads(files[0].read_text())
+    files[0].write_text(json.dumps({"run_id": files[0].stem, "status": "ok", "error": "", "wall_time_s": 1.0,
+                                    "metrics": {}}))
+    files[1].write_text(json.dumps({k: v for k, v in ok.items() if k != "error"} | {"run_id": files[1].stem}))
+    files[2].write_text(json.dumps(ok | {"run_id": files[2].stem, "status": "done"}))
+    report = run_sweep(load_sweep(path), out, plots=False)
+    assert (report.ran, report.skipped) == (3, 5)
+
+
+def test_axis_sizes_are_counted_without_expanding() -> None:
+    assert Range(start=0.0, stop=1e12, step=1.0).size() == 10**12 + 1
+    assert Range(start=60.0, stop=600.0, step=60.0).size() == len(Range(start=60.0, stop=600.0, step=60.0).values())
+    assert Linspace(start=0.0, stop=1.0, num=10**9).size() == 10**9
+
+
+def test_summary_keys_are_the_reserved_column_prefixes() -> None:
+    """Sweep axes may not be named like a summary section; the list the check uses must hold every key a
+    summary has, closed loop (capacity, events, calls) included."""
+    from sim.metrics.results import SUMMARY_KEYS
+    from sim.scenario import load_scenario
+
+    storm = load_scenario(ROOT / "scenarios" / "reconnect-storm.toml", ["groups[0].devices=30"])
+    london = load_scenario(ROOT / "scenarios" / "london-2009.toml", ["groups[0].devices=30", "simulation.duration_s=600"])
+    for rs in (storm, london, load_scenario(None, ["groups[0].devices=5"])):
+        assert set(sim.run(rs).summary) <= set(SUMMARY_KEYS)
