@@ -13,20 +13,7 @@ from click.testing import CliRunner
 from sim.cli import cli
 from sim.outputs.files import RUN
 from sim.outputs.folders import MARKER, OutputError, check_target, remove_leftovers, write_directory
-
-SCENARIO = """
-name = "tiny"
-[simulation]
-duration_s = 600.0
-seed = 1
-[[apps]]
-name = "chat"
-heartbeat = { policy = "fixed", interval_s = 270.0 }
-[[groups]]
-name = "phones"
-devices = 5
-apps = { chat = 1.0 }
-"""
+from test_cli import GOOD as SCENARIO  # a tiny LTE scenario: 20 phones, 10 minutes
 
 SWEEP = """
 base = "s.toml"
