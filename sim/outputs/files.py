@@ -4,23 +4,31 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 from sim.metrics.results import Results
+from sim.outputs.tables import device_file, write_devices
 
-FILES = ("summary.json", "timeseries.csv", "apps.csv", "devices.csv", "scenario.resolved.toml")
+# and the per-device table, as the scenario's outputs.devices asks (sim.outputs.tables)
+FILES = ("summary.json", "timeseries.csv", "apps.csv", "scenario.resolved.toml")
 
 
 def write_results(results: Results, resolved_toml: str, out_dir: Path,
                   plots: Callable[[Results, Path], list[Path]] | None = None) -> Path:
-    """Write every output of a run into ``out_dir`` atomically (see :func:`write_directory`)."""
+    """Write every output of a run into ``out_dir`` atomically (see :func:`write_directory`).
+
+    The per-device table follows ``outputs.devices`` of ``resolved_toml`` (the run's resolved
+    scenario), so the directory always matches the scenario file written into it."""
+    choice = tomllib.loads(resolved_toml).get("outputs", {}).get("devices", "auto")
+    summary = {**results.summary, "outputs": {"devices": device_file(choice, len(results.devices))}}
 
     def fill(tmp: Path) -> None:
-        (tmp / "summary.json").write_text(json.dumps(results.summary, indent=2) + "\n", encoding="utf-8")
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         results.timeseries.to_csv(tmp / "timeseries.csv", index=False)
         results.apps.to_csv(tmp / "apps.csv", index=False)
-        results.devices.to_csv(tmp / "devices.csv", index=False)
+        write_devices(results.devices, tmp, choice)
         (tmp / "scenario.resolved.toml").write_text(resolved_toml, encoding="utf-8")
         if plots is not None:
             plots(results, tmp / "plots")
