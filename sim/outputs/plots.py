@@ -14,7 +14,6 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-
 DPI = 120
 TOP_SHARES = ("1", "5", "10", "20")  # summary concentration.top_share points to annotate
 MAX_LORENZ_POINTS = 2000
