@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from concurrent.futures import Executor
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, get_args
 
 import click
 from rich.console import Console
@@ -21,8 +21,9 @@ from sim.outputs.files import RUN, write_results
 from sim.outputs.folders import Layout, OutputError, check_target
 from sim.outputs.plots import write_plots
 from sim.outputs.report import render
+from sim.outputs.tables import CSV_MAX_DEVICES, device_file
 from sim.scenario import load_scenario
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import DeviceTable, Scenario
 from sim.sweep import load_sweep, run_sweep
 from sim.sweep.runner import SWEEP
 from sim.sweep.spec import MAX_RUNS
@@ -85,14 +86,19 @@ def cli() -> None:
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes for a fast-engine run, split by device chunks (the results are identical).")
 @click.option("--scheduler", metavar="ADDRESS", help=SCHEDULER_HELP + " Replaces --workers.")
+@click.option("--devices", "device_table", type=click.Choice(get_args(DeviceTable)),
+              help=f"Replace outputs.devices, the per-device table's format: auto (CSV up to {CSV_MAX_DEVICES:,} "
+                   "devices, Parquet above), csv, parquet or none.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or terminal summary.")
 def run(scenario: Path | None, out_dir: Path | None, seed: int | None, overrides: tuple[str, ...],
-        engine: str | None, workers: int, scheduler: str | None, no_plots: bool, quiet: bool) -> None:
+        engine: str | None, workers: int, scheduler: str | None, device_table: str | None, no_plots: bool,
+        quiet: bool) -> None:
     """Run SCENARIO (default: scenarios/quickstart.toml) and write its results."""
     err = Console(stderr=True)
     try:
-        rs = load_scenario(scenario, overrides + ((f"simulation.engine={engine}",) if engine else ()), seed)
+        rs = load_scenario(scenario, overrides + ((f"simulation.engine={engine}",) if engine else ())
+                           + ((f"outputs.devices={device_table}",) if device_table else ()), seed)
     except ScenarioError as exc:
         _bad_input(exc)
     target = out_dir or Path("results") / rs.scenario.name
@@ -110,8 +116,8 @@ def run(scenario: Path | None, out_dir: Path | None, seed: int | None, overrides
         if not quiet:
             render(results, console)
     try:
-        write_results(results, rs.to_toml(provenance(wall_s)), target,
-                                None if no_plots else write_plots)
+        write_results(results, rs.to_toml(provenance(wall_s)), target, None if no_plots else write_plots,
+                      rs.scenario.outputs.devices)
     except OutputError as exc:
         _bad_output(exc)
     except OSError as exc:
@@ -119,6 +125,10 @@ def run(scenario: Path | None, out_dir: Path | None, seed: int | None, overrides
         sys.exit(1)
     if not quiet:
         sys.stdout.write(report.get())
+        n_devices = len(results.devices)
+        table = device_file(rs.scenario.outputs.devices, n_devices)
+        hint = "; --devices csv for a spreadsheet" if table == "devices.parquet" else ""
+        click.echo(f"per-device table: {table or 'not written'} ({n_devices:,} devices{hint})")
         click.echo(f"results written to {printable(str(target))}/ ({wall_s:.1f} s)")
 
 

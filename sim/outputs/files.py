@@ -7,20 +7,27 @@ from pathlib import Path
 
 from sim.metrics.results import Results
 from sim.outputs.folders import Layout, write_directory
+from sim.outputs.tables import DEVICE_FILES, device_file, write_devices
+from sim.scenario.schema import DeviceTable
 
-FILES = ("summary.json", "timeseries.csv", "apps.csv", "devices.csv", "scenario.resolved.toml")
-RUN = Layout("run", ("summary.json", "scenario.resolved.toml"), (*FILES, "plots/*.png"))
+# and the per-device table, as the scenario's outputs.devices asks (sim.outputs.tables)
+FILES = ("summary.json", "timeseries.csv", "apps.csv", "scenario.resolved.toml")
+RUN = Layout("run", ("summary.json", "scenario.resolved.toml"), (*FILES, *DEVICE_FILES, "plots/*.png"))
 
 
 def write_results(results: Results, resolved_toml: str, out_dir: Path,
-                  plots: Callable[[Results, Path], list[Path]] | None = None) -> Path:
-    """Write every output of a run into ``out_dir`` atomically (see :func:`write_directory`)."""
+                  plots: Callable[[Results, Path], list[Path]] | None = None, devices: DeviceTable = "auto") -> Path:
+    """Write every output of a run into ``out_dir`` atomically (see :func:`write_directory`).
+
+    ``devices`` is the run's ``outputs.devices``: the per-device table's format. ``summary.json``
+    also names the table's file (``outputs.devices``)."""
+    summary = {**results.summary, "outputs": {"devices": device_file(devices, len(results.devices))}}
 
     def fill(tmp: Path) -> None:
-        (tmp / "summary.json").write_text(json.dumps(results.summary, indent=2) + "\n", encoding="utf-8")
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         results.timeseries.to_csv(tmp / "timeseries.csv", index=False)
         results.apps.to_csv(tmp / "apps.csv", index=False)
-        results.devices.to_csv(tmp / "devices.csv", index=False)
+        write_devices(results.devices, tmp, devices)
         (tmp / "scenario.resolved.toml").write_text(resolved_toml, encoding="utf-8")
         if plots is not None:
             plots(results, tmp / "plots")

@@ -255,6 +255,16 @@ class Provenance(_Model):
     wall_time_s: float | None = None
 
 
+# the per-device table: "auto" is CSV up to sim.outputs.tables.CSV_MAX_DEVICES devices, Parquet above
+DeviceTable = Literal["auto", "csv", "parquet", "none"]
+
+
+class Outputs(_Model):
+    """What a run writes beyond the small tables."""
+
+    devices: DeviceTable = "auto"
+
+
 class Scenario(_Model):
     name: FolderName
     description: Annotated[str, Field(max_length=10_000)] = ""
@@ -265,6 +275,7 @@ class Scenario(_Model):
     controlplane: ControlPlane = ControlPlane()
     calls: Calls = Calls()
     events: list[Event] = []
+    outputs: Outputs = Outputs()
     provenance: Provenance | None = None
 
     def closed_loop(self) -> list[str]:

@@ -22,6 +22,7 @@ from sim.metrics import Results
 from sim.outputs.files import RUN, write_results
 from sim.outputs.folders import Layout, prepare_folder
 from sim.scenario import resolve
+from sim.scenario.schema import DeviceTable
 from sim.sweep.plots import write_sweep_plots
 from sim.sweep.points import Run, expand
 from sim.sweep.spec import Sweep
@@ -31,7 +32,7 @@ from sim.sweep.table import build_table, flatten
 TABLE = "results.parquet"
 SWEEP = Layout("sweep", ("points",), (TABLE, "results.csv", f".{TABLE}.*.tmp", ".results.csv.*.tmp", "points/*.json",
                                      "points/.*.tmp", "plots/*.png"), children=(("runs", RUN),))
-Kept = tuple[Results, str] | None  # a run's results and resolved scenario, when its folder is kept
+Kept = tuple[Results, str, DeviceTable] | None  # a run's results, resolved scenario and device table, when kept
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def execute(base_data: dict[str, Any], source: str, run: Run, keep: bool) -> tup
     wall_s = time.perf_counter() - start
     record = {"run_id": run.run_id, "status": "ok", "error": "", "wall_time_s": round(wall_s, 3),
               "metrics": flatten(results.summary)}
-    return record, (results, rs.to_toml(provenance(wall_s))) if keep else None
+    return record, (results, rs.to_toml(provenance(wall_s)), rs.scenario.outputs.devices) if keep else None
 
 
 def _failed(run: Run, error: str, wall_s: float) -> Record:
@@ -91,8 +92,8 @@ def run_sweep(sweep: Sweep, out_dir: str | Path, *, workers: int = 1, executor: 
     try:
         for record, kept in _results(executor, sweep, todo, keep_runs):
             if kept is not None:
-                results, resolved_toml = kept
-                write_results(results, resolved_toml, out_dir / "runs" / record["run_id"])
+                results, resolved_toml, devices = kept
+                write_results(results, resolved_toml, out_dir / "runs" / record["run_id"], devices=devices)
             store.save(record)
             done += 1
             if progress is not None:
