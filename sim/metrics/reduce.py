@@ -181,8 +181,11 @@ class Reducer:
         self.bin_down += per_bin @ down
         np.add.at(self.app_bytes, app, per_code * (up + down))
         np.add.at(self.app_kind, (app, kind), per_code)
-        per_app = per_device @ (app[:, None] == np.arange(n_apps))  # transfers per (device, app)
-        self.installed += (per_app > 0).sum(axis=0)
+        # devices with any transfer of each app: distinct (device, app) pairs among the nonzero
+        # (device, code) counts (a dense device x app product costs devices x codes x apps)
+        with_any, code = np.nonzero(per_device)
+        pairs = np.unique(with_any.astype(np.int64) * n_apps + app[code])
+        self.installed += np.bincount(pairs % n_apps, minlength=n_apps)
         self.traffic += [int(per_code @ packets), int(per_code @ up), int(per_code @ down), log.held_messages]
 
         # --- voice calls and the closed loop -----------------------------------------------
