@@ -20,6 +20,7 @@ from sim.outputs.files import write_results
 from sim.outputs.plots import write_plots
 from sim.outputs.report import render
 from sim.scenario import load_scenario
+from sim.scenario.budget import LONG_RUN_S, check
 from sim.scenario.schema import Scenario
 from sim.sweep import load_sweep, run_sweep
 from sim.validation import CASES, Settings, run_validation
@@ -57,8 +58,11 @@ def run(scenario: Path | None, out_dir: Path | None, seed: int | None, overrides
     err = Console(stderr=True)
     try:
         rs = load_scenario(scenario, overrides + ((f"simulation.engine={engine}",) if engine else ()), seed)
+        budget = check(rs, workers)
     except ScenarioError as exc:
         _bad_input(exc)
+    if budget.cost.seconds > LONG_RUN_S:
+        click.echo(budget.summary_line(), err=True)
     target = out_dir or Path("results") / rs.scenario.name
     if not quiet:
         click.echo(f"engine: {rs.engine} ({_why(rs.scenario)})", err=True)
