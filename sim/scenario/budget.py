@@ -135,7 +135,7 @@ def format_bytes(n: float) -> str:
 
 def format_seconds(s: float) -> str:
     for unit, size in (("years", 365 * 86400.0), ("days", 86400.0), ("h", 3600.0), ("min", 60.0)):
-        if s >= size:
+        if s >= 2 * size:
             return f"{s / size:.2g} {unit}" if s / size < 10 else f"{s / size:,.0f} {unit}"
     return f"{s:.2g} s"
 
@@ -254,18 +254,20 @@ def estimate(rs: ResolvedScenario, workers: int = 1) -> Estimate:
     transfers = sum(s.devices * s.per_device for s in streams)
     devices = sum(g.devices for g in scn.groups)
     biggest = max(range(len(scn.groups)), key=lambda g: scn.groups[g].devices)
-    per_device = _Part(devices, f"groups[{biggest}].devices")
+    devices_field = f"groups[{biggest}].devices"
     bins = math.ceil(duration_s / bin_s - 1e-9)
     bins_field = _driver(("simulation.duration_s", duration_s / REF_DURATION_S),
                          ("simulation.bin_s", REF_BIN_S / bin_s))
-    by_stream = [_Part(s.devices * s.per_device, s.field) for s in streams] or [_Part(0.0, per_device.field)]
+    by_stream = [_Part(s.devices * s.per_device, s.field) for s in streams] or [_Part(0.0, devices_field)]
+    stream_field = _total(by_stream)[1]  # what drives the transfers: the largest stream's field
 
     # the fast engine's largest chunk: its blocks' draws, and its devices' transfers
     block = _draws.BLOCK_DEVICES
-    chunk_draw, chunk_work, n_chunks, slots_total = _Part(0.0, per_device.field), _Part(0.0, per_device.field), 0, 0.0
+    chunk_draw = chunk_work = _Part(0.0, devices_field)
+    n_chunks, slots_total = 0, 0.0
     for g, group in enumerate(scn.groups):
         n_blocks = math.ceil(group.devices / block)
-        n_chunks += math.ceil(n_blocks / CHUNK_BLOCKS) + 1
+        n_chunks += math.ceil(n_blocks / CHUNK_BLOCKS) + 2  # the first chunks are smaller (2, 4 blocks)
         slots = _draw_slots(scn, g)
         slots_total += n_blocks * block * slots.amount
         draw = _Part(min(n_blocks, CHUNK_BLOCKS) * block * slots.amount * DRAW_BYTES_PER_SLOT, slots.field)
@@ -273,27 +275,28 @@ def estimate(rs: ResolvedScenario, workers: int = 1) -> Estimate:
         mine = [s for s in streams if s.group == g]
         work = _Part(sum(in_chunk / group.devices * s.devices * s.per_device for s in mine)
                      * FAST_BYTES_PER_CHUNK_TRANSFER,
-                     max(mine, key=lambda s: s.devices * s.per_device).field if mine else per_device.field)
-        chunk_draw, chunk_work = max(chunk_draw, draw, key=lambda p: p.amount), max(chunk_work, work,
-                                                                                   key=lambda p: p.amount)
+                     max(mine, key=lambda s: s.devices * s.per_device).field if mine else devices_field)
+        chunk_draw = max(chunk_draw, draw, key=lambda p: p.amount)
+        chunk_work = max(chunk_work, work, key=lambda p: p.amount)
     bin_part = _Part(bins * BYTES_PER_BIN, bins_field)
     w = max(1, workers)
+    processes = w + 1 if w > 1 else 1  # a split run: the parent and its workers
     parallel = min(w, os.cpu_count() or 1)
-    fast_memory = _total([_Part(BASE_BYTES * (w + (w > 1)), ""), _Part(devices * FAST_BYTES_PER_DEVICE,
-                                                                        per_device.field),
-                          _Part(bin_part.amount * (w + (w > 1)), bins_field),
+    fast_memory = _total([_Part(BASE_BYTES * processes, devices_field),
+                          _Part(devices * FAST_BYTES_PER_DEVICE, devices_field),
+                          _Part(bin_part.amount * processes, bins_field),
                           _Part(w * chunk_draw.amount, chunk_draw.field),
                           _Part(w * chunk_work.amount, chunk_work.field)])
     draw_time = _Part(slots_total * DRAW_S_PER_SLOT, chunk_draw.field)
-    outputs = [_Part(devices * OUTPUT_S_PER_DEVICE, per_device.field), _Part(bins * S_PER_BIN, bins_field)]
-    fast_time = _total([_Part(transfers * FAST_S_PER_TRANSFER / parallel, _total(by_stream)[1]),
+    outputs = [_Part(devices * OUTPUT_S_PER_DEVICE, devices_field), _Part(bins * S_PER_BIN, bins_field)]
+    fast_time = _total([_Part(transfers * FAST_S_PER_TRANSFER / parallel, stream_field),
                         _Part(draw_time.amount / parallel, draw_time.field),
                         _Part(n_chunks * bins * S_PER_BIN_CHUNK / parallel, bins_field), *outputs])
     des_per_transfer = DES_CLOSED_S_PER_TRANSFER if scn.closed_loop() else DES_S_PER_TRANSFER
-    des_memory = _total([_Part(BASE_BYTES, ""), _Part(transfers * DES_BYTES_PER_TRANSFER, _total(by_stream)[1]),
-                         _Part(devices * DES_BYTES_PER_DEVICE, per_device.field), bin_part,
+    des_memory = _total([_Part(BASE_BYTES, devices_field), _Part(transfers * DES_BYTES_PER_TRANSFER, stream_field),
+                         _Part(devices * DES_BYTES_PER_DEVICE, devices_field), bin_part,
                          _Part(chunk_draw.amount / CHUNK_BLOCKS, chunk_draw.field)])
-    des_time = _total([_Part(transfers * des_per_transfer, _total(by_stream)[1]), draw_time, *outputs])
+    des_time = _total([_Part(transfers * des_per_transfer, stream_field), draw_time, *outputs])
     return Estimate(rs.engine, transfers, bins, bins_field, transfers * RECORDS_PER_TRANSFER,
                     EngineCost("fast", *fast_memory, *fast_time), EngineCost("des", *des_memory, *des_time))
 
