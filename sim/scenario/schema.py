@@ -64,8 +64,9 @@ class Network(_Model):
 
 class Heartbeat(_Model):
     policy: Literal["fixed", "adaptive", "none"] = "none"
-    # required for "fixed"; minimum 1 s: assumption (IM heartbeats are minutes apart; shorter is a unit mistake)
-    interval_s: at_least(1.0) | None = None
+    # required for "fixed"; minimum 0.1 s: assumption (IM heartbeats are minutes apart: ten a second
+    # is a unit mistake; the budget, sim/scenario/budget.py, refuses what is still too dense)
+    interval_s: at_least(0.1) | None = None
     # uniform +/- fraction of each interval; at most 0.5: the jitter draws are sized for the shortest
     # possible interval, interval x (1 - jitter), so near 1 they grow without bound (assumption:
     # clients that jitter do so by a few tens of per cent)
@@ -74,10 +75,10 @@ class Heartbeat(_Model):
     up_bytes: Bytes = 70
     down_bytes: Bytes = 60
     # adaptive ("Tencent Mars smart heartbeat"), code: Tencent/mars mars/stn/config.h (2018 values)
-    # minimum 1 s for both, as interval_s (assumption); Mars MinHeartInterval is 210 s
-    min_interval_s: at_least(1.0) = 210.0
-    max_interval_s: at_least(1.0) = 600.0
-    step_s: at_least(1.0) = 60.0  # HeartStep; minimum 1 s: assumption
+    # minimum 0.1 s for both, as interval_s (assumption); Mars MinHeartInterval is 210 s
+    min_interval_s: at_least(0.1) = 210.0
+    max_interval_s: at_least(0.1) = 600.0
+    step_s: at_least(0.1) = 60.0  # HeartStep; minimum 0.1 s, as interval_s (assumption)
     margin_s: NonNegative = 20.0  # SuccessStep: settle this far below the last interval that survived
     probe_beats: Annotated[int, Field(ge=1)] = 5  # BaseSuccCount: successes before probing up
     warmup_beats: Annotated[int, Field(ge=0)] = 3  # NetStableTestCount: beats at the minimum after connecting
@@ -127,8 +128,8 @@ class Group(_Model):
     radio: Radio | None = None  # defaults to network.radio
     apps: dict[str, Probability] = {}  # install probability per device
     # page: Android GCM/FCM heartbeat 28 min on mobile (android-arsenal "Pacemaker"; Docomo 2012).
-    # minimum 1 s, as an app's heartbeat interval_s (assumption)
-    push_interval_s: at_least(1.0) = 1680.0
+    # minimum 0.1 s, as an app's heartbeat interval_s (assumption)
+    push_interval_s: at_least(0.1) = 1680.0
     # assumption: the push heartbeat is as small as an IM heartbeat.
     push_up_bytes: Bytes = 70
     push_down_bytes: Bytes = 60
@@ -208,7 +209,7 @@ class HeartbeatChange(_Model):
     kind: Literal["heartbeat_change"]
     app: str
     at_s: NonNegative
-    interval_s: at_least(1.0)  # minimum 1 s, as heartbeat.interval_s
+    interval_s: at_least(0.1)  # minimum 0.1 s, as heartbeat.interval_s
 
 
 class NatChange(_Model):
