@@ -66,7 +66,7 @@ def test_memory_refusal_names_the_field(monkeypatch: pytest.MonkeyPatch) -> None
         load_scenario(QUICKSTART, ["groups[0].devices=10000000"])
     [problem] = exc.value.problems
     assert problem.path == "groups[0].devices"
-    assert "of memory on the fast engine; this machine has 800 MB" in problem.message
+    assert "of memory on the fast engine; this machine has 1.1 GB to spare" in problem.message
 
 
 def test_time_refusal_names_the_field(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,8 +2,9 @@
 log records, peak memory and wall time on each engine; and the refusal of a run that cannot fit.
 
 The formulas and the measurements their constants are calibrated on are in ``docs/performance.md``
-("Budget: what signalsim refuses"). In short, with T the expected transfers (every send of every
-device: heartbeats, messages, push-channel beats, calls, reconnects, retries) and B the bins:
+("Budget: what signalsim refuses"). In short, with T the transfers (every send of every device:
+heartbeats, messages, push-channel beats, calls, reconnects, retries; expected counts at each
+stream's worst-case rate) and B the bins:
 
 - fast engine: memory = base + per-device outputs x devices + per-bin columns x B x (workers + 1)
   + per worker one chunk's working set (its draws, drawn for whole blocks of 1,024 devices, and
@@ -34,7 +35,8 @@ if TYPE_CHECKING:
 # assumption: a run that would take more than a day of wall time is an input mistake (a unit, an
 # exponent) or a study to split into a sweep; nobody waits a day for one run to find out.
 MAX_WALL_S = 24 * 3600.0
-# assumption: keep a fifth of the available memory for the OS, other processes and the estimate's error.
+# assumption: keep a fifth of the available memory for the OS, other processes and the estimate's
+# error (the limit is this share of MemAvailable plus BASE_BYTES, which the checking process holds already)
 MEMORY_SHARE = 0.8
 # assumption: 10^6 rows of timeseries.csv (about 150 MB of text) are more points than any plot
 # shows; a finer series of a long run is a mistake in bin_s.
@@ -307,7 +309,7 @@ def check(rs: ResolvedScenario, workers: int = 1) -> Estimate:
     than ``MAX_WALL_S`` on the engine that runs it."""
     est = estimate(rs, workers)
     cost = est.cost
-    limit = MEMORY_SHARE * available_memory_bytes()
+    limit = MEMORY_SHARE * available_memory_bytes() + BASE_BYTES  # this process holds its base already
     if est.bins > MAX_BINS:
         problem = Problem(rs.source, est.bins_field, f"makes {est.bins:.3g} time bins (simulation.duration_s / "
                                                      f"simulation.bin_s); at most {MAX_BINS:,}")
