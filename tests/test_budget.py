@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+import sim.cli
 from sim.errors import ScenarioError
 from sim.scenario import budget, load_scenario
 from sim.scenario.budget import estimate
@@ -82,6 +84,13 @@ def test_a_long_run_has_a_summary_line() -> None:
     est = estimate(load_scenario(QUICKSTART, ["groups[0].devices=10000000"]))
     assert est.cost.seconds > budget.LONG_RUN_S
     assert est.summary_line().startswith("estimate: about ") and "min on the fast engine" in est.summary_line()
+
+
+def test_run_prints_the_estimate_of_a_long_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sim.cli, "LONG_RUN_S", 0.0)  # every run counts as long
+    result = CliRunner().invoke(sim.cli.cli, ["run", QUICKSTART, "--out", str(tmp_path / "out"), "-q", "--no-plots"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("estimate: about ") and "on the fast engine" in result.output
 
 
 def _limit_child() -> None:
