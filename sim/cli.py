@@ -23,6 +23,7 @@ from sim.outputs.plots import write_plots
 from sim.outputs.report import render
 from sim.outputs.tables import CSV_MAX_DEVICES, device_file
 from sim.scenario import load_scenario
+from sim.scenario.budget import LONG_RUN_S, check
 from sim.scenario.schema import DeviceTable, Scenario
 from sim.sweep import load_sweep, run_sweep
 from sim.sweep.runner import SWEEP
@@ -99,10 +100,13 @@ def run(scenario: Path | None, out_dir: Path | None, seed: int | None, overrides
     try:
         rs = load_scenario(scenario, overrides + ((f"simulation.engine={engine}",) if engine else ())
                            + ((f"outputs.devices={device_table}",) if device_table else ()), seed)
+        budget = check(rs, workers)
     except ScenarioError as exc:
         _bad_input(exc)
     target = out_dir or Path("results") / rs.scenario.name
     _check_out(target, RUN)
+    if budget.cost.seconds > LONG_RUN_S:
+        click.echo(budget.summary_line(), err=True)
     if not quiet:
         click.echo(f"engine: {rs.engine} ({_why(rs.scenario)})", err=True)
     with _executor(scheduler) as executor, \

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from sim.errors import Problem, ScenarioError
 from sim.radio.profiles import PROFILE_MODELS, Profile, builtin_profile_data, merge
+from sim.scenario.budget import check
 from sim.scenario.schema import FOLDER_PATTERN, LABEL_PATTERN, NETWORK_APP, PUSH_APP, Scenario
 
 DEFAULT_SCENARIO = "quickstart.toml"
@@ -187,7 +188,9 @@ def resolve(data: dict[str, Any], source: str, overrides: Sequence[str] = (),
     problems += _instance_problems(source, scenario)
     if problems:
         raise ScenarioError(problems)
-    return ResolvedScenario(scenario, profiles, source)
+    resolved = ResolvedScenario(scenario, profiles, source)
+    check(resolved)  # refuse what cannot fit this machine or finish, on every path to an engine
+    return resolved
 
 
 def _reference_problems(source: str, scenario: Scenario, known_nodes: list[str]) -> list[Problem]:

@@ -1,0 +1,328 @@
+"""What a run will cost, estimated from the scenario alone before any work: transfers, time bins,
+log records, peak memory and wall time on each engine; and the refusal of a run that cannot fit.
+
+The formulas and the measurements their constants are calibrated on are in ``docs/performance.md``
+("Budget: what signalsim refuses"). In short, with T the transfers (every send of every device:
+heartbeats, messages, push-channel beats, calls, reconnects, retries; expected counts at each
+stream's worst-case rate) and B the bins:
+
+- fast engine: memory = base + per-device outputs x devices + per-bin columns x B x (workers + 1)
+  + per worker one chunk's working set (its draws, drawn for whole blocks of 1,024 devices, and
+  its transfers); time = T x cost per transfer / workers + draws + B x chunks x cost per bin.
+- SimPy engine (``des``): everything stays in memory until the end, so memory = base + T x bytes
+  per transfer + devices x bytes per device + bins + one block's draws; time = T x cost per transfer
+  (a closed loop costs more per transfer: the network's queues and real timer events).
+
+Every rate is taken at its worst case (an adaptive heartbeat at its minimum interval, a NAT
+dropping every connection as often as its timeout allows, every retry failing), so the estimate
+is an upper bound on the transfers; the costs per unit are the measured ones, rounded up.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sim.errors import Problem, ScenarioError
+from sim.population import draws as _draws
+from sim.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    from sim.scenario.loader import ResolvedScenario
+
+# --- limits -------------------------------------------------------------------------------------
+# assumption: a run that would take more than a day of wall time is an input mistake (a unit, an
+# exponent) or a study to split into a sweep; nobody waits a day for one run to find out.
+MAX_WALL_S = 24 * 3600.0
+# assumption: keep a fifth of the available memory for the OS, other processes and the estimate's
+# error (the limit is this share of MemAvailable plus BASE_BYTES, which the checking process holds already)
+MEMORY_SHARE = 0.8
+# assumption: 10^6 rows of timeseries.csv (about 150 MB of text) are more points than any plot
+# shows; a finer series of a long run is a mistake in bin_s.
+MAX_BINS = 1_000_000
+LONG_RUN_S = 60.0  # `signalsim run` prints its estimate above this (the issue: "about a minute")
+
+# --- costs, calibrated in docs/performance.md ("Budget"): measured figures, rounded up ----------
+BASE_BYTES = 250e6  # measured 194-216 MB RSS before any work (Python, numpy, pandas, Numba kernels)
+FAST_S_PER_TRANSFER = 200e-9  # measured 149-158 ns per transfer (benchmarks/engines.py, 10^4-10^7 devices)
+FAST_BYTES_PER_DEVICE = 300.0  # measured 187 B: (2,135 - 452) MB / (10^7 - 10^6) devices
+FAST_BYTES_PER_CHUNK_TRANSFER = 400.0  # a chunk's working set per transfer of its devices; measured ~240 B
+DES_S_PER_TRANSFER = 20e-6  # measured 10-18.6 µs per transfer, open loop, 10^4-10^5 devices
+DES_CLOSED_S_PER_TRANSFER = 150e-6  # measured 26-107 µs per transfer: reconnect-storm, london-2009
+DES_BYTES_PER_TRANSFER = 800.0  # measured 570-634 B per transfer at 10^4-10^5 devices
+DES_BYTES_PER_DEVICE = 5000.0  # measured at most 3.2 kB per device (london-2009, 4 x 10^4 devices)
+OUTPUT_S_PER_DEVICE = 10e-6  # measured ~10 µs per device: devices.csv and the result tables at 10^6 devices
+DRAW_S_PER_SLOT = 30e-9  # measured 21 ns per drawn random number (one device's jitter draws, 4 x 10^7)
+DRAW_BYTES_PER_SLOT = 8.0 * 2  # a float64 per draw, and the copy that joins a chunk's blocks
+BYTES_PER_BIN = 600.0  # measured 290 B per bin (3.6 x 10^5 bins), tallies, reducer and time series
+S_PER_BIN = 5e-6  # measured 2.7 µs per bin: reducing and writing timeseries.csv
+S_PER_BIN_CHUNK = 3e-6  # measured 1.6 µs per bin and chunk: each chunk's tally has every bin
+RECORDS_PER_TRANSFER = 3.0  # assumption: a promotion and up to two demotions (UMTS DCH -> FACH -> idle)
+
+# --- reference scales: what a factor is compared with to say which field drives a cost ----------
+REF_DEVICES = 1e6  # the performance target of issue 4
+REF_DURATION_S = 3600.0  # simulation.duration_s default
+REF_BIN_S = 60.0  # simulation.bin_s default
+REF_HEARTBEAT_S = 270.0  # WeChat 2013 (quickstart)
+REF_PUSH_S = 1680.0  # groups[].push_interval_s default
+REF_MESSAGES_PER_S = 4.0 / 3600.0  # quickstart
+REF_CALLS_PER_S = 0.9 / 3600.0  # calls.per_hour: the Vodafone model's busy hour
+REF_RETRY_S = 10.0  # retry.attempt_timeout_s default
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One cost (bytes, seconds or transfers) and the field whose value drives it."""
+
+    amount: float
+    field: str
+
+
+def _driver(*factors: tuple[str, float]) -> str:
+    """The field whose value is furthest (as a ratio) beyond its reference scale."""
+    return max(factors, key=lambda f: f[1])[0]
+
+
+@dataclass(frozen=True)
+class _Stream:
+    """One kind of send of one group: ``devices`` that send it, ``per_device`` times each."""
+
+    group: int
+    devices: float
+    per_device: float
+    field: str  # what drives it: the rate's field, the duration's or the group's devices
+
+
+@dataclass(frozen=True)
+class EngineCost:
+    """One engine's estimated peak memory and wall time, with the field that drives each."""
+
+    engine: str
+    memory_bytes: float
+    memory_field: str
+    seconds: float
+    time_field: str
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a scenario costs before it runs (upper bounds on the counts; see the module docstring)."""
+
+    engine: str  # the engine that runs it
+    transfers: float
+    bins: int
+    bins_field: str
+    records: float
+    fast: EngineCost
+    des: EngineCost
+
+    @property
+    def cost(self) -> EngineCost:
+        """The cost on the engine that runs the scenario."""
+        return self.fast if self.engine == "fast" else self.des
+
+    def summary_line(self) -> str:
+        c = self.cost
+        return (f"estimate: about {format_seconds(c.seconds)} on the {c.engine} engine, "
+                f"{format_bytes(c.memory_bytes)} peak memory ({self.transfers:.3g} transfers, {self.bins:,} bins)")
+
+
+def format_bytes(n: float) -> str:
+    for unit, size in (("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
+        if n >= size:
+            return f"{n / size:.2g} {unit}" if n / size < 10 else f"{n / size:,.0f} {unit}"
+    return f"{n / 1e3:.0f} kB"
+
+
+def format_seconds(s: float) -> str:
+    for unit, size in (("years", 365 * 86400.0), ("days", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if s >= 2 * size:
+            return f"{s / size:.2g} {unit}" if s / size < 10 else f"{s / size:,.0f} {unit}"
+    return f"{s:.2g} s"
+
+
+def available_memory_bytes() -> int:
+    """MemAvailable from ``/proc/meminfo``; elsewhere the physical memory."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def _streams(scn: Scenario) -> list[_Stream]:
+    """Every kind of send, per group, at its worst-case rate."""
+    duration_s, span = scn.simulation.duration_s, scn.simulation.duration_s / REF_DURATION_S
+    nats = [scn.network.nat_timeout_s] + [e.nat_timeout_s for e in scn.events if e.kind == "nat_change"]
+    nat_s = min((n for n in nats if n is not None), default=None)
+    out: list[_Stream] = []
+    for g, group in enumerate(scn.groups):
+        n, size = float(group.devices), ("groups[%d].devices" % g, group.devices / REF_DEVICES)
+        dur = ("simulation.duration_s", span)
+
+        def add(devices: float, rate_per_s: float, rate: tuple[str, float], time_s: float = duration_s) -> None:
+            if devices > 0 and rate_per_s > 0:
+                out.append(_Stream(g, devices, rate_per_s * time_s, _driver(size, dur, rate)))
+
+        no_push = 1.0
+        for a, app in enumerate(scn.apps):
+            p = group.apps.get(app.name, 0.0)
+            where, hb = f"apps[{a}]", app.heartbeat
+            if app.connection == "push":
+                no_push *= 1.0 - p
+            elif hb.policy == "fixed":
+                add(n * p, 1.0 / hb.interval_s, (f"{where}.heartbeat.interval_s", REF_HEARTBEAT_S / hb.interval_s))
+            elif hb.policy == "adaptive":  # worst case: always at the minimum interval
+                add(n * p, 1.0 / hb.min_interval_s,
+                    (f"{where}.heartbeat.min_interval_s", REF_HEARTBEAT_S / hb.min_interval_s))
+            rate = app.messages.per_hour / 3600.0
+            add(n * p, rate, (f"{where}.messages.per_hour", rate / REF_MESSAGES_PER_S))
+            if nat_s is not None and app.connection == "own":  # a reconnect needs an idle gap of nat_s
+                add(n * p, 1.0 / nat_s, ("network.nat_timeout_s", REF_HEARTBEAT_S / nat_s))
+            for e, event in enumerate(scn.events):
+                if getattr(event, "app", None) != app.name:
+                    continue
+                if event.kind == "heartbeat_change":
+                    add(n * p, 1.0 / event.interval_s, (f"events[{e}].interval_s", REF_HEARTBEAT_S / event.interval_s),
+                        duration_s - event.at_s)
+                elif event.kind == "server_outage":  # every attempt fails until the end, then one reconnect
+                    r = event.retry
+                    t = r.attempt_timeout_s + {"fixed": r.interval_s, "exponential": 0.0 if r.jitter else r.initial_s
+                                               }.get(r.policy, 0.0)  # the shortest time between attempts
+                    add(n * p, 1.0 / t, (f"events[{e}].retry.attempt_timeout_s", REF_RETRY_S / t),
+                        event.end_s - event.start_s + t)
+        if no_push < 1.0:
+            add(n * (1.0 - no_push), 1.0 / group.push_interval_s,
+                (f"groups[{g}].push_interval_s", REF_PUSH_S / group.push_interval_s))
+            if nat_s is not None:
+                add(n * (1.0 - no_push), 1.0 / nat_s, ("network.nat_timeout_s", REF_HEARTBEAT_S / nat_s))
+        rate = scn.calls.per_hour / 3600.0
+        add(n, rate, ("calls.per_hour", rate / REF_CALLS_PER_S))
+        for e, event in enumerate(scn.events):  # network-side pushback: every attempt refused again
+            if event.kind == "access_barring":
+                wait_s = 0.7 * event.barring_time_s
+                add(n, 1.0 / wait_s, (f"events[{e}].barring_time_s", REF_RETRY_S / wait_s),
+                    event.end_s - event.start_s + wait_s)
+            elif event.kind == "core_overload":
+                wait_s = event.extended_wait_s
+                add(n, 1.0 / wait_s, (f"events[{e}].extended_wait_s", REF_RETRY_S / wait_s),
+                    event.end_s - event.start_s + wait_s)
+            elif event.kind == "ran_outage":  # one re-attach, then a reconnect per connection
+                add(n, (len(scn.apps) + 2) / duration_s, size)
+    return out
+
+
+def _draw_slots(scn: Scenario, group: int) -> _Part:
+    """Random numbers drawn per device of ``group``'s blocks (installed or not), and what drives them."""
+    duration_s = scn.simulation.duration_s
+    parts = [_Part(2.0 + 2 * (len(scn.apps) + 2), f"groups[{group}].devices")]  # phases, install draws
+    for a, app in enumerate(scn.apps):
+        hb, where = app.heartbeat, f"apps[{a}].heartbeat"
+        slots = _draws.max_heartbeats(app, duration_s)
+        if slots:
+            interval_s = hb.interval_s if hb.policy == "fixed" else hb.min_interval_s
+            key = "interval_s" if hb.policy == "fixed" else "min_interval_s"
+            parts.append(_Part(slots, _driver(("simulation.duration_s", duration_s / REF_DURATION_S),
+                                              (f"{where}.{key}", REF_HEARTBEAT_S / interval_s),
+                                              (f"{where}.jitter", 1.0 / (1.0 - hb.jitter)))))
+        rate = app.messages.per_hour / 3600.0  # a time and a mark each, for a whole block
+        parts.append(_Part(2.0 * rate * duration_s, _driver(("simulation.duration_s", duration_s / REF_DURATION_S),
+                                                            (f"apps[{a}].messages.per_hour",
+                                                             rate / REF_MESSAGES_PER_S))))
+    rate = scn.calls.per_hour / 3600.0
+    parts.append(_Part(rate * duration_s, _driver(("simulation.duration_s", duration_s / REF_DURATION_S),
+                                                  ("calls.per_hour", rate / REF_CALLS_PER_S))))
+    for e, event in enumerate(scn.events):
+        if _draws.max_retries(event):
+            parts.append(_Part(_draws.max_retries(event), f"events[{e}].retry.attempt_timeout_s"))
+    return _Part(sum(p.amount for p in parts), max(parts, key=lambda p: p.amount).field)
+
+
+def _total(parts: list[_Part]) -> tuple[float, str]:
+    return sum(p.amount for p in parts), max(parts, key=lambda p: p.amount).field
+
+
+def estimate(rs: ResolvedScenario, workers: int = 1) -> Estimate:
+    """The budget of ``rs`` on each engine (``workers``: processes of a split fast-engine run)."""
+    from sim.engine.fast import CHUNK_BLOCKS  # here: the engines import this package
+
+    scn = rs.scenario
+    duration_s, bin_s = scn.simulation.duration_s, scn.simulation.bin_s
+    streams = _streams(scn)
+    transfers = sum(s.devices * s.per_device for s in streams)
+    devices = sum(g.devices for g in scn.groups)
+    biggest = max(range(len(scn.groups)), key=lambda g: scn.groups[g].devices)
+    devices_field = f"groups[{biggest}].devices"
+    bins = math.ceil(duration_s / bin_s - 1e-9)
+    bins_field = _driver(("simulation.duration_s", duration_s / REF_DURATION_S),
+                         ("simulation.bin_s", REF_BIN_S / bin_s))
+    by_stream = [_Part(s.devices * s.per_device, s.field) for s in streams] or [_Part(0.0, devices_field)]
+    stream_field = _total(by_stream)[1]  # what drives the transfers: the largest stream's field
+
+    # the fast engine's largest chunk: its blocks' draws, and its devices' transfers
+    block = _draws.BLOCK_DEVICES
+    chunk_draw = chunk_work = _Part(0.0, devices_field)
+    n_chunks, slots_total = 0, 0.0
+    for g, group in enumerate(scn.groups):
+        n_blocks = math.ceil(group.devices / block)
+        n_chunks += math.ceil(n_blocks / CHUNK_BLOCKS) + 2  # the first chunks are smaller (2, 4 blocks)
+        slots = _draw_slots(scn, g)
+        slots_total += n_blocks * block * slots.amount
+        draw = _Part(min(n_blocks, CHUNK_BLOCKS) * block * slots.amount * DRAW_BYTES_PER_SLOT, slots.field)
+        in_chunk = min(group.devices, CHUNK_BLOCKS * block)
+        mine = [s for s in streams if s.group == g]
+        work = _Part(sum(in_chunk / group.devices * s.devices * s.per_device for s in mine)
+                     * FAST_BYTES_PER_CHUNK_TRANSFER,
+                     max(mine, key=lambda s: s.devices * s.per_device).field if mine else devices_field)
+        chunk_draw = max(chunk_draw, draw, key=lambda p: p.amount)
+        chunk_work = max(chunk_work, work, key=lambda p: p.amount)
+    bin_part = _Part(bins * BYTES_PER_BIN, bins_field)
+    w = max(1, workers)
+    processes = w + 1 if w > 1 else 1  # a split run: the parent and its workers
+    parallel = min(w, os.cpu_count() or 1)
+    fast_memory = _total([_Part(BASE_BYTES * processes, devices_field),
+                          _Part(devices * FAST_BYTES_PER_DEVICE, devices_field),
+                          _Part(bin_part.amount * processes, bins_field),
+                          _Part(w * chunk_draw.amount, chunk_draw.field),
+                          _Part(w * chunk_work.amount, chunk_work.field)])
+    draw_time = _Part(slots_total * DRAW_S_PER_SLOT, chunk_draw.field)
+    outputs = [_Part(devices * OUTPUT_S_PER_DEVICE, devices_field), _Part(bins * S_PER_BIN, bins_field)]
+    fast_time = _total([_Part(transfers * FAST_S_PER_TRANSFER / parallel, stream_field),
+                        _Part(draw_time.amount / parallel, draw_time.field),
+                        _Part(n_chunks * bins * S_PER_BIN_CHUNK / parallel, bins_field), *outputs])
+    des_per_transfer = DES_CLOSED_S_PER_TRANSFER if scn.closed_loop() else DES_S_PER_TRANSFER
+    des_memory = _total([_Part(BASE_BYTES, devices_field), _Part(transfers * DES_BYTES_PER_TRANSFER, stream_field),
+                         _Part(devices * DES_BYTES_PER_DEVICE, devices_field), bin_part,
+                         _Part(chunk_draw.amount / CHUNK_BLOCKS, chunk_draw.field)])
+    des_time = _total([_Part(transfers * des_per_transfer, stream_field), draw_time, *outputs])
+    return Estimate(rs.engine, transfers, bins, bins_field, transfers * RECORDS_PER_TRANSFER,
+                    EngineCost("fast", *fast_memory, *fast_time), EngineCost("des", *des_memory, *des_time))
+
+
+def check(rs: ResolvedScenario, workers: int = 1) -> Estimate:
+    """The estimate of ``rs``; raises :class:`ScenarioError` with one problem, naming the field that
+    drives it, if the run has too many bins, cannot fit this machine's memory or would take longer
+    than ``MAX_WALL_S`` on the engine that runs it."""
+    est = estimate(rs, workers)
+    cost = est.cost
+    limit = MEMORY_SHARE * available_memory_bytes() + BASE_BYTES  # this process holds its base already
+    if est.bins > MAX_BINS:
+        problem = Problem(rs.source, est.bins_field, f"makes {est.bins:.3g} time bins (simulation.duration_s / "
+                                                     f"simulation.bin_s); at most {MAX_BINS:,}")
+    elif cost.memory_bytes > limit:
+        problem = Problem(rs.source, cost.memory_field, f"needs about {format_bytes(cost.memory_bytes)} of memory on "
+                          f"the {cost.engine} engine; this machine has {format_bytes(limit)} to spare")
+    elif cost.seconds > MAX_WALL_S:
+        problem = Problem(rs.source, cost.time_field, f"would take about {format_seconds(cost.seconds)} on the "
+                          f"{cost.engine} engine ({est.transfers:.3g} transfers); the limit is "
+                          f"{format_seconds(MAX_WALL_S)}")
+    else:
+        return est
+    raise ScenarioError([problem])
+
+
+__all__ = ["Estimate", "EngineCost", "estimate", "check", "available_memory_bytes"]

@@ -1,0 +1,174 @@
+"""The budget: estimates against hand counts and measured runs, refusals of inputs that cannot fit
+or finish, and the documented minimums of the parameters that could make an engine's loop spin."""
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import sim.cli
+from sim.errors import ScenarioError
+from sim.scenario import budget, load_scenario
+from sim.scenario.budget import estimate
+
+from conftest import run, scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+QUICKSTART = str(ROOT / "scenarios" / "quickstart.toml")
+STORM = str(ROOT / "scenarios" / "reconnect-storm.toml")
+CHILD_ADDRESS_SPACE_BYTES = 4 * 2**30  # a refusal that failed cannot take the machine: it fails fast instead
+
+
+def _transfers(summary: dict) -> int:
+    """Transfers a run made: every app's heartbeats, messages and reconnects, and the call attempts."""
+    apps = summary["apps"].values()
+    return sum(a["heartbeats"] + a["messages"] + a["reconnects"] for a in apps) + summary["calls"]["attempts"]
+
+
+def test_fixed_heartbeats_are_counted_by_hand() -> None:
+    rs = scenario(apps=[{"name": "chat", "heartbeat": {"policy": "fixed", "interval_s": 270.0}}],
+                  groups=[{"name": "phones", "devices": 10, "apps": {"chat": 1.0}}])
+    assert estimate(rs).transfers == pytest.approx(10 * 3600 / 270)
+
+
+def test_every_kind_of_send_is_counted_by_hand() -> None:
+    apps = [{"name": "chat", "heartbeat": {"policy": "fixed", "interval_s": 300.0}, "messages": {"per_hour": 6.0}},
+            {"name": "smart", "heartbeat": {"policy": "adaptive", "min_interval_s": 240.0}},
+            {"name": "mail", "connection": "push", "messages": {"per_hour": 2.0}}]
+    rs = scenario(apps=apps, calls={"per_hour": 0.9},
+                  groups=[{"name": "phones", "devices": 10, "apps": {"chat": 1.0, "smart": 0.5, "mail": 0.5},
+                           "push_interval_s": 1800.0}])
+    hand = 10 * 12 + 10 * 6 + 5 * 15 + 5 * 2 + 5 * 2 + 10 * 0.9  # chat beats, messages; smart; push, mail; calls
+    assert estimate(rs).transfers == pytest.approx(hand)
+
+
+@pytest.mark.parametrize("path,sets", [(QUICKSTART, ["groups[0].devices=200"]),
+                                       (QUICKSTART, ["groups[0].devices=200", 'simulation.engine="des"']),
+                                       (STORM, ["groups[0].devices=100"])])
+def test_the_estimate_bounds_a_measured_run(path: str, sets: list[str]) -> None:
+    rs = load_scenario(path, sets)
+    actual, est = _transfers(run(rs).summary), estimate(rs).transfers
+    assert actual <= est <= 2 * actual
+
+
+def test_a_split_run_needs_more_memory_and_less_time() -> None:
+    rs = load_scenario(QUICKSTART, ["groups[0].devices=1000000"])
+    one, two = estimate(rs).fast, estimate(rs, workers=2).fast
+    assert two.memory_bytes > one.memory_bytes
+    assert two.seconds <= one.seconds
+
+
+def test_memory_refusal_names_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(budget, "available_memory_bytes", lambda: 10**9)
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(QUICKSTART, ["groups[0].devices=10000000"])
+    [problem] = exc.value.problems
+    assert problem.path == "groups[0].devices"
+    assert "of memory on the fast engine; this machine has 1.1 GB to spare" in problem.message
+
+
+def test_time_refusal_names_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(budget, "available_memory_bytes", lambda: 10**18)
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(QUICKSTART, ["groups[0].devices=1000000000", 'simulation.engine="des"'])
+    [problem] = exc.value.problems
+    assert problem.path == "groups[0].devices"
+    assert "days on the des engine" in problem.message and "the limit is 24 h" in problem.message
+
+
+def test_a_long_run_has_a_summary_line() -> None:
+    est = estimate(load_scenario(QUICKSTART, ["groups[0].devices=10000000"]))
+    assert est.cost.seconds > budget.LONG_RUN_S
+    assert est.summary_line().startswith("estimate: about ") and "min on the fast engine" in est.summary_line()
+
+
+def test_run_prints_the_estimate_of_a_long_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sim.cli, "LONG_RUN_S", 0.0)  # every run counts as long
+    result = CliRunner().invoke(sim.cli.cli, ["run", QUICKSTART, "--out", str(tmp_path / "out"), "-q", "--no-plots"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("estimate: about ") and "on the fast engine" in result.output
+
+
+def _limit_child() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (CHILD_ADDRESS_SPACE_BYTES, CHILD_ADDRESS_SPACE_BYTES))
+
+
+EXTREMES = [
+    (QUICKSTART, ["groups[0].devices=1000000000000"], ["groups[0].devices"]),
+    (QUICKSTART, ["groups[0].devices=1000000000"], ["groups[0].devices"]),
+    (QUICKSTART, ["simulation.bin_s=1e-6"], ["simulation.bin_s"]),
+    (QUICKSTART, ["simulation.bin_s=0.001"], ["simulation.bin_s"]),  # the minimum, but 3.6 x 10^6 bins
+    (QUICKSTART, ["simulation.duration_s=1e15"], ["simulation.duration_s"]),
+    (QUICKSTART, ["simulation.duration_s=1e15", "simulation.bin_s=1e12", "groups[0].devices=1"],
+     ["simulation.duration_s"]),  # one device, but billions of beats in its chunk
+    (QUICKSTART, ["apps[0].heartbeat.jitter=0.999999999"], ["apps[0].heartbeat.jitter"]),
+    (QUICKSTART, ["apps[0].heartbeat.interval_s=1e-9"], ["apps[0].heartbeat.interval_s"]),
+    (QUICKSTART, ["apps[0].heartbeat.interval_s=1e-9", 'simulation.engine="des"'], ["apps[0].heartbeat.interval_s"]),
+    (QUICKSTART, ["apps[0].messages.per_hour=1e12"], ["apps[0].messages.per_hour"]),
+    (QUICKSTART, ["calls.per_hour=1e12"], ["calls.per_hour"]),
+    (QUICKSTART, ['apps[0].heartbeat.policy="adaptive"', "apps[0].heartbeat.min_interval_s=1e-9"],
+     ["apps[0].heartbeat.min_interval_s"]),
+    (QUICKSTART, ['apps[0].heartbeat.policy="adaptive"', "apps[0].heartbeat.min_interval_s=1e-9",
+                  "apps[0].heartbeat.step_s=1e-9"], ["apps[0].heartbeat.min_interval_s", "apps[0].heartbeat.step_s"]),
+    (STORM, ['events[0].retry.policy="fixed"', "events[0].retry.attempt_timeout_s=1e-9"],
+     ["retry.attempt_timeout_s"]),
+    (STORM, ['events[0].retry.policy="fixed"', "events[0].retry.interval_s=1e-9",
+             "events[0].retry.attempt_timeout_s=1e-9"], ["retry.attempt_timeout_s", "retry.interval_s"]),
+    (STORM, ["groups[0].devices=100000", "events[0].retry.attempt_timeout_s=0.2"],
+     ["events[0].retry.attempt_timeout_s"]),  # valid, but 3 x 10^8 failed attempts
+]
+
+
+@pytest.mark.parametrize("path,sets,fields", EXTREMES, ids=[" ".join(e[1]) for e in EXTREMES])
+def test_extreme_input_is_refused_at_once(tmp_path: Path, path: str, sets: list[str], fields: list[str]) -> None:
+    out = tmp_path / "out"
+    args = [a for s in sets for a in ("--set", s)]
+    proc = subprocess.run([sys.executable, "-m", "sim", "run", path, *args, "--out", str(out), "--no-plots"],
+                          capture_output=True, text=True, timeout=30, preexec_fn=_limit_child, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == len(fields), proc.stderr  # one line per field set out of bounds, no traceback
+    for line, field in zip(lines, fields):
+        assert line.startswith(f"error: {path}: ") and field in line.split(": ")[2], line
+    assert not out.exists()
+
+
+BELOW_MINIMUM = [
+    ({"simulation": {"duration_s": 60.0, "bin_s": 0.0005}}, "simulation.bin_s"),
+    ({"network": {"radio": "lte", "nat_timeout_s": 0.5}}, "network.nat_timeout_s"),
+    ({"apps": [{"name": "chat", "heartbeat": {"policy": "fixed", "interval_s": 0.05}}]}, "apps[0].heartbeat.interval_s"),
+    ({"apps": [{"name": "chat", "heartbeat": {"policy": "fixed", "interval_s": 60.0, "jitter": 0.6}}]},
+     "apps[0].heartbeat.jitter"),
+    ({"apps": [{"name": "chat", "heartbeat": {"policy": "adaptive", "min_interval_s": 0.05}}]},
+     "apps[0].heartbeat.min_interval_s"),
+    ({"apps": [{"name": "chat", "heartbeat": {"policy": "adaptive", "max_interval_s": 0.05}}]},
+     "apps[0].heartbeat.max_interval_s"),
+    ({"apps": [{"name": "chat", "heartbeat": {"policy": "adaptive", "step_s": 0.05}}]}, "apps[0].heartbeat.step_s"),
+    ({"groups": [{"name": "phones", "devices": 1, "push_interval_s": 0.05}]}, "groups[0].push_interval_s"),
+    ({"controlplane": {"nodes": {"MME": {"messages_per_s": 100.0, "guard_s": 0.05}}}},
+     "controlplane.nodes.MME.guard_s"),
+    ({"controlplane": {"reject_wait_s": 0.5}}, "controlplane.reject_wait_s"),
+    ({"calls": {"setup_guard_s": 0.5}}, "calls.setup_guard_s"),
+    *[({"events": [{"kind": "server_outage", "app": "chat", "start_s": 10.0, "end_s": 20.0, "retry": {key: 0.1}}]},
+       f"events[0].server_outage.retry.{key}") for key in ("attempt_timeout_s", "interval_s", "initial_s", "max_s")],
+    ({"events": [{"kind": "heartbeat_change", "app": "chat", "at_s": 10.0, "interval_s": 0.05}]},
+     "events[0].heartbeat_change.interval_s"),
+    ({"events": [{"kind": "nat_change", "at_s": 10.0, "nat_timeout_s": 0.5}]}, "events[0].nat_change.nat_timeout_s"),
+    ({"events": [{"kind": "access_barring", "start_s": 10.0, "end_s": 20.0, "barred_share": 0.5,
+                  "barring_time_s": 2.0}]}, "events[0].access_barring.barring_time_s"),
+    ({"events": [{"kind": "core_overload", "start_s": 10.0, "end_s": 20.0, "extended_wait_s": 0.5}]},
+     "events[0].core_overload.extended_wait_s"),
+]
+
+
+@pytest.mark.parametrize("tables,path", BELOW_MINIMUM, ids=[b[1] for b in BELOW_MINIMUM])
+def test_a_value_below_its_minimum_is_rejected(tables: dict, path: str) -> None:
+    with pytest.raises(ScenarioError) as exc:
+        scenario(**tables)
+    assert [p.path for p in exc.value.problems] == [path]
+    assert "greater than or equal to" in exc.value.problems[0].message or "less than or equal to 0.5" in \
+        exc.value.problems[0].message
