@@ -172,3 +172,25 @@ def test_a_value_below_its_minimum_is_rejected(tables: dict, path: str) -> None:
     assert [p.path for p in exc.value.problems] == [path]
     assert "greater than or equal to" in exc.value.problems[0].message or "less than or equal to 0.5" in \
         exc.value.problems[0].message
+
+
+@pytest.mark.parametrize("sizes", [[1], [2048], [2049, 5], [100_000], [1, 3000, 20_000, 7, 9000], [8192] * 4])
+def test_chunks_are_counted_as_the_fast_engine_makes_them(sizes: list[int]) -> None:
+    from sim.engine.fast import chunks
+
+    groups = [{"name": f"g{i}", "devices": n, "apps": {"chat": 1.0}} for i, n in enumerate(sizes)]
+    rs = scenario(groups=groups)
+    assert budget._chunk_count(rs.scenario) == len(list(chunks(rs)))
+
+
+def test_many_apps_and_many_groups_are_estimated_as_measured() -> None:
+    """The costs that grow with the number of apps (connections merged per device, tallies over transfer
+    codes) and of groups (a chunk each): the estimate covers the measured time of such runs (figures
+    measured in docs/performance.md, "Budget"), and is not refused."""
+    apps = [{"name": f"a{i}", "heartbeat": {"policy": "fixed", "interval_s": 270.0}} for i in range(5000)]
+    wide = scenario(apps=apps, groups=[{"name": "g", "devices": 100, "apps": {f"a{i}": 1.0 for i in range(5000)}}],
+                    simulation__duration_s=600.0)
+    assert estimate(wide).fast.seconds >= 6.5  # measured: 6.5 s in the merge alone
+    many = scenario(groups=[{"name": f"g{i}", "devices": 1, "apps": {"chat": 1.0}} for i in range(20_000)],
+                    simulation__duration_s=600.0)
+    assert estimate(many).fast.seconds >= 15.0  # measured: 16.4 s for the whole command

@@ -58,6 +58,15 @@ DRAW_BYTES_PER_SLOT = 8.0 * 2  # a float64 per draw, and the copy that joins a c
 BYTES_PER_BIN = 600.0  # measured 290 B per bin (3.6 x 10^5 bins), tallies, reducer and time series
 S_PER_BIN = 5e-6  # measured 2.7 µs per bin: reducing and writing timeseries.csv
 S_PER_BIN_CHUNK = 3e-6  # measured 1.6 µs per bin and chunk: each chunk's tally has every bin
+S_PER_CHUNK = 1e-3  # measured 0.75 ms per chunk: 20,000 one-device groups (a chunk each) in 16.4 s
+# each device's connections are merged in time order by scanning every connection's next
+# transfer: measured 1.2 ns per transfer and connection (5,000 apps on 100 phones: 6.5 s)
+FAST_S_PER_TRANSFER_CONNECTION = 2e-9
+# the per-device tallies are dense over transfer codes (about 4 per app: heartbeat, message,
+# reconnect, each way): bytes and seconds per device and code; measured 12,000 apps on 100 phones
+CODES_PER_APP = 4
+BYTES_PER_DEVICE_CODE = 24.0
+S_PER_DEVICE_CODE = 2e-9
 RECORDS_PER_TRANSFER = 3.0  # assumption: a promotion and up to two demotions (UMTS DCH -> FACH -> idle)
 
 # --- reference scales: what a factor is compared with to say which field drives a cost ----------
@@ -246,6 +255,19 @@ def _total(parts: list[_Part]) -> tuple[float, str]:
     return sum(p.amount for p in parts), max(parts, key=lambda p: p.amount).field
 
 
+def _chunk_count(scn: Scenario) -> int:
+    """How many chunks the fast engine makes (``sim.engine.fast.chunks``, counted, not listed)."""
+    from sim.engine.fast import CHUNK_BLOCKS, FIRST_CHUNK_BLOCKS
+
+    count, size = 0, FIRST_CHUNK_BLOCKS
+    for group in scn.groups:
+        left = math.ceil(group.devices / _draws.BLOCK_DEVICES)
+        while left > 0 and size < CHUNK_BLOCKS:  # the first chunks of the run are smaller
+            left, count, size = left - min(left, size), count + 1, min(2 * size, CHUNK_BLOCKS)
+        count += math.ceil(left / CHUNK_BLOCKS)
+    return count
+
+
 def estimate(rs: ResolvedScenario, workers: int = 1) -> Estimate:
     """The budget of ``rs`` on each engine (``workers``: processes of a split fast-engine run)."""
     from sim.engine.fast import CHUNK_BLOCKS  # here: the engines import this package
@@ -266,10 +288,9 @@ def estimate(rs: ResolvedScenario, workers: int = 1) -> Estimate:
     # the fast engine's largest chunk: its blocks' draws, and its devices' transfers
     block = _draws.BLOCK_DEVICES
     chunk_draw = chunk_work = _Part(0.0, devices_field)
-    n_chunks, slots_total = 0, 0.0
+    n_chunks, slots_total = _chunk_count(scn), 0.0
     for g, group in enumerate(scn.groups):
         n_blocks = math.ceil(group.devices / block)
-        n_chunks += math.ceil(n_blocks / CHUNK_BLOCKS) + 2  # the first chunks are smaller (2, 4 blocks)
         slots = _draw_slots(scn, g)
         slots_total += n_blocks * block * slots.amount
         draw = _Part(min(n_blocks, CHUNK_BLOCKS) * block * slots.amount * DRAW_BYTES_PER_SLOT, slots.field)
@@ -289,11 +310,18 @@ def estimate(rs: ResolvedScenario, workers: int = 1) -> Estimate:
                           _Part(bin_part.amount * processes, bins_field),
                           _Part(w * chunk_draw.amount, chunk_draw.field),
                           _Part(w * chunk_work.amount, chunk_work.field)])
+    codes = CODES_PER_APP * (len(scn.apps) + 1)
+    chunk_devices = min(max(g.devices for g in scn.groups), CHUNK_BLOCKS * block)
+    fast_memory = _total([_Part(fast_memory[0], fast_memory[1]),
+                          _Part(w * chunk_devices * codes * BYTES_PER_DEVICE_CODE, "apps")])
     draw_time = _Part(slots_total * DRAW_S_PER_SLOT, chunk_draw.field)
     outputs = [_Part(devices * OUTPUT_S_PER_DEVICE, devices_field), _Part(bins * S_PER_BIN, bins_field)]
     fast_time = _total([_Part(transfers * FAST_S_PER_TRANSFER / parallel, stream_field),
                         _Part(draw_time.amount / parallel, draw_time.field),
-                        _Part(n_chunks * bins * S_PER_BIN_CHUNK / parallel, bins_field), *outputs])
+                        _Part(n_chunks * bins * S_PER_BIN_CHUNK / parallel, bins_field),
+                        _Part(n_chunks * S_PER_CHUNK / parallel, "groups"),
+                        _Part(transfers * (len(scn.apps) + 1) * FAST_S_PER_TRANSFER_CONNECTION / parallel, "apps"),
+                        _Part(devices * codes * S_PER_DEVICE_CODE / parallel, "apps"), *outputs])
     des_per_transfer = DES_CLOSED_S_PER_TRANSFER if scn.closed_loop() else DES_S_PER_TRANSFER
     des_memory = _total([_Part(BASE_BYTES, devices_field), _Part(transfers * DES_BYTES_PER_TRANSFER, stream_field),
                          _Part(devices * DES_BYTES_PER_DEVICE, devices_field), bin_part,
