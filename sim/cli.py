@@ -243,7 +243,7 @@ def _executor(scheduler: str | None) -> Iterator[Executor | None]:
     try:
         client = connect(scheduler)
     except ClusterError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: --scheduler: {printable(str(exc))}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     with client:
         yield client.get_executor()

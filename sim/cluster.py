@@ -16,17 +16,23 @@ class ClusterError(Exception):
     """No cluster to run on: Dask is not installed, or the scheduler cannot be reached."""
 
 
+CONNECT_TIMEOUT_S = 10.0  # a scheduler that has not answered by then is not there (Dask's default waits 30 s)
+
+
 def connect(address: str) -> Client:
     """A client of the scheduler at ``address`` (``tcp://host:port``) or named in a scheduler file
     (the JSON file ``dask scheduler --scheduler-file PATH`` or dask-jobqueue writes). Gives up
-    after Dask's ``distributed.comm.timeouts.connect`` (30 s by default)."""
+    after :data:`CONNECT_TIMEOUT_S`, or Dask's ``distributed.comm.timeouts.connect`` if shorter."""
     try:
+        import dask
+        from dask.utils import parse_timedelta
         from distributed import Client
     except ImportError:
-        raise ClusterError('--scheduler needs Dask: pip install -e ".[dask]"') from None
+        raise ClusterError('needs Dask: pip install -e ".[dask]"') from None
+    timeout_s = min(CONNECT_TIMEOUT_S, parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s"))
     try:
         if Path(address).is_file():
-            return Client(scheduler_file=address)
-        return Client(address)
+            return Client(scheduler_file=address, timeout=timeout_s)
+        return Client(address, timeout=timeout_s)
     except (OSError, TimeoutError, ValueError) as exc:
         raise ClusterError(f"cannot connect to the Dask scheduler {address}: {exc}") from None

@@ -76,7 +76,7 @@ def test_unreachable_scheduler_is_one_line_exit_2(tmp_path: Path) -> None:
                                           "--quiet", "--set", "groups[0].devices=5"])
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: cannot connect to the Dask scheduler"), result.output
+    assert len(lines) == 1 and lines[0].startswith("error: --scheduler: cannot connect to the Dask scheduler"), result.output
     assert not (tmp_path / "o").exists()
 
 
@@ -131,5 +131,5 @@ def test_scheduler_without_dask_is_one_line_exit_2(tmp_path: Path, monkeypatch) 
     result = CliRunner().invoke(cli, ["sweep", str(write(tmp_path)), "--scheduler", "tcp://127.0.0.1:8786",
                                       "--out", str(tmp_path / "o"), "--quiet"])
     assert result.exit_code == 2
-    assert result.output == 'error: --scheduler needs Dask: pip install -e ".[dask]"\n'
+    assert result.output == 'error: --scheduler: needs Dask: pip install -e ".[dask]"\n'
     assert not (tmp_path / "o").exists()
