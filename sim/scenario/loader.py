@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from sim.errors import Problem, ScenarioError
 from sim.radio.profiles import PROFILE_MODELS, Profile, builtin_profile_data, merge
 from sim.scenario.budget import check
-from sim.scenario.schema import FOLDER_PATTERN, LABEL_PATTERN, NETWORK_APP, PUSH_APP, Scenario
+from sim.scenario.schema import EVENT_KINDS, FOLDER_PATTERN, LABEL_PATTERN, NETWORK_APP, PUSH_APP, Scenario
 
 DEFAULT_SCENARIO = "quickstart.toml"
 MAX_FILE_BYTES = 1 << 20  # a scenario or sweep file: 1 MiB is thousands of groups and apps
@@ -281,7 +281,9 @@ def validation_problems(source: str, exc: ValidationError, prefix: tuple[Any, ..
     """pydantic's errors as one :class:`Problem` each, with the dotted path (under ``prefix``)."""
     problems = []
     for err in exc.errors(include_url=False):
-        loc = prefix + tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        loc = prefix + tuple(p for i, p in enumerate(err["loc"])
+                             if not (isinstance(p, str) and p.startswith("function-"))
+                             and not (p in EVENT_KINDS and i > 0 and isinstance(err["loc"][i - 1], int)))
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key (misspelled?)"

@@ -5,7 +5,7 @@ reference"). ``extra="forbid"`` everywhere, so a misspelled key is an error, nev
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -271,8 +271,11 @@ class RanOutage(_Model):
     end_s: Positive
 
 
+EVENTS = (ServerOutage, HeartbeatChange, NatChange, AccessBarring, CoreOverload, RanOutage)
 Event = Annotated[ServerOutage | HeartbeatChange | NatChange | AccessBarring | CoreOverload | RanOutage,
                   Field(discriminator="kind")]
+# the tags pydantic puts in an event's error path (events[0].server_outage.start_s), left out of ours
+EVENT_KINDS = tuple(get_args(e.model_fields["kind"].annotation)[0] for e in EVENTS)
 
 
 class Provenance(_Model):
