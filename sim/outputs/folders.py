@@ -123,7 +123,7 @@ def write_directory(out_dir: str | Path, layout: Layout, fill: Callable[[Path], 
 def remove_leftovers(out_dir: Path, layout: Layout) -> list[Path]:
     """Remove the ``.NAME.partial-*`` and ``.NAME.old-*`` siblings of ``out_dir`` that a killed write
     left: those whose process is gone and which hold only what signalsim writes. Returns them."""
-    removed = []
+    removed: list[Path] = []
     pattern = re.compile(rf"\.{re.escape(out_dir.name)}\.(partial|old)-(?:(\d+)-)?[0-9A-Za-z_]+")
     try:
         siblings = list(out_dir.parent.iterdir())

@@ -196,19 +196,20 @@ def resolve(data: dict[str, Any], source: str, overrides: Sequence[str] = (),
 def _reference_problems(source: str, scenario: Scenario, known_nodes: list[str]) -> list[Problem]:
     names = {a.name: i for i, a in reversed(list(enumerate(scenario.apps)))}  # name -> first index
     problems = []
-    for i, app in enumerate(scenario.apps):
-        if app.name in (PUSH_APP, NETWORK_APP):
-            problems.append(Problem(source, f"apps[{i}].name", f"{app.name!r} is a reserved name"))
-        elif names[app.name] != i:
-            problems.append(Problem(source, f"apps[{i}].name", f"duplicate app name {app.name!r}"))
+    for i, name in enumerate(a.name for a in scenario.apps):
+        if name in (PUSH_APP, NETWORK_APP):
+            problems.append(Problem(source, f"apps[{i}].name", f"{name!r} is a reserved name"))
+        elif names[name] != i:
+            problems.append(Problem(source, f"apps[{i}].name", f"duplicate app name {name!r}"))
     groups = {g.name: i for i, g in reversed(list(enumerate(scenario.groups)))}
     for i, group in enumerate(scenario.groups):
         if groups[group.name] != i:
             problems.append(Problem(source, f"groups[{i}].name", f"duplicate group name {group.name!r}"))
-        for app in group.apps:
-            if app not in names:
+        for installed in group.apps:
+            if installed not in names:
                 known = ", ".join(list(names)[:10]) + (", ..." if len(names) > 10 else "") or "none defined"
-                problems.append(Problem(source, f"groups[{i}].apps.{app}", f"unknown app {app!r} (apps: {known})"))
+                problems.append(Problem(source, f"groups[{i}].apps.{installed}",
+                                        f"unknown app {installed!r} (apps: {known})"))
     apps = {a.name: a for a in scenario.apps}
     duration_s = scenario.simulation.duration_s
     for i, event in enumerate(scenario.events):

@@ -37,14 +37,22 @@ FOLDER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 FolderName = Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=FOLDER_PATTERN)]
 
 
-def at_least(minimum: float) -> Any:
-    """A ``Positive`` float no smaller than ``minimum``: a documented floor that keeps an engine's
-    loops finite. A value <= 0 is reported as not positive, as for every ``Positive`` field."""
+def _at_least(minimum: float) -> AfterValidator:
+    """A floor on a ``Positive`` float that keeps an engine's loops finite; a value <= 0 is still
+    reported as not positive, as for every ``Positive`` field."""
     def floor(value: float) -> float:
         if value < minimum:
             raise ValueError(f"Input should be greater than or equal to {minimum:g}")
         return value
-    return Annotated[float, Field(gt=0.0, allow_inf_nan=False), AfterValidator(floor)]
+    return AfterValidator(floor)
+
+
+# Documented floors (why each: at its fields, and docs/model.md §12)
+AtLeast1ms = Annotated[float, Field(gt=0.0, allow_inf_nan=False), _at_least(0.001)]
+AtLeast100ms = Annotated[float, Field(gt=0.0, allow_inf_nan=False), _at_least(0.1)]
+AtLeast200ms = Annotated[float, Field(gt=0.0, allow_inf_nan=False), _at_least(0.2)]
+AtLeast1s = Annotated[float, Field(gt=0.0, allow_inf_nan=False), _at_least(1.0)]
+AtLeast4s = Annotated[float, Field(gt=0.0, allow_inf_nan=False), _at_least(4.0)]
 
 
 class _Model(BaseModel):
@@ -57,7 +65,7 @@ class Simulation(_Model):
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 1
     # assumption: 1 ms, far below any RRC timer (the shortest, an LTE promotion, is 0.26 s); finer
     # bins only multiply the time series (see MAX_BINS in sim/scenario/budget.py)
-    bin_s: at_least(0.001) = 60.0
+    bin_s: AtLeast1ms = 60.0
     # "des": event by event (SimPy); "fast": vectorised, open loop only; "auto": fast when open loop
     engine: Literal["auto", "des", "fast"] = "auto"
 
@@ -72,7 +80,7 @@ class Network(_Model):
     radio: Radio = "lte"
     # Carrier NAT/firewall idle timeout; None = no NAT. page: Wang et al. SIGCOMM 2011 (minutes to ~1 h).
     # Minimum 1 s: assumption (RFC 5382 REQ-5 asks >= 2 h 4 min of a TCP NAT; carriers use minutes).
-    nat_timeout_s: at_least(1.0) | None = None
+    nat_timeout_s: AtLeast1s | None = None
     # Per-radio overrides of built-in profile parameters, validated against the profile.
     overrides: dict[Radio, dict[str, Any]] = {}
 
@@ -81,7 +89,7 @@ class Heartbeat(_Model):
     policy: Literal["fixed", "adaptive", "none"] = "none"
     # required for "fixed"; minimum 0.1 s: assumption (IM heartbeats are minutes apart: ten a second
     # is a unit mistake; the budget, sim/scenario/budget.py, refuses what is still too dense)
-    interval_s: at_least(0.1) | None = None
+    interval_s: AtLeast100ms | None = None
     # uniform +/- fraction of each interval; at most 0.5: the jitter draws are sized for the shortest
     # possible interval, interval x (1 - jitter), so near 1 they grow without bound (assumption:
     # clients that jitter do so by a few tens of per cent)
@@ -91,9 +99,9 @@ class Heartbeat(_Model):
     down_bytes: Bytes = 60
     # adaptive ("Tencent Mars smart heartbeat"), code: Tencent/mars mars/stn/config.h (2018 values)
     # minimum 0.1 s for both, as interval_s (assumption); Mars MinHeartInterval is 210 s
-    min_interval_s: at_least(0.1) = 210.0
-    max_interval_s: at_least(0.1) = 600.0
-    step_s: at_least(0.1) = 60.0  # HeartStep; minimum 0.1 s, as interval_s (assumption)
+    min_interval_s: AtLeast100ms = 210.0
+    max_interval_s: AtLeast100ms = 600.0
+    step_s: AtLeast100ms = 60.0  # HeartStep; minimum 0.1 s, as interval_s (assumption)
     margin_s: NonNegative = 20.0  # SuccessStep: settle this far below the last interval that survived
     probe_beats: Count = 5  # BaseSuccCount: successes before probing up
     warmup_beats: Annotated[int, Field(ge=0, le=MAX_COUNT)] = 3  # NetStableTestCount: beats at the minimum after connecting
@@ -144,7 +152,7 @@ class Group(_Model):
     apps: dict[Label, Probability] = {}  # install probability per device
     # page: Android GCM/FCM heartbeat 28 min on mobile (android-arsenal "Pacemaker"; Docomo 2012).
     # minimum 0.1 s, as an app's heartbeat interval_s (assumption)
-    push_interval_s: at_least(0.1) = 1680.0
+    push_interval_s: AtLeast100ms = 1680.0
     # assumption: the push heartbeat is as small as an IM heartbeat.
     push_up_bytes: Bytes = 70
     push_down_bytes: Bytes = 60
@@ -165,7 +173,7 @@ class NodeCapacity(_Model):
     queue_limit: Annotated[int, Field(ge=0, le=MAX_COUNT)] | None = None  # procedures that may wait; None: no limit
     # a procedure still waiting this long is rejected; minimum 0.1 s: assumption (a procedure's
     # service takes milliseconds; the reject it causes waits reject_wait_s)
-    guard_s: at_least(0.1) | None = None
+    guard_s: AtLeast100ms | None = None
 
 
 class ControlPlane(_Model):
@@ -174,7 +182,7 @@ class ControlPlane(_Model):
     nodes: dict[str, NodeCapacity] = {}
     # RRC connection reject wait time before the device tries again. TS 36.331 waitTime is
     # 1..16 s (so at least 1 s); assumption: 2 s.
-    reject_wait_s: at_least(1.0) = 2.0
+    reject_wait_s: AtLeast1s = 2.0
     # assumption: attempts per send before the app gives up on it (T300/N300 style)
     max_attempts: Count = 3
 
@@ -187,7 +195,7 @@ class Calls(_Model):
     per_hour: NonNegative = 0.0
     # assumption: a call whose setup has not completed this long after the attempt fails. Minimum
     # 1 s: assumption (a call setup's signalling alone takes a few hundred ms).
-    setup_guard_s: at_least(1.0) = 10.0
+    setup_guard_s: AtLeast1s = 10.0
 
 
 class Retry(_Model):
@@ -197,12 +205,12 @@ class Retry(_Model):
     # Each wait below is at least 0.2 s, Linux's minimum TCP retransmission timeout (TCP_RTO_MIN;
     # RFC 6298 2.4 sets 1 s and allows a lower floor): no client can tell an attempt failed sooner.
     # code: Tencent Mars config.h kLonglinkConnTimeout: a connect attempt gets no answer for 10 s
-    attempt_timeout_s: at_least(0.2) = 10.0
+    attempt_timeout_s: AtLeast200ms = 10.0
     # code: Mars kLonglinkConnInteral 2.5 s between connect attempts (used by "fixed")
-    interval_s: at_least(0.2) = 2.5
+    interval_s: AtLeast200ms = 2.5
     # "exponential": the first wait, doubled after each failure (assumption)
-    initial_s: at_least(0.2) = 2.5
-    max_s: at_least(0.2) = 300.0  # "exponential": the longest wait (assumption)
+    initial_s: AtLeast200ms = 2.5
+    max_s: AtLeast200ms = 300.0  # "exponential": the longest wait (assumption)
     jitter: bool = False  # "exponential": wait a uniform random share of the backoff ("full jitter")
     syn_up_bytes: Bytes = 60  # what a failed attempt sends (a TCP SYN); assumption
 
@@ -224,7 +232,7 @@ class HeartbeatChange(_Model):
     kind: Literal["heartbeat_change"]
     app: str
     at_s: NonNegative
-    interval_s: at_least(0.1)  # minimum 0.1 s, as heartbeat.interval_s
+    interval_s: AtLeast100ms  # minimum 0.1 s, as heartbeat.interval_s
 
 
 class NatChange(_Model):
@@ -232,7 +240,7 @@ class NatChange(_Model):
 
     kind: Literal["nat_change"]
     at_s: NonNegative
-    nat_timeout_s: at_least(1.0) | None = None  # minimum 1 s, as network's
+    nat_timeout_s: AtLeast1s | None = None  # minimum 1 s, as network's
 
 
 class AccessBarring(_Model):
@@ -245,7 +253,7 @@ class AccessBarring(_Model):
     end_s: Positive
     barred_share: Probability
     # TS 36.331 ac-BarringTime: 4 .. 512 s (so at least 4 s); assumption: the shortest
-    barring_time_s: at_least(4.0) = 4.0
+    barring_time_s: AtLeast4s = 4.0
 
 
 class CoreOverload(_Model):
@@ -257,7 +265,7 @@ class CoreOverload(_Model):
     start_s: NonNegative
     end_s: Positive
     # assumption (TS 24.301 allows up to 30 min); at least 1 s: TS 36.331 extendedWaitTime is 1 .. 1800 s
-    extended_wait_s: at_least(1.0) = 60.0
+    extended_wait_s: AtLeast1s = 60.0
 
 
 class RanOutage(_Model):
