@@ -82,7 +82,9 @@ def reduce_fast(rs: ResolvedScenario, tables: ModelTables, progress: Callable[[f
         elif workers > 1 and len(todo) > 1:
             pool = stack.enter_context(process_pool(min(workers, len(todo)), "sim.split", _start_worker,
                                                     (rs, tables)))
-            parts = pool.map(_worker_reduce, todo)
+            # not pool.map: on an interrupt its iterator cancels the pending futures, and Python 3.11's
+            # pool, its workers then killed, fails on them (InvalidStateError, a traceback on stderr)
+            parts = (future.result() for future in [pool.submit(_worker_reduce, chunk) for chunk in todo])
         else:
             parts = (_reduce(rs, tables, chunk) for chunk in todo)
         for done, part in enumerate(parts, 1):
