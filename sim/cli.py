@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,8 @@ from sim.validation import CASES, Settings, run_validation
 from sim.validation.report import VALIDATION, rich_table, summary_line, write_validation
 
 EXIT_BAD_INPUT = 2
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2: a bare group's help
+EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + signal.SIGINT, 128 + signal.SIGTERM  # the shell's convention
 SCHEDULER_HELP = ("Run on an existing Dask cluster: its scheduler's address (tcp://host:port) or scheduler file "
                   "(needs the dask extra).")
 
@@ -261,9 +264,41 @@ def _why(scenario: Scenario) -> str:
     return "auto: " + ("; ".join(closed) if closed else "open loop")
 
 
+class Terminated(BaseException):
+    """SIGTERM (Slurm, ``docker stop``), raised in the main thread like Ctrl-C's KeyboardInterrupt so that
+    ``finally`` and ``except BaseException`` cleanup runs: worker processes are killed, partial
+    results folders removed. Not an Exception, so no ``except Exception`` swallows it."""
+
+
+def _terminate(signum: int, frame: object) -> NoReturn:
+    raise Terminated
+
+
+def _usage_error(exc: click.ClickException) -> NoReturn:
+    """A bad command line (click's UsageError and its kin) as one line, with click's exit code (2 for usage)."""
+    if isinstance(exc, _NO_ARGS_IS_HELP):  # bare `signalsim`: the help, as click's standalone mode shows it
+        exc.show()
+    else:
+        click.echo(f"error: {exc.format_message()}", err=True)
+    sys.exit(exc.exit_code)
+
+
+def _interrupted(code: int) -> NoReturn:
+    click.echo("interrupted", err=True)
+    sys.exit(code)
+
+
 def main() -> None:
+    """The console script: click without its standalone mode, which would turn Ctrl-C into
+    ``Aborted!`` and exit 1; commands' ``sys.exit`` codes pass through unchanged."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
-        cli(prog_name="signalsim")
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
+        code = cli.main(prog_name="signalsim", standalone_mode=False)
+    except (KeyboardInterrupt, click.Abort):  # click turns KeyboardInterrupt into Abort
+        _interrupted(EXIT_INTERRUPTED)
+    except Terminated:
+        _interrupted(EXIT_TERMINATED)
+    except click.ClickException as exc:
+        _usage_error(exc)
+    # click returns ctx.exit's code (--help, --version) or else the command's return value (None)
+    sys.exit(code if isinstance(code, int) else 0)

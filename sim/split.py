@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
+from contextlib import ExitStack
 from functools import partial
-from multiprocessing import get_context
 
 from sim.engine.fast import chunks, run_chunk
 from sim.metrics.reduce import Reducer
 from sim.radio.tables import ModelTables
 from sim.scenario import ResolvedScenario
+from sim.workers import process_pool
 
 Chunk = list[tuple[int, int, int, int]]
 _job: tuple[ResolvedScenario, ModelTables] | None = None  # a worker's run (set once per worker)
@@ -75,24 +76,19 @@ def reduce_fast(rs: ResolvedScenario, tables: ModelTables, progress: Callable[[f
     total = Reducer(tables, rs)
     todo = list(chunks(rs))
     parts: Iterable[Reducer]
-    if executor is not None:
-        pool, parts = None, executor.map(partial(_reduce_remote, rs, tables), todo)
-    elif workers > 1 and len(todo) > 1:
-        # forkserver: workers start from a clean process (never a fork of a threaded one) that has
-        # already imported the engine
-        context = get_context("forkserver")
-        context.set_forkserver_preload(["sim.split"])
-        pool = ProcessPoolExecutor(min(workers, len(todo)), mp_context=context, initializer=_start_worker,
-                                   initargs=(rs, tables))
-        parts = pool.map(_worker_reduce, todo)
-    else:
-        pool, parts = None, (_reduce(rs, tables, chunk) for chunk in todo)
-    try:
+    with ExitStack() as stack:
+        if executor is not None:
+            parts = executor.map(partial(_reduce_remote, rs, tables), todo)
+        elif workers > 1 and len(todo) > 1:
+            pool = stack.enter_context(process_pool(min(workers, len(todo)), "sim.split", _start_worker,
+                                                    (rs, tables)))
+            # not pool.map: on an interrupt its iterator cancels the pending futures, and Python 3.11's
+            # pool, its workers then killed, fails on them (InvalidStateError, a traceback on stderr)
+            parts = (future.result() for future in [pool.submit(_worker_reduce, chunk) for chunk in todo])
+        else:
+            parts = (_reduce(rs, tables, chunk) for chunk in todo)
         for done, part in enumerate(parts, 1):
             total.absorb(part)
             if progress is not None:
                 progress(done / len(todo))
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
     return total

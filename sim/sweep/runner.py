@@ -10,9 +10,9 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, as_completed
+from contextlib import ExitStack
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from sim.sweep.points import Run, expand
 from sim.sweep.spec import Sweep
 from sim.sweep.store import PointStore, Record, write_atomic
 from sim.sweep.table import build_table, flatten
+from sim.workers import process_pool
 
 TABLE = "results.parquet"
 SWEEP = Layout("sweep", ("points",), (TABLE, "results.csv", f".{TABLE}.*.tmp", ".results.csv.*.tmp", "points/*.json",
@@ -84,12 +85,9 @@ def run_sweep(sweep: Sweep, out_dir: str | Path, *, workers: int = 1, executor: 
     done = len(runs) - len(todo)
     if progress is not None:
         progress(done, len(runs))
-    pool: ProcessPoolExecutor | None = None
-    if executor is None and workers > 1 and len(todo) > 1:
-        context = get_context("forkserver")  # clean workers that have already imported the engine
-        context.set_forkserver_preload(["sim.sweep.runner"])
-        pool = executor = ProcessPoolExecutor(min(workers, len(todo)), mp_context=context)
-    try:
+    with ExitStack() as stack:
+        if executor is None and workers > 1 and len(todo) > 1:
+            executor = stack.enter_context(process_pool(min(workers, len(todo)), "sim.sweep.runner"))
         for record, kept in _results(executor, sweep, todo, keep_runs):
             if kept is not None:
                 results, resolved_toml, devices = kept
@@ -98,9 +96,6 @@ def run_sweep(sweep: Sweep, out_dir: str | Path, *, workers: int = 1, executor: 
             done += 1
             if progress is not None:
                 progress(done, len(runs))
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
     table = build_table(runs, store.load({r.run_id for r in runs}))
     path = write_atomic(out_dir / TABLE, lambda tmp: table.to_parquet(tmp, index=False))
     if csv:
