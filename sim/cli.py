@@ -40,21 +40,27 @@ SCHEDULER_HELP = ("Run on an existing Dask cluster: its scheduler's address (tcp
 
 
 class Commands(click.Group):
-    """The command group, with click's usage errors as one line each: ``error: --seed: message``."""
+    """The command group, run without click's standalone mode (which turns Ctrl-C into ``Aborted!``,
+    exit 1, and usage errors into three lines): a usage error is one line, ``error: --seed: message``,
+    exit 2; Ctrl-C is ``interrupted``, exit 130; SIGTERM (:class:`Terminated`) the same, exit 143.
+    Commands' ``sys.exit`` codes pass through unchanged."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102 (click's own)
         if not kwargs.get("standalone_mode", True):
             return super().main(*args, **kwargs)
         try:
-            return super().main(*args, **{**kwargs, "standalone_mode": False})
-        except click.UsageError as exc:
-            click.echo(f"error: {usage_line(exc)}", err=True)
-            sys.exit(EXIT_BAD_INPUT)
-        except click.exceptions.Abort:  # click's form of KeyboardInterrupt
-            raise KeyboardInterrupt from None
+            code = super().main(*args, **{**kwargs, "standalone_mode": False})
+        except (KeyboardInterrupt, click.Abort):  # click turns KeyboardInterrupt into Abort
+            _interrupted(EXIT_INTERRUPTED)
+        except Terminated:
+            _interrupted(EXIT_TERMINATED)
+        except click.ClickException as exc:
+            _usage_error(exc)
+        # click returns ctx.exit's code (--help, --version) or else the command's return value (None)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
-def usage_line(exc: click.UsageError) -> str:
+def usage_line(exc: click.ClickException) -> str:
     """Where and what of a usage error: ``--seed: -1 is not in the range x>=0.``, on one line."""
     param = getattr(exc, "param", None)
     if isinstance(exc, click.BadOptionUsage) and not isinstance(exc, click.NoSuchOption):
@@ -66,7 +72,8 @@ def usage_line(exc: click.UsageError) -> str:
         where = param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
         message = exc.message if isinstance(exc, click.BadParameter) else exc.format_message()
     else:
-        where = exc.ctx.command_path if exc.ctx is not None else "signalsim"
+        ctx = getattr(exc, "ctx", None)
+        where = ctx.command_path if ctx is not None else "signalsim"
         message = exc.format_message()
     return printable(f"{where}: {message}")
 
@@ -279,7 +286,7 @@ def _usage_error(exc: click.ClickException) -> NoReturn:
     if isinstance(exc, _NO_ARGS_IS_HELP):  # bare `signalsim`: the help, as click's standalone mode shows it
         exc.show()
     else:
-        click.echo(f"error: {exc.format_message()}", err=True)
+        click.echo(f"error: {usage_line(exc)}", err=True)
     sys.exit(exc.exit_code)
 
 
@@ -289,16 +296,6 @@ def _interrupted(code: int) -> NoReturn:
 
 
 def main() -> None:
-    """The console script: click without its standalone mode, which would turn Ctrl-C into
-    ``Aborted!`` and exit 1; commands' ``sys.exit`` codes pass through unchanged."""
+    """The console script (see :class:`Commands` for what it prints and exits with)."""
     signal.signal(signal.SIGTERM, _terminate)
-    try:
-        code = cli.main(prog_name="signalsim", standalone_mode=False)
-    except (KeyboardInterrupt, click.Abort):  # click turns KeyboardInterrupt into Abort
-        _interrupted(EXIT_INTERRUPTED)
-    except Terminated:
-        _interrupted(EXIT_TERMINATED)
-    except click.ClickException as exc:
-        _usage_error(exc)
-    # click returns ctx.exit's code (--help, --version) or else the command's return value (None)
-    sys.exit(code if isinstance(code, int) else 0)
+    cli(prog_name="signalsim")

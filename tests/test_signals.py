@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from sim.outputs.folders import MARKER
+
 from test_sweep import write  # tests/ is on sys.path (pytest's prepend import mode)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,4 +121,4 @@ def test_sweep_stops_with_its_workers_and_leaves_no_table(tmp_path: Path, signum
     _check_exit(proc, stderr, signum)
     assert not (out / "results.parquet").exists()
     if signum != signal.SIGKILL:  # finished runs stay (to resume), each complete: no partial or temporary file
-        assert not [p for p in out.rglob("*") if p.name.startswith(".")]
+        assert not [p for p in out.rglob("*") if p.name.startswith(".") and p.name != MARKER]
