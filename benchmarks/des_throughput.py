@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     del res
 
     def engine_only():
-        tables = build_tables(rs.profiles, rs.radios)
+        tables = build_tables(rs.profiles, rs.radios, rs.scenario.simulation.seed)
         return run_des(rs, tables)
 
     t_des, log = best_of(rep, engine_only)

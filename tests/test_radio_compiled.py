@@ -44,4 +44,5 @@ def test_every_kernel_takes_its_spec_fields_in_order() -> None:
         params = list(inspect.signature(module.rows.py_func).parameters)
         names = [f.name for f in fields(module.Spec)]
         assert params[-len(names):] == names, module.__name__
-        assert params[:-len(names)] == ["t", "runs", "key", "up", "down", "app_of_key", "end_s", "recs", "per_row"]
+        assert params[:-len(names)] == ["t", "runs", "key", "up", "down", "app_of_key", "end_s", "recs", "per_row",
+                                         "device"]

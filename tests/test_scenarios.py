@@ -77,5 +77,7 @@ def test_chatty_minority_concentrates_signalling() -> None:
     key = f"{percent:g}"
     if float(key) in TOP_PERCENTS:
         assert math.isclose(share, res.summary["concentration"]["top_share"][key])
-    assert share > 3.0 * percent / 100.0
+    # more than twice their share of devices (with every cell of the tracking area paged, the quiet
+    # majority's incoming messages weigh more: issue 12 measured 33 % -> 19 % for the top 8 %)
+    assert share > 2.0 * percent / 100.0
     assert 0.0 < res.summary["concentration"]["gini"] < 1.0

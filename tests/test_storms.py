@@ -101,8 +101,10 @@ def test_ran_outage_silences_its_devices_then_everyone_reattaches() -> None:
     apps = [{"name": "chat", "heartbeat": {"policy": "fixed", "interval_s": 120.0, "jitter": 0.1},
              "messages": {"per_hour": 10.0, "up_bytes": 300, "down_bytes": 300}}]
     event = {"kind": "ran_outage", "node": "eNB", "start_s": 1200.0, "end_s": 1500.0}
-    res = run(scenario(network={"radio": "lte", "nat_timeout_s": 1800.0}, apps=apps, events=[event],
-                       groups=[{"name": "p", "devices": 100, "apps": {"chat": 1.0}}]))
+    # one eNB of one cell pages: the background paging stays well below the re-attach burst
+    one_cell = {"lte": {"paging_areas": {"paging": {"base_stations": 1, "cells_per_base_station": 1}}}}
+    res = run(scenario(network={"radio": "lte", "nat_timeout_s": 1800.0, "overrides": one_cell}, apps=apps,
+                       events=[event], groups=[{"name": "p", "devices": 100, "apps": {"chat": 1.0}}]))
     s, ts = res.summary, res.timeseries
     assert s["signalling"]["by_procedure"]["attach"] == 100 * (16 + 18 + 4)  # every device, once
     assert s["apps"]["network"]["signalling_messages"] == 100 * (16 + 18 + 4)

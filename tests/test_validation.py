@@ -101,3 +101,10 @@ def test_cycles_by_hand_on_the_default_profiles() -> None:
     assert umts_cycle(umts, "rel8", 600.0).energy_j == pytest.approx(1.0 * 0.35 + 5 * 0.35)
     assert umts_cycle(umts | {"fast_dormancy_s": 8.0}, "legacy", 600.0).state_s == {"CELL_DCH": 7.0, "CELL_FACH": 3.0}
     assert lte_cycle(lte, 600.0).energy_j == pytest.approx(0.26 * 1.21 + 10.12 * 1.06 + (600 - 10.38) * 0.01995)
+
+
+def test_paging_to_one_cell_fails_the_paging_rows() -> None:
+    """The model before paging areas (one eNB, one cell) must fail the closed form of the default area."""
+    failed = failures(("lte.paging_areas.paging.base_stations=1",), ["paging-areas"])
+    assert ("paging-areas", "lte paging: messages at eNB, p = 1") in failed
+    assert not any("umts" in quantity or "nr" in quantity for _, quantity in failed)

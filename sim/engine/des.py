@@ -140,7 +140,7 @@ class _Builder:
         cp = scn.controlplane
         closed = cp.nodes or scn.events
         controls = [e for e in scn.events if e.kind in ("access_barring", "core_overload")]
-        self.net = ControlNetwork(env, cp.nodes, tables.nodes, tables.messages, tables.is_promotion, controls,
+        self.net = ControlNetwork(env, cp.nodes, tables.nodes, tables.routed, tables.is_promotion, controls,
                                   scn.simulation.seed) if closed else None
         self.stats = {"rrc_rejects": 0, "failed_sends": 0, "barred": 0, "core_rejects": 0, "failed_attaches": 0}
         self.call_attempts = 0

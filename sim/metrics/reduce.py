@@ -272,9 +272,11 @@ class Reducer:
         } | {f"time_s_{s}": self.state_time[:, k] for k, s in enumerate(states)})
 
         by_procedure: dict[str, int] = {}
+        occurrences: dict[str, int] = {}
         for code, (_, name) in enumerate(tables.procedures):
             if name != "call_setup":  # voice calls are reported under "calls", not as data signalling
                 by_procedure[name] = by_procedure.get(name, 0) + int(proc_count[code] * tables.messages[code].sum())
+                occurrences[name] = occurrences.get(name, 0) + int(proc_count[code])
         promotions = int(ts["promotions"].sum())
         packets, up, down, held = (int(v) for v in self.traffic)
         summary: dict[str, Any] = {
@@ -290,6 +292,7 @@ class Reducer:
                 "messages_per_device_hour": float(bin_node.sum()) / device_hours,
                 "by_node": {n: int(bin_node[:, j].sum()) for j, n in enumerate(nodes)},
                 "by_procedure": by_procedure,
+                "occurrences_by_procedure": occurrences,
                 "peak_per_s": {n: float((bin_node[:, j] / bin_len).max()) for j, n in enumerate(nodes)},
             },
             "rrc": {

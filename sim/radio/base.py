@@ -13,6 +13,16 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from sim.radio.compiled import paging_repeats
+from sim.radio.profiles import Profile
+
+
+def area(profile: Profile, proc: dict[str, int], paging: str) -> tuple[int, float, int]:
+    """What a machine needs of ``paging``'s area: its repeat's procedure code, the answer
+    probability and the most repetitions (the messages are in ``sim.radio.tables``)."""
+    spec = profile.paging_areas[paging]
+    return proc[f"{paging}_repeat"], spec.answer_probability, spec.repetitions
+
 
 class TransitionSink(Protocol):
     """Where a machine reports what it does (the engine's event log)."""
@@ -32,7 +42,7 @@ class Machine:
     none is pending) and any after it in ``rest``, so the common case allocates nothing.
     """
 
-    __slots__ = ("spec", "device", "rec", "state", "ready", "owner", "due", "due_proc", "due_state", "rest")
+    __slots__ = ("spec", "device", "rec", "state", "ready", "owner", "due", "due_proc", "due_state", "rest", "pages")
 
     def __init__(self, spec, device: int, sink: TransitionSink):
         self.spec = spec
@@ -45,6 +55,7 @@ class Machine:
         self.due_proc = -1
         self.due_state = -1
         self.rest: list[tuple[float, int, int]] = []  # later demotions, time-ordered
+        self.pages = 0  # pages so far: numbers each page's draw of its repeats (sim.radio.compiled.paging_repeats)
         self.rec((0.0, device, -1, -1, spec.idle))
 
     def advance(self, t: float) -> None:
@@ -73,10 +84,10 @@ class Machine:
 
     def snapshot(self) -> tuple:
         """Everything ``data`` may change, for :meth:`restore` (an admission the network rejected)."""
-        return self.state, self.ready, self.owner, self.due, self.due_proc, self.due_state, list(self.rest)
+        return self.state, self.ready, self.owner, self.due, self.due_proc, self.due_state, list(self.rest), self.pages
 
     def restore(self, snap: tuple) -> None:
-        self.state, self.ready, self.owner, self.due, self.due_proc, self.due_state, self.rest = snap
+        self.state, self.ready, self.owner, self.due, self.due_proc, self.due_state, self.rest, self.pages = snap
 
     def delay(self, dt_s: float) -> None:
         """Push the promotion in progress and every pending demotion ``dt_s`` later (queueing in the network)."""
@@ -90,10 +101,17 @@ class Machine:
             self.advance(t)
         return t if t >= self.ready else self.ready
 
-    def promote(self, t: float, proc: int, state: int, app: int, delay_s: float, paging: int = -1) -> float:
-        """Run promotion ``proc`` for ``app``'s packet (after ``paging``, if one is given); returns its end."""
-        if paging >= 0:
-            self.rec((t, self.device, paging, app, self.state))
+    def page(self, t: float, paging: int, app: int, area: tuple[int, float, int]) -> None:
+        """Page the phone for ``app``'s data: ``paging``, then as many whole-area repeats as go
+        unanswered (``area``: the repeat's procedure, the answer probability, the most repetitions)."""
+        repeat, answer_probability, repetitions = area
+        self.rec((t, self.device, paging, app, self.state))
+        for _ in range(paging_repeats(self.spec.paging_key, self.device, self.pages, answer_probability, repetitions)):
+            self.rec((t, self.device, repeat, app, self.state))
+        self.pages += 1
+
+    def promote(self, t: float, proc: int, state: int, app: int, delay_s: float) -> float:
+        """Run promotion ``proc`` for ``app``'s packet; returns its end."""
         self.state = state
         self.owner = app
         self.rec((t, self.device, proc, app, state))

@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit
 
 CODE = np.int16  # procedure, state and app codes
-PROMOTIONS = 2  # records one transfer's promotion makes at most (paging included)
+PROMOTIONS = 2  # records one transfer's promotion makes at most (paging included), beside paging's repeats
 
 jit = njit(cache=True, nogil=True)  # compiled once per machine, then loaded from the on-disk cache
 
@@ -103,14 +103,46 @@ def settle(recs, n: int, owner: int, state: int, chain, head: int, size: int, t:
 
 
 @njit(cache=True, inline="always")
-def promote(recs, n: int, t: float, proc: int, to_state: int, app: int, delay_s: float, paging: int, state: int
-            ) -> tuple[int, float]:
-    """Record promotion ``proc`` to ``to_state`` for ``app`` (after ``paging`` from ``state``, if ``paging`` >= 0);
-    returns ``n`` and when the promotion ends."""
-    if paging >= 0:
-        n = put(recs, n, t, paging, app, state)
+def promote(recs, n: int, t: float, proc: int, to_state: int, app: int, delay_s: float) -> tuple[int, float]:
+    """Record promotion ``proc`` to ``to_state`` for ``app``; returns ``n`` and when the promotion ends."""
     n = put(recs, n, t, proc, app, to_state)
     return n, t + delay_s
+
+
+@njit(cache=True)
+def paging_repeats(key: int, device: int, page: int, answer_probability: float, repetitions: int) -> int:
+    """How many further whole-area attempts the ``page``-th page of ``device`` takes: the attempts
+    that go unanswered before one is answered (each answered with ``answer_probability``), at most
+    ``repetitions``.
+
+    A counter-based draw (SplitMix64 of the run's ``key``, the device and the page's number), so
+    that the scalar machines, the compiled kernels and any split into chunks or workers draw the
+    same: nothing depends on the order in which devices are simulated."""
+    if answer_probability >= 1.0 or repetitions == 0:
+        return 0
+    x = (np.uint64(key) + np.uint64(device) * np.uint64(0x9E3779B97F4A7C15)
+         + np.uint64(page) * np.uint64(0xD1B54A32D192ED03))
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    x = x ^ (x >> np.uint64(31))
+    u = float(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)  # uniform on [0, 1), 53 bits
+    unanswered, all_fail = 0, 1.0 - answer_probability  # P(the first k attempts all fail) = q^k
+    while unanswered < repetitions and u < all_fail:
+        unanswered += 1
+        all_fail *= 1.0 - answer_probability
+    return unanswered
+
+
+@njit(cache=True, inline="always")
+def page(recs, n: int, t: float, paging: int, app: int, state: int, area, key: int, device: int, pages: int
+         ) -> tuple[int, int]:
+    """Record ``paging`` for ``app``'s data (from ``state``) and its repeats (``area``: the repeat's
+    procedure, the answer probability, the most repetitions); returns ``n`` and the device's pages so far."""
+    repeat, answer_probability, repetitions = area
+    n = put(recs, n, t, paging, app, state)
+    for _ in range(paging_repeats(key, device, pages, answer_probability, repetitions)):
+        n = put(recs, n, t, repeat, app, state)
+    return n, pages + 1
 
 
 def run_rows(kernel: Callable, spec, chain: int, t: np.ndarray, runs: tuple[int, ...], key: np.ndarray,
@@ -122,11 +154,12 @@ def run_rows(kernel: Callable, spec, chain: int, t: np.ndarray, runs: tuple[int,
     ``inf`` entries); ``chain``: the kernel's longest chain of pending demotions; ``up``/``down``:
     bytes per transfer, for the radios whose promotions depend on them (``None`` otherwise)."""
     rows = t.shape[0]
-    capacity = rows * (1 + chain) + int(np.isfinite(t).sum()) * (chain + PROMOTIONS)
+    most_repeats = max((field[2] for field in astuple(spec) if isinstance(field, tuple)), default=0)  # paging areas
+    capacity = rows * (1 + chain) + int(np.isfinite(t).sum()) * (chain + PROMOTIONS + most_repeats)
     recs = (np.empty(capacity), *(np.empty(capacity, dtype=CODE) for _ in range(3)))
     none = np.zeros((0, 0), dtype=np.int64)
     per_row = np.zeros(rows, dtype=np.int64)
     up, down = (none if b is None else b for b in (up, down))
-    n = kernel(t, np.cumsum((0, *runs)), key, up, down, app_of_key, end_s, recs, per_row, *astuple(spec))
+    n = kernel(t, np.cumsum((0, *runs)), key, up, down, app_of_key, end_s, recs, per_row, device, *astuple(spec))
     rec_t, proc, owner, state = (r[:n] for r in recs)
     return rec_t, np.repeat(device, per_row), proc, owner, state

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.radio.base import Machine
-from sim.radio.compiled import fire, jit, merge, promote, put, settle, space
+from sim.radio.base import Machine, area
+from sim.radio.compiled import fire, jit, merge, page, promote, put, settle, space
 from sim.radio.profiles import LteProfile
 
 STATES = ("RRC_IDLE", "RRC_CONNECTED")
@@ -27,11 +27,13 @@ class Spec:
     paging: int
     tail_s: float
     promotion_delay_s: float
+    paging_area: tuple[int, float, int]  # the repeat's procedure, answer probability, most repetitions
+    paging_key: int  # the run's key of the paging draws (sim.radio.compiled.paging_repeats)
 
 
-def spec(profile: LteProfile, proc: dict[str, int], state: dict[str, int]) -> Spec:
+def spec(profile: LteProfile, proc: dict[str, int], state: dict[str, int], key: int) -> Spec:
     return Spec(state["RRC_IDLE"], state["RRC_CONNECTED"], proc["service_request"], proc["s1_release"],
-                proc["paging"], profile.tail_s, profile.promotion_delay_s)
+                proc["paging"], profile.tail_s, profile.promotion_delay_s, area(profile, proc, "paging"), key)
 
 
 def state_power_mw(profile: LteProfile) -> dict[str, float]:
@@ -57,7 +59,7 @@ class LteMachine(Machine):
             t = self.ready
         if self.state == s.idle:
             if incoming:
-                rec((t, self.device, s.paging, app, s.idle))
+                self.page(t, s.paging, app, s.paging_area)
             rec((t, self.device, s.service_request, app, s.connected))
             self.state, self.owner = s.connected, app
             t += s.promotion_delay_s
@@ -67,23 +69,24 @@ class LteMachine(Machine):
 
 
 @jit
-def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row,
-         idle, connected, service_request, s1_release, paging, tail_s, promotion_delay_s):
+def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row, device,
+         idle, connected, service_request, s1_release, paging, tail_s, promotion_delay_s, paging_area, paging_key):
     """The compiled form of :class:`LteMachine` (``sim.radio.compiled``): every row's records; returns how many."""
     (heads, head_t, order), chain = space(runs, t, CHAIN)
     due, due_proc, due_state = chain
     n = 0
     for r in range(t.shape[0]):
         first, n = n, put(recs, n, 0.0, -1, -1, idle)
-        state, ready, owner, head, size = idle, 0.0, -1, 0, 0
+        state, ready, owner, head, size, pages = idle, 0.0, -1, 0, 0, 0
         for j in range(merge(t, r, runs, heads, head_t, order)):
             k = order[j]
             n, state, head, tk = settle(recs, n, owner, state, chain, head, size, t[r, k], ready)
             if state == idle:
                 kk = key[r, k]
                 owner = app_of_key[kk]
-                n, tk = promote(recs, n, tk, service_request, connected, owner, promotion_delay_s,
-                                paging if kk & 1 else -1, state)
+                if kk & 1:
+                    n, pages = page(recs, n, tk, paging, owner, state, paging_area, paging_key, device[r], pages)
+                n, tk = promote(recs, n, tk, service_request, connected, owner, promotion_delay_s)
                 state, ready = connected, tk
             due[0], due_proc[0], due_state[0] = tk + tail_s, s1_release, idle
             head, size = 0, 1

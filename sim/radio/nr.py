@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.radio.base import Machine
-from sim.radio.compiled import fire, jit, merge, promote, put, settle, space
+from sim.radio.base import Machine, area
+from sim.radio.compiled import fire, jit, merge, page, promote, put, settle, space
 from sim.radio.profiles import NrProfile
 
 STATES = ("RRC_IDLE", "RRC_INACTIVE", "RRC_CONNECTED")
@@ -37,14 +37,18 @@ class Spec:
     resume_delay_s: float
     inactive_enabled: bool
     inactive_release_s: float
+    paging_area: tuple[int, float, int]  # the repeat's procedure, answer probability, most repetitions
+    ran_paging_area: tuple[int, float, int]
+    paging_key: int  # the run's key of the paging draws (sim.radio.compiled.paging_repeats)
 
 
-def spec(profile: NrProfile, proc: dict[str, int], state: dict[str, int]) -> Spec:
+def spec(profile: NrProfile, proc: dict[str, int], state: dict[str, int], key: int) -> Spec:
     return Spec(state["RRC_IDLE"], state["RRC_INACTIVE"], state["RRC_CONNECTED"],
                 proc["service_request"], proc["release"], proc["suspend"], proc["resume"],
                 proc["inactive_release"], proc["paging"], proc["ran_paging"],
                 profile.tail_s, profile.promotion_delay_s, profile.resume_delay_s,
-                profile.inactive_enabled, profile.inactive_release_s)
+                profile.inactive_enabled, profile.inactive_release_s, area(profile, proc, "paging"),
+                area(profile, proc, "ran_paging"), key)
 
 
 def state_power_mw(profile: NrProfile) -> dict[str, float]:
@@ -65,9 +69,13 @@ class NrMachine(Machine):
         s = self.spec
         t = self.settle(t)
         if self.state == s.idle:
-            t = self.promote(t, s.service_request, s.connected, app, s.promotion_delay_s, s.paging if incoming else -1)
+            if incoming:
+                self.page(t, s.paging, app, s.paging_area)
+            t = self.promote(t, s.service_request, s.connected, app, s.promotion_delay_s)
         elif self.state == s.inactive:
-            t = self.promote(t, s.resume, s.connected, app, s.resume_delay_s, s.ran_paging if incoming else -1)
+            if incoming:
+                self.page(t, s.ran_paging, app, s.ran_paging_area)
+            t = self.promote(t, s.resume, s.connected, app, s.resume_delay_s)
         end = t + s.tail_s
         self.rest = []
         if not s.inactive_enabled:
@@ -80,16 +88,17 @@ class NrMachine(Machine):
 
 
 @jit
-def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row,
+def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row, device,
          idle, inactive, connected, service_request, release, suspend, resume, inactive_release, paging, ran_paging,
-         tail_s, promotion_delay_s, resume_delay_s, inactive_enabled, inactive_release_s):
+         tail_s, promotion_delay_s, resume_delay_s, inactive_enabled, inactive_release_s, paging_area, ran_paging_area,
+         paging_key):
     """The compiled form of :class:`NrMachine` (``sim.radio.compiled``): every row's records; returns how many."""
     (heads, head_t, order), chain = space(runs, t, CHAIN)
     due, due_proc, due_state = chain
     n = 0
     for r in range(t.shape[0]):
         first, n = n, put(recs, n, 0.0, -1, -1, idle)
-        state, ready, owner, head, size = idle, 0.0, -1, 0, 0
+        state, ready, owner, head, size, pages = idle, 0.0, -1, 0, 0, 0
         for j in range(merge(t, r, runs, heads, head_t, order)):
             k = order[j]
             n, state, head, tk = settle(recs, n, owner, state, chain, head, size, t[r, k], ready)
@@ -97,11 +106,14 @@ def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row,
             if state == idle or state == inactive:
                 owner = app_of_key[kk]
                 if state == idle:
-                    n, tk = promote(recs, n, tk, service_request, connected, owner, promotion_delay_s,
-                                    paging if kk & 1 else -1, state)
+                    if kk & 1:
+                        n, pages = page(recs, n, tk, paging, owner, state, paging_area, paging_key, device[r], pages)
+                    n, tk = promote(recs, n, tk, service_request, connected, owner, promotion_delay_s)
                 else:
-                    n, tk = promote(recs, n, tk, resume, connected, owner, resume_delay_s,
-                                    ran_paging if kk & 1 else -1, state)
+                    if kk & 1:
+                        n, pages = page(recs, n, tk, ran_paging, owner, state, ran_paging_area, paging_key, device[r],
+                                        pages)
+                    n, tk = promote(recs, n, tk, resume, connected, owner, resume_delay_s)
                 state, ready = connected, tk
             end = tk + tail_s
             head, size = 0, 1

@@ -18,6 +18,48 @@ NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 Timer = Annotated[float, Field(gt=0.0)]  # inf allowed: "never"
 Count = Annotated[int, Field(ge=0, le=1_000_000)]  # bounded so that every message total fits in 64 bits
+MAX_PAGING_REPETITIONS = 10  # further whole-area attempts at most (TS 23.401 leaves the count to the MME)
+
+
+class PagingArea(BaseModel):
+    """Where a paging procedure pages, how, and what each paged base station and cell costs.
+
+    One attempt that pages ``n`` base stations costs ``n x per_base_station + (n - 1) x
+    per_other_base_station + n x cells_per_base_station x per_cell`` messages at each node; the
+    procedure's own ``messages`` row counts what happens once per page (the core's downlink data
+    notification, say). The first attempt pages the whole area (``strategy = "area"``) or only the
+    base station the phone was last seen at (``"last_seen"``); an attempt is answered with
+    ``answer_probability``, else the whole area is paged again, up to ``repetitions`` times
+    (``sim.radio.tables``, ``docs/model.md`` §6)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    base_stations: Annotated[int, Field(ge=1, le=100_000)]
+    cells_per_base_station: Annotated[int, Field(ge=1, le=10_000)]
+    strategy: Literal["area", "last_seen"]
+    answer_probability: Annotated[float, Field(gt=0.0, le=1.0)]
+    repetitions: Annotated[int, Field(ge=0, le=MAX_PAGING_REPETITIONS)]
+    per_base_station: dict[str, Count] = {}
+    per_other_base_station: dict[str, Count] = {}
+    per_cell: dict[str, Count] = {}
+
+    def serving(self, base_stations: int, node: str) -> int:
+        """What the phone's own base station (``node``) processes of an attempt paging
+        ``base_stations``: its own paging and cells, and one XnAP message to each other base station
+        (``per_other_base_station`` counts it sent and received). The closed loop offers this
+        share, not the whole area's, to the phone's instance: the others are other instances."""
+        return (self.per_base_station.get(node, 0) + self.cells_per_base_station * self.per_cell.get(node, 0)
+                + (base_stations - 1) * (self.per_other_base_station.get(node, 0) // 2))
+
+    def attempt(self, base_stations: int) -> dict[str, int]:
+        """Messages per node of one attempt that pages ``base_stations`` of the area."""
+        out: dict[str, int] = {}
+        for counts, times in ((self.per_base_station, base_stations),
+                              (self.per_other_base_station, base_stations - 1),
+                              (self.per_cell, base_stations * self.cells_per_base_station)):
+            for node, count in counts.items():
+                out[node] = out.get(node, 0) + count * times
+        return out
 
 
 class _Profile(BaseModel):
@@ -27,8 +69,30 @@ class _Profile(BaseModel):
     NODES: ClassVar[tuple[str, ...]] = ()
     #: procedures the state machine uses; each must have a row in ``messages``
     PROCEDURES: ClassVar[tuple[str, ...]] = ()
+    #: the node that pages cells (one instance per base station in the closed loop)
+    BASE_STATION: ClassVar[str] = ""
+    #: paging procedures, each with a ``paging_areas`` entry; each also has a ``<name>_repeat``
+    #: procedure (a further attempt over the whole area), derived from it
+    PAGINGS: ClassVar[tuple[str, ...]] = ("paging",)
 
     messages: dict[str, dict[str, Count]]
+    paging_areas: dict[str, PagingArea]
+
+    @field_validator("paging_areas")
+    @classmethod
+    def _areas_cover_pagings(cls, value: dict[str, PagingArea]) -> dict[str, PagingArea]:
+        unknown = sorted(set(value) - set(cls.PAGINGS))
+        if unknown:
+            raise ValueError(f"unknown paging procedure {unknown[0]!r} (expected one of: {', '.join(cls.PAGINGS)})")
+        missing = [p for p in cls.PAGINGS if p not in value]
+        if missing:
+            raise ValueError(f"missing paging procedure {missing[0]!r}")
+        for proc, area in value.items():
+            for counts in (area.per_base_station, area.per_other_base_station, area.per_cell):
+                bad = sorted(set(counts) - set(cls.NODES))
+                if bad:
+                    raise ValueError(f"{proc}: unknown node {bad[0]!r} (expected one of: {', '.join(cls.NODES)})")
+        return value
 
     @field_validator("messages")
     @classmethod
@@ -51,6 +115,7 @@ class UmtsProfile(_Profile):
     """UMTS (3G) RRC: IDLE, CELL_FACH, CELL_DCH, CELL_PCH."""
 
     NODES: ClassVar[tuple[str, ...]] = ("RNC", "SGSN")
+    BASE_STATION: ClassVar[str] = "RNC"
     PROCEDURES: ClassVar[tuple[str, ...]] = (
         "rrc_setup", "release", "dch_to_fach", "fach_to_dch", "to_pch",
         "cell_update", "pch_release", "paging", "fd_release", "fd_to_pch", "call_setup", "attach",
@@ -80,6 +145,7 @@ class LteProfile(_Profile):
     """LTE (4G) RRC: RRC_IDLE, RRC_CONNECTED."""
 
     NODES: ClassVar[tuple[str, ...]] = ("eNB", "MME", "S-GW")
+    BASE_STATION: ClassVar[str] = "eNB"
     PROCEDURES: ClassVar[tuple[str, ...]] = ("service_request", "s1_release", "paging", "call_setup", "attach")
     radio: Literal["lte"]
     tail_s: Positive
@@ -93,6 +159,8 @@ class NrProfile(_Profile):
     """NR (5G SA) RRC: RRC_IDLE, RRC_INACTIVE, RRC_CONNECTED."""
 
     NODES: ClassVar[tuple[str, ...]] = ("gNB", "AMF", "SMF")
+    BASE_STATION: ClassVar[str] = "gNB"
+    PAGINGS: ClassVar[tuple[str, ...]] = ("paging", "ran_paging")
     PROCEDURES: ClassVar[tuple[str, ...]] = (
         "service_request", "release", "suspend", "resume", "inactive_release", "paging", "ran_paging",
         "call_setup", "attach",

@@ -16,6 +16,7 @@ from sim.radio.base import Machine, TransitionSink
 from sim.radio.compiled import run_rows
 from sim.radio.profiles import Profile
 
+PAGING_STREAM = 0x9A61  # spawn key of the paging draws' stream, apart from the traffic draws' streams
 MODULES: dict[str, ModuleType] = {"umts": umts, "lte": lte, "nr": nr}
 MACHINES: dict[str, type[Machine]] = {"umts": umts.UmtsMachine, "lte": lte.LteMachine, "nr": nr.NrMachine}
 
@@ -28,6 +29,9 @@ class ModelTables:
     nodes: tuple[str, ...]  # every node of every radio in use, in profile order
     procedures: tuple[tuple[str, str], ...]  # (radio, procedure) per code
     messages: np.ndarray  # [procedure, node] messages per occurrence
+    # [procedure, node] what the device's own instance of each node processes: as ``messages`` but a
+    # page's share at the base station node is the phone's own base station's (PagingArea.serving)
+    routed: np.ndarray
     is_promotion: np.ndarray  # [procedure] bool: data-triggered promotion
     promotion_extra_j: np.ndarray  # [procedure] energy of the promotion above the target state's power
     states: tuple[tuple[str, str], ...]  # (radio, state) per code
@@ -60,9 +64,13 @@ class ModelTables:
         return getattr(MODULES[radio], "USES_BYTES", False)
 
 
-def build_tables(profiles: dict[str, Profile], radios: list[str]) -> ModelTables:
-    """Assign codes to every procedure and state of ``radios`` and tabulate their costs."""
-    procedures = [(r, p) for r in radios for p in type(profiles[r]).PROCEDURES]
+def build_tables(profiles: dict[str, Profile], radios: list[str], seed: int = 0) -> ModelTables:
+    """Assign codes to every procedure and state of ``radios`` and tabulate their costs.
+
+    Each paging procedure also gets ``<paging>_repeat``, a further attempt over its whole area;
+    ``seed`` (the run's) keys the draws of how many a page takes (``sim.radio.compiled.paging_repeats``)."""
+    procedures = [(r, p) for r in radios for p in (*type(profiles[r]).PROCEDURES,
+                                                    *(f"{g}_repeat" for g in type(profiles[r]).PAGINGS))]
     states = [(r, s) for r in radios for s in MODULES[r].STATES]
     nodes = list(dict.fromkeys(n for r in radios for n in type(profiles[r]).NODES))
     messages = np.zeros((len(procedures), len(nodes)), dtype=np.int64)
@@ -70,6 +78,8 @@ def build_tables(profiles: dict[str, Profile], radios: list[str]) -> ModelTables
     extra_j = np.zeros(len(procedures))
     power_w = np.zeros(len(states))
     specs = {}
+    serving: list[tuple[int, int, int]] = []  # (procedure, base station node, change) for ``routed``
+    key = int(np.random.SeedSequence(seed, spawn_key=(PAGING_STREAM,)).generate_state(1, np.uint64)[0] >> 1)
     for radio in radios:
         profile, module = profiles[radio], MODULES[radio]
         proc_code = {p: i for i, (r, p) in enumerate(procedures) if r == radio}
@@ -77,12 +87,23 @@ def build_tables(profiles: dict[str, Profile], radios: list[str]) -> ModelTables
         for proc, counts in profile.messages.items():
             for node, count in counts.items():
                 messages[proc_code[proc], nodes.index(node)] = count
+        station = type(profile).BASE_STATION
+        for proc, where in profile.paging_areas.items():  # the paged base stations' and cells' messages
+            first = where.base_stations if where.strategy == "area" else 1
+            for code, n in ((proc_code[proc], first), (proc_code[f"{proc}_repeat"], where.base_stations)):
+                for node, count in where.attempt(n).items():
+                    messages[code, nodes.index(node)] += count
+                own = where.serving(n, station) - where.attempt(n).get(station, 0)  # the other stations' share
+                serving.append((code, nodes.index(station), own))
         powers = module.state_power_mw(profile)
         for state, mw in powers.items():
             power_w[state_code[state]] = mw / 1000.0
         for proc, (delay_s, mw, target) in module.promotions(profile).items():
             is_promotion[proc_code[proc]] = True
             extra_j[proc_code[proc]] = delay_s * (mw - powers[target]) / 1000.0
-        specs[radio] = module.spec(profile, proc_code, state_code)
-    return ModelTables(tuple(radios), tuple(nodes), tuple(procedures), messages, is_promotion, extra_j,
+        specs[radio] = module.spec(profile, proc_code, state_code, key)
+    routed = messages.copy()
+    for code, node, change in serving:
+        routed[code, node] += change
+    return ModelTables(tuple(radios), tuple(nodes), tuple(procedures), messages, routed, is_promotion, extra_j,
                        tuple(states), power_w, specs)

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.radio.base import Machine
-from sim.radio.compiled import fire, jit, merge, promote, put, settle, space
+from sim.radio.base import Machine, area
+from sim.radio.compiled import fire, jit, merge, page, promote, put, settle, space
 from sim.radio.profiles import UmtsProfile
 
 STATES = ("IDLE", "CELL_FACH", "CELL_DCH", "CELL_PCH")
@@ -54,9 +54,11 @@ class Spec:
     pch_enabled: bool
     pch_release_s: float
     fast_dormancy_s: float
+    paging_area: tuple[int, float, int]  # the repeat's procedure, answer probability, most repetitions
+    paging_key: int  # the run's key of the paging draws (sim.radio.compiled.paging_repeats)
 
 
-def spec(profile: UmtsProfile, proc: dict[str, int], state: dict[str, int]) -> Spec:
+def spec(profile: UmtsProfile, proc: dict[str, int], state: dict[str, int], key: int) -> Spec:
     fd = profile.fast_dormancy
     fd_proc = {"off": -1, "legacy": proc["fd_release"], "rel8": proc["fd_to_pch"]}[fd]
     fd_state = state["CELL_PCH"] if fd == "rel8" else state["IDLE"]
@@ -65,7 +67,7 @@ def spec(profile: UmtsProfile, proc: dict[str, int], state: dict[str, int]) -> S
                 proc["to_pch"], proc["cell_update"], proc["pch_release"], proc["paging"], fd_proc, fd_state,
                 profile.t1_s, profile.t2_s, profile.idle_to_dch_delay_s, profile.fach_to_dch_delay_s,
                 profile.pch_to_fach_delay_s, profile.fach_to_dch_up_bytes, profile.fach_to_dch_down_bytes,
-                profile.pch_enabled, profile.pch_release_s, profile.fast_dormancy_s)
+                profile.pch_enabled, profile.pch_release_s, profile.fast_dormancy_s, area(profile, proc, "paging"), key)
 
 
 def state_power_mw(profile: UmtsProfile) -> dict[str, float]:
@@ -107,7 +109,9 @@ class UmtsMachine(Machine):
         s = self.spec
         t = self.settle(t)
         if self.state == s.idle:
-            t = self.promote(t, s.rrc_setup, s.dch, app, s.idle_to_dch_delay_s, s.paging if incoming else -1)
+            if incoming:
+                self.page(t, s.paging, app, s.paging_area)
+            t = self.promote(t, s.rrc_setup, s.dch, app, s.idle_to_dch_delay_s)
         else:
             if self.state == s.pch:
                 t = self.promote(t, s.cell_update, s.fach, app, s.pch_to_fach_delay_s)
@@ -118,10 +122,10 @@ class UmtsMachine(Machine):
 
 
 @jit
-def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row,
+def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row, device,
          idle, fach, dch, pch, rrc_setup, release, dch_to_fach, fach_to_dch, to_pch, cell_update, pch_release, paging,
          fd_proc, fd_state, t1_s, t2_s, idle_to_dch_delay_s, fach_to_dch_delay_s, pch_to_fach_delay_s, up_threshold,
-         down_threshold, pch_enabled, pch_release_s, fast_dormancy_s):
+         down_threshold, pch_enabled, pch_release_s, fast_dormancy_s, paging_area, paging_key):
     """The compiled form of :class:`UmtsMachine` (``sim.radio.compiled``), the chain as :func:`demotions` makes it:
     every row's records; returns how many."""
     (heads, head_t, order), chain = space(runs, t, CHAIN)
@@ -129,22 +133,23 @@ def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row,
     n = 0
     for r in range(t.shape[0]):
         first, n = n, put(recs, n, 0.0, -1, -1, idle)
-        state, ready, owner, head, size = idle, 0.0, -1, 0, 0
+        state, ready, owner, head, size, pages = idle, 0.0, -1, 0, 0, 0
         for j in range(merge(t, r, runs, heads, head_t, order)):
             k = order[j]
             n, state, head, tk = settle(recs, n, owner, state, chain, head, size, t[r, k], ready)
             kk = key[r, k]
             app = app_of_key[kk]
             if state == idle:
-                n, tk = promote(recs, n, tk, rrc_setup, dch, app, idle_to_dch_delay_s, paging if kk & 1 else -1,
-                                state)
+                if kk & 1:
+                    n, pages = page(recs, n, tk, paging, app, state, paging_area, paging_key, device[r], pages)
+                n, tk = promote(recs, n, tk, rrc_setup, dch, app, idle_to_dch_delay_s)
                 state, owner, ready = dch, app, tk
             else:
                 if state == pch:
-                    n, tk = promote(recs, n, tk, cell_update, fach, app, pch_to_fach_delay_s, -1, state)
+                    n, tk = promote(recs, n, tk, cell_update, fach, app, pch_to_fach_delay_s)
                     state, owner, ready = fach, app, tk
                 if state == fach and (up[r, k] > up_threshold or down[r, k] > down_threshold):
-                    n, tk = promote(recs, n, tk, fach_to_dch, dch, app, fach_to_dch_delay_s, -1, state)
+                    n, tk = promote(recs, n, tk, fach_to_dch, dch, app, fach_to_dch_delay_s)
                     state, owner, ready = dch, app, tk
             head, size, fach_from = 0, 0, tk
             if state == dch:

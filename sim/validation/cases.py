@@ -444,6 +444,57 @@ def g1_battery(lab: Lab) -> CaseResult:
     return CaseResult(rows)
 
 
+# --- paging areas --------------------------------------------------------------------------
+
+PAGING_RADIOS = (("lte", "paging", {}), ("umts", "paging", {}), ("nr", "paging", {}),
+                 ("nr", "ran_paging", {"inactive_enabled": True, "inactive_release_s": math.inf}))
+PAGING_SOURCE = "closed form: page x (messages + first attempt) (TS 23.401 §5.3.4.3, TS 25.413, TS 38.300)"
+
+
+def paging_areas(lab: Lab) -> CaseResult:
+    """Mobile-terminated data to idle (or inactive) phones: messages at each node against the
+    closed form of the paging area, per procedure occurrence, and the repeats' mean against the
+    geometric law of unanswered attempts."""
+    devices, duration_s = lab.size(200, 40), 2 * 3600.0
+    app = {"name": "inbox", "messages": {"per_hour": 6.0, "incoming_share": 1.0}}
+    rows: list[Row] = []
+    for radio, proc, profile in PAGING_RADIOS:
+        defaults = lab.defaults[radio]
+        first = {p: theory.paging_attempt_messages(a, a["base_stations"] if a["strategy"] == "area" else 1)
+                 for p, a in defaults["paging_areas"].items()}  # every paging procedure's first attempt
+        for engine in lab.settings.engines:
+            # exact: every page answered at once, so each costs its row plus one attempt over the area
+            res = lab.run(engine, radio, [app], {"inbox": 1.0}, devices, duration_s, 23, profile)
+            occ, by_node = (res.summary["signalling"][k] for k in ("occurrences_by_procedure", "by_node"))
+            for node, simulated in by_node.items():
+                expected = sum(n * defaults["messages"].get(p, {}).get(node, 0) for p, n in occ.items()
+                               if p in defaults["messages"])
+                expected += sum(occ[p] * first[p].get(node, 0) for p in first)
+                rows.append(check("paging-areas", f"{radio} {proc}: messages at {node}, p = 1", engine, expected,
+                                  PAGING_SOURCE, simulated, FLOAT_REL * expected, "exact (integer counts)"))
+            # stochastic: the last-seen base station first, answered half the time, up to 3 repeats
+            smart = {"paging_areas": {proc: {"strategy": "last_seen", "answer_probability": 0.5, "repetitions": 3}}}
+            res = lab.run(engine, radio, [app], {"inbox": 1.0}, devices, duration_s, 29, profile | smart)
+            occ, by_node = (res.summary["signalling"][k] for k in ("occurrences_by_procedure", "by_node"))
+            area = defaults["paging_areas"][proc]
+            costs = {proc: theory.paging_attempt_messages(area, 1),  # the last-seen base station only
+                     f"{proc}_repeat": theory.paging_attempt_messages(area, area["base_stations"])}
+            for node, simulated in by_node.items():
+                expected = sum(n * defaults["messages"].get(p, {}).get(node, 0) for p, n in occ.items()
+                               if p in defaults["messages"])
+                expected += sum(occ[p] * (costs.get(p) or first.get(p, {})).get(node, 0)
+                                for p in (*first, f"{proc}_repeat"))
+                rows.append(check("paging-areas", f"{radio} {proc}: messages at {node}, last seen first", engine,
+                                  expected, PAGING_SOURCE + " + repeats x whole area", simulated,
+                                  FLOAT_REL * expected, "exact, given the pages and repeats counted"))
+            mean, variance = theory.paging_repeat_moments(0.5, 3)
+            pages = occ[proc]
+            rows.append(check("paging-areas", f"{radio} {proc}: repeats per page, last seen first, p = 0.5, R = 3",
+                              engine, mean, "geometric: q + q^2 + q^3", occ[f"{proc}_repeat"] / pages,
+                              SE_BAND * math.sqrt(variance / pages), f"{SE_BAND:g} SE over {pages} pages"))
+    return CaseResult(rows)
+
+
 CASES: dict[str, Callable[[Lab], CaseResult]] = {
     "renewal-fixed": renewal_fixed,
     "renewal-poisson": renewal_poisson,
@@ -453,4 +504,5 @@ CASES: dict[str, Callable[[Lab], CaseResult]] = {
     "queueing": queueing,
     "keepalive-bounds-tail": keepalive_bounds_tail,
     "g1-battery": g1_battery,
+    "paging-areas": paging_areas,
 }

@@ -79,3 +79,27 @@ def erlang_b(servers: int, load_erlang: float) -> float:
 def battery_life_share(radio_power_mw: float, baseline_radio_power_mw: float, other_power_mw: float) -> float:
     """Battery life relative to a baseline configuration when only the radio draw changes."""
     return (other_power_mw + baseline_radio_power_mw) / (other_power_mw + radio_power_mw)
+
+
+def paging_attempt_messages(area: dict, base_stations: int) -> dict[str, int]:
+    """Messages per node of one paging attempt over ``base_stations`` of a paging area (a profile's
+    ``[paging_areas.<procedure>]`` table as plain data): each paged base station its
+    ``per_base_station`` messages, each one beyond the first its ``per_other_base_station`` (XnAP),
+    each paged cell its ``per_cell`` (TS 23.401 §5.3.4.3, TS 25.413, TS 38.300 §9.2.2)."""
+    cells = base_stations * area["cells_per_base_station"]
+    out: dict[str, int] = {}
+    for key, times in (("per_base_station", base_stations), ("per_other_base_station", base_stations - 1),
+                       ("per_cell", cells)):
+        for node, count in area.get(key, {}).items():
+            out[node] = out.get(node, 0) + count * times
+    return out
+
+
+def paging_repeat_moments(answer_probability: float, repetitions: int) -> tuple[float, float]:
+    """Mean and variance of a page's further whole-area attempts: X = min(F, R), F the unanswered
+    attempts before the first answer (geometric, answered with p each), R the repetitions.
+    P(X >= k) = q^k for k <= R (q = 1 - p), so E[X] = sum q^k and E[X^2] = sum (2k - 1) q^k."""
+    q = 1.0 - answer_probability
+    mean = sum(q ** k for k in range(1, repetitions + 1))
+    second = sum((2 * k - 1) * q ** k for k in range(1, repetitions + 1))
+    return mean, second - mean * mean
