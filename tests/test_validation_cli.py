@@ -24,7 +24,7 @@ def test_validate_writes_table_csv_and_plots(tmp_path: Path) -> None:
 
 def test_broken_model_exits_1_and_marks_the_failures() -> None:
     result = CliRunner().invoke(cli, ["validate", "--quick", "--engine", "des", "--case", "lte-cycle",
-                                      "--set", "lte.connected_power_mw=1000"])
+                                      "--set", "lte.drx_sleep_power_mw=1000"])
     assert result.exit_code == 1
     assert "FAIL" in result.output and "FAILED" in result.output
 
