@@ -111,3 +111,7 @@ def test_changed_drx_power_fails_the_lte_energy_rows_only() -> None:
     failed = failures(("lte.drx_sleep_power_mw=1000.0",), ["lte-cycle"])
     assert failed == {("lte-cycle", "energy per 600 s period (J)"), ("lte-cycle", "promotion + tail energy (J)")}
 
+
+def test_changed_message_count_fails_the_ecn_hand_count() -> None:
+    failed = failures(("lte.messages.s1_release.MME=6",), ["ecn-messages"])
+    assert failed == {("ecn-messages", "LTE messages per cycle by hand")}  # 29 is still of ECN's order
