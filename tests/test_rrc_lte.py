@@ -54,7 +54,10 @@ def test_poisson_promotion_rate_matches_renewal_theory() -> None:
 
 
 def test_energy_of_isolated_heartbeat_matches_aro_profile() -> None:
-    # Each isolated beat: promotion d at 1210 mW, then the tail T at 1060 mW; idle 19.95 mW otherwise.
+    # Each isolated beat: promotion d at 1210 mW, then the tail T as ARO charges it (lte.conf): continuous
+    # reception 0.1 s at 1200 mW, short DRX 0.02 s (one 20 ms cycle), long DRX 10 s (250 cycles of 40 ms), each
+    # cycle 2 ms on at 1680 mW and the rest at 1060 mW; idle 19.95 mW otherwise.
+    tail_j = 0.1 * 1.2 + (0.002 * 1.68 + 0.018 * 1.06) + 250 * (0.002 * 1.68 + 0.038 * 1.06)
     rs = scenario(simulation={"duration_s": 3600.0, "seed": 11, "bin_s": 60.0},
                   apps=[{"name": "chat", "heartbeat": {"policy": "fixed", "interval_s": 600.0}}])
     log = run_log(rs)
@@ -63,6 +66,23 @@ def test_energy_of_isolated_heartbeat_matches_aro_profile() -> None:
     res = run(rs)
     n = beats.size
     connected_s = n * (DELAY_S + TAIL_S)
-    expected_j = n * (DELAY_S * 1.210 + TAIL_S * 1.060) + (3600.0 - connected_s) * 0.01995
+    expected_j = n * (DELAY_S * 1.210 + tail_j) + (3600.0 - connected_s) * 0.01995
     assert res.devices["radio_energy_j"].iloc[0] == pytest.approx(expected_j, abs=1e-9)
     assert res.devices["time_s_RRC_CONNECTED"].iloc[0] == pytest.approx(connected_s, abs=1e-9)
+
+
+def test_tail_power_is_the_aro_phases_mean_and_a_short_tail_cuts_them() -> None:
+    from pydantic import ValidationError
+
+    from sim.radio.lte import tail_power_mw
+    from sim.radio.profiles import LteProfile, builtin_profile_data, merge
+
+    def profile(**change: float) -> LteProfile:
+        return LteProfile(**merge(builtin_profile_data("lte"), change))
+
+    # (0.1 s x 1200 + 0.02 s x 1122 + 10 s x 1091) mW / 10.12 s; DRX cycles (2 ms at 1680, the rest at 1060)
+    assert tail_power_mw(profile()) == pytest.approx((120.0 + 22.44 + 10910.0) / 10.12)
+    assert tail_power_mw(profile(tail_s=0.05)) == pytest.approx(1200.0)  # continuous reception only
+    assert tail_power_mw(profile(tail_s=0.11)) == pytest.approx((120.0 + 0.01 * 1122.0) / 0.11)
+    with pytest.raises(ValidationError, match="drx_on_s"):
+        profile(drx_on_s=0.03)

@@ -22,9 +22,10 @@ def test_resume_from_inactive_puts_no_messages_on_the_core() -> None:
     per_page = {"gNB": 50 * (1 + 3), "AMF": 2 + 50, "SMF": 2}
     core_pagings = s["by_procedure"]["paging"] // sum(per_page.values())
     assert core_pagings <= 5 and s["by_procedure"]["paging"] == core_pagings * sum(per_page.values())
-    assert s["by_procedure"]["service_request"] == 5 * (10 + 5 + 4)
-    assert s["by_node"]["AMF"] == 5 * 5 + per_page["AMF"] * core_pagings
-    assert s["by_node"]["SMF"] == 5 * 4 + per_page["SMF"] * core_pagings
+    # service request, one PDU session (TS 23.502 §4.2.3.2): gNB 10, AMF 7, SMF 6, UPF 2
+    assert s["by_procedure"]["service_request"] == 5 * (10 + 7 + 6 + 2)
+    assert s["by_node"]["AMF"] == 5 * 7 + per_page["AMF"] * core_pagings
+    assert s["by_node"]["SMF"] == 5 * 6 + per_page["SMF"] * core_pagings
     assert s["by_procedure"]["ran_paging"] > 0  # later MT data reaches INACTIVE UEs by RAN paging
 
 
@@ -32,8 +33,8 @@ def test_without_inactive_every_promotion_reaches_the_core() -> None:
     res = _nr(inactive=False)
     s = res.summary["signalling"]
     promotions = res.summary["rrc"]["promotions_total"]
-    assert s["by_procedure"]["service_request"] == promotions * 19
-    assert s["by_node"]["AMF"] >= promotions * 5
+    assert s["by_procedure"]["service_request"] == promotions * 25
+    assert s["by_node"]["AMF"] >= promotions * 7
     assert s["by_procedure"]["resume"] == 0
     assert res.summary["rrc"]["time_share_by_state"]["RRC_INACTIVE"] == 0.0
 

@@ -46,8 +46,8 @@ def test_heartbeat_cycle_walks_idle_dch_fach_idle_with_profile_counts() -> None:
     # ARO AT&T: promotion 2.0 s, T1 5 s, T2 12 s
     assert rec.events == [(0.0, "start", "IDLE"), (100.0, "rrc_setup", "CELL_DCH"),
                           (107.0, "dch_to_fach", "CELL_FACH"), (119.0, "release", "IDLE")]
-    # reference §3: IDLE->DCH RNC 17 / SGSN 5, DCH->FACH RNC 4, release RNC 7 / SGSN 2
-    assert messages(tables, rec.events) == {"RNC": 28, "SGSN": 7}
+    # reference §3: IDLE->DCH RNC 17 / SGSN 5, DCH->FACH RNC 4; release RNC 8 / SGSN 3 (Iu release 3, §6)
+    assert messages(tables, rec.events) == {"RNC": 29, "SGSN": 8, "HLR": 0, "GGSN": 0}
 
 
 def test_small_transfer_stays_on_fach_and_large_one_goes_to_dch() -> None:
@@ -103,7 +103,7 @@ def test_energy_of_a_heartbeat_cycle_matches_aro_by_hand() -> None:
                   apps=[{"name": "chat", "heartbeat": {"policy": "fixed", "interval_s": 100.0}}])
     res = run(rs)
     beats = res.summary["apps"]["chat"]["heartbeats"]
-    cycles = res.summary["signalling"]["by_procedure"]["release"] // 9  # RNC 7 + SGSN 2 per release
+    cycles = res.summary["signalling"]["by_procedure"]["release"] // 11  # RNC 8 + SGSN 3 per release (Iu release 3)
     assert cycles == beats  # every cycle completed inside the run (checked, not assumed)
     assert res.devices["radio_energy_j"].iloc[0] == pytest.approx(beats * (2.0 * 0.53 + 5 * 0.7 + 12 * 0.35))
 

@@ -2,8 +2,8 @@
 
 A transfer in RRC_IDLE triggers a service request (preceded by paging when the data is
 mobile-terminated) and waits ``promotion_delay_s``; ``tail_s`` of inactivity after the last
-transfer releases the connection (S1 release). DRX inside RRC_CONNECTED is folded into the
-tail power.
+transfer releases the connection (S1 release). Continuous reception and DRX inside
+RRC_CONNECTED are folded into one mean tail power (:func:`tail_power_mw`).
 """
 from __future__ import annotations
 
@@ -36,8 +36,25 @@ def spec(profile: LteProfile, proc: dict[str, int], state: dict[str, int], key: 
                 proc["paging"], profile.tail_s, profile.promotion_delay_s, area(profile, proc, "paging"), key)
 
 
+def drx_power_mw(profile: LteProfile, cycle_s: float) -> float:
+    """Mean power over one DRX cycle: the on-duration at ``drx_on_power_mw``, the rest asleep (ARO energyLTE)."""
+    on_s = profile.drx_on_s
+    return (on_s * profile.drx_on_power_mw + (cycle_s - on_s) * profile.connected_power_mw) / cycle_s
+
+
+def tail_power_mw(profile: LteProfile) -> float:
+    """Mean power over the tail as ARO accounts it (docs/model.md §8): continuous reception, short
+    DRX, then long DRX for the rest of ``tail_s``; a tail shorter than the first phases cuts them."""
+    cr_s = min(profile.continuous_reception_s, profile.tail_s)
+    short_s = min(profile.short_drx_s, profile.tail_s - cr_s)
+    long_s = profile.tail_s - cr_s - short_s
+    return (cr_s * profile.continuous_reception_power_mw + short_s * drx_power_mw(profile, profile.short_drx_cycle_s)
+            + long_s * drx_power_mw(profile, profile.long_drx_cycle_s)) / profile.tail_s
+
+
 def state_power_mw(profile: LteProfile) -> dict[str, float]:
-    return {"RRC_IDLE": profile.idle_power_mw, "RRC_CONNECTED": profile.connected_power_mw}
+    """CONNECTED is only ever promotion or tail (transfers take no time): it draws the tail's mean."""
+    return {"RRC_IDLE": profile.idle_power_mw, "RRC_CONNECTED": tail_power_mw(profile)}
 
 
 def promotions(profile: LteProfile) -> dict[str, tuple[float, float, str]]:

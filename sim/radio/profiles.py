@@ -10,7 +10,7 @@ import tomllib
 from importlib import resources
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 RADIOS = ("umts", "lte", "nr")
 
@@ -114,7 +114,7 @@ class _Profile(BaseModel):
 class UmtsProfile(_Profile):
     """UMTS (3G) RRC: IDLE, CELL_FACH, CELL_DCH, CELL_PCH."""
 
-    NODES: ClassVar[tuple[str, ...]] = ("RNC", "SGSN")
+    NODES: ClassVar[tuple[str, ...]] = ("RNC", "SGSN", "HLR", "GGSN")
     BASE_STATION: ClassVar[str] = "RNC"
     PROCEDURES: ClassVar[tuple[str, ...]] = (
         "rrc_setup", "release", "dch_to_fach", "fach_to_dch", "to_pch",
@@ -144,21 +144,34 @@ class UmtsProfile(_Profile):
 class LteProfile(_Profile):
     """LTE (4G) RRC: RRC_IDLE, RRC_CONNECTED."""
 
-    NODES: ClassVar[tuple[str, ...]] = ("eNB", "MME", "S-GW")
+    NODES: ClassVar[tuple[str, ...]] = ("eNB", "MME", "S-GW", "HSS", "P-GW")
     BASE_STATION: ClassVar[str] = "eNB"
     PROCEDURES: ClassVar[tuple[str, ...]] = ("service_request", "s1_release", "paging", "call_setup", "attach")
     radio: Literal["lte"]
     tail_s: Positive
     promotion_delay_s: NonNegative
     idle_power_mw: NonNegative
-    connected_power_mw: NonNegative
     promotion_power_mw: NonNegative
+    continuous_reception_s: NonNegative
+    short_drx_s: NonNegative
+    drx_on_s: NonNegative
+    short_drx_cycle_s: Positive
+    long_drx_cycle_s: Positive
+    continuous_reception_power_mw: NonNegative
+    drx_on_power_mw: NonNegative
+    connected_power_mw: NonNegative
+
+    @model_validator(mode="after")
+    def _on_duration_fits_cycles(self) -> LteProfile:
+        if self.drx_on_s > min(self.short_drx_cycle_s, self.long_drx_cycle_s):
+            raise ValueError("drx_on_s must not exceed short_drx_cycle_s or long_drx_cycle_s")
+        return self
 
 
 class NrProfile(_Profile):
     """NR (5G SA) RRC: RRC_IDLE, RRC_INACTIVE, RRC_CONNECTED."""
 
-    NODES: ClassVar[tuple[str, ...]] = ("gNB", "AMF", "SMF")
+    NODES: ClassVar[tuple[str, ...]] = ("gNB", "AMF", "SMF", "AUSF", "UDM", "UPF")
     BASE_STATION: ClassVar[str] = "gNB"
     PAGINGS: ClassVar[tuple[str, ...]] = ("paging", "ran_paging")
     PROCEDURES: ClassVar[tuple[str, ...]] = (

@@ -244,11 +244,24 @@ def umts_cycle(p: dict[str, Any], fast_dormancy: str, period_s: float) -> Cycle:
     return Cycle(procedures, {"CELL_DCH": setup_s + dch_s, "CELL_FACH": fach_s}, energy_j)
 
 
+def lte_busy_j(p: dict[str, Any]) -> float:
+    """ARO's energy of an isolated promotion and tail, phase by phase (ProfileFactoryImpl.energyLTE):
+    d at P_promotion, continuous reception at β, short DRX then long DRX (the rest of T) in whole
+    cycles of an on-duration at P_on and the rest at P_sleep. Needs T >= continuous + short DRX."""
+    long_s = p["tail_s"] - p["continuous_reception_s"] - p["short_drx_s"]
+    if long_s < 0.0:
+        raise ValueError("the LTE cycle by hand needs tail_s >= continuous_reception_s + short_drx_s")
+    on_s, on_mw, sleep_mw = p["drx_on_s"], p["drx_on_power_mw"], p["connected_power_mw"]
+    drx_j = lambda s, cycle_s: s / cycle_s * (on_s * on_mw + (cycle_s - on_s) * sleep_mw)  # noqa: E731
+    return (p["promotion_delay_s"] * p["promotion_power_mw"]
+            + p["continuous_reception_s"] * p["continuous_reception_power_mw"]
+            + drx_j(p["short_drx_s"], p["short_drx_cycle_s"]) + drx_j(long_s, p["long_drx_cycle_s"])) / 1000.0
+
+
 def lte_cycle(p: dict[str, Any], period_s: float) -> Cycle:
-    """An isolated LTE heartbeat (ARO): promotion d at P_promotion, tail T at P_connected, idle after."""
+    """An isolated LTE heartbeat (ARO): promotion and tail as :func:`lte_busy_j`, idle after."""
     busy_s = p["promotion_delay_s"] + p["tail_s"]
-    energy_j = (p["promotion_delay_s"] * p["promotion_power_mw"] + p["tail_s"] * p["connected_power_mw"]
-                + (period_s - busy_s) * p["idle_power_mw"]) / 1000.0
+    energy_j = lte_busy_j(p) + (period_s - busy_s) * p["idle_power_mw"] / 1000.0
     return Cycle(("service_request", "s1_release"), {"RRC_CONNECTED": busy_s}, energy_j)
 
 
@@ -299,9 +312,22 @@ def umts_heartbeat(lab: Lab) -> CaseResult:
     return CaseResult(rows)
 
 
+ARO_LTE_CYCLE_J = 11.4  # page/code: ARO's accounting of an isolated LTE cycle, to 0.1 J (reference §6)
+
+
 def lte_heartbeat(lab: Lab) -> CaseResult:
-    """LTE: energy, connected time and messages of an isolated heartbeat (ARO lte.conf)."""
-    return CaseResult(cycle_rows(lab, "lte-cycle", "lte", lte_cycle(lab.defaults["lte"], PERIOD_S), {}))
+    """LTE: energy, connected time and messages of an isolated heartbeat (ARO lte.conf), and the
+    promotion + tail energy against ARO's published accounting."""
+    p = lab.defaults["lte"]
+    rows = cycle_rows(lab, "lte-cycle", "lte", lte_cycle(p, PERIOD_S), {})
+    idle_j = (PERIOD_S - p["promotion_delay_s"] - p["tail_s"]) * p["idle_power_mw"] / 1000.0
+    for engine in lab.settings.engines:
+        per_device, _ = one_more_cycle(lab, engine, "lte", {})
+        sims = per_device["radio_energy_j"] - idle_j
+        worst = float(sims[np.argmax(np.abs(sims - ARO_LTE_CYCLE_J))])
+        rows.append(check("lte-cycle", "promotion + tail energy (J)", engine, ARO_LTE_CYCLE_J,
+                          "code: ARO lte.conf + energyLTE (reference §6)", worst, 0.05, "published to 0.1 J"))
+    return CaseResult(rows)
 
 
 # --- control-plane node ------------------------------------------------------------------------
@@ -495,6 +521,60 @@ def paging_areas(lab: Lab) -> CaseResult:
     return CaseResult(rows)
 
 
+ECN_MESSAGES = 30  # page: "as many as 30 signalling messages" per state change (ECN Magazine, Oct 2011)
+
+
+def ecn_messages(lab: Lab) -> CaseResult:
+    """A heartbeat's messages per promotion + release cycle, all nodes, against ECN's "about 30":
+    the simulated cycle equals the profile tables by hand, and that is of ECN's order."""
+    cycles = {"umts": umts_cycle(lab.defaults["umts"], "off", PERIOD_S),
+              "lte": lte_cycle(lab.defaults["lte"], PERIOD_S)}
+    rows = []
+    for radio, cycle in cycles.items():
+        messages = lab.defaults[radio]["messages"]
+        by_hand = float(sum(sum(messages[proc].values()) for proc in cycle.procedures))
+        for engine in lab.settings.engines:
+            simulated = sum(one_more_cycle(lab, engine, radio, {})[1].values())
+            rows.append(check("ecn-messages", f"{radio.upper()} messages per cycle by hand", engine, by_hand,
+                              "profile tables: " + " + ".join(cycle.procedures), simulated,
+                              FLOAT_REL * by_hand, "exact"))
+            rows.append(check("ecn-messages", f"{radio.upper()} messages per cycle vs ECN", engine, ECN_MESSAGES,
+                              "page: ECN Magazine 2011 (reference §3)", simulated, ECN_MESSAGES / 2,
+                              "order of magnitude: ±50 %"))
+    return CaseResult(rows)
+
+
+# Haverinen et al., VTC 2007, table 2 (page; reference §6): a 3G phone's average current with a
+# TCP keepalive every H seconds, or none.
+HAVERINEN_MA = {20.0: 34.0, 40.0: 24.0, 150.0: 16.0, 300.0: 14.0, None: 6.1}
+
+
+def haverinen_keepalive(lab: Lab) -> CaseResult:
+    """UMTS radio energy per hour with a keepalive every 20/40/150/300 s or none: strictly ordered as
+    the published currents. Both sides as a ratio to the 300 s keepalive, the published one of the
+    current above the no-keepalive baseline (the radio's share; the model has no other draw)."""
+    devices, duration_s = lab.size(20, 10), 2 * 3600.0
+    base_ma = HAVERINEN_MA[None]
+    rows = []
+    for engine in lab.settings.engines:
+        j_per_hour = {}
+        for interval_s in HAVERINEN_MA:
+            apps, installed = ([heartbeat_app("keepalive", interval_s)], {"keepalive": 1.0}) if interval_s else ([], {})
+            res = lab.run(engine, "umts", apps, installed, devices, duration_s, 23)
+            j_per_hour[interval_s] = res.summary["energy"]["radio_j_per_device_hour"]
+        values = list(j_per_hour.values())
+        ordered = all(a > b for a, b in zip(values, values[1:]))
+        for interval_s, published_ma in HAVERINEN_MA.items():
+            label = f"every {interval_s:g} s" if interval_s else "none"
+            rows.append(Row("haverinen-keepalive",
+                            f"radio energy / the 300 s one, keepalive {label} ({j_per_hour[interval_s]:.0f} J/h)",
+                            engine, (published_ma - base_ma) / (HAVERINEN_MA[300.0] - base_ma),
+                            "page: Haverinen et al., VTC 2007, table 2 (3G)",
+                            j_per_hour[interval_s] / j_per_hour[300.0], math.nan,
+                            "order only (strictly decreasing with the interval)", ordered))
+    return CaseResult(rows)
+
+
 CASES: dict[str, Callable[[Lab], CaseResult]] = {
     "renewal-fixed": renewal_fixed,
     "renewal-poisson": renewal_poisson,
@@ -505,4 +585,6 @@ CASES: dict[str, Callable[[Lab], CaseResult]] = {
     "keepalive-bounds-tail": keepalive_bounds_tail,
     "g1-battery": g1_battery,
     "paging-areas": paging_areas,
+    "ecn-messages": ecn_messages,
+    "haverinen-keepalive": haverinen_keepalive,
 }
