@@ -27,7 +27,7 @@ def test_ample_capacity_gives_the_unlimited_results() -> None:
         assert limited.devices.equals(unlimited.devices)
         assert cp["rrc_rejects"] == cp["failed_sends"] == 0
         for name in nodes:
-            assert cp[name]["rejected"] == 0 and cp[name]["wait_p95_s"] == 0.0
+            assert cp[name]["rejected_procedures"] == 0 and cp[name]["wait_p95_s"] == 0.0
     assert cp["RNC"]["instances"] == 1
 
 
@@ -35,7 +35,7 @@ def test_node_load_matches_the_logged_signalling_and_is_conserved() -> None:
     res = _run(nodes={"MME": {"messages_per_s": 300.0}})
     cp = res.summary["controlplane"]["MME"]
     # no queue limit and no guard: nothing is rejected, every procedure is carried or in the system
-    assert cp["rejected"] == 0
+    assert cp["rejected_procedures"] == 0
     assert cp["offered_procedures"] >= cp["in_system_at_end"]
     assert cp["offered_messages"] == res.summary["signalling"]["by_node"]["MME"]
     # utilization = offered work / capacity over the run (Little's law for the servers)
@@ -47,9 +47,9 @@ def test_overload_rejects_delays_and_drops_sends() -> None:
     light = _run(nodes={"MME": {"messages_per_s": 1000.0, "queue_limit": 20, "guard_s": 1.0}})
     heavy = _run(nodes={"MME": {"messages_per_s": 60.0, "queue_limit": 20, "guard_s": 1.0}}, max_attempts=2)
     lc, hc = light.summary["controlplane"], heavy.summary["controlplane"]
-    assert lc["MME"]["rejected"] == 0 and lc["failed_sends"] == 0
+    assert lc["MME"]["rejected_procedures"] == 0 and lc["failed_sends"] == 0
     assert hc["MME"]["utilization"] > 0.9
-    assert hc["MME"]["rejected"] > 0 and hc["rrc_rejects"] > 0 and hc["failed_sends"] > 0
+    assert hc["MME"]["rejected_procedures"] > 0 and hc["rrc_rejects"] > 0 and hc["failed_sends"] > 0
     assert hc["MME"]["wait_p95_s"] > lc["MME"]["wait_p95_s"]
     # a guard of 1 s: no carried procedure waited longer
     assert hc["MME"]["wait_p95_s"] <= 1.0
@@ -75,5 +75,5 @@ def test_per_bin_node_series_add_up_to_the_run_totals() -> None:
     assert abs((ts.utilization_MME * weights).sum() - cp["utilization"]) < 1.0 / SIM["duration_s"] * 10
     assert ts.offered_MME.sum() == cp["offered_messages"]
     assert ts.carried_MME.sum() == cp["carried_messages"]
-    assert ts.rejected_MME.sum() == cp["rejected"]
+    assert ts.rejected_MME.sum() == cp["rejected_procedures"]
     assert (ts.queue_MME >= 0).all() and (ts.utilization_MME <= 1.0 + 1e-9).all()

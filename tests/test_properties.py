@@ -127,7 +127,7 @@ def test_closed_loop_invariants(rs) -> None:
     assert_conserved(res, rs)
     for name in rs.scenario.controlplane.nodes:
         node = s["controlplane"][name]
-        assert node["offered_procedures"] == node["carried_procedures"] + node["rejected"] + node["in_system_at_end"]
+        assert node["offered_procedures"] == node["carried_procedures"] + node["rejected_procedures"] + node["in_system_at_end"]
         assert 0.0 <= node["utilization"] <= 1.0 + 1e-9
     calls = s["calls"]
     assert calls["attempts"] == calls["pending_at_end"] + res.timeseries["call_attempts"].sum()
