@@ -383,7 +383,8 @@ def rejects(lab: Lab) -> CaseResult:
                                                "queue_limit": 0}}},
             "apps": [poisson_app(REJECT_PER_HOUR)], "groups": [{"name": "phones", "devices": devices,
                                                                 "apps": {"chat": 1.0}}]}
-    res = simulate(resolve(data, "validation", [f"network.overrides.{item}" for item in lab.settings.profile_overrides]))
+    altered = [f"network.overrides.{item}" for item in lab.settings.profile_overrides]
+    res = simulate(resolve(data, "validation", altered))
     s, enb = res.summary, res.summary["controlplane"]["eNB"]
     offered = enb["offered_procedures"]
     load_erlang = offered / duration_s * m / rate_per_s  # as offered, whatever the devices' dead time
