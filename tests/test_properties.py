@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.population.draws import _by_device_then_time
+from sim.radio.tables import build_tables
 
 policies = st.sampled_from(["fixed", "adaptive", "none"])
 
@@ -125,10 +126,29 @@ def test_closed_loop_invariants(rs) -> None:
     res = run(rs)
     s = res.summary
     assert_conserved(res, rs)
-    for name in rs.scenario.controlplane.nodes:
+    sig, limited = s["signalling"], rs.scenario.controlplane.nodes
+    assert sig["counts"] == "exchanged"
+    assert sig["reject_messages_total"] == sig["by_procedure"]["rrc_reject"] + sig["by_procedure"]["service_reject"]
+    for name in limited:
         node = s["controlplane"][name]
-        assert node["offered_procedures"] == node["carried_procedures"] + node["rejected"] + node["in_system_at_end"]
+        # offered = carried + rejected + still in the node at the end, procedures and messages
+        assert node["offered_procedures"] == (node["carried_procedures"] + node["rejected_procedures"]
+                                              + node["in_system_at_end"])
+        assert node["offered_messages"] == (node["carried_messages"] + node["rejected_messages"]
+                                            + node["in_system_messages_at_end"])
         assert 0.0 <= node["utilization"] <= 1.0 + 1e-9
+        if len(limited) == 1:
+            # exchanged at the node = carried + reject messages, plus the pages' share at the other
+            # base stations of the paging area (other instances, not modelled), plus demotions logged
+            # when they fell due and still waiting at the end (docs/model.md §3, §9)
+            tables = build_tables(rs.profiles, rs.radios, rs.scenario.simulation.seed)
+            j = tables.nodes.index(name)
+            occurrences = sig["occurrences_by_procedure"]
+            elsewhere = sum(occurrences[p] * int(tables.messages[c, j] - tables.routed[c, j])
+                            for c, (_, p) in enumerate(tables.procedures) if p in occurrences)
+            extra = sig["by_node"][name] + s["calls"]["messages_by_node"][name] - node["carried_messages"] \
+                - node["reject_messages"] - elsewhere
+            assert 0 <= extra <= node["in_system_messages_at_end"], (name, extra)
     calls = s["calls"]
     assert calls["attempts"] == calls["pending_at_end"] + res.timeseries["call_attempts"].sum()
 

@@ -6,6 +6,7 @@ Nodes listed in the scenario's ``[controlplane.nodes]`` get finite capacity: one
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,9 @@ class ControlNetwork:
     """Node instances, created when first used, and each procedure's route through them."""
 
     CORE_NODES = ("SGSN", "MME", "AMF")
+    #: a reject by one of these is an RRC reject (``rrc_reject``); by any other node, a core-side
+    #: refusal of the NAS request (``service_reject``)
+    RAN_NODES = ("RNC", "eNB", "gNB")
 
     def __init__(self, env: simpy.Environment, nodes: dict[str, Any], node_names: tuple[str, ...],
                  messages: np.ndarray, is_promotion: np.ndarray, controls: list[Any], seed: int):
@@ -49,9 +53,20 @@ class ControlNetwork:
             self.instances[name][index] = node
         return node
 
-    def route(self, device: int, proc: int) -> list[tuple[Node, int]]:
-        """The limited nodes procedure ``proc`` of ``device`` loads, with its messages at each."""
-        return [(self.node(name, device), m) for name, m in self.routes[proc]]
+    def route(self, device: int, proc: int) -> list[tuple[str, Node, int]]:
+        """The limited nodes procedure ``proc`` of ``device`` loads: name, instance and its messages there."""
+        return [(name, self.node(name, device), m) for name, m in self.routes[proc]]
+
+    def reject_code(self, name: str, rrc_reject: int, service_reject: int) -> int:
+        """The procedure a reject by node ``name`` exchanges: of the device's radio, ``rrc_reject``
+        at a RAN node, else ``service_reject``; its messages at ``name`` are counted there."""
+        return rrc_reject if name in self.RAN_NODES else service_reject
+
+    def count_reject(self, device: int, code: int) -> None:
+        """Count a reject procedure ``code`` of ``device`` at every limited node it exchanges
+        messages at (not as their load: see ``sim.controlplane.node``)."""
+        for _, node, m in self.route(device, code):
+            node.reject_messages += m
 
     def control_at(self, kind: str, t: float) -> Any:
         """The ``kind`` overload control in force at ``t``, if any."""
@@ -60,10 +75,15 @@ class ControlNetwork:
                 return event
         return None
 
-    def load(self, device: int, proc: int) -> None:
-        """Offer a procedure nobody waits for (a timer-driven release): it only takes capacity."""
-        for node, m in self.route(device, proc):
-            node.offer(m)
+    def load(self, device: int, proc: int, rejected: Callable[[], None]) -> None:
+        """Offer a procedure nobody waits for (a timer-driven release); ``rejected`` is called
+        (once per node) for each node that rejects it. No messages are exchanged to reject it:
+        the node drops its own work, no request of the device is turned away."""
+        def outcome(event: simpy.Event) -> None:
+            if not event.value.accepted:
+                rejected()
+        for _, node, m in self.route(device, proc):
+            node.offer(m).callbacks.append(outcome)
 
     def log(self) -> dict[str, dict[str, Any]]:
         """Per node name, over its instances: every offer's time and messages, every reject's
@@ -85,7 +105,9 @@ class ControlNetwork:
         return out
 
     def stats(self, until_s: float) -> dict[str, dict[str, float]]:
-        """Per node name, over its instances: offered and carried messages, rejects, utilization, waits."""
+        """Per node name, over its instances: procedures and their messages offered, carried,
+        rejected and still in the node at ``until_s`` (offered = carried + rejected + in system),
+        the messages exchanged to reject, utilization, waits."""
         out = {}
         for name, instances in self.instances.items():
             nodes = list(instances.values())
@@ -94,9 +116,13 @@ class ControlNetwork:
                 "instances": len(nodes),
                 "offered_messages": sum(n.messages_offered for n in nodes),
                 "carried_messages": sum(n.messages_carried for n in nodes),
+                "rejected_messages": sum(n.messages_rejected for n in nodes),
+                "in_system_messages_at_end": sum(n.messages_in_system for n in nodes),
+                "reject_messages": sum(n.reject_messages for n in nodes),
                 "offered_procedures": sum(n.offered for n in nodes),
                 "carried_procedures": sum(n.carried for n in nodes),
-                "rejected": sum(n.rejected for n in nodes),
+                "rejected_procedures": sum(n.rejected for n in nodes),
+                "rejected": sum(n.rejected for n in nodes),  # the same: its name before issue 12, kept for scripts
                 "in_system_at_end": sum(n.in_system for n in nodes),
                 "utilization": float(np.mean([n.utilization(until_s) for n in nodes])) if nodes else 0.0,
                 "utilization_max": float(max((n.utilization(until_s) for n in nodes), default=0.0)),

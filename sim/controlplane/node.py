@@ -18,6 +18,12 @@ classic queue, which in Kendall's notation is M/D/c/K when arrivals are Poisson:
 
 A rejected procedure is not retried here: the caller gets ``Outcome(accepted=False, ...)``
 and decides itself.
+
+A rejected procedure never occupies a processor, and neither do the messages of the reject
+itself (an RRC Connection Request and Reject, TS 36.331 §5.3.3): admission control turns an
+attempt away in front of the processors, and rejects that queued for them could in turn be
+rejected without end. The caller counts those messages as exchanged (``reject_messages``),
+not as load; ``messages_rejected`` are the messages of the rejected procedures, never processed.
 """
 from __future__ import annotations
 
@@ -47,9 +53,11 @@ class Node:
     """A FIFO multi-server queue of signalling procedures (see the module docstring).
 
     Counters since creation: ``offered``, ``carried`` (served to completion), ``rejected``
-    (full queue or guard time) and their message totals; ``wait_samples_s``, the queueing
-    delay of each carried procedure in completion order. At every instant
-    ``offered == carried + rejected + in_queue + in_service``.
+    (full queue or guard time) and their message totals; ``reject_messages``, what the caller
+    exchanged to reject (see the module docstring); ``wait_samples_s``, the queueing delay of
+    each carried procedure in completion order. At every instant
+    ``offered == carried + rejected + in_system``, and the same for their messages
+    (``messages_offered == messages_carried + messages_rejected + messages_in_system``).
     """
 
     def __init__(self, env: simpy.Environment, name: str, *, servers: int = 1, service_s_per_message: float,
@@ -76,7 +84,9 @@ class Node:
         self._waiting: deque[tuple[float, int, simpy.Event]] = deque()
         self.in_service = 0
         self.offered = self.carried = self.rejected = 0
-        self.messages_offered = self.messages_carried = 0
+        self.messages_offered = self.messages_carried = self.messages_rejected = 0
+        self.reject_messages = 0
+        self._messages_in_service = 0
         self.wait_samples_s: list[float] = []
         self.offer_log: list[float] = []  # flat (time, messages) of every offer, for time series
         self.busy_log: list[float] = []  # flat (start, end) of every completed service
@@ -99,6 +109,11 @@ class Node:
         """Procedures waiting or in service now."""
         return len(self._waiting) + self.in_service
 
+    @property
+    def messages_in_system(self) -> int:
+        """Messages of the procedures waiting or in service now."""
+        return self._messages_in_service + sum(m for _, m, _ in self._waiting)
+
     def offer(self, messages: int) -> simpy.Event:
         """Offer a procedure of ``messages`` messages now.
 
@@ -118,6 +133,7 @@ class Node:
             self._serve(env.now, messages, done)
         elif len(self._waiting) >= self._room:
             self.rejected += 1
+            self.messages_rejected += messages
             self.reject_times_s.append(self.env.now)
             done.succeed(Outcome(False, 0.0, env.now))
         else:
@@ -129,6 +145,7 @@ class Node:
 
     def _serve(self, arrival_s: float, messages: int, done: simpy.Event) -> None:
         self.in_service += 1
+        self._messages_in_service += messages
         service_s = messages * self.service_s_per_message
         self.env.timeout(service_s, (arrival_s, self.env.now, messages, done)).callbacks.append(self._complete)
 
@@ -136,6 +153,7 @@ class Node:
         arrival_s, start_s, messages, done = event.value
         self._advance()
         self.in_service -= 1
+        self._messages_in_service -= messages
         self.carried += 1
         self.messages_carried += messages
         wait_s = start_s - arrival_s
@@ -158,7 +176,8 @@ class Node:
             self._waiting.popleft()
             self.rejected += 1
             self.reject_times_s.append(self.env.now)
-            arrival_s, _, done = entry
+            arrival_s, messages, done = entry
+            self.messages_rejected += messages
             self.queue_log.extend((arrival_s, self.env.now))
             done.succeed(Outcome(False, self.env.now - arrival_s, self.env.now))
 

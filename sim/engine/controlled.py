@@ -6,8 +6,11 @@ each limited node on its route in turn and waits for them. If all carry it, the 
 and everything after it happen later by the total queueing wait (processing time itself is
 part of the profile's promotion delay). If a node rejects it, the machine is put back as it
 was and the device tries again after the RRC reject wait time, up to ``max_attempts``; then
-the send is dropped. Timer-driven demotions fire as real SimPy timeouts and load the nodes
-when they happen; nobody waits for them. Server outages, RAN outages and overload controls
+the send is dropped. Each rejected attempt is logged as the procedure it exchanged (the
+profile's ``rrc_reject`` if a RAN node rejected it, ``service_reject`` if the core did),
+attributed to the app whose send it was. Timer-driven demotions fire as real SimPy timeouts
+and load the nodes when they happen; nobody waits for them, and one a node rejects is logged
+as a state change without signalling. Server outages, RAN outages and overload controls
 (see ``docs/model.md`` §9–10) act on the same per-device process.
 """
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 import simpy
 
 from sim.controlplane.network import ControlNetwork
+from sim.controlplane.node import Node
 from sim.engine.log import HEARTBEAT, RECONNECT, EventLog
 from sim.engine.phone import Connection, Phone
 from sim.population.traffic import Payload
@@ -29,10 +33,13 @@ _NOTHING = Payload(0, 0, 0)  # a reconnect that carries no send of its own
 class ControlledPhone(Phone):
     """A phone whose promotions must be admitted by the control plane (see the module docstring)."""
 
-    __slots__ = ("env", "net", "lock", "capture", "reject_wait_s", "max_attempts", "stats", "rng", "down_until")
+    __slots__ = ("env", "net", "lock", "capture", "reject_wait_s", "max_attempts", "stats", "rng", "down_until",
+                 "rejects")
 
     def __init__(self, device: int, log: EventLog, nat_s: float | None, env: simpy.Environment,
-                 net: ControlNetwork, reject_wait_s: float, max_attempts: int, stats: dict[str, int]):
+                 net: ControlNetwork, reject_wait_s: float, max_attempts: int, stats: dict[str, int],
+                 rejects: tuple[int, int]):
+        """``rejects``: the procedure codes of the device's radio's ``rrc_reject`` and ``service_reject``."""
         super().__init__(device, None, log, nat_s)  # type: ignore[arg-type]  # radio attached next
         self.env, self.net = env, net
         self.lock = simpy.Resource(env, capacity=1)  # one send at a time per device
@@ -40,19 +47,22 @@ class ControlledPhone(Phone):
         self.reject_wait_s, self.max_attempts, self.stats = reject_wait_s, max_attempts, stats
         self.rng: np.random.Generator | None = None  # drawn from only under access barring
         self.down_until = 0.0  # its RAN node is down until then
+        self.rejects = rejects
 
     def attach(self, radio: Machine) -> None:
         """Use ``radio``, whose transitions must come to :meth:`transition`."""
         self.radio = radio
 
     def transition(self, record: tuple[float, int, int, int, int]) -> None:
-        """The machine's sink: held back while an admission is pending, else logged (and demotions load nodes)."""
+        """The machine's sink: held back while an admission is pending, else logged (and demotions
+        load nodes; if one rejects it, the record's signalling is voided: it was never carried)."""
         if self.capture is not None:
             self.capture.append(record)
             return
-        self.log.transition(record)
+        log, mark = self.log, self.log.mark()
+        log.transition(record)
         if record[2] >= 0:
-            self.net.load(self.device, record[2])
+            self.net.load(self.device, record[2], lambda: log.void(mark))
 
     def arm(self) -> None:
         """Fire the machine's next pending demotion when it falls due."""
@@ -113,9 +123,9 @@ class ControlledPhone(Phone):
                 yield env.timeout(-hold_off_s)
                 t = env.now
                 continue
-            admitted, wait_s = False, 0.0
+            admitted, wait_s, by = False, 0.0, None
             if hold_off_s == 0.0:
-                admitted, wait_s = yield from self._admit([r[2] for r in captured])
+                admitted, wait_s, by = yield from self._admit([r[2] for r in captured])
             if admitted:
                 if wait_s:
                     radio.delay(wait_s)
@@ -124,6 +134,12 @@ class ControlledPhone(Phone):
                 self.arm()
                 return t + wait_s
             radio.restore(snap)
+            # procedures carried before the rejected one (the paging that brought the device's
+            # request) were exchanged, though the state stays as it was
+            for at, dev, proc, owner, _ in captured[:by[2] if by else 0]:
+                self.log.transition((at, dev, proc, owner, radio.state))
+            radio.advance(env.now)  # demotions that fell due while it waited: before the reject, in time order
+            self._log_reject(app, by)
             self.arm()
             attempts += 1
             self.stats["rrc_rejects"] += 1
@@ -132,16 +148,27 @@ class ControlledPhone(Phone):
         self.stats["failed_sends"] += 1
         return None
 
-    def _admit(self, procs: list[int]) -> Generator[simpy.Event, None, tuple[bool, float]]:
-        """Offer procedures to the limited nodes on their routes in turn; (all carried, total wait)."""
+    def _admit(self, procs: list[int]
+               ) -> Generator[simpy.Event, None, tuple[bool, float, tuple[str, Node, int] | None]]:
+        """Offer procedures to the limited nodes on their routes in turn; (all carried, total
+        wait, the node that rejected one: name, instance and the index of that procedure in
+        ``procs``, or None)."""
         wait_s = 0.0
-        for proc in procs:
-            for node, messages in self.net.route(self.device, proc):
+        for k, proc in enumerate(procs):
+            for name, node, messages in self.net.route(self.device, proc):
                 outcome = yield node.offer(messages)
                 if not outcome.accepted:
-                    return False, wait_s
+                    return False, wait_s, (name, node, k)
                 wait_s += outcome.wait_s
-        return True, wait_s
+        return True, wait_s, None
+
+    def _log_reject(self, app: int, by: tuple[str, Node, int] | None) -> None:
+        """Log a rejected attempt of ``app``'s now, in the state the device stays in, as the
+        procedure it exchanged: the reject of node ``by``, or, with None, the core's service
+        reject under an overload control (no limited node was asked)."""
+        code = self.rejects[1] if by is None else self.net.reject_code(by[0], *self.rejects)
+        self.net.count_reject(self.device, code)
+        self.log.transition((self.env.now, self.device, code, app, self.radio.state))
 
     def ran_outage(self, event, attach_proc: int, network_app: int,
                    conns: list[Connection]) -> Generator[simpy.Event, None, None]:
@@ -163,10 +190,11 @@ class ControlledPhone(Phone):
             self.down_until = 0.0
             for _ in range(self.max_attempts):
                 t = env.now
-                admitted, wait_s = yield from self._admit([attach_proc])
+                admitted, wait_s, by = yield from self._admit([attach_proc])
                 if admitted:
                     self.log.transition((t + wait_s, self.device, attach_proc, network_app, radio.state))
                     return
+                self._log_reject(network_app, by)
                 self.stats["rrc_rejects"] += 1
                 yield env.timeout(self.reject_wait_s)
             self.stats["failed_attaches"] += 1

@@ -91,20 +91,22 @@ def _adaptive(env: simpy.Environment, phone: Phone, conn: Connection, hb: Heartb
 
 
 def _calls(env: simpy.Environment, net: ControlNetwork | None, log: EventLog, device: int, proc: int,
-           times: list[float], guard_s: float) -> Generator[simpy.Event, None, None]:
+           rejects: tuple[int, int], times: list[float], guard_s: float) -> Generator[simpy.Event, None, None]:
     """A device's voice call attempts: each sets up through the limited nodes on its route, in
-    turn, and fails if one rejects it or setup takes longer than ``guard_s``."""
+    turn, and fails if one rejects it or setup takes longer than ``guard_s``. A rejected one
+    exchanged only the reject (``rejects``: the radio's ``rrc_reject`` and ``service_reject``)."""
     for t in times:
         if t > env.now:
             yield env.timeout(t - env.now)
-        ok = True
-        for node, messages in (net.route(device, proc) if net is not None else ()):
+        exchanged = proc
+        for name, node, messages in (net.route(device, proc) if net is not None else ()):
             outcome = yield node.offer(messages)
             if not outcome.accepted:
-                ok = False
+                exchanged = net.reject_code(name, *rejects)
+                net.count_reject(device, exchanged)
                 break
         setup_s = env.now - t
-        log.call((t, device, ok and setup_s <= guard_s, setup_s))
+        log.call((t, device, exchanged == proc and setup_s <= guard_s, setup_s, exchanged))
 
 
 def _app_update(env: simpy.Environment, phone: ControlledPhone, conn: Connection, event
@@ -169,6 +171,8 @@ class _Builder:
         nodes_here = type(self.rs.profiles[radio]).NODES
         ran_outages = [e for e in scn.events if e.kind == "ran_outage" and e.node in nodes_here]
         attach_proc = self.tables.procedures.index((radio, "attach"))
+        rejects = (self.tables.procedures.index((radio, "rrc_reject")),
+                   self.tables.procedures.index((radio, "service_reject")))
         for i in range(d.n):
             device = d.first_device + i
             if self.net is None:
@@ -176,7 +180,7 @@ class _Builder:
                 phone = Phone(device, machine, log, nat_s)
             else:
                 phone = ControlledPhone(device, log, nat_s, env, self.net, scn.controlplane.reject_wait_s,
-                                        scn.controlplane.max_attempts, self.stats)
+                                        scn.controlplane.max_attempts, self.stats, rejects)
                 machine = make_machine(radio, device, phone)
                 phone.attach(machine)
             self.machines.append(machine)
@@ -201,7 +205,8 @@ class _Builder:
                         env.process(phone.ran_outage(event, attach_proc, self.push_app + 1, conns))
             c_lo, c_hi = call_bounds[i], call_bounds[i + 1]
             if c_hi > c_lo:
-                env.process(_calls(env, self.net, log, device, call_proc, call_times[c_lo:c_hi], guard_s))
+                env.process(_calls(env, self.net, log, device, call_proc, rejects, call_times[c_lo:c_hi],
+                                   guard_s))
             lo, hi = bounds[i], bounds[i + 1]
             if hi > lo:
                 actions = [table[k] for k in streams_l[lo:hi]]

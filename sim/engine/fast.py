@@ -71,10 +71,12 @@ def _chunk(rs: ResolvedScenario, tables: ModelTables, d: BlockDraws) -> LogArray
     tr_t, tr_dev, tr_proc, tr_owner, tr_state = _radio(tables, rs.group_radio(d.group), sends, device, codes,
                                                        scn.simulation.duration_s)
     calls = np.diff(d.call_offsets)
+    call_proc = tables.procedures.index((rs.group_radio(d.group), "call_setup"))  # open loop: never rejected
     return LogArrays(tr_t, tr_dev, tr_proc, tr_owner, tr_state,
                      x_t, x_row + d.first_device, x_code, codes.table(), log.held_messages, tr_grouped=True,
                      call_t=d.call_times_s, call_device=np.repeat(np.arange(d.n), calls) + d.first_device,
                      call_ok=np.ones(d.call_times_s.size, dtype=bool), call_setup_s=np.zeros(d.call_times_s.size),
+                     call_proc=np.full(d.call_times_s.size, call_proc, dtype=np.int64),
                      call_attempts=int(d.call_times_s.size))
 
 

@@ -189,7 +189,7 @@ class Reducer:
         self.traffic += [int(per_code @ packets), int(per_code @ up), int(per_code @ down), log.held_messages]
 
         # --- voice calls and the closed loop -----------------------------------------------
-        self.calls.append((log.call_t, log.call_device, log.call_ok, log.call_setup_s))
+        self.calls.append((log.call_t, log.call_device, log.call_ok, log.call_setup_s, log.call_proc))
         self.call_attempts += log.call_attempts
         self.controlplane |= log.controlplane
         self.node_log |= log.node_log
@@ -228,7 +228,7 @@ class Reducer:
         ts["up_bytes"] = np.rint(self.bin_up).astype(np.int64)
         ts["down_bytes"] = np.rint(self.bin_down).astype(np.int64)
         ts["bytes"] = ts["up_bytes"] + ts["down_bytes"]
-        call_t, call_device, call_ok, call_setup_s = (np.concatenate(c) for c in zip(*self.calls))
+        call_t, _, call_ok, call_setup_s, call_proc = (np.concatenate(c) for c in zip(*self.calls))
         c_bin = np.minimum((call_t / self.bin_s).astype(np.int64), n_bins - 1)
         ts["call_attempts"] = np.bincount(c_bin, minlength=n_bins)
         ts["call_failures"] = np.bincount(c_bin[~call_ok], minlength=n_bins)
@@ -273,7 +273,10 @@ class Reducer:
 
         by_procedure: dict[str, int] = {}
         occurrences: dict[str, int] = {}
+        rejects = 0  # messages of rejected attempts (requests and rejects): a part of the exchanged total
         for code, (_, name) in enumerate(tables.procedures):
+            if name in ("rrc_reject", "service_reject"):
+                rejects += int(proc_count[code] * tables.messages[code].sum())
             if name != "call_setup":  # voice calls are reported under "calls", not as data signalling
                 by_procedure[name] = by_procedure.get(name, 0) + int(proc_count[code] * tables.messages[code].sum())
                 occurrences[name] = occurrences.get(name, 0) + int(proc_count[code])
@@ -288,7 +291,11 @@ class Reducer:
             "bin_s": self.bin_s,
             "devices": n_dev,
             "signalling": {
+                # what every figure here counts: messages exchanged, i.e. of procedures the nodes
+                # carried plus the requests and rejects of attempts they rejected (docs/model.md §9)
+                "counts": "exchanged",
                 "messages_total": int(bin_node.sum()),
+                "reject_messages_total": rejects,
                 "messages_per_device_hour": float(bin_node.sum()) / device_hours,
                 "by_node": {n: int(bin_node[:, j].sum()) for j, n in enumerate(nodes)},
                 "by_procedure": by_procedure,
@@ -315,8 +322,8 @@ class Reducer:
         if scn.events:
             summary["events"] = [e.model_dump() for e in scn.events]
         decided, failed = int(call_t.size), int((~call_ok).sum())
-        call_proc = np.array([tables.procedures.index((r, "call_setup")) for r in radios])
-        call_msgs = tables.messages[call_proc[group_of[call_device]]].sum(axis=0)
+        # what each decided attempt exchanged: its setup if the nodes processed it, else the reject
+        call_msgs = np.bincount(call_proc, minlength=len(tables.procedures)) @ tables.messages
         summary["calls"] = {
             "attempts": self.call_attempts, "failed": failed, "failure_ratio": failed / decided if decided else 0.0,
             "pending_at_end": self.call_attempts - decided,

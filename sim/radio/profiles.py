@@ -119,6 +119,7 @@ class UmtsProfile(_Profile):
     PROCEDURES: ClassVar[tuple[str, ...]] = (
         "rrc_setup", "release", "dch_to_fach", "fach_to_dch", "to_pch",
         "cell_update", "pch_release", "paging", "fd_release", "fd_to_pch", "call_setup", "attach",
+        "rrc_reject", "service_reject",
     )
     radio: Literal["umts"]
     t1_s: Positive
@@ -146,7 +147,9 @@ class LteProfile(_Profile):
 
     NODES: ClassVar[tuple[str, ...]] = ("eNB", "MME", "S-GW", "HSS", "P-GW")
     BASE_STATION: ClassVar[str] = "eNB"
-    PROCEDURES: ClassVar[tuple[str, ...]] = ("service_request", "s1_release", "paging", "call_setup", "attach")
+    PROCEDURES: ClassVar[tuple[str, ...]] = (
+        "service_request", "s1_release", "paging", "call_setup", "attach", "rrc_reject", "service_reject",
+    )
     radio: Literal["lte"]
     tail_s: Positive
     promotion_delay_s: NonNegative
@@ -176,7 +179,7 @@ class NrProfile(_Profile):
     PAGINGS: ClassVar[tuple[str, ...]] = ("paging", "ran_paging")
     PROCEDURES: ClassVar[tuple[str, ...]] = (
         "service_request", "release", "suspend", "resume", "inactive_release", "paging", "ran_paging",
-        "call_setup", "attach",
+        "call_setup", "attach", "rrc_reject", "service_reject",
     )
     radio: Literal["nr"]
     tail_s: Positive

@@ -386,6 +386,47 @@ def queueing(lab: Lab) -> CaseResult:
     return CaseResult(rows)
 
 
+REJECT_SERVERS, REJECT_ERLANG, REJECT_PER_HOUR = 5, 4.0, 6.0
+
+
+def rejects(lab: Lab) -> CaseResult:
+    """Rejected attempts' messages at an Erlang-B eNB, through the event-by-event engine."""
+    if "des" not in lab.settings.engines:  # a closed loop: the fast engine cannot run it
+        return CaseResult([])
+    lte = lab.defaults["lte"]["messages"]
+    m, r = lte["service_request"]["eNB"], lte["rrc_reject"]["eNB"]
+    duration_s = float(lab.size(7200, 1800))
+    # Many devices, each promoting rarely: the superposed promotions are nearly Poisson. Releases
+    # are set to cost the eNB nothing so that promotions are its only load, one attempt each (no
+    # retries): a loss system offered Poisson procedures of m messages, holding m / rate seconds.
+    rate_per_s = 10.0
+    devices = round(REJECT_ERLANG / (m / rate_per_s) * 3600.0 / REJECT_PER_HOUR)
+    data = {"name": "validation",
+            "simulation": {"duration_s": duration_s, "seed": 12, "bin_s": duration_s, "engine": "des"},
+            "network": {"radio": "lte", "overrides": {"lte": {"messages": {"s1_release": {"eNB": 0}}}}},
+            "controlplane": {"max_attempts": 1,
+                             "nodes": {"eNB": {"messages_per_s": rate_per_s, "servers": REJECT_SERVERS,
+                                               "queue_limit": 0}}},
+            "apps": [poisson_app(REJECT_PER_HOUR)], "groups": [{"name": "phones", "devices": devices,
+                                                                "apps": {"chat": 1.0}}]}
+    altered = [f"network.overrides.{item}" for item in lab.settings.profile_overrides]
+    res = simulate(resolve(data, "validation", altered))
+    s, enb = res.summary, res.summary["controlplane"]["eNB"]
+    offered = enb["offered_procedures"]
+    load_erlang = offered / duration_s * m / rate_per_s  # as offered, whatever the devices' dead time
+    blocked = theory.erlang_b(REJECT_SERVERS, load_erlang)
+    expected = offered * ((1.0 - blocked) * m + blocked * r)
+    se = offered * (m - r) * math.sqrt(blocked * (1.0 - blocked) / offered)  # binomial SE of the rejects
+    rows = [check("rejects", f"eNB messages exchanged, {REJECT_SERVERS} servers, {load_erlang:.2f} erlang", "des",
+                  expected, f"offered × ((1 − B)·{m} + B·{r}), B Erlang B", s["signalling"]["by_node"]["eNB"],
+                  SE_BAND * se, f"{SE_BAND:g} binomial SE of {offered} offers"),
+            check("rejects", "rrc_reject messages per rejected procedure", "des", float(r),
+                  f"profile: rrc_reject eNB {r} (TS 36.331 §5.3.3)",
+                  s["signalling"]["by_procedure"]["rrc_reject"] / max(enb["rejected_procedures"], 1), 0.0,
+                  "exact")]
+    return CaseResult(rows)
+
+
 def _poisson_offers(env: simpy.Environment, node: Node, gaps_s: np.ndarray, messages: int):
     """Offer one procedure after each gap; independent devices, nobody waits for the outcome."""
     for gap_s in gaps_s.tolist():
@@ -582,6 +623,7 @@ CASES: dict[str, Callable[[Lab], CaseResult]] = {
     "umts-cycle": umts_heartbeat,
     "lte-cycle": lte_heartbeat,
     "queueing": queueing,
+    "rejects": rejects,
     "keepalive-bounds-tail": keepalive_bounds_tail,
     "g1-battery": g1_battery,
     "paging-areas": paging_areas,
