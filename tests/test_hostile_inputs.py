@@ -124,6 +124,7 @@ CASES: list[tuple[str, dict[str, str | bytes], tuple[str, ...], int]] = [
                                                       'instance = 1\nstart_s = 10.0\nend_s = 20.0\n'}, RUN, 1),
     ("outage-core-node", {"s.toml": GOOD + '[[events]]\nkind = "ran_outage"\nnode = "MME"\nstart_s = 10.0\n'
                                            'end_s = 20.0\n'}, RUN, 1),
+    ("capacity-denormal", {"s.toml": GOOD + "[controlplane.nodes.eNB]\nmessages_per_s = 5e-324\n"}, RUN, 1),
     ("event-after-run", {"s.toml": STORM.replace("end_s = 300.0", "end_s = 6000.0")}, RUN, 1),
     ("event-kind-unknown", {"s.toml": GOOD + '[[events]]\nkind = "meteor"\nat_s = 1.0\n'}, RUN, 1),
     # --- sizes nothing bounded: refused before simulating
