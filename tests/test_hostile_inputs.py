@@ -166,6 +166,7 @@ CASES: list[tuple[str, dict[str, str | bytes], tuple[str, ...], int]] = [
     ("sweep-deep", {"s.toml": GOOD, "sw.toml": f"x = {deep_array(3000)}\n" + SWEEP}, SW, 1),
     ("sweep-missing-base", sweep('base = "s.toml"', 'base = "nope.toml"'), SW, 1),
     ("sweep-base-folder", {"s.toml": GOOD, "sw.toml": SWEEP.replace('"s.toml"', '"."')}, SW, 1),
+    ("sweep-base-nul", sweep('base = "s.toml"', 'base = "s\\u0000.toml"'), SW, 1),
     ("sweep-base-not-utf8", {"s.toml": b"\xff" + GOOD.encode(), "sw.toml": SWEEP}, SW, 1),
     ("sweep-range-nan", sweep("values = [200.0, 300.0]", "range = { start = nan, stop = 300.0, step = 10.0 }"), SW, 1),
     ("sweep-range-inf", sweep("values = [200.0, 300.0]", "range = { start = 200.0, stop = inf, step = 10.0 }"), SW, 1),

@@ -113,6 +113,8 @@ def read_toml(file: Path, source: str | None = None, where: str = "") -> dict[st
         raise problem("not a regular file (a folder)") from None
     except OSError as exc:
         raise problem(f"cannot read file: {exc.strerror or exc}") from None
+    except ValueError:  # a NUL character in the path (a sweep's base is any TOML string): open() refuses it
+        raise problem("cannot read file: its name holds a NUL character") from None
     if len(raw) > MAX_FILE_BYTES:
         raise problem(f"larger than {MAX_FILE_BYTES // 1024} KiB: not a scenario")
     try:
