@@ -174,6 +174,16 @@ CASES: list[tuple[str, dict[str, str | bytes], tuple[str, ...], int]] = [
      SW, 1),
     ("sweep-step-below-resolution", sweep("values = [200.0, 300.0]",
                                           "range = { start = 1e20, stop = 1.00000000000001e20, step = 1.0 }"), SW, 1),
+    ("sweep-range-overflow", sweep("values = [200.0, 300.0]", "range = { start = -1e308, stop = 1e308, step = 1.0 }"),
+     SW, 1),
+    ("sweep-range-count-overflow", sweep("values = [200.0, 300.0]",
+                                         "range = { start = 0.0, stop = 1e300, step = 1e-300 }"), SW, 1),
+    ("sweep-linspace-overflow", sweep("values = [200.0, 300.0]", "linspace = { start = -1.7e308, stop = 1.7e308, "
+                                                                 "num = 3 }"), SW, 1),
+    ("sweep-values-nan", sweep("values = [200.0, 300.0]", "values = [nan, 300.0]"), SW, 1),
+    ("sweep-cases-inf", {"s.toml": GOOD, "sw.toml": 'base = "s.toml"\n[[axes]]\nname = "c"\n'
+                         'cases.a = { "simulation.duration_s" = inf }\n'}, SW, 1),
+    ("sweep-path-a-table", sweep("apps[0].heartbeat.interval_s", "apps[0].heartbeat"), SW, 1),
     ("sweep-linspace-1e9", sweep("values = [200.0, 300.0]", "linspace = { start = 200.0, stop = 300.0, "
                                                             "num = 1_000_000_000 }"), SW, 1),
     ("sweep-linspace-same", sweep("values = [200.0, 300.0]", "linspace = { start = 200.0, stop = 200.0, num = 3 }"),
