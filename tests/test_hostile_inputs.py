@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import cli
+from sim.errors import ScenarioError
 
 ANSWER_WITHIN_S = 30  # the issue's bound on any answer to a hostile input
 
@@ -287,3 +288,28 @@ def test_a_fifo_as_the_scenario_does_not_hang(tmp_path: Path, monkeypatch: pytes
     (tmp_path / "sw.toml").write_text(SWEEP.replace('"s.toml"', '"fifo.toml"'))
     result = CliRunner().invoke(cli, ["sweep", "sw.toml", "--out", "out"])
     assert result.exit_code == 2 and result.output == "error: sw.toml: base: not a regular file\n"
+
+
+def test_wide_scenarios_are_estimated_at_once(deadline: None) -> None:
+    """Thousands of groups with thousands of apps or events: validated and estimated in seconds
+    (the budget and the instance check looped over groups x apps x events: minutes, no answer)."""
+    from time import perf_counter
+
+    from sim.scenario.budget import estimate
+    from sim.scenario.loader import resolve
+
+    apps = [{"name": f"a{i}", "heartbeat": {"policy": "fixed", "interval_s": 270.0}} for i in range(5000)]
+    groups = [{"name": f"g{i}", "devices": 1, "apps": {"a0": 1.0}} for i in range(5000)]
+    outages = [{"kind": "ran_outage", "node": "eNB", "instance": i, "start_s": 1.0 + i * 0.01,
+                "end_s": 1.001 + i * 0.01} for i in range(5000)]
+    storms = [{"kind": "server_outage", "app": "a0", "start_s": i * 0.1, "end_s": i * 0.1 + 0.05} for i in range(5000)]
+    for extra in ({}, {"events": outages, "controlplane": {"nodes": {"eNB": {"messages_per_s": 10.0,
+                                                                             "devices_per_node": 1}}}},
+                  {"events": storms}):
+        start = perf_counter()
+        try:
+            estimate(resolve({"name": "wide", "simulation": {"duration_s": 600.0}, "apps": apps, "groups": groups,
+                              **extra}, "wide.toml"))
+        except ScenarioError:
+            pass  # refused by the budget: also an answer
+        assert perf_counter() - start < 10
