@@ -138,6 +138,8 @@ CASES: list[tuple[str, dict[str, str | bytes], tuple[str, ...], int]] = [
     ("calls-1e12", {"s.toml": GOOD + "[calls]\nper_hour = 1e12\n"}, RUN, 1),
     ("adaptive-spin", scenario(OLD_APP_LINE, 'heartbeat = { policy = "adaptive", min_interval_s = 1e-9, '
                                              'step_s = 1e-9 }'), RUN, 2),
+    ("adaptive-settles-below-min", scenario(OLD_APP_LINE, 'heartbeat = { policy = "adaptive", min_interval_s = 0.1, '
+                                                          'max_interval_s = 0.1 }'), (*RUN, "--engine", "des"), 1),
     ("retry-spin", {"s.toml": STORM.replace("end_s = 300.0", "end_s = 300.0\nretry = { policy = \"fixed\", "
                                             "interval_s = 1e-9, attempt_timeout_s = 1e-9 }")}, RUN, 2),
     ("devices-1e9", scenario("devices = 20", "devices = 1_000_000_000"), RUN, 1),

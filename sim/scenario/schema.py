@@ -114,6 +114,10 @@ class Heartbeat(_Model):
             raise ValueError("interval_s is required when policy = \"fixed\"")
         if self.policy == "adaptive" and self.min_interval_s > self.max_interval_s:
             raise ValueError("min_interval_s must not exceed max_interval_s")
+        # a beat that reaches the top settles at max_interval_s - margin_s: below min_interval_s (even
+        # negative) the next beat comes back at once, forever (the SimPy engine spun until out of memory)
+        if self.policy == "adaptive" and self.max_interval_s - self.margin_s < self.min_interval_s:
+            raise ValueError("max_interval_s - margin_s (the interval it settles at) must not be below min_interval_s")
         return self
 
 
