@@ -115,13 +115,14 @@ def run(scenario: Path | None, out_dir: Path | None, seed: int | None, overrides
         _bad_input(exc)
     target = out_dir or Path("results") / rs.scenario.name
     _check_out(target, RUN)
-    if budget.cost.seconds > LONG_RUN_S:
-        click.echo(budget.summary_line(), err=True)
-    if not quiet:
-        click.echo(f"engine: {rs.engine} ({_why(rs.scenario)})", err=True)
     with _executor(scheduler) as executor, \
             Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                      TimeElapsedColumn(), console=err, transient=True, disable=quiet or not err.is_terminal) as bar:
+        # printed once the scheduler answered: a --scheduler refused is then the only line
+        if budget.cost.seconds > LONG_RUN_S:
+            click.echo(budget.summary_line(), err=True)
+        if not quiet:
+            click.echo(f"engine: {rs.engine} ({_why(rs.scenario)})", err=True)
         task = bar.add_task(f"simulating {rs.scenario.name}", total=1.0)
         results, wall_s = timed(lambda: simulate(rs, lambda done: bar.update(task, completed=done), workers,
                                                  executor))

@@ -5,6 +5,7 @@ it. The caller owns the returned client and closes it (it is a context manager).
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,9 +31,23 @@ def connect(address: str) -> Client:
     except ImportError:
         raise ClusterError('needs Dask: pip install -e ".[dask]"') from None
     timeout_s = min(CONNECT_TIMEOUT_S, parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s"))
+    target = _scheduler_file_address(Path(address)) if Path(address).is_file() else address
     try:
-        if Path(address).is_file():
-            return Client(scheduler_file=address, timeout=timeout_s)
-        return Client(address, timeout=timeout_s)
-    except (OSError, TimeoutError, ValueError) as exc:
+        return Client(target, timeout=timeout_s)
+    # TypeError: Dask's answer to a scheme whose transport is not installed (ucx://: "Can't instantiate
+    # abstract class UCXConnector")
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
         raise ClusterError(f"cannot connect to the Dask scheduler {address}: {exc}") from None
+
+
+def _scheduler_file_address(path: Path) -> str:
+    """The scheduler's address from a scheduler file, read here: Dask asserts on an empty file and
+    raises TypeError on an address that is not text, both tracebacks rather than messages."""
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ClusterError(f"{path}: not a Dask scheduler file (JSON with an address): {exc}") from None
+    address = info.get("address") if isinstance(info, dict) else None
+    if not isinstance(address, str):
+        raise ClusterError(f"{path}: not a Dask scheduler file: no \"address\" text in it")
+    return address

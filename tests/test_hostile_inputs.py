@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import cli
+from sim.errors import ScenarioError
 
 ANSWER_WITHIN_S = 30  # the issue's bound on any answer to a hostile input
 
@@ -124,6 +125,7 @@ CASES: list[tuple[str, dict[str, str | bytes], tuple[str, ...], int]] = [
                                                       'instance = 1\nstart_s = 10.0\nend_s = 20.0\n'}, RUN, 1),
     ("outage-core-node", {"s.toml": GOOD + '[[events]]\nkind = "ran_outage"\nnode = "MME"\nstart_s = 10.0\n'
                                            'end_s = 20.0\n'}, RUN, 1),
+    ("capacity-denormal", {"s.toml": GOOD + "[controlplane.nodes.eNB]\nmessages_per_s = 5e-324\n"}, RUN, 1),
     ("event-after-run", {"s.toml": STORM.replace("end_s = 300.0", "end_s = 6000.0")}, RUN, 1),
     ("event-kind-unknown", {"s.toml": GOOD + '[[events]]\nkind = "meteor"\nat_s = 1.0\n'}, RUN, 1),
     # --- sizes nothing bounded: refused before simulating
@@ -136,6 +138,8 @@ CASES: list[tuple[str, dict[str, str | bytes], tuple[str, ...], int]] = [
     ("calls-1e12", {"s.toml": GOOD + "[calls]\nper_hour = 1e12\n"}, RUN, 1),
     ("adaptive-spin", scenario(OLD_APP_LINE, 'heartbeat = { policy = "adaptive", min_interval_s = 1e-9, '
                                              'step_s = 1e-9 }'), RUN, 2),
+    ("adaptive-settles-below-min", scenario(OLD_APP_LINE, 'heartbeat = { policy = "adaptive", min_interval_s = 0.1, '
+                                                          'max_interval_s = 0.1 }'), (*RUN, "--engine", "des"), 1),
     ("retry-spin", {"s.toml": STORM.replace("end_s = 300.0", "end_s = 300.0\nretry = { policy = \"fixed\", "
                                             "interval_s = 1e-9, attempt_timeout_s = 1e-9 }")}, RUN, 2),
     ("devices-1e9", scenario("devices = 20", "devices = 1_000_000_000"), RUN, 1),
@@ -165,6 +169,7 @@ CASES: list[tuple[str, dict[str, str | bytes], tuple[str, ...], int]] = [
     ("sweep-deep", {"s.toml": GOOD, "sw.toml": f"x = {deep_array(3000)}\n" + SWEEP}, SW, 1),
     ("sweep-missing-base", sweep('base = "s.toml"', 'base = "nope.toml"'), SW, 1),
     ("sweep-base-folder", {"s.toml": GOOD, "sw.toml": SWEEP.replace('"s.toml"', '"."')}, SW, 1),
+    ("sweep-base-nul", sweep('base = "s.toml"', 'base = "s\\u0000.toml"'), SW, 1),
     ("sweep-base-not-utf8", {"s.toml": b"\xff" + GOOD.encode(), "sw.toml": SWEEP}, SW, 1),
     ("sweep-range-nan", sweep("values = [200.0, 300.0]", "range = { start = nan, stop = 300.0, step = 10.0 }"), SW, 1),
     ("sweep-range-inf", sweep("values = [200.0, 300.0]", "range = { start = 200.0, stop = inf, step = 10.0 }"), SW, 1),
@@ -172,6 +177,16 @@ CASES: list[tuple[str, dict[str, str | bytes], tuple[str, ...], int]] = [
      SW, 1),
     ("sweep-step-below-resolution", sweep("values = [200.0, 300.0]",
                                           "range = { start = 1e20, stop = 1.00000000000001e20, step = 1.0 }"), SW, 1),
+    ("sweep-range-overflow", sweep("values = [200.0, 300.0]", "range = { start = -1e308, stop = 1e308, step = 1.0 }"),
+     SW, 1),
+    ("sweep-range-count-overflow", sweep("values = [200.0, 300.0]",
+                                         "range = { start = 0.0, stop = 1e300, step = 1e-300 }"), SW, 1),
+    ("sweep-linspace-overflow", sweep("values = [200.0, 300.0]", "linspace = { start = -1.7e308, stop = 1.7e308, "
+                                                                 "num = 3 }"), SW, 1),
+    ("sweep-values-nan", sweep("values = [200.0, 300.0]", "values = [nan, 300.0]"), SW, 1),
+    ("sweep-cases-inf", {"s.toml": GOOD, "sw.toml": 'base = "s.toml"\n[[axes]]\nname = "c"\n'
+                         'cases.a = { "simulation.duration_s" = inf }\n'}, SW, 1),
+    ("sweep-path-a-table", sweep("apps[0].heartbeat.interval_s", "apps[0].heartbeat"), SW, 1),
     ("sweep-linspace-1e9", sweep("values = [200.0, 300.0]", "linspace = { start = 200.0, stop = 300.0, "
                                                             "num = 1_000_000_000 }"), SW, 1),
     ("sweep-linspace-same", sweep("values = [200.0, 300.0]", "linspace = { start = 200.0, stop = 200.0, num = 3 }"),
@@ -207,8 +222,14 @@ CASES: list[tuple[str, dict[str, str | bytes], tuple[str, ...], int]] = [
     ("sweep-workers-zero", {"s.toml": GOOD, "sw.toml": SWEEP}, (*SW, "--workers", "0"), 1),
     ("sweep-max-runs-zero", {"s.toml": GOOD, "sw.toml": SWEEP}, (*SW, "--max-runs", "0"), 1),
     ("sweep-over-max-runs", {"s.toml": GOOD, "sw.toml": SWEEP}, (*SW, "--max-runs", "1"), 1),
+    ("scheduler-empty-file", {"s.toml": GOOD, "sched.json": ""}, (*RUN, "--scheduler", "sched.json"), 1),
+    ("scheduler-file-no-address", {"s.toml": GOOD, "sched.json": '{"address": 5}'}, (*RUN, "--scheduler", "sched.json"),
+     1),
     ("out-into-a-file", {"s.toml": GOOD, "f": "x"}, ("run", "s.toml", "--out", "f/out"), 1),
     ("out-is-a-file", {"s.toml": GOOD, "f": "x"}, ("run", "s.toml", "--out", "f"), 1),
+    ("out-name-too-long", WITH_GOOD, ("run", "s.toml", "--out", "o" * 250), 1),
+    ("out-path-too-long", WITH_GOOD, ("run", "s.toml", "--out", "/".join(["d" * 200] * 25)), 1),
+    ("out-in-sys", WITH_GOOD, ("run", "s.toml", "--out", "/sys/signalsim-out"), 1),
     ("out-user-folder", {"s.toml": GOOD, "docs/thesis.tex": "x"}, ("run", "s.toml", "--out", "docs"), 1),
     ("out-current-folder", {"s.toml": GOOD}, ("run", "s.toml", "--out", "."), 1),
     ("validate-out-user-folder", {"docs/thesis.tex": "x"}, ("validate", "--out", "docs"), 1),
@@ -269,3 +290,28 @@ def test_a_fifo_as_the_scenario_does_not_hang(tmp_path: Path, monkeypatch: pytes
     (tmp_path / "sw.toml").write_text(SWEEP.replace('"s.toml"', '"fifo.toml"'))
     result = CliRunner().invoke(cli, ["sweep", "sw.toml", "--out", "out"])
     assert result.exit_code == 2 and result.output == "error: sw.toml: base: not a regular file\n"
+
+
+def test_wide_scenarios_are_estimated_at_once(deadline: None) -> None:
+    """Thousands of groups with thousands of apps or events: validated and estimated in seconds
+    (the budget and the instance check looped over groups x apps x events: minutes, no answer)."""
+    from time import perf_counter
+
+    from sim.scenario.budget import estimate
+    from sim.scenario.loader import resolve
+
+    apps = [{"name": f"a{i}", "heartbeat": {"policy": "fixed", "interval_s": 270.0}} for i in range(5000)]
+    groups = [{"name": f"g{i}", "devices": 1, "apps": {"a0": 1.0}} for i in range(5000)]
+    outages = [{"kind": "ran_outage", "node": "eNB", "instance": i, "start_s": 1.0 + i * 0.01,
+                "end_s": 1.001 + i * 0.01} for i in range(5000)]
+    storms = [{"kind": "server_outage", "app": "a0", "start_s": i * 0.1, "end_s": i * 0.1 + 0.05} for i in range(5000)]
+    for extra in ({}, {"events": outages, "controlplane": {"nodes": {"eNB": {"messages_per_s": 10.0,
+                                                                             "devices_per_node": 1}}}},
+                  {"events": storms}):
+        start = perf_counter()
+        try:
+            estimate(resolve({"name": "wide", "simulation": {"duration_s": 600.0}, "apps": apps, "groups": groups,
+                              **extra}, "wide.toml"))
+        except ScenarioError:
+            pass  # refused by the budget: also an answer
+        assert perf_counter() - start < 10

@@ -29,6 +29,9 @@ from pathlib import Path
 from sim.metrics.reduce import software_version
 
 MARKER = ".signalsim"
+# bytes, with a margin, of the longest path a command writes under its folder (a sweep's
+# runs/<16-hex run id>/plots/<metric>_vs_<axis>.png, its names bounded by the schema's MAX_NAME)
+LONGEST_ENTRY = 512
 MAX_ENTRIES = 200_000  # a folder with more entries is not looked through: it is not a results folder
 
 
@@ -80,7 +83,33 @@ def check_target(out_dir: str | Path, layout: Layout) -> Path:
         raise OutputError(given, f"cannot be made: {ancestor} is not a folder")
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise OutputError(given, f"cannot be made: {ancestor} is not writable")
+    _check_names(given, out_dir, ancestor)
     return out_dir
+
+
+def _check_names(given: Path, out_dir: Path, ancestor: Path) -> None:
+    """Refuse, before any work, what the file system would refuse only once results are written: a
+    name longer than it allows (counting the hidden sibling a write goes through), a path too long
+    for the files under it, a place where no folder can be made although it looks writable (/proc, /sys)."""
+    try:
+        name_max, path_max = os.pathconf(ancestor, "PC_NAME_MAX"), os.pathconf(ancestor, "PC_PATH_MAX")
+    except (OSError, ValueError):
+        name_max, path_max = 255, 4096  # Linux's NAME_MAX and PATH_MAX
+    sibling = _sibling(out_dir, "partial")
+    own_max = name_max - len(os.fsencode(sibling.name)) + len(os.fsencode(out_dir.name))
+    for part in (*out_dir.relative_to(ancestor).parts[:-1], sibling.name):
+        if len(os.fsencode(part)) > name_max:
+            raise OutputError(given, f"cannot be made: a name in it is longer than this file system allows "
+                                     f"({name_max} bytes; the folder's own name at most {own_max})")
+    if len(os.fsencode(str(sibling))) + LONGEST_ENTRY > path_max:
+        raise OutputError(given, f"cannot be made: the path is too long for the files under it (at most "
+                                 f"{path_max - LONGEST_ENTRY} bytes)")
+    probe = ancestor / sibling.name
+    try:  # root passes os.access everywhere; only a real folder made shows that one can be
+        probe.mkdir()
+    except OSError as exc:
+        raise OutputError(given, f"cannot be made: {ancestor}: {exc.strerror or exc}") from None
+    probe.rmdir()
 
 
 def prepare_folder(out_dir: str | Path, layout: Layout) -> Path:

@@ -163,72 +163,111 @@ def available_memory_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
+# sends per device over the run, and (the rate's field, its factor); None: driven by the group's devices
+_Send = tuple[float, tuple[str, float] | None]
+
+
+def _combined(sends: list[_Send]) -> list[_Send]:
+    """``sends`` as one: their sum, named by the largest. Events come in any number, so each group
+    costs the same however many there are (a group x event loop took minutes on 5,000 of each)."""
+    sends = [s for s in sends if s[0] > 0]
+    return [(sum(s[0] for s in sends), max(sends, key=lambda s: s[0])[1])] if sends else []
+
+
+def _app_sends(scn: Scenario, nat_s: float | None) -> list[list[_Send]]:
+    """Per app, what one device that has it installed sends over the run (its push-channel part aside)."""
+    duration_s = scn.simulation.duration_s
+    events: dict[str, list[tuple[int, object]]] = {}
+    for e, event in enumerate(scn.events):
+        if hasattr(event, "app"):
+            events.setdefault(event.app, []).append((e, event))
+    out = []
+    for a, app in enumerate(scn.apps):
+        where, hb, sends = f"apps[{a}]", app.heartbeat, []
+        if app.connection == "push":
+            pass
+        elif hb.policy == "fixed":
+            sends.append((duration_s / hb.interval_s, (f"{where}.heartbeat.interval_s", REF_HEARTBEAT_S / hb.interval_s)))
+        elif hb.policy == "adaptive":  # worst case: always at the minimum interval
+            sends.append((duration_s / hb.min_interval_s,
+                          (f"{where}.heartbeat.min_interval_s", REF_HEARTBEAT_S / hb.min_interval_s)))
+        rate = app.messages.per_hour / 3600.0
+        sends.append((rate * duration_s, (f"{where}.messages.per_hour", rate / REF_MESSAGES_PER_S)))
+        if nat_s is not None and app.connection == "own":  # a reconnect needs an idle gap of nat_s
+            sends.append((duration_s / nat_s, ("network.nat_timeout_s", REF_HEARTBEAT_S / nat_s)))
+        by_event: list[_Send] = []
+        for e, event in events.get(app.name, []):
+            if event.kind == "heartbeat_change":
+                by_event.append(((duration_s - event.at_s) / event.interval_s,
+                                 (f"events[{e}].interval_s", REF_HEARTBEAT_S / event.interval_s)))
+            elif event.kind == "server_outage":  # every attempt fails until the end, then one reconnect
+                r = event.retry
+                t = r.attempt_timeout_s + {"fixed": r.interval_s, "exponential": 0.0 if r.jitter else r.initial_s
+                                           }.get(r.policy, 0.0)  # the shortest time between attempts
+                by_event.append(((event.end_s - event.start_s + t) / t,
+                                 (f"events[{e}].retry.attempt_timeout_s", REF_RETRY_S / t)))
+        out.append(sends + _combined(by_event))
+    return out
+
+
+def _network_sends(scn: Scenario) -> list[_Send]:
+    """What every device sends again when the network pushes back (every attempt refused again)."""
+    sends: list[_Send] = []
+    for e, event in enumerate(scn.events):
+        if event.kind == "access_barring":
+            wait_s = 0.7 * event.barring_time_s
+            sends.append(((event.end_s - event.start_s + wait_s) / wait_s,
+                          (f"events[{e}].barring_time_s", REF_RETRY_S / wait_s)))
+        elif event.kind == "core_overload":
+            wait_s = event.extended_wait_s
+            sends.append(((event.end_s - event.start_s + wait_s) / wait_s,
+                          (f"events[{e}].extended_wait_s", REF_RETRY_S / wait_s)))
+        elif event.kind == "ran_outage":  # one re-attach, then a reconnect per connection
+            sends.append((len(scn.apps) + 2.0, None))
+    return _combined(sends)
+
+
 def _streams(scn: Scenario) -> list[_Stream]:
     """Every kind of send, per group, at its worst-case rate."""
     duration_s, span = scn.simulation.duration_s, scn.simulation.duration_s / REF_DURATION_S
     nats = [scn.network.nat_timeout_s] + [e.nat_timeout_s for e in scn.events if e.kind == "nat_change"]
     nat_s = min((n for n in nats if n is not None), default=None)
+    index = {app.name: a for a, app in enumerate(scn.apps)}
+    app_sends, network = _app_sends(scn, nat_s), _network_sends(scn)
     out: list[_Stream] = []
     for g, group in enumerate(scn.groups):
         n, size = float(group.devices), ("groups[%d].devices" % g, group.devices / REF_DEVICES)
         dur = ("simulation.duration_s", span)
 
-        def add(devices: float, rate_per_s: float, rate: tuple[str, float], time_s: float = duration_s) -> None:
-            if devices > 0 and rate_per_s > 0:
-                out.append(_Stream(g, devices, rate_per_s * time_s, _driver(size, dur, rate)))
+        def add(devices: float, per_device: float, rate: tuple[str, float] | None) -> None:
+            if devices > 0 and per_device > 0:
+                out.append(_Stream(g, devices, per_device, _driver(size, dur, rate or size)))
 
         no_push = 1.0
-        for a, app in enumerate(scn.apps):
-            p = group.apps.get(app.name, 0.0)
-            where, hb = f"apps[{a}]", app.heartbeat
-            if app.connection == "push":
+        # only the apps installed here: a group x app loop is what made wide scenarios slow to estimate
+        for a, p in sorted((index[name], p) for name, p in group.apps.items() if name in index):
+            if scn.apps[a].connection == "push":
                 no_push *= 1.0 - p
-            elif hb.policy == "fixed":
-                add(n * p, 1.0 / hb.interval_s, (f"{where}.heartbeat.interval_s", REF_HEARTBEAT_S / hb.interval_s))
-            elif hb.policy == "adaptive":  # worst case: always at the minimum interval
-                add(n * p, 1.0 / hb.min_interval_s,
-                    (f"{where}.heartbeat.min_interval_s", REF_HEARTBEAT_S / hb.min_interval_s))
-            rate = app.messages.per_hour / 3600.0
-            add(n * p, rate, (f"{where}.messages.per_hour", rate / REF_MESSAGES_PER_S))
-            if nat_s is not None and app.connection == "own":  # a reconnect needs an idle gap of nat_s
-                add(n * p, 1.0 / nat_s, ("network.nat_timeout_s", REF_HEARTBEAT_S / nat_s))
-            for e, event in enumerate(scn.events):
-                if getattr(event, "app", None) != app.name:
-                    continue
-                if event.kind == "heartbeat_change":
-                    add(n * p, 1.0 / event.interval_s, (f"events[{e}].interval_s", REF_HEARTBEAT_S / event.interval_s),
-                        duration_s - event.at_s)
-                elif event.kind == "server_outage":  # every attempt fails until the end, then one reconnect
-                    r = event.retry
-                    t = r.attempt_timeout_s + {"fixed": r.interval_s, "exponential": 0.0 if r.jitter else r.initial_s
-                                               }.get(r.policy, 0.0)  # the shortest time between attempts
-                    add(n * p, 1.0 / t, (f"events[{e}].retry.attempt_timeout_s", REF_RETRY_S / t),
-                        event.end_s - event.start_s + t)
+            for per_device, rate in app_sends[a]:
+                add(n * p, per_device, rate)
         if no_push < 1.0:
-            add(n * (1.0 - no_push), 1.0 / group.push_interval_s,
+            add(n * (1.0 - no_push), duration_s / group.push_interval_s,
                 (f"groups[{g}].push_interval_s", REF_PUSH_S / group.push_interval_s))
             if nat_s is not None:
-                add(n * (1.0 - no_push), 1.0 / nat_s, ("network.nat_timeout_s", REF_HEARTBEAT_S / nat_s))
+                add(n * (1.0 - no_push), duration_s / nat_s, ("network.nat_timeout_s", REF_HEARTBEAT_S / nat_s))
         rate = scn.calls.per_hour / 3600.0
-        add(n, rate, ("calls.per_hour", rate / REF_CALLS_PER_S))
-        for e, event in enumerate(scn.events):  # network-side pushback: every attempt refused again
-            if event.kind == "access_barring":
-                wait_s = 0.7 * event.barring_time_s
-                add(n, 1.0 / wait_s, (f"events[{e}].barring_time_s", REF_RETRY_S / wait_s),
-                    event.end_s - event.start_s + wait_s)
-            elif event.kind == "core_overload":
-                wait_s = event.extended_wait_s
-                add(n, 1.0 / wait_s, (f"events[{e}].extended_wait_s", REF_RETRY_S / wait_s),
-                    event.end_s - event.start_s + wait_s)
-            elif event.kind == "ran_outage":  # one re-attach, then a reconnect per connection
-                add(n, (len(scn.apps) + 2) / duration_s, size)
+        add(n, rate * duration_s, ("calls.per_hour", rate / REF_CALLS_PER_S))
+        for per_device, rate in network:
+            add(n, per_device, rate)
     return out
 
 
-def _draw_slots(scn: Scenario, group: int) -> _Part:
-    """Random numbers drawn per device of ``group``'s blocks (installed or not), and what drives them."""
+def _draw_slots(scn: Scenario) -> list[_Part]:
+    """Random numbers drawn per device of every group's blocks (installed or not), by what drives them;
+    the first part, the phases and install draws, is driven by the group's devices. The same for every
+    group, so counted once (per group, it made an estimate take minutes on thousands of groups and apps)."""
     duration_s = scn.simulation.duration_s
-    parts = [_Part(2.0 + 2 * (len(scn.apps) + 2), f"groups[{group}].devices")]  # phases, install draws
+    parts = [_Part(2.0 + 2 * (len(scn.apps) + 2), "groups")]  # phases, install draws
     for a, app in enumerate(scn.apps):
         hb, where = app.heartbeat, f"apps[{a}].heartbeat"
         slots = _draws.max_heartbeats(app, duration_s)
@@ -248,7 +287,7 @@ def _draw_slots(scn: Scenario, group: int) -> _Part:
     for e, event in enumerate(scn.events):
         if _draws.max_retries(event):
             parts.append(_Part(_draws.max_retries(event), f"events[{e}].retry.attempt_timeout_s"))
-    return _Part(sum(p.amount for p in parts), max(parts, key=lambda p: p.amount).field)
+    return parts
 
 
 def _total(parts: list[_Part]) -> tuple[float, str]:
@@ -289,13 +328,18 @@ def estimate(rs: ResolvedScenario, workers: int = 1) -> Estimate:
     block = _draws.BLOCK_DEVICES
     chunk_draw = chunk_work = _Part(0.0, devices_field)
     n_chunks, slots_total = _chunk_count(scn), 0.0
+    slot_parts = _draw_slots(scn)
+    slots_per_device, slots_driver = _total(slot_parts)
+    by_group: dict[int, list[_Stream]] = {}
+    for stream in streams:
+        by_group.setdefault(stream.group, []).append(stream)
     for g, group in enumerate(scn.groups):
         n_blocks = math.ceil(group.devices / block)
-        slots = _draw_slots(scn, g)
+        slots = _Part(slots_per_device, f"groups[{g}].devices" if slots_driver == "groups" else slots_driver)
         slots_total += n_blocks * block * slots.amount
         draw = _Part(min(n_blocks, CHUNK_BLOCKS) * block * slots.amount * DRAW_BYTES_PER_SLOT, slots.field)
         in_chunk = min(group.devices, CHUNK_BLOCKS * block)
-        mine = [s for s in streams if s.group == g]
+        mine = by_group.get(g, [])
         work = _Part(sum(in_chunk / group.devices * s.devices * s.per_device for s in mine)
                      * FAST_BYTES_PER_CHUNK_TRANSFER,
                      max(mine, key=lambda s: s.devices * s.per_device).field if mine else devices_field)

@@ -5,6 +5,8 @@ simulation starts. Scenario files are data: they are parsed as TOML, never execu
 """
 from __future__ import annotations
 
+import bisect
+import math
 import os
 import re
 import stat
@@ -113,6 +115,8 @@ def read_toml(file: Path, source: str | None = None, where: str = "") -> dict[st
         raise problem("not a regular file (a folder)") from None
     except OSError as exc:
         raise problem(f"cannot read file: {exc.strerror or exc}") from None
+    except ValueError:  # a NUL character in the path (a sweep's base is any TOML string): open() refuses it
+        raise problem("cannot read file: its name holds a NUL character") from None
     if len(raw) > MAX_FILE_BYTES:
         raise problem(f"larger than {MAX_FILE_BYTES // 1024} KiB: not a scenario")
     try:
@@ -250,21 +254,24 @@ def _instance_problems(source: str, scenario: Scenario) -> list[Problem]:
     """A ``ran_outage`` of one instance must name an instance that serves devices (device ``d`` is
     served by instance ``d // devices_per_node`` of each node its radio uses; one instance without it)."""
     problems = []
+    served: dict[str, list[tuple[int, int]]] = {}  # per node: ranges of instances, both ends included, ascending
     for i, event in enumerate(scenario.events):
         if event.kind != "ran_outage" or event.instance is None:
             continue
         cap = scenario.controlplane.nodes.get(event.node)
         per_node = cap.devices_per_node if cap is not None else None
-        served: list[tuple[int, int]] = []  # ranges of instances, both ends included
-        first = 0
-        for group in scenario.groups:
-            radio = group.radio or scenario.network.radio
-            if event.node in PROFILE_MODELS[radio].NODES:
-                last = first + group.devices - 1
-                served.append((first // per_node, last // per_node) if per_node else (0, 0))
-            first += group.devices
-        if not any(lo <= event.instance <= hi for lo, hi in served):
-            count = f"instances up to {max(hi for _, hi in served)}" if served and per_node else "one instance, 0"
+        if event.node not in served:  # once per node, not per event: thousands of each took minutes
+            served[event.node], first = [], 0
+            for group in scenario.groups:
+                radio = group.radio or scenario.network.radio
+                if event.node in PROFILE_MODELS[radio].NODES:
+                    last = first + group.devices - 1
+                    served[event.node].append((first // per_node, last // per_node) if per_node else (0, 0))
+                first += group.devices
+        ranges = served[event.node]
+        at = bisect.bisect_right(ranges, (event.instance, math.inf)) - 1  # the last range starting at or before it
+        if at < 0 or ranges[at][1] < event.instance:
+            count = f"instances up to {ranges[-1][1]}" if ranges and per_node else "one instance, 0"
             problems.append(Problem(source, f"events[{i}].instance", f"{event.node} has no instance {event.instance} "
                                     f"serving devices ({count}; see controlplane.nodes.{event.node}.devices_per_node)"))
     return problems

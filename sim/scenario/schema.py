@@ -53,6 +53,7 @@ AtLeast100ms = Annotated[float, Field(gt=0.0, allow_inf_nan=False), _at_least(0.
 AtLeast200ms = Annotated[float, Field(gt=0.0, allow_inf_nan=False), _at_least(0.2)]
 AtLeast1s = Annotated[float, Field(gt=0.0, allow_inf_nan=False), _at_least(1.0)]
 AtLeast4s = Annotated[float, Field(gt=0.0, allow_inf_nan=False), _at_least(4.0)]
+AtLeast1PerKs = Annotated[float, Field(gt=0.0, allow_inf_nan=False), _at_least(0.001)]  # a rate: once in 1,000 s
 
 
 class _Model(BaseModel):
@@ -113,6 +114,10 @@ class Heartbeat(_Model):
             raise ValueError("interval_s is required when policy = \"fixed\"")
         if self.policy == "adaptive" and self.min_interval_s > self.max_interval_s:
             raise ValueError("min_interval_s must not exceed max_interval_s")
+        # a beat that reaches the top settles at max_interval_s - margin_s: below min_interval_s (even
+        # negative) the next beat comes back at once, forever (the SimPy engine spun until out of memory)
+        if self.policy == "adaptive" and self.max_interval_s - self.margin_s < self.min_interval_s:
+            raise ValueError("max_interval_s - margin_s (the interval it settles at) must not be below min_interval_s")
         return self
 
 
@@ -165,8 +170,10 @@ class NodeCapacity(_Model):
     (``sim.controlplane.node``); a procedure of m messages holds one for m / messages_per_s.
     """
 
-    # what one processor of one instance handles; absent: the default in sim/profiles/controlplane.toml
-    messages_per_s: Positive | None = None
+    # what one processor of one instance handles; absent: the default in sim/profiles/controlplane.toml.
+    # At least 0.001 (one message in 1,000 s; assumption: real nodes handle thousands a second): a
+    # procedure holds a processor for messages / messages_per_s, which a denormal rate makes infinite
+    messages_per_s: AtLeast1PerKs | None = None
     # devices per instance; absent: that file's default, else one instance serves everyone
     devices_per_node: Annotated[int, Field(ge=1, le=MAX_DEVICES)] | None = None
     servers: Count = 1

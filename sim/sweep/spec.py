@@ -65,6 +65,8 @@ class Range(_Model):
     def _ordered(self) -> "Range":
         if self.stop < self.start:
             raise ValueError("stop must not be below start")
+        if not math.isfinite((self.stop - self.start) / self.step):  # else size() cannot count it
+            raise ValueError("(stop - start) / step overflows: use values closer together")
         return self
 
     def size(self) -> int:
@@ -80,6 +82,12 @@ class Linspace(_Model):
     start: Finite
     stop: Finite
     num: Annotated[int, Field(ge=1)]
+
+    @model_validator(mode="after")
+    def _finite(self) -> "Linspace":
+        if not math.isfinite(self.stop - self.start):  # else the values are inf and nan
+            raise ValueError("stop - start overflows: use values closer together")
+        return self
 
     def size(self) -> int:
         return self.num
@@ -207,6 +215,10 @@ def _axis_problems(source: str, spec: SweepFile, base: ResolvedScenario) -> list
         if axis.cases is None and len(set(levels)) < len(levels):
             problems.append(Problem(source, f"{where}.{'range' if axis.range else 'linspace' if axis.linspace else 'values'}",
                                     "repeated values (a step below the numbers' resolution, or start = stop)"))
+        if any(isinstance(v, float) and not math.isfinite(v) for v in _values(axis)):
+            # as range and linspace: no run could use it, and nan is no table key
+            problems.append(Problem(source, f"{where}.{'cases' if axis.cases else 'values'}",
+                                    "finite numbers only (not nan or inf)"))
         kinds = {"number" if isinstance(v, (int, float)) and not isinstance(v, bool) else type(v).__name__
                  for v in levels}
         if len(kinds) > 1:  # one type per table column
@@ -217,15 +229,22 @@ def _axis_problems(source: str, spec: SweepFile, base: ResolvedScenario) -> list
             if path == "simulation.seed":
                 problems.append(Problem(source, f"{where}.{field}", "seeds come from the sweep's seed and "
                                         "replications, not from an axis"))
-            elif not _exists(full, path):
+            elif _get(full, path) is _MISSING:
                 problems.append(Problem(source, f"{where}.{field}", f"{path!r}: no such parameter in the base "
                                         f"scenario {spec.base}"))
+            elif isinstance(_get(full, path), (dict, list)):  # an axis sets one value; this would replace a table
+                problems.append(Problem(source, f"{where}.{field}", f"{path!r} is a table or list, not one value: "
+                                        "name a key inside it"))
     if spec.mode == "zip" and len({len(axis.levels()) for axis in spec.axes}) > 1:
         problems.append(Problem(source, "axes", "mode = \"zip\" needs axes of the same length"))
     return problems
 
 
-def _exists(data: Any, path: str) -> bool:
+_MISSING = object()
+
+
+def _get(data: Any, path: str) -> Any:
+    """The value at dotted ``path`` in ``data``, else :data:`_MISSING`."""
     node = data
     for part in _INDEX.sub(r".\1", path).split("."):
         if isinstance(node, list) and part.isdigit() and int(part) < len(node):
@@ -233,8 +252,15 @@ def _exists(data: Any, path: str) -> bool:
         elif isinstance(node, dict) and part in node:
             node = node[part]
         else:
-            return False
-    return True
+            return _MISSING
+    return node
+
+
+def _values(axis: Axis) -> list[Scalar]:
+    """Every value the axis sets (each case's, for an axis of cases)."""
+    if axis.cases is not None:
+        return [v for case in axis.cases.values() for v in case.values()]
+    return axis.levels()
 
 
 def _set_item(path: str, value: Scalar) -> str:
