@@ -33,7 +33,7 @@ def with_engine(rs: ResolvedScenario, engine: str) -> ResolvedScenario:
 
 
 def assert_same_logs(rs: ResolvedScenario) -> None:
-    tables = build_tables(rs.profiles, rs.radios, rs.scenario.simulation.seed)
+    tables = build_tables(rs.profiles, rs.radios, rs.scenario.simulation.seed, len(rs.scenario.apps))
     des = run_des(rs, tables)
     parts = list(run_fast(rs, tables))
     cat = (lambda name: np.concatenate([getattr(p, name) for p in parts]))
