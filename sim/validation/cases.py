@@ -403,7 +403,8 @@ def rejects(lab: Lab) -> CaseResult:
     devices = round(REJECT_ERLANG / (m / rate_per_s) * 3600.0 / REJECT_PER_HOUR)
     data = {"name": "validation",
             "simulation": {"duration_s": duration_s, "seed": 12, "bin_s": duration_s, "engine": "des"},
-            "network": {"radio": "lte", "overrides": {"lte": {"messages": {"s1_release": {"eNB": 0}}}}},
+            "network": {"radio": "lte", "overrides": {"lte": {"messages": {"s1_release": {"eNB": 0}},
+                                                               "t3412_s": math.inf}}},  # no timer-driven load
             "controlplane": {"max_attempts": 1,
                              "nodes": {"eNB": {"messages_per_s": rate_per_s, "servers": REJECT_SERVERS,
                                                "queue_limit": 0}}},
