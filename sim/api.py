@@ -27,7 +27,7 @@ def simulate(rs: ResolvedScenario, progress: Callable[[float], None] | None = No
 
     ``workers`` > 1 splits a fast-engine run over that many processes, or ``executor`` (e.g. a
     Dask client's ``get_executor()``) over its workers; the results are the same either way."""
-    tables = build_tables(rs.profiles, rs.radios, rs.scenario.simulation.seed)
+    tables = build_tables(rs.profiles, rs.radios, rs.scenario.simulation.seed, len(rs.scenario.apps))
     if rs.engine == "fast":
         reducer = reduce_fast(rs, tables, progress, workers, executor)
     else:

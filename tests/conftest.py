@@ -45,7 +45,7 @@ def run(rs: ResolvedScenario) -> Results:
 
 
 def run_log(rs: ResolvedScenario) -> LogArrays:
-    return run_des(rs, build_tables(rs.profiles, rs.radios, rs.scenario.simulation.seed))
+    return run_des(rs, build_tables(rs.profiles, rs.radios, rs.scenario.simulation.seed, len(rs.scenario.apps)))
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ def with_engine(rs: ResolvedScenario, engine: str) -> ResolvedScenario:
 
 
 def assert_same_logs(rs: ResolvedScenario) -> None:
-    tables = build_tables(rs.profiles, rs.radios, rs.scenario.simulation.seed)
+    tables = build_tables(rs.profiles, rs.radios, rs.scenario.simulation.seed, len(rs.scenario.apps))
     des = run_des(rs, tables)
     parts = list(run_fast(rs, tables))
     cat = (lambda name: np.concatenate([getattr(p, name) for p in parts]))
@@ -100,13 +100,16 @@ def open_loop_scenarios(draw):
                      "messages": {"per_hour": draw(st.floats(0.0, 80.0)), "up_bytes": draw(st.integers(0, 3000)),
                                   "down_bytes": draw(st.integers(0, 3000)),
                                   "incoming_share": draw(st.floats(0.0, 1.0))}})
+    timer = st.sampled_from([float("inf"), 3240.0, draw(st.floats(20.0, 900.0))])  # short: the updates happen
     overrides = {
-        "umts": {"fast_dormancy": draw(st.sampled_from(["off", "legacy", "rel8"])), "pch_enabled": draw(st.booleans()),
+        "umts": {"t3312_s": draw(timer), "t305_s": draw(timer),
+                 "pch_mobility_updates_per_h": draw(st.floats(0.0, 60.0)), "fast_dormancy": draw(st.sampled_from(["off", "legacy", "rel8"])), "pch_enabled": draw(st.booleans()),
                  "pch_release_s": draw(st.sampled_from([float("inf"), draw(st.floats(1.0, 200.0))])),
                  "fast_dormancy_s": draw(st.floats(0.5, 30.0)), "t1_s": draw(st.floats(0.5, 20.0))},
-        "nr": {"inactive_enabled": draw(st.booleans()),
+        "nr": {"inactive_enabled": draw(st.booleans()), "t3512_s": draw(timer), "t380_s": draw(timer),
                "inactive_release_s": draw(st.sampled_from([float("inf"), draw(st.floats(1.0, 600.0))]))},
-        "lte": {"tail_s": draw(st.floats(0.5, 30.0)), "promotion_delay_s": draw(st.floats(0.0, 3.0))},
+        "lte": {"t3412_s": draw(timer), "tail_s": draw(st.floats(0.5, 30.0)),
+                "promotion_delay_s": draw(st.floats(0.0, 3.0))},
     }
     nat = draw(st.one_of(st.none(), st.floats(20.0, 1800.0), st.sampled_from([300.0, 600.0])))
     network = {"radio": draw(st.sampled_from(["umts", "lte", "nr"])), "overrides": overrides}

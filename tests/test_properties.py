@@ -141,7 +141,7 @@ def test_closed_loop_invariants(rs) -> None:
             # exchanged at the node = carried + reject messages, plus the pages' share at the other
             # base stations of the paging area (other instances, not modelled), plus demotions logged
             # when they fell due and still waiting at the end (docs/model.md §3, §9)
-            tables = build_tables(rs.profiles, rs.radios, rs.scenario.simulation.seed)
+            tables = build_tables(rs.profiles, rs.radios, rs.scenario.simulation.seed, len(rs.scenario.apps))
             j = tables.nodes.index(name)
             occurrences = sig["occurrences_by_procedure"]
             elsewhere = sum(occurrences[p] * int(tables.messages[c, j] - tables.routed[c, j])

@@ -50,8 +50,9 @@ class ControlledPhone(Phone):
         self.rejects = rejects
 
     def attach(self, radio: Machine) -> None:
-        """Use ``radio``, whose transitions must come to :meth:`transition`."""
+        """Use ``radio``, whose transitions must come to :meth:`transition`; its idle update timer runs from now."""
         self.radio = radio
+        self.arm()
 
     def transition(self, record: tuple[float, int, int, int, int]) -> None:
         """The machine's sink: held back while an admission is pending, else logged (and demotions
@@ -65,13 +66,13 @@ class ControlledPhone(Phone):
             self.net.load(self.device, record[2], lambda: log.void(mark))
 
     def arm(self) -> None:
-        """Fire the machine's next pending demotion when it falls due."""
-        due = self.radio.due
+        """Fire the machine's next timer (a pending demotion or a periodic update) when it falls due."""
+        due = self.radio.wake()
         if due != float("inf"):
             self.env.timeout(max(0.0, due - self.env.now), due).callbacks.append(self._timer)
 
     def _timer(self, event: simpy.Event) -> None:
-        if self.radio.due == event.value:  # not superseded by a later transfer
+        if self.radio.wake() == event.value:  # not superseded by a later transfer
             self.radio.advance(self.env.now)
             self.arm()
 
@@ -181,6 +182,7 @@ class ControlledPhone(Phone):
             self.down_until = event.end_s
             radio.state, radio.owner, radio.ready = radio.spec.idle, -1, env.now
             radio.due, radio.rest = float("inf"), []
+            radio.last = event.end_s  # no periodic update without a RAN; the re-attach restarts the timer
             self.log.transition((env.now, self.device, -1, -1, radio.state))  # radio link lost: no signalling
             for conn in conns:
                 conn.last_s = -float("inf")

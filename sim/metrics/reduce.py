@@ -20,7 +20,7 @@ from sim.metrics.concentration import TOP_PERCENTS, gini, top_share
 from sim.metrics.results import Results
 from sim.radio.tables import ModelTables
 from sim.scenario import ResolvedScenario
-from sim.scenario.schema import NETWORK_APP, PUSH_APP
+from sim.scenario.schema import MOBILITY_APP, NETWORK_APP, PUSH_APP
 
 
 @cache
@@ -109,7 +109,7 @@ class Reducer:
         self.end_s, self.bin_s = scn.simulation.duration_s, scn.simulation.bin_s
         self.first = first_device
         self.n_dev = sum(g.devices for g in scn.groups) - first_device if n_devices is None else n_devices
-        self.apps = [a.name for a in scn.apps] + [PUSH_APP, NETWORK_APP]
+        self.apps = [a.name for a in scn.apps] + [PUSH_APP, NETWORK_APP, MOBILITY_APP]  # codes: sim.radio.tables
         self.states = tables.state_names
         self.n_bins = math.ceil(self.end_s / self.bin_s - 1e-9)  # a last bin shorter than a nanobin is rounding
         self.edges = np.append(np.arange(self.n_bins) * self.bin_s, self.end_s)
@@ -248,7 +248,7 @@ class Reducer:
         total_msgs, total_bytes = float(app_msgs.sum()), float(self.app_bytes.sum())
         share = (lambda v, tot: float(v) / tot if tot > 0 else 0.0)
         n_apps = len(apps)
-        present = [i for i in range(n_apps) if i < n_apps - 2 or self.installed[i] > 0 or self.app_bytes[i] > 0
+        present = [i for i in range(n_apps) if i < len(scn.apps) or self.installed[i] > 0 or self.app_bytes[i] > 0
                    or app_msgs[i] > 0]
         app_rows = [{
             "app": apps[i], "active_devices": int(self.installed[i]),

@@ -8,12 +8,15 @@ sequence of transfer times: the same function of the same inputs on either engin
 
 Codes: procedures and states are small integers assigned per run (see ``sim.radio.tables``);
 ``-1`` as a procedure marks a device's initial state record, ``-1`` as an app "nobody".
+
+Periodic updates (``spec.upkeep``, owned by ``spec.keeper``, the ``mobility`` pseudo-app) follow
+the rules of ``sim.radio.compiled``, whose :func:`~sim.radio.compiled.updates` counts them for both forms.
 """
 from __future__ import annotations
 
 from typing import Protocol
 
-from sim.radio.compiled import paging_repeats
+from sim.radio.compiled import paging_repeats, start, updates
 from sim.radio.profiles import Profile
 
 
@@ -42,7 +45,8 @@ class Machine:
     none is pending) and any after it in ``rest``, so the common case allocates nothing.
     """
 
-    __slots__ = ("spec", "device", "rec", "state", "ready", "owner", "due", "due_proc", "due_state", "rest", "pages")
+    __slots__ = ("spec", "device", "rec", "state", "ready", "owner", "due", "due_proc", "due_state", "rest", "pages",
+                 "last")
 
     def __init__(self, spec, device: int, sink: TransitionSink):
         self.spec = spec
@@ -56,21 +60,40 @@ class Machine:
         self.due_state = -1
         self.rest: list[tuple[float, int, int]] = []  # later demotions, time-ordered
         self.pages = 0  # pages so far: numbers each page's draw of its repeats (sim.radio.compiled.paging_repeats)
+        self.last = start(spec.paging_key, device, spec.upkeep, spec.idle)  # the update timer's last start
         self.rec((0.0, device, -1, -1, spec.idle))
 
     def advance(self, t: float) -> None:
-        """Apply the demotions whose timers expired at or before ``t``."""
+        """Apply the demotions whose timers expired at or before ``t``, and the periodic updates due by then."""
         while self.due <= t:
             self._fire()
+        self.keep(t, False)
 
     def finish(self, end_s: float) -> None:
-        """Close the run: apply demotions strictly before ``end_s``; later ones never happen."""
+        """Close the run: apply demotions and updates strictly before ``end_s``; later ones never happen."""
         while self.due < end_s:
             self._fire()
+        self.keep(end_s, True)
         self.due, self.rest = INF, []
 
+    def keep(self, until: float, strict: bool) -> None:
+        """The current state's periodic updates due by ``until`` (strictly before, if ``strict``)."""
+        for state, proc, period in self.spec.upkeep:
+            if state == self.state:
+                for _ in range(updates(self.last, period, until, strict)):
+                    self.last += period
+                    self.rec((self.last, self.device, proc, self.spec.keeper, state))
+
+    def wake(self) -> float:
+        """When the next timer (a demotion or a periodic update) fires, if nothing is sent before."""
+        for state, _, period in self.spec.upkeep:
+            if state == self.state:
+                return min(self.due, self.last + period)
+        return self.due
+
     def _fire(self) -> None:
-        self.state = self.due_state
+        self.keep(self.due, False)
+        self.state, self.last = self.due_state, self.due
         self.rec((self.due, self.device, self.due_proc, self.owner, self.due_state))
         if self.rest:
             self.due, self.due_proc, self.due_state = self.rest.pop(0)
@@ -84,10 +107,12 @@ class Machine:
 
     def snapshot(self) -> tuple:
         """Everything ``data`` may change, for :meth:`restore` (an admission the network rejected)."""
-        return self.state, self.ready, self.owner, self.due, self.due_proc, self.due_state, list(self.rest), self.pages
+        return (self.state, self.ready, self.owner, self.due, self.due_proc, self.due_state, list(self.rest),
+                self.pages, self.last)
 
     def restore(self, snap: tuple) -> None:
-        self.state, self.ready, self.owner, self.due, self.due_proc, self.due_state, self.rest, self.pages = snap
+        (self.state, self.ready, self.owner, self.due, self.due_proc, self.due_state, self.rest, self.pages,
+         self.last) = snap
 
     def delay(self, dt_s: float) -> None:
         """Push the promotion in progress and every pending demotion ``dt_s`` later (queueing in the network)."""
@@ -97,8 +122,7 @@ class Machine:
 
     def settle(self, t: float) -> float:
         """Apply expired timers; a transfer arriving during a promotion waits for it. Returns its start."""
-        if self.due <= t:
-            self.advance(t)
+        self.advance(t)
         return t if t >= self.ready else self.ready
 
     def page(self, t: float, paging: int, app: int, area: tuple[int, float, int]) -> None:

@@ -13,11 +13,18 @@ Records come out device by device, each device's in time order: the metrics need
 to know how long each state lasted (until the device's next record). The pieces every kernel
 shares are here; a chain of pending demotions is held in three small arrays (time, procedure,
 state) with a head and a length.
+
+Upkeep: a state may have a periodic update (a periodic tracking/routing-area update or
+registration in idle, a cell or RNA update in CELL_PCH or RRC_INACTIVE), a spec's ``upkeep``:
+``(state, procedure, period)`` triples. Its timer starts when the state is entered and restarts
+at each update; leaving the state stops it. :func:`keep` writes the updates due in the current
+state; an update due at the same time as the demotion or transfer that leaves the state comes
+first (as a demotion due then comes before the transfer), one due at the run's end never happens.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import astuple
+from dataclasses import astuple, fields
 
 import numpy as np
 from numba import njit
@@ -80,26 +87,68 @@ def merge(t, r: int, runs, heads, head_t, order) -> int:
         head_t[best] = t[r, h] if h < runs[best + 1] else np.inf
 
 
+@njit(cache=True)
+def updates(last: float, period: float, until: float, strict: bool) -> int:
+    """How many periodic updates fall due by ``until`` (strictly before, if ``strict``), the timer last
+    started at ``last``; each restarts it, so the updates are at ``last + period``, ``+ period``, ...
+    (one float addition each, as both machine forms then step ``last``)."""
+    k, at = 0, last + period
+    while (at < until) if strict else (at <= until):
+        k += 1
+        at += period
+    return k
+
+
+@njit(cache=True)
+def start(key: int, device: int, upkeep, idle: int) -> float:
+    """When the idle state's update timer last started before ``t = 0``: a phone idle at the start is
+    in steady state, its timer at a uniform phase (a counter-based draw, as :func:`paging_repeats`), so
+    that a population's periodic updates do not all fall at one instant."""
+    for i in range(len(upkeep)):
+        state, _, period = upkeep[i]
+        if state == idle and period != np.inf:
+            return -_uniform(key ^ PHASE_STREAM, device, 0) * period
+    return 0.0
+
+
 @njit(cache=True, inline="always")
-def fire(recs, n: int, owner: int, state: int, chain, head: int, size: int, t: float, strict: bool
-         ) -> tuple[int, int, int]:
-    """Apply the pending demotions due at or before ``t`` (strictly before, if ``strict``), in chain order;
-    returns ``n``, the state and the chain's new head."""
+def keep(recs, n: int, state: int, last: float, until: float, strict: bool, upkeep, owner: int
+         ) -> tuple[int, float]:
+    """Write ``state``'s periodic updates due by ``until`` (:func:`updates`) for ``owner``; returns ``n``
+    and when the timer last started."""
+    for i in range(len(upkeep)):
+        s, proc, period = upkeep[i]
+        if s == state:
+            for _ in range(updates(last, period, until, strict)):
+                last += period
+                n = put(recs, n, last, proc, owner, state)
+    return n, last
+
+
+@njit(cache=True, inline="always")
+def fire(recs, n: int, owner: int, state: int, chain, head: int, size: int, t: float, strict: bool, last: float,
+         upkeep, keeper: int) -> tuple[int, int, int, float]:
+    """Apply the pending demotions due at or before ``t`` (strictly before, if ``strict``), in chain order,
+    each state's periodic updates (owned by ``keeper``) before it is left; returns ``n``, the state, the
+    chain's new head and when the update timer last started."""
     due, due_proc, due_state = chain
     while head < size and (due[head] < t if strict else due[head] <= t):
-        state = due_state[head]
+        n, last = keep(recs, n, state, last, due[head], False, upkeep, keeper)
+        state, last = due_state[head], due[head]
         n = put(recs, n, due[head], due_proc[head], owner, state)
         head += 1
-    return n, state, head
+    n, last = keep(recs, n, state, last, t, strict, upkeep, keeper)
+    return n, state, head, last
 
 
 @njit(cache=True, inline="always")
-def settle(recs, n: int, owner: int, state: int, chain, head: int, size: int, t: float, ready: float
-           ) -> tuple[int, int, int, float]:
-    """Before a transfer requested at ``t``: apply the demotions due by then; a transfer arriving during a
-    promotion waits for it. Returns ``n``, the state, the chain's head and when the transfer starts."""
-    n, state, head = fire(recs, n, owner, state, chain, head, size, t, False)
-    return n, state, head, t if t >= ready else ready
+def settle(recs, n: int, owner: int, state: int, chain, head: int, size: int, t: float, ready: float, last: float,
+           upkeep, keeper: int) -> tuple[int, int, int, float, float]:
+    """Before a transfer requested at ``t``: apply the demotions and periodic updates due by then; a transfer
+    arriving during a promotion waits for it. Returns ``n``, the state, the chain's head, when the transfer
+    starts and when the update timer last started."""
+    n, state, head, last = fire(recs, n, owner, state, chain, head, size, t, False, last, upkeep, keeper)
+    return n, state, head, t if t >= ready else ready, last
 
 
 @njit(cache=True, inline="always")
@@ -107,6 +156,20 @@ def promote(recs, n: int, t: float, proc: int, to_state: int, app: int, delay_s:
     """Record promotion ``proc`` to ``to_state`` for ``app``; returns ``n`` and when the promotion ends."""
     n = put(recs, n, t, proc, app, to_state)
     return n, t + delay_s
+
+
+PHASE_STREAM = 0x7A3412  # xor-ed into the run's key for the update timers' phases, apart from the paging draws
+
+
+@njit(cache=True, inline="always")
+def _uniform(key: int, device: int, n: int) -> float:
+    """Uniform on [0, 1) (53 bits): SplitMix64 of ``key``, ``device`` and ``n``."""
+    x = (np.uint64(key) + np.uint64(device) * np.uint64(0x9E3779B97F4A7C15)
+         + np.uint64(n) * np.uint64(0xD1B54A32D192ED03))
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    x = x ^ (x >> np.uint64(31))
+    return float(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
 @njit(cache=True)
@@ -120,12 +183,7 @@ def paging_repeats(key: int, device: int, page: int, answer_probability: float, 
     same: nothing depends on the order in which devices are simulated."""
     if answer_probability >= 1.0 or repetitions == 0:
         return 0
-    x = (np.uint64(key) + np.uint64(device) * np.uint64(0x9E3779B97F4A7C15)
-         + np.uint64(page) * np.uint64(0xD1B54A32D192ED03))
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    x = x ^ (x >> np.uint64(31))
-    u = float(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)  # uniform on [0, 1), 53 bits
+    u = _uniform(key, device, page)
     unanswered, all_fail = 0, 1.0 - answer_probability  # P(the first k attempts all fail) = q^k
     while unanswered < repetitions and u < all_fail:
         unanswered += 1
@@ -154,8 +212,12 @@ def run_rows(kernel: Callable, spec, chain: int, t: np.ndarray, runs: tuple[int,
     ``inf`` entries); ``chain``: the kernel's longest chain of pending demotions; ``up``/``down``:
     bytes per transfer, for the radios whose promotions depend on them (``None`` otherwise)."""
     rows = t.shape[0]
-    most_repeats = max((field[2] for field in astuple(spec) if isinstance(field, tuple)), default=0)  # paging areas
-    capacity = rows * (1 + chain) + int(np.isfinite(t).sum()) * (chain + PROMOTIONS + most_repeats)
+    most_repeats = max((getattr(spec, f.name)[2] for f in fields(spec) if f.name.endswith("paging_area")), default=0)
+    # periodic updates: a row's states with upkeep last at most end_s between them, and the idle timer's
+    # phase (:func:`start`) adds at most one update
+    shortest = min((period for _, _, period in spec.upkeep), default=np.inf)
+    upkept = 0 if shortest == np.inf else int(end_s / shortest) + 2
+    capacity = rows * (1 + chain + upkept) + int(np.isfinite(t).sum()) * (chain + PROMOTIONS + most_repeats)
     recs = (np.empty(capacity), *(np.empty(capacity, dtype=CODE) for _ in range(3)))
     none = np.zeros((0, 0), dtype=np.int64)
     per_row = np.zeros(rows, dtype=np.int64)

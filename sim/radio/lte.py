@@ -2,7 +2,10 @@
 
 A transfer in RRC_IDLE triggers a service request (preceded by paging when the data is
 mobile-terminated) and waits ``promotion_delay_s``; ``tail_s`` of inactivity after the last
-transfer releases the connection (S1 release). Continuous reception and DRX inside
+transfer releases the connection (S1 release). In RRC_IDLE the phone makes a periodic tracking-area
+update every ``t3412_s`` of continuous idle (``sim.radio.compiled``: the timer starts at the S1
+release and restarts at each update; TS 24.301 §5.3.5): one ``periodic_tau`` record, the state
+staying RRC_IDLE, its short connection (set up and released at once) folded into its messages. Continuous reception and DRX inside
 RRC_CONNECTED are folded into one mean tail power (:func:`tail_power_mw`).
 """
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sim.radio.base import Machine, area
-from sim.radio.compiled import fire, jit, merge, page, promote, put, settle, space
+from sim.radio.compiled import fire, jit, merge, page, promote, put, settle, space, start
 from sim.radio.profiles import LteProfile
 
 STATES = ("RRC_IDLE", "RRC_CONNECTED")
@@ -29,11 +32,14 @@ class Spec:
     promotion_delay_s: float
     paging_area: tuple[int, float, int]  # the repeat's procedure, answer probability, most repetitions
     paging_key: int  # the run's key of the paging draws (sim.radio.compiled.paging_repeats)
+    upkeep: tuple[tuple[int, int, float], ...]  # (state, periodic update procedure, period s)
+    keeper: int  # the app code owning the periodic updates (the ``mobility`` pseudo-app)
 
 
-def spec(profile: LteProfile, proc: dict[str, int], state: dict[str, int], key: int) -> Spec:
+def spec(profile: LteProfile, proc: dict[str, int], state: dict[str, int], key: int, keeper: int) -> Spec:
     return Spec(state["RRC_IDLE"], state["RRC_CONNECTED"], proc["service_request"], proc["s1_release"],
-                proc["paging"], profile.tail_s, profile.promotion_delay_s, area(profile, proc, "paging"), key)
+                proc["paging"], profile.tail_s, profile.promotion_delay_s, area(profile, proc, "paging"), key,
+                ((state["RRC_IDLE"], proc["periodic_tau"], float(profile.t3412_s)),), keeper)
 
 
 def drx_power_mw(profile: LteProfile, cycle_s: float) -> float:
@@ -69,9 +75,11 @@ class LteMachine(Machine):
 
     def data(self, t: float, app: int, up_bytes: int, down_bytes: int, incoming: bool) -> float:
         s, rec = self.spec, self.rec
-        if self.due <= t:  # the tail expired since the last transfer: S1 release
+        if self.due <= t:  # the tail expired since the last transfer: S1 release, T3412 starts
             rec((self.due, self.device, s.s1_release, self.owner, s.idle))
-            self.state = s.idle
+            self.state, self.last = s.idle, self.due
+        if self.state == s.idle:
+            self.keep(t, False)
         if t < self.ready:
             t = self.ready
         if self.state == s.idle:
@@ -87,7 +95,8 @@ class LteMachine(Machine):
 
 @jit
 def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row, device,
-         idle, connected, service_request, s1_release, paging, tail_s, promotion_delay_s, paging_area, paging_key):
+         idle, connected, service_request, s1_release, paging, tail_s, promotion_delay_s, paging_area, paging_key,
+         upkeep, keeper):
     """The compiled form of :class:`LteMachine` (``sim.radio.compiled``): every row's records; returns how many."""
     (heads, head_t, order), chain = space(runs, t, CHAIN)
     due, due_proc, due_state = chain
@@ -95,9 +104,11 @@ def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row, device,
     for r in range(t.shape[0]):
         first, n = n, put(recs, n, 0.0, -1, -1, idle)
         state, ready, owner, head, size, pages = idle, 0.0, -1, 0, 0, 0
+        last = start(paging_key, device[r], upkeep, idle)
         for j in range(merge(t, r, runs, heads, head_t, order)):
             k = order[j]
-            n, state, head, tk = settle(recs, n, owner, state, chain, head, size, t[r, k], ready)
+            n, state, head, tk, last = settle(recs, n, owner, state, chain, head, size, t[r, k], ready, last, upkeep,
+                                              keeper)
             if state == idle:
                 kk = key[r, k]
                 owner = app_of_key[kk]
@@ -107,6 +118,6 @@ def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row, device,
                 state, ready = connected, tk
             due[0], due_proc[0], due_state[0] = tk + tail_s, s1_release, idle
             head, size = 0, 1
-        n, state, head = fire(recs, n, owner, state, chain, head, size, end_s, True)
+        n, state, head, last = fire(recs, n, owner, state, chain, head, size, end_s, True, last, upkeep, keeper)
         per_row[r] = n - first
     return n

@@ -3,6 +3,11 @@
 With ``inactive_enabled`` the inactivity timer suspends the UE to RRC_INACTIVE (one RRCRelease
 with suspend, gNB only); the next transfer resumes it with three RRC messages and no core
 signalling. Otherwise the timer releases to RRC_IDLE as in LTE.
+
+Upkeep (``sim.radio.compiled``): in RRC_IDLE (CM-IDLE) a periodic registration update every
+``t3512_s`` (TS 24.501 §5.3.7); in RRC_INACTIVE the UE stays CM-CONNECTED, so no registration
+update, but a periodic RNA update every ``t380_s`` (TS 38.331 §5.3.13.8, TS 38.300 §9.2.2.5). Each
+is one record, the state unchanged, its short connection folded into its messages.
 """
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.radio.base import Machine, area
-from sim.radio.compiled import fire, jit, merge, page, promote, put, settle, space
+from sim.radio.compiled import fire, jit, merge, page, promote, put, settle, space, start
 from sim.radio.profiles import NrProfile
 
 STATES = ("RRC_IDLE", "RRC_INACTIVE", "RRC_CONNECTED")
@@ -40,15 +45,19 @@ class Spec:
     paging_area: tuple[int, float, int]  # the repeat's procedure, answer probability, most repetitions
     ran_paging_area: tuple[int, float, int]
     paging_key: int  # the run's key of the paging draws (sim.radio.compiled.paging_repeats)
+    upkeep: tuple[tuple[int, int, float], ...]  # (state, periodic update procedure, period s)
+    keeper: int  # the app code owning the periodic updates (the ``mobility`` pseudo-app)
 
 
-def spec(profile: NrProfile, proc: dict[str, int], state: dict[str, int], key: int) -> Spec:
+def spec(profile: NrProfile, proc: dict[str, int], state: dict[str, int], key: int, keeper: int) -> Spec:
     return Spec(state["RRC_IDLE"], state["RRC_INACTIVE"], state["RRC_CONNECTED"],
                 proc["service_request"], proc["release"], proc["suspend"], proc["resume"],
                 proc["inactive_release"], proc["paging"], proc["ran_paging"],
                 profile.tail_s, profile.promotion_delay_s, profile.resume_delay_s,
                 profile.inactive_enabled, profile.inactive_release_s, area(profile, proc, "paging"),
-                area(profile, proc, "ran_paging"), key)
+                area(profile, proc, "ran_paging"), key,
+                ((state["RRC_IDLE"], proc["periodic_registration"], float(profile.t3512_s)),
+                 (state["RRC_INACTIVE"], proc["rna_update"], float(profile.t380_s))), keeper)
 
 
 def state_power_mw(profile: NrProfile) -> dict[str, float]:
@@ -91,7 +100,7 @@ class NrMachine(Machine):
 def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row, device,
          idle, inactive, connected, service_request, release, suspend, resume, inactive_release, paging, ran_paging,
          tail_s, promotion_delay_s, resume_delay_s, inactive_enabled, inactive_release_s, paging_area, ran_paging_area,
-         paging_key):
+         paging_key, upkeep, keeper):
     """The compiled form of :class:`NrMachine` (``sim.radio.compiled``): every row's records; returns how many."""
     (heads, head_t, order), chain = space(runs, t, CHAIN)
     due, due_proc, due_state = chain
@@ -99,9 +108,11 @@ def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row, device,
     for r in range(t.shape[0]):
         first, n = n, put(recs, n, 0.0, -1, -1, idle)
         state, ready, owner, head, size, pages = idle, 0.0, -1, 0, 0, 0
+        last = start(paging_key, device[r], upkeep, idle)
         for j in range(merge(t, r, runs, heads, head_t, order)):
             k = order[j]
-            n, state, head, tk = settle(recs, n, owner, state, chain, head, size, t[r, k], ready)
+            n, state, head, tk, last = settle(recs, n, owner, state, chain, head, size, t[r, k], ready, last, upkeep,
+                                              keeper)
             kk = key[r, k]
             if state == idle or state == inactive:
                 owner = app_of_key[kk]
@@ -124,6 +135,6 @@ def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row, device,
                 if inactive_release_s != np.inf:
                     due[1], due_proc[1], due_state[1] = end + inactive_release_s, inactive_release, idle
                     size = 2
-        n, state, head = fire(recs, n, owner, state, chain, head, size, end_s, True)
+        n, state, head, last = fire(recs, n, owner, state, chain, head, size, end_s, True, last, upkeep, keeper)
         per_row[r] = n - first
     return n

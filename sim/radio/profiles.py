@@ -119,7 +119,7 @@ class UmtsProfile(_Profile):
     PROCEDURES: ClassVar[tuple[str, ...]] = (
         "rrc_setup", "release", "dch_to_fach", "fach_to_dch", "to_pch",
         "cell_update", "pch_release", "paging", "fd_release", "fd_to_pch", "call_setup", "attach",
-        "rrc_reject", "service_reject",
+        "rrc_reject", "service_reject", "periodic_rau", "pch_cell_update",
     )
     radio: Literal["umts"]
     t1_s: Positive
@@ -133,6 +133,9 @@ class UmtsProfile(_Profile):
     pch_release_s: Timer
     fast_dormancy: Literal["off", "legacy", "rel8"]
     fast_dormancy_s: Positive
+    t3312_s: Timer
+    t305_s: Timer
+    pch_mobility_updates_per_h: NonNegative
     idle_power_mw: NonNegative
     fach_power_mw: NonNegative
     dch_power_mw: NonNegative
@@ -149,9 +152,11 @@ class LteProfile(_Profile):
     BASE_STATION: ClassVar[str] = "eNB"
     PROCEDURES: ClassVar[tuple[str, ...]] = (
         "service_request", "s1_release", "paging", "call_setup", "attach", "rrc_reject", "service_reject",
+        "periodic_tau",
     )
     radio: Literal["lte"]
     tail_s: Positive
+    t3412_s: Timer
     promotion_delay_s: NonNegative
     idle_power_mw: NonNegative
     promotion_power_mw: NonNegative
@@ -179,7 +184,7 @@ class NrProfile(_Profile):
     PAGINGS: ClassVar[tuple[str, ...]] = ("paging", "ran_paging")
     PROCEDURES: ClassVar[tuple[str, ...]] = (
         "service_request", "release", "suspend", "resume", "inactive_release", "paging", "ran_paging",
-        "call_setup", "attach", "rrc_reject", "service_reject",
+        "call_setup", "attach", "rrc_reject", "service_reject", "periodic_registration", "rna_update",
     )
     radio: Literal["nr"]
     tail_s: Positive
@@ -187,6 +192,8 @@ class NrProfile(_Profile):
     resume_delay_s: NonNegative
     inactive_enabled: bool
     inactive_release_s: Timer
+    t3512_s: Timer
+    t380_s: Timer
     idle_power_mw: NonNegative
     inactive_power_mw: NonNegative
     connected_power_mw: NonNegative

@@ -17,6 +17,7 @@ from sim.radio.compiled import run_rows
 from sim.radio.profiles import Profile
 
 PAGING_STREAM = 0x9A61  # spawn key of the paging draws' stream, apart from the traffic draws' streams
+MOBILITY_OFFSET = 2  # the mobility pseudo-app's code, less the app count: after os-push and network
 MODULES: dict[str, ModuleType] = {"umts": umts, "lte": lte, "nr": nr}
 MACHINES: dict[str, type[Machine]] = {"umts": umts.UmtsMachine, "lte": lte.LteMachine, "nr": nr.NrMachine}
 
@@ -64,8 +65,11 @@ class ModelTables:
         return getattr(MODULES[radio], "USES_BYTES", False)
 
 
-def build_tables(profiles: dict[str, Profile], radios: list[str], seed: int = 0) -> ModelTables:
+def build_tables(profiles: dict[str, Profile], radios: list[str], seed: int = 0, apps: int = 0) -> ModelTables:
     """Assign codes to every procedure and state of ``radios`` and tabulate their costs.
+
+    ``apps``: the scenario's app count; the periodic updates' owner, the ``mobility`` pseudo-app, has
+    the code after them and ``os-push`` and ``network`` (``sim.metrics.reduce.Reducer.apps``).
 
     Each paging procedure also gets ``<paging>_repeat``, a further attempt over its whole area;
     ``seed`` (the run's) keys the draws of how many a page takes (``sim.radio.compiled.paging_repeats``)."""
@@ -101,7 +105,7 @@ def build_tables(profiles: dict[str, Profile], radios: list[str], seed: int = 0)
         for proc, (delay_s, mw, target) in module.promotions(profile).items():
             is_promotion[proc_code[proc]] = True
             extra_j[proc_code[proc]] = delay_s * (mw - powers[target]) / 1000.0
-        specs[radio] = module.spec(profile, proc_code, state_code, key)
+        specs[radio] = module.spec(profile, proc_code, state_code, key, apps + MOBILITY_OFFSET)
     routed = messages.copy()
     for code, node, change in serving:
         routed[code, node] += change

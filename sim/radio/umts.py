@@ -10,6 +10,11 @@
 - Fast dormancy: ``fast_dormancy_s`` after the last transfer, a UE still in CELL_DCH/FACH
   sends a Signalling Connection Release Indication; "legacy" (no cause) makes the network
   release to IDLE, "rel8" (with cause) moves the UE to CELL_PCH.
+- Upkeep (``sim.radio.compiled``): in IDLE (PMM-IDLE) a periodic routing-area update every
+  ``t3312_s`` (TS 24.008 §4.7.2.2); in CELL_PCH the PS signalling connection stays (PMM-CONNECTED),
+  so no RAU but cell updates (TS 25.331 §8.3.1): periodic ones at T305 and mobility ones at
+  ``pch_mobility_updates_per_h``, either restarting T305 (:func:`pch_update_s`). Each is one record,
+  the state unchanged (a RAU's short connection, a cell update's CELL_FACH moment folded into its messages).
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.radio.base import Machine, area
-from sim.radio.compiled import fire, jit, merge, page, promote, put, settle, space
+from sim.radio.compiled import fire, jit, merge, page, promote, put, settle, space, start
 from sim.radio.profiles import UmtsProfile
 
 STATES = ("IDLE", "CELL_FACH", "CELL_DCH", "CELL_PCH")
@@ -56,9 +61,22 @@ class Spec:
     fast_dormancy_s: float
     paging_area: tuple[int, float, int]  # the repeat's procedure, answer probability, most repetitions
     paging_key: int  # the run's key of the paging draws (sim.radio.compiled.paging_repeats)
+    upkeep: tuple[tuple[int, int, float], ...]  # (state, periodic update procedure, period s)
+    keeper: int  # the app code owning the periodic updates (the ``mobility`` pseudo-app)
 
 
-def spec(profile: UmtsProfile, proc: dict[str, int], state: dict[str, int], key: int) -> Spec:
+def pch_update_s(profile: UmtsProfile) -> float:
+    """The mean interval between cell updates in CELL_PCH: a renewal process whose gaps are the
+    smaller of T305 and the time to the next cell reselection (exponential at the mobility rate λ;
+    each update restarts T305): mean gap E[min(Exp(λ), T305)] = (1 - exp(-λ T305)) / λ. Modelled
+    as regular updates at that interval, which gives the process's mean count."""
+    rate = profile.pch_mobility_updates_per_h / 3600.0
+    if rate == 0.0:
+        return float(profile.t305_s)
+    return 1.0 / rate if math.isinf(profile.t305_s) else -math.expm1(-rate * profile.t305_s) / rate
+
+
+def spec(profile: UmtsProfile, proc: dict[str, int], state: dict[str, int], key: int, keeper: int) -> Spec:
     fd = profile.fast_dormancy
     fd_proc = {"off": -1, "legacy": proc["fd_release"], "rel8": proc["fd_to_pch"]}[fd]
     fd_state = state["CELL_PCH"] if fd == "rel8" else state["IDLE"]
@@ -67,7 +85,9 @@ def spec(profile: UmtsProfile, proc: dict[str, int], state: dict[str, int], key:
                 proc["to_pch"], proc["cell_update"], proc["pch_release"], proc["paging"], fd_proc, fd_state,
                 profile.t1_s, profile.t2_s, profile.idle_to_dch_delay_s, profile.fach_to_dch_delay_s,
                 profile.pch_to_fach_delay_s, profile.fach_to_dch_up_bytes, profile.fach_to_dch_down_bytes,
-                profile.pch_enabled, profile.pch_release_s, profile.fast_dormancy_s, area(profile, proc, "paging"), key)
+                profile.pch_enabled, profile.pch_release_s, profile.fast_dormancy_s, area(profile, proc, "paging"), key,
+                ((state["IDLE"], proc["periodic_rau"], float(profile.t3312_s)),
+                 (state["CELL_PCH"], proc["pch_cell_update"], pch_update_s(profile))), keeper)
 
 
 def state_power_mw(profile: UmtsProfile) -> dict[str, float]:
@@ -125,7 +145,7 @@ class UmtsMachine(Machine):
 def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row, device,
          idle, fach, dch, pch, rrc_setup, release, dch_to_fach, fach_to_dch, to_pch, cell_update, pch_release, paging,
          fd_proc, fd_state, t1_s, t2_s, idle_to_dch_delay_s, fach_to_dch_delay_s, pch_to_fach_delay_s, up_threshold,
-         down_threshold, pch_enabled, pch_release_s, fast_dormancy_s, paging_area, paging_key):
+         down_threshold, pch_enabled, pch_release_s, fast_dormancy_s, paging_area, paging_key, upkeep, keeper):
     """The compiled form of :class:`UmtsMachine` (``sim.radio.compiled``), the chain as :func:`demotions` makes it:
     every row's records; returns how many."""
     (heads, head_t, order), chain = space(runs, t, CHAIN)
@@ -134,9 +154,11 @@ def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row, device,
     for r in range(t.shape[0]):
         first, n = n, put(recs, n, 0.0, -1, -1, idle)
         state, ready, owner, head, size, pages = idle, 0.0, -1, 0, 0, 0
+        last = start(paging_key, device[r], upkeep, idle)
         for j in range(merge(t, r, runs, heads, head_t, order)):
             k = order[j]
-            n, state, head, tk = settle(recs, n, owner, state, chain, head, size, t[r, k], ready)
+            n, state, head, tk, last = settle(recs, n, owner, state, chain, head, size, t[r, k], ready, last, upkeep,
+                                              keeper)
             kk = key[r, k]
             app = app_of_key[kk]
             if state == idle:
@@ -171,6 +193,6 @@ def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row, device,
             if due_state[size - 1] == pch and pch_release_s != np.inf:
                 due[size], due_proc[size], due_state[size] = due[size - 1] + pch_release_s, pch_release, idle
                 size += 1
-        n, state, head = fire(recs, n, owner, state, chain, head, size, end_s, True)
+        n, state, head, last = fire(recs, n, owner, state, chain, head, size, end_s, True, last, upkeep, keeper)
         per_row[r] = n - first
     return n

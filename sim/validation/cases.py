@@ -403,7 +403,8 @@ def rejects(lab: Lab) -> CaseResult:
     devices = round(REJECT_ERLANG / (m / rate_per_s) * 3600.0 / REJECT_PER_HOUR)
     data = {"name": "validation",
             "simulation": {"duration_s": duration_s, "seed": 12, "bin_s": duration_s, "engine": "des"},
-            "network": {"radio": "lte", "overrides": {"lte": {"messages": {"s1_release": {"eNB": 0}}}}},
+            "network": {"radio": "lte", "overrides": {"lte": {"messages": {"s1_release": {"eNB": 0}},
+                                                               "t3412_s": math.inf}}},  # no timer-driven load
             "controlplane": {"max_attempts": 1,
                              "nodes": {"eNB": {"messages_per_s": rate_per_s, "servers": REJECT_SERVERS,
                                                "queue_limit": 0}}},
@@ -616,6 +617,27 @@ def haverinen_keepalive(lab: Lab) -> CaseResult:
     return CaseResult(rows)
 
 
+def periodic_updates(lab: Lab) -> CaseResult:
+    """Periodic TAUs of idle LTE phones (docs/validation.md): with no traffic, D / T3412 per phone (a
+    uniform timer phase makes the mean exact); with a heartbeat every I = 28 min < T3412, none after the
+    first beat, so only the one that can fall before it: P(T3412 (1 - u) < I v) = I / (2 T3412), u, v uniform."""
+    t3412_s = float(lab.defaults["lte"]["t3412_s"])
+    devices, duration_s, beat_s = lab.size(400, 200), 3 * 3600.0, 28 * 60.0
+    rows = []
+    for engine in lab.settings.engines:
+        for label, apps, installed, expected, var in (
+                ("no traffic", [], {}, duration_s / t3412_s,
+                 (duration_s / t3412_s % 1.0) * (1.0 - duration_s / t3412_s % 1.0)),
+                ("a 28 min heartbeat", [heartbeat_app("push", beat_s)], {"push": 1.0}, beat_s / (2.0 * t3412_s),
+                 beat_s / (2.0 * t3412_s) * (1.0 - beat_s / (2.0 * t3412_s)))):
+            res = lab.run(engine, "lte", apps, installed, devices, duration_s, 31)
+            per_device = res.summary["signalling"]["occurrences_by_procedure"]["periodic_tau"] / devices
+            rows.append(check("periodic-updates", f"periodic TAUs per idle LTE phone in 3 h, {label}", engine,
+                              expected, "theory: T3412 = 54 min (TS 24.301 default)", per_device,
+                              SE_BAND * math.sqrt(var / devices), "4 SE (Bernoulli phase)"))
+    return CaseResult(rows)
+
+
 CASES: dict[str, Callable[[Lab], CaseResult]] = {
     "renewal-fixed": renewal_fixed,
     "renewal-poisson": renewal_poisson,
@@ -629,4 +651,5 @@ CASES: dict[str, Callable[[Lab], CaseResult]] = {
     "paging-areas": paging_areas,
     "ecn-messages": ecn_messages,
     "haverinen-keepalive": haverinen_keepalive,
+    "periodic-updates": periodic_updates,
 }
