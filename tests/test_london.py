@@ -9,6 +9,8 @@ def test_calls_fail_only_with_the_chatty_smartphones() -> None:
     without = sim.run("scenarios/london-2009.toml", overrides=["groups[1].apps.im=0.0"]).summary
     assert without["calls"]["attempts"] == with_im["calls"]["attempts"] > 1000  # same call draws
     assert without["calls"]["failed"] == 0
-    assert without["controlplane"]["RNC"]["utilization"] < 0.7
+    # busy, not saturated: voice, plus every phone's periodic routing-area update (T3312 54 min:
+    # about a fifth of the RNC's work here), leaves headroom; the IM heartbeats take it away
+    assert without["controlplane"]["RNC"]["utilization"] < 0.8
     assert with_im["controlplane"]["RNC"]["utilization"] > 0.95
     assert with_im["calls"]["failure_ratio"] > 0.05
