@@ -194,3 +194,16 @@ def test_many_apps_and_many_groups_are_estimated_as_measured() -> None:
     many = scenario(groups=[{"name": f"g{i}", "devices": 1, "apps": {"chat": 1.0}} for i in range(20_000)],
                     simulation__duration_s=600.0)
     assert estimate(many).fast.seconds >= 15.0  # measured: 16.4 s for the whole command
+
+
+def test_retries_of_rejected_attempts_are_counted_at_worst() -> None:
+    """A node that can reject may turn every attempt away: each send then takes max_attempts attempts,
+    at most one per reject_wait_s of the run (here 600 s / 2 s + 1 = 301 > 100)."""
+    base = {"nodes": {"eNB": {"messages_per_s": 100.0, "queue_limit": 0}}, "reject_wait_s": 2.0}
+    plain = estimate(scenario(simulation__duration_s=600.0)).transfers
+    assert estimate(scenario(simulation__duration_s=600.0, controlplane=base | {"max_attempts": 100})).transfers \
+        == pytest.approx(100 * plain)
+    assert estimate(scenario(simulation__duration_s=600.0, controlplane=base | {"max_attempts": 10_000})).transfers \
+        == pytest.approx(301 * plain)
+    unlimited = {"nodes": {"eNB": {"messages_per_s": 100.0}}, "max_attempts": 100}  # a queue only delays
+    assert estimate(scenario(simulation__duration_s=600.0, controlplane=unlimited)).transfers == pytest.approx(plain)

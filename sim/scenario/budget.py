@@ -78,6 +78,7 @@ REF_PUSH_S = 1680.0  # groups[].push_interval_s default
 REF_MESSAGES_PER_S = 4.0 / 3600.0  # quickstart
 REF_CALLS_PER_S = 0.9 / 3600.0  # calls.per_hour: the Vodafone model's busy hour
 REF_RETRY_S = 10.0  # retry.attempt_timeout_s default
+REF_ATTEMPTS = 3  # controlplane.max_attempts default
 
 
 @dataclass(frozen=True)
@@ -290,6 +291,16 @@ def _draw_slots(scn: Scenario) -> list[_Part]:
     return parts
 
 
+def _attempts_per_send(scn: Scenario) -> float:
+    """Attempts one send may take at worst: a node that can reject (a queue limit or a guard time)
+    rejecting every attempt, each retried ``reject_wait_s`` later up to ``max_attempts``; 1 when no
+    limited node can reject (an unlimited queue only delays)."""
+    cp = scn.controlplane
+    if not any(n.queue_limit is not None or n.guard_s is not None for n in cp.nodes.values()):
+        return 1.0
+    return float(min(cp.max_attempts, 1 + math.floor(scn.simulation.duration_s / cp.reject_wait_s)))
+
+
 def _total(parts: list[_Part]) -> tuple[float, str]:
     return sum(p.amount for p in parts), max(parts, key=lambda p: p.amount).field
 
@@ -323,6 +334,10 @@ def estimate(rs: ResolvedScenario, workers: int = 1) -> Estimate:
                          ("simulation.bin_s", REF_BIN_S / bin_s))
     by_stream = [_Part(s.devices * s.per_device, s.field) for s in streams] or [_Part(0.0, devices_field)]
     stream_field = _total(by_stream)[1]  # what drives the transfers: the largest stream's field
+    attempts = _attempts_per_send(scn)
+    transfers *= attempts
+    if attempts > REF_ATTEMPTS:  # a node rejecting every attempt, retried until max_attempts
+        stream_field = "controlplane.max_attempts"
 
     # the fast engine's largest chunk: its blocks' draws, and its devices' transfers
     block = _draws.BLOCK_DEVICES
