@@ -13,6 +13,7 @@ from sim.radio.profiles import RADIOS
 
 PUSH_APP = "os-push"  # pseudo-app that owns the OS shared push channel's heartbeat
 NETWORK_APP = "network"  # pseudo-app that owns network-driven procedures (re-attach after a RAN outage)
+VOICE_APP = "voice"  # pseudo-app that owns voice calls' signalling (their setup, or the reject that refused it)
 
 # Bounds that keep every total within 64 bits: the budget (sim.scenario.budget) admits at most
 # about 10^12 transfers in a run, so 10^6 bytes a transfer keep byte totals below 2^63 (9.2e18).
