@@ -20,7 +20,10 @@ from sim.metrics.concentration import TOP_PERCENTS, gini, top_share
 from sim.metrics.results import Results
 from sim.radio.tables import ModelTables
 from sim.scenario import ResolvedScenario
-from sim.scenario.schema import NETWORK_APP, PUSH_APP, VOICE_APP
+from sim.scenario.schema import CALL_TYPES, NETWORK_APP, PUSH_APP, VOICE_APP
+
+# the states in which a device holds a radio connection (for a call's connected seconds)
+CONNECTED_STATES = ("CELL_DCH", "CELL_FACH", "RRC_CONNECTED")
 
 
 @cache
@@ -101,7 +104,8 @@ class Reducer:
 
     PER_DEVICE = ("dev_msgs", "dev_voice_msgs", "dev_promos", "dev_up", "dev_down", "dev_packets", "energy",
                   "state_time")
-    ADDITIVE = ("bin_proc", "app_proc", "bin_up", "bin_down", "app_bytes", "app_kind", "installed", "traffic")
+    ADDITIVE = ("bin_proc", "app_proc", "bin_up", "bin_down", "app_bytes", "app_kind", "installed", "traffic",
+                "call_legs", "voice_radio")
 
     def __init__(self, tables: ModelTables, rs: ResolvedScenario, first_device: int = 0,
                  n_devices: int | None = None):
@@ -141,6 +145,9 @@ class Reducer:
         self.state_time = np.zeros((n_dev, n_states))
         self.traffic = np.zeros(4, dtype=np.int64)  # packets, up bytes, down bytes, held messages
         self.calls: list[tuple[np.ndarray, ...]] = []
+        self.call_legs = np.zeros((len(CALL_TYPES), self.n_procs), dtype=np.int64)  # [type, procedure + 1]
+        self.voice_radio = np.zeros(2)  # the voice app's connected seconds and their radio energy (J)
+        self.connected_state = np.array([s in CONNECTED_STATES for _, s in tables.states])
         self.call_attempts = 0
         self.controlplane: dict[str, Any] = {}
         self.node_log: dict[str, dict[str, Any]] = {}
@@ -194,15 +201,32 @@ class Reducer:
         # --- voice calls and the closed loop -----------------------------------------------
         # A decided call attempt is signalling like any other, owned by the voice pseudo-app: what
         # it exchanged (its setup, or the reject that refused it) counts per bin, device and procedure.
-        c_proc = log.call_proc + 1  # as the transitions' codes: 0 is "none"
+        c_proc, c_legs = log.call_proc + 1, log.call_legs  # as the transitions' codes: 0 is "none" (VoIP)
         c_bin = np.minimum((log.call_t / bin_s).astype(np.int64), n_bins - 1)
-        np.add.at(self.bin_proc, (c_bin, c_proc), 1)
-        self.app_proc[self.voice + 1] += np.bincount(c_proc, minlength=self.n_procs)
-        c_msgs = np.bincount(log.call_device - first_device, weights=self.msgs_of[c_proc], minlength=n).astype(np.int64)
+        np.add.at(self.bin_proc, (c_bin, c_proc), c_legs)
+        legs = np.zeros((len(CALL_TYPES), self.n_procs), dtype=np.int64)
+        np.add.at(legs, (log.call_type, c_proc), c_legs)
+        self.call_legs += legs
+        self.app_proc[self.voice + 1] += legs.sum(axis=0)
+        c_msgs = np.bincount(log.call_device - first_device, weights=self.msgs_of[c_proc] * c_legs,
+                             minlength=n).astype(np.int64)
         self.dev_msgs += c_msgs
         self.dev_voice_msgs += c_msgs
         self.installed[self.voice] += np.unique(log.call_device).size  # devices that called: disjoint per log
-        self.calls.append((log.call_t, log.call_device, log.call_ok, log.call_setup_s, log.call_proc))
+        # the radio time and energy of the voice app's own RRC periods (a VoIP call's, a call-back
+        # request's): connected from its promotion to the release, attributed as every app's (§7)
+        voice_recs = owner == self.voice
+        if voice_recs.any():  # ... and their signalling, a part of each device's voice messages
+            self.dev_voice_msgs[span] += np.bincount(dev[voice_recs], weights=self.msgs_of[proc[voice_recs] + 1],
+                                                     minlength=n).astype(np.int64)
+        owned = voice_recs & self.connected_state[state]
+        if owned.any():
+            last = np.append(dev[1:] != dev[:-1], True)  # a device's last record lasts until the end
+            until = np.where(last, end_s, np.append(t[1:], end_s))
+            seconds_owned = (until - t)[owned]
+            self.voice_radio += [seconds_owned.sum(), seconds_owned @ tables.state_power_w[state[owned]]]
+        self.calls.append((log.call_t, log.call_device, log.call_ok, log.call_setup_s, log.call_proc, log.call_legs,
+                           log.call_type))
         self.call_attempts += log.call_attempts
         self.controlplane |= log.controlplane
         self.node_log |= log.node_log
@@ -241,7 +265,7 @@ class Reducer:
         ts["up_bytes"] = np.rint(self.bin_up).astype(np.int64)
         ts["down_bytes"] = np.rint(self.bin_down).astype(np.int64)
         ts["bytes"] = ts["up_bytes"] + ts["down_bytes"]
-        call_t, _, call_ok, call_setup_s, call_proc = (np.concatenate(c) for c in zip(*self.calls))
+        call_t, _, call_ok, call_setup_s, call_proc, call_legs, call_type = (np.concatenate(c) for c in zip(*self.calls))
         c_bin = np.minimum((call_t / self.bin_s).astype(np.int64), n_bins - 1)
         ts["call_attempts"] = np.bincount(c_bin, minlength=n_bins)
         ts["call_failures"] = np.bincount(c_bin[~call_ok], minlength=n_bins)
@@ -336,14 +360,41 @@ class Reducer:
             summary["events"] = [e.model_dump() for e in scn.events]
         decided, failed = int(call_t.size), int((~call_ok).sum())
         # what each decided attempt exchanged: its setup if the nodes processed it, else the reject
-        call_msgs = np.bincount(call_proc, minlength=len(tables.procedures)) @ tables.messages
+        call_msgs = self.call_legs.sum(axis=0)[1:] @ tables.messages
         summary["calls"] = {
             "attempts": self.call_attempts, "failed": failed, "failure_ratio": failed / decided if decided else 0.0,
             "pending_at_end": self.call_attempts - decided,
             "setup_p95_s": float(np.percentile(call_setup_s, 95)) if decided else 0.0,
             "messages_by_node": {n: int(call_msgs[j]) for j, n in enumerate(nodes)},
+            "by_type": self._by_type(call_type, call_setup_s),
         }
         return Results(summary, timeseries, apps_df, devices, nodes, states)
+
+
+    def _by_type(self, call_type: np.ndarray, setup_s: np.ndarray) -> dict[str, dict[str, Any]]:
+        """Per call type that was placed: decided attempts, messages per node (its legs, and for the data
+        call types the voice app's RRC procedures: one data type per run, so they are its), per call,
+        and the connected seconds and radio energy per call its RRC periods took (0: legs only)."""
+        messages, nodes = self.tables.messages, self.tables.nodes
+        rrc_counts = self.app_proc[self.voice + 1] - self.call_legs.sum(axis=0)  # the RRC machines' procedures
+        rrc, rrc_j = rrc_counts[1:] @ messages, float(rrc_counts @ self.extra_j_of)  # + promotion energy
+        out: dict[str, dict[str, Any]] = {}
+        for k, name in enumerate(CALL_TYPES):
+            mine = call_type == k
+            calls = int(mine.sum())
+            if not calls:
+                continue
+            data = name in ("callback", "voip")
+            msgs = self.call_legs[k, 1:] @ messages + (rrc if data else 0)
+            out[name] = {
+                "attempts": calls,
+                "messages_by_node": {n: int(msgs[j]) for j, n in enumerate(nodes)},
+                "messages_per_call_by_node": {n: float(msgs[j]) / calls for j, n in enumerate(nodes)},
+                "connected_s_per_call": float(self.voice_radio[0]) / calls if data else 0.0,
+                "radio_j_per_call": (float(self.voice_radio[1]) + rrc_j) / calls if data else 0.0,
+                "setup_p95_s": float(np.percentile(setup_s[mine], 95)),
+            }
+        return out
 
 
 def _concentration(per_device: np.ndarray) -> dict[str, Any]:

@@ -149,6 +149,7 @@ class LteProfile(_Profile):
     BASE_STATION: ClassVar[str] = "eNB"
     PROCEDURES: ClassVar[tuple[str, ...]] = (
         "service_request", "s1_release", "paging", "call_setup", "attach", "rrc_reject", "service_reject",
+        "csfb_call",
     )
     radio: Literal["lte"]
     tail_s: Positive

@@ -16,6 +16,15 @@ from sim.radio.base import Machine, TransitionSink
 from sim.radio.compiled import run_rows
 from sim.radio.profiles import Profile
 
+# The signalling of each call type on each radio that is not the RRC machines': (procedure, occurrences
+# per call). A cs, csfb or volte attempt is one leg, the placing device's (the far party's leg is its own
+# attempt, as BHCA per subscriber counts legs); a call-back has the network call both parties (reference
+# §6): two mobile-terminated CS legs, on LTE each by fallback. voip has none: its signalling is the RRC
+# machines' promotions and releases (docs/model.md §10).
+CALL_LEGS: dict[tuple[str, str], tuple[str, int]] = {
+    ("cs", "umts"): ("call_setup", 1), ("volte", "lte"): ("call_setup", 1), ("volte", "nr"): ("call_setup", 1),
+    ("csfb", "lte"): ("csfb_call", 1), ("callback", "umts"): ("call_setup", 2), ("callback", "lte"): ("csfb_call", 2),
+}
 PAGING_STREAM = 0x9A61  # spawn key of the paging draws' stream, apart from the traffic draws' streams
 MODULES: dict[str, ModuleType] = {"umts": umts, "lte": lte, "nr": nr}
 MACHINES: dict[str, type[Machine]] = {"umts": umts.UmtsMachine, "lte": lte.LteMachine, "nr": nr.NrMachine}
@@ -46,6 +55,13 @@ class ModelTables:
     def state_names(self) -> list[str]:
         """Distinct state names, in order (states of several radios may share a name)."""
         return list(dict.fromkeys(s for _, s in self.states))
+
+    def call_legs(self, radio: str, call_type: str) -> tuple[int, int]:
+        """(procedure code, occurrences per call) of ``call_type``'s legs on ``radio``; (-1, 0): none."""
+        if (call_type, radio) not in CALL_LEGS:
+            return -1, 0
+        proc, legs = CALL_LEGS[call_type, radio]
+        return self.procedures.index((radio, proc)), legs
 
     def machine(self, radio: str, device: int, sink: TransitionSink) -> Machine:
         return MACHINES[radio](self.specs[radio], device, sink)
