@@ -51,3 +51,79 @@ def test_concentration_apps_leaves_voice_out() -> None:
     assert voice == sum(LTE_CALL.values()) * calls
     assert with_calls["apps"]["chat"]["signalling_messages"] == without["apps"]["chat"]["signalling_messages"]
     assert "voice" not in without["apps"]  # a pseudo-app shows only when it signalled
+
+
+# UMTS by hand (sim/profiles/umts.toml): an isolated transfer from IDLE is rrc_setup (RNC 17, SGSN 5),
+# 2 s of promotion, T1 = 5 s in CELL_DCH, dch_to_fach (RNC 4), T2 = 12 s in CELL_FACH, release (RNC 8,
+# SGSN 3): RNC 29, SGSN 8, connected 2 + 5 + 12 = 19 s. A page: RNC 2 x (1 + 100 cells), SGSN 2.
+ISOLATED = {"RNC": 29, "SGSN": 8}
+PAGE = {"RNC": 202, "SGSN": 2}
+TAIL_S = 5.0 + 12.0
+
+
+def _isolated(rs, hold_s: np.ndarray) -> None:
+    """The hand counts hold when no call overlaps another's radio period (an assumption on the draws, checked)."""
+    d = block_draws(rs.scenario, *next(blocks(rs.scenario)))
+    start, end = d.call_times_s, d.call_times_s + hold_s
+    order = np.argsort(start)
+    assert (start[order][1:] > end[order][:-1]).all() and (end < rs.scenario.simulation.duration_s).all()
+
+
+def _two_phones(kind: str, seed: int):
+    return scenario(apps=[], groups=[{"name": "pair", "devices": 2, "radio": "umts"}],
+                    calls={"per_hour_by_type": {kind: 0.5}}, simulation={"duration_s": 36000.0, "seed": seed})
+
+
+def test_a_call_back_costs_its_request_two_cs_legs_and_one_page() -> None:
+    rs = _two_phones("callback", 3)
+    _isolated(rs, np.full(1, 2.0 + TAIL_S))
+    s = run(rs).summary
+    t = s["calls"]["by_type"]["callback"]
+    assert t["attempts"] > 2
+    assert t["messages_per_call_by_node"] == {"RNC": 29 + 2 * UMTS_CALL_RNC + 202, "SGSN": 8 + 2, "HLR": 0.0,
+                                              "GGSN": 0.0}
+    assert t["connected_s_per_call"] == pytest.approx(2.0 + TAIL_S)
+    # 7 s in CELL_DCH at 700 mW, 12 s in CELL_FACH at 350 mW, the promotion 2 s at 530 mW in place of DCH's 700
+    assert t["radio_j_per_call"] == pytest.approx(7 * 0.7 + 12 * 0.35 + 2 * (0.53 - 0.7))
+    assert s["signalling"]["by_node"]["RNC"] == t["messages_by_node"]["RNC"]  # nothing else signals
+
+
+def test_a_voip_call_promotes_both_parties_and_holds_them_for_its_duration() -> None:
+    rs = _two_phones("voip", 5)
+    d = block_draws(rs.scenario, *next(blocks(rs.scenario)))
+    frames = np.ceil(d.call_duration_s)  # one send a second, the first at the call's start
+    assert (frames >= 3).all()  # the last send falls after the 2 s promotion
+    _isolated(rs, frames - 1 + TAIL_S)
+    t = run(rs).summary["calls"]["by_type"]["voip"]
+    calls = frames.size
+    assert t["attempts"] == calls > 2
+    # each party: an isolated promotion and release; the partner is paged first
+    assert t["messages_by_node"] == {"RNC": calls * (2 * 29 + 202), "SGSN": calls * (2 * 8 + 2), "HLR": 0, "GGSN": 0}
+    # each party connected from the start to its last send, then T1 + T2
+    assert t["connected_s_per_call"] == pytest.approx(2 * (frames - 1 + TAIL_S).mean())
+
+
+@pytest.mark.parametrize("radio,kinds", [("umts", {"cs": 1.0, "voip": 0.5}), ("lte", {"csfb": 1.0, "volte": 1.0,
+                                                                                       "callback": 0.5}),
+                                         ("nr", {"volte": 1.0, "voip": 0.7})])
+def test_every_call_type_gives_the_same_results_on_both_engines(radio: str, kinds: dict) -> None:
+    base = dict(apps=[{"name": "chat", "heartbeat": {"policy": "fixed", "interval_s": 300.0, "jitter": 0.1},
+                       "messages": {"per_hour": 3.0}}],
+                groups=[{"name": "g", "devices": 1500, "radio": radio, "apps": {"chat": 0.6}}],
+                calls={"per_hour": 0.5, "per_hour_by_type": kinds}, network={"radio": radio, "nat_timeout_s": 600.0})
+    des, fast = (run(scenario(**base, simulation={"duration_s": 1800.0, "engine": e})) for e in ("des", "fast"))
+    for key in ("signalling", "apps", "calls", "concentration", "concentration_apps", "rrc", "traffic"):
+        assert des.summary[key] == fast.summary[key], key
+    assert des.summary["energy"] == pytest.approx(fast.summary["energy"])
+    assert set(des.summary["calls"]["by_type"]) == set(kinds) | {"cs" if radio == "umts" else "volte"}
+    np.testing.assert_array_equal(des.devices["signalling_messages"], fast.devices["signalling_messages"])
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"calls": {"per_hour_by_type": {"cs": 1.0}}}, "need umts"),
+    ({"calls": {"per_hour_by_type": {"voip": 1.0, "callback": 1.0}}}, "not supported"),
+    ({"calls": {"per_hour_by_type": {"voip": 1.0}}, "controlplane": {"nodes": {"eNB": {"servers": 1}}}}, "open loop"),
+])
+def test_call_types_are_refused_where_they_cannot_run(changes: dict, message: str) -> None:
+    with pytest.raises(Exception, match=message):
+        scenario(**changes)  # the base scenario is LTE

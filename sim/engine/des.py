@@ -101,18 +101,18 @@ def _calls(env: simpy.Environment, net: ControlNetwork | None, log: EventLog, de
         if t > env.now:
             yield env.timeout(t - env.now)
         proc, n_legs = legs[kind]
-        exchanged, count = proc, n_legs
+        exchanged = proc
         for _ in range(n_legs if net is not None else 0):
             for name, node, messages in net.route(device, proc):
                 outcome = yield node.offer(messages)
                 if not outcome.accepted:
-                    exchanged, count = net.reject_code(name, *rejects), 1
+                    exchanged = net.reject_code(name, *rejects)
                     net.count_reject(device, exchanged)
                     break
             if exchanged != proc:
                 break
         setup_s = env.now - t
-        log.call((t, device, exchanged == proc and setup_s <= guard_s, setup_s, exchanged, count, kind))
+        log.call((t, device, exchanged == proc and setup_s <= guard_s, setup_s, exchanged, kind))
 
 
 def _app_update(env: simpy.Environment, phone: ControlledPhone, conn: Connection, event

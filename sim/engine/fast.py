@@ -72,12 +72,12 @@ def _chunk(rs: ResolvedScenario, tables: ModelTables, d: BlockDraws) -> LogArray
                                                        scn.simulation.duration_s)
     calls = np.diff(d.call_offsets)
     radio = rs.group_radio(d.group)
-    legs = np.array([tables.call_legs(radio, t) for t in CALL_TYPES], dtype=np.int64)  # open loop: never rejected
+    legs = np.array([tables.call_legs(radio, t) for t in CALL_TYPES], dtype=np.int64)  # open loop: all carried
     return LogArrays(tr_t, tr_dev, tr_proc, tr_owner, tr_state,
                      x_t, x_row + d.first_device, x_code, codes.table(), log.held_messages, tr_grouped=True,
                      call_t=d.call_times_s, call_device=np.repeat(np.arange(d.n), calls) + d.first_device,
                      call_ok=np.ones(d.call_times_s.size, dtype=bool), call_setup_s=np.zeros(d.call_times_s.size),
-                     call_proc=legs[d.call_type, 0], call_legs=legs[d.call_type, 1], call_type=d.call_type,
+                     call_proc=legs[d.call_type, 0], call_type=d.call_type,
                      call_attempts=int(d.call_times_s.size))
 
 

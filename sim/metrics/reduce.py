@@ -146,6 +146,11 @@ class Reducer:
         self.traffic = np.zeros(4, dtype=np.int64)  # packets, up bytes, down bytes, held messages
         self.calls: list[tuple[np.ndarray, ...]] = []
         self.call_legs = np.zeros((len(CALL_TYPES), self.n_procs), dtype=np.int64)  # [type, procedure + 1]
+        # per (call type, radio): the legs' first procedure (what a carried call logs) and all it exchanged
+        radios = tables.radios
+        self.proc_radio = np.array([radios.index(r) for r, _ in tables.procedures], dtype=np.int64)
+        self.first_leg = np.array([[tables.call_legs(r, t)[0] for r in radios] for t in CALL_TYPES], dtype=np.int64)
+        self.leg_occ = np.array([[np.append(0, tables.call_occurrences(r, t)) for r in radios] for t in CALL_TYPES])
         self.voice_radio = np.zeros(2)  # the voice app's connected seconds and their radio energy (J)
         self.connected_state = np.array([s in CONNECTED_STATES for _, s in tables.states])
         self.call_attempts = 0
@@ -201,15 +206,16 @@ class Reducer:
         # --- voice calls and the closed loop -----------------------------------------------
         # A decided call attempt is signalling like any other, owned by the voice pseudo-app: what
         # it exchanged (its setup, or the reject that refused it) counts per bin, device and procedure.
-        c_proc, c_legs = log.call_proc + 1, log.call_legs  # as the transitions' codes: 0 is "none" (VoIP)
+        # [call, procedure + 1]: a carried call's legs and pages (CALL_LEGS), else the one reject
+        c_radio = self.proc_radio[log.call_proc]  # (any radio for VoIP, code -1: its row is empty on all)
+        carried = self.first_leg[log.call_type, c_radio] == log.call_proc
+        occ = np.where(carried[:, None], self.leg_occ[log.call_type, c_radio], 0)
+        occ[np.flatnonzero(~carried), log.call_proc[~carried] + 1] = 1
         c_bin = np.minimum((log.call_t / bin_s).astype(np.int64), n_bins - 1)
-        np.add.at(self.bin_proc, (c_bin, c_proc), c_legs)
-        legs = np.zeros((len(CALL_TYPES), self.n_procs), dtype=np.int64)
-        np.add.at(legs, (log.call_type, c_proc), c_legs)
-        self.call_legs += legs
-        self.app_proc[self.voice + 1] += legs.sum(axis=0)
-        c_msgs = np.bincount(log.call_device - first_device, weights=self.msgs_of[c_proc] * c_legs,
-                             minlength=n).astype(np.int64)
+        np.add.at(self.bin_proc, c_bin, occ)
+        np.add.at(self.call_legs, log.call_type, occ)
+        self.app_proc[self.voice + 1] += occ.sum(axis=0)
+        c_msgs = np.bincount(log.call_device - first_device, weights=occ @ self.msgs_of, minlength=n).astype(np.int64)
         self.dev_msgs += c_msgs
         self.dev_voice_msgs += c_msgs
         self.installed[self.voice] += np.unique(log.call_device).size  # devices that called: disjoint per log
@@ -225,8 +231,7 @@ class Reducer:
             until = np.where(last, end_s, np.append(t[1:], end_s))
             seconds_owned = (until - t)[owned]
             self.voice_radio += [seconds_owned.sum(), seconds_owned @ tables.state_power_w[state[owned]]]
-        self.calls.append((log.call_t, log.call_device, log.call_ok, log.call_setup_s, log.call_proc, log.call_legs,
-                           log.call_type))
+        self.calls.append((log.call_t, log.call_device, log.call_ok, log.call_setup_s, log.call_type))
         self.call_attempts += log.call_attempts
         self.controlplane |= log.controlplane
         self.node_log |= log.node_log
@@ -265,7 +270,7 @@ class Reducer:
         ts["up_bytes"] = np.rint(self.bin_up).astype(np.int64)
         ts["down_bytes"] = np.rint(self.bin_down).astype(np.int64)
         ts["bytes"] = ts["up_bytes"] + ts["down_bytes"]
-        call_t, _, call_ok, call_setup_s, call_proc, call_legs, call_type = (np.concatenate(c) for c in zip(*self.calls))
+        call_t, _, call_ok, call_setup_s, call_type = (np.concatenate(c) for c in zip(*self.calls))
         c_bin = np.minimum((call_t / self.bin_s).astype(np.int64), n_bins - 1)
         ts["call_attempts"] = np.bincount(c_bin, minlength=n_bins)
         ts["call_failures"] = np.bincount(c_bin[~call_ok], minlength=n_bins)
