@@ -1,9 +1,14 @@
-"""Voice calls in the signalling totals, counted by hand from the profiles' ``call_setup`` rows."""
+"""Voice calls: in the signalling totals, and per call type, counted by hand from the profiles."""
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from sim.cli import cli
 from sim.population.draws import block_draws, blocks
 
 from conftest import run, scenario
@@ -127,3 +132,19 @@ def test_every_call_type_gives_the_same_results_on_both_engines(radio: str, kind
 def test_call_types_are_refused_where_they_cannot_run(changes: dict, message: str) -> None:
     with pytest.raises(Exception, match=message):
         scenario(**changes)  # the base scenario is LTE
+
+
+def test_dingtalk_2016_prints_both_call_types_per_call(tmp_path) -> None:
+    path = str(Path(__file__).resolve().parent.parent / "scenarios" / "dingtalk-2016.toml")
+    summaries = {}
+    for kind in ("callback", "voip"):
+        out = tmp_path / kind
+        result = CliRunner().invoke(cli, ["run", path, "--out", str(out), "--set", "groups[0].devices=200",
+                                          "--set", f"calls.per_hour_by_type={{{kind}=0.45}}"])
+        assert result.exit_code == 0, result.output
+        assert "per call type: per call" in result.output and kind in result.output
+        assert "connected s" in result.output and "RNC" in result.output
+        summaries[kind] = json.loads((out / "summary.json").read_text())["calls"]["by_type"][kind]
+    # the same calls both ways (shared draws); a VoIP call holds both radios far longer than a call-back's request
+    assert summaries["callback"]["attempts"] == summaries["voip"]["attempts"] > 0
+    assert summaries["voip"]["connected_s_per_call"] > 5 * summaries["callback"]["connected_s_per_call"]
