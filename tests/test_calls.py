@@ -99,8 +99,10 @@ def test_a_voip_call_promotes_both_parties_and_holds_them_for_its_duration() -> 
     frames = np.ceil(d.call_duration_s)  # one send a second, the first at the call's start
     assert (frames >= 3).all()  # the last send falls after the 2 s promotion
     _isolated(rs, frames - 1 + TAIL_S)
-    t = run(rs).summary["calls"]["by_type"]["voip"]
+    s = run(rs).summary
+    t = s["calls"]["by_type"]["voip"]
     calls = frames.size
+    assert s["apps"]["voice"]["active_devices"] == 2  # the caller and its partner, each counted once
     assert t["attempts"] == calls > 2
     # each party: an isolated promotion and release; the partner is paged first
     assert t["messages_by_node"] == {"RNC": calls * (2 * 29 + 202), "SGSN": calls * (2 * 8 + 2), "HLR": 0, "GGSN": 0}

@@ -199,7 +199,8 @@ class Reducer:
         # devices with any transfer of each app: distinct (device, app) pairs among the nonzero
         # (device, code) counts (a dense device x app product costs devices x codes x apps)
         with_any, code = np.nonzero(per_device)
-        pairs = np.unique(with_any.astype(np.int64) * n_apps + app[code])
+        callers = (log.call_device - first_device).astype(np.int64) * n_apps + self.voice  # calls are voice's too
+        pairs = np.unique(np.concatenate([with_any.astype(np.int64) * n_apps + app[code], callers]))
         self.installed += np.bincount(pairs % n_apps, minlength=n_apps)
         self.traffic += [int(per_code @ packets), int(per_code @ up), int(per_code @ down), log.held_messages]
 
@@ -216,13 +217,13 @@ class Reducer:
         np.add.at(self.call_legs, log.call_type, occ)
         self.app_proc[self.voice + 1] += occ.sum(axis=0)
         c_msgs = np.bincount(log.call_device - first_device, weights=occ @ self.msgs_of, minlength=n).astype(np.int64)
-        self.dev_msgs += c_msgs
-        self.dev_voice_msgs += c_msgs
-        self.installed[self.voice] += np.unique(log.call_device).size  # devices that called: disjoint per log
-        # the radio time and energy of the voice app's own RRC periods (a VoIP call's, a call-back
-        # request's): connected from its promotion to the release, attributed as every app's (§7)
+        self.dev_msgs[span] += c_msgs
+        self.dev_voice_msgs[span] += c_msgs
+        # The voice app's own RRC periods (a VoIP call's, a call-back request's), attributed as every
+        # app's (§7): their signalling is a part of each device's voice messages; their time connected,
+        # from the promotion to the release, and its radio energy are the data call types' cost.
         voice_recs = owner == self.voice
-        if voice_recs.any():  # ... and their signalling, a part of each device's voice messages
+        if voice_recs.any():
             self.dev_voice_msgs[span] += np.bincount(dev[voice_recs], weights=self.msgs_of[proc[voice_recs] + 1],
                                                      minlength=n).astype(np.int64)
         owned = voice_recs & self.connected_state[state]
