@@ -183,7 +183,7 @@ class _Builder:
         ran_outages = [e for e in scn.events if e.kind == "ran_outage" and e.node in nodes_here]
         bounds = np.searchsorted(dev, np.arange(d.n + 1)).tolist()
         times_l, streams_l, incoming_l = times.tolist(), streams.tolist(), incoming.tolist()
-        voice = (None, self.push_app + 2, MESSAGE)
+        voice = (None, self.push_app + 2, MESSAGE)  # no connection (the call's own flow), the voice pseudo-app
         voice_actions = [(*voice, CALLBACK_REQUEST), (*voice, VOIP_BATCH)]
         attach_proc = self.tables.procedures.index((radio, "attach"))
         rejects = (self.tables.procedures.index((radio, "rrc_reject")),
