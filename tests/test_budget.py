@@ -46,6 +46,24 @@ def test_every_kind_of_send_is_counted_by_hand() -> None:
     assert estimate(rs).transfers == pytest.approx(hand)
 
 
+def test_call_types_are_counted_by_hand() -> None:
+    # per call one attempt; a call-back also its request; a VoIP call a send a second, each way, for
+    # its mean duration plus one (the first at the start)
+    rs = scenario(apps=[], groups=[{"name": "phones", "devices": 10, "radio": "umts"}],
+                  calls={"per_hour": 0.9, "per_hour_by_type": {"cs": 1.0, "voip": 2.0}, "mean_duration_s": 60.0})
+    assert estimate(rs).transfers == pytest.approx(10 * 0.9 + 10 * 1.0 + 10 * 2.0 * (1 + 2 * 61))
+    rs = scenario(apps=[], groups=[{"name": "phones", "devices": 10, "radio": "umts"}],
+                  calls={"per_hour_by_type": {"callback": 3.0}})
+    assert estimate(rs).transfers == pytest.approx(10 * 3.0 * 2)
+
+
+def test_voip_calls_are_estimated_at_their_expected_sends() -> None:
+    # an expectation, not a bound: the calls and their durations are random (a run's own count varies)
+    rs = load_scenario(str(ROOT / "scenarios" / "dingtalk-2016.toml"),
+                       ["groups[0].devices=1000", "calls.per_hour_by_type={voip=0.45}"])
+    assert estimate(rs).transfers == pytest.approx(_transfers(run(rs).summary), rel=0.15)
+
+
 @pytest.mark.parametrize("path,sets", [(QUICKSTART, ["groups[0].devices=200"]),
                                        (QUICKSTART, ["groups[0].devices=200", 'simulation.engine="des"']),
                                        (STORM, ["groups[0].devices=100"])])

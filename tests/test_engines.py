@@ -50,7 +50,9 @@ def assert_same_logs(rs: ResolvedScenario) -> None:
     d = np.stack([getattr(des, n) for n in names])
     np.testing.assert_array_equal(f[:, np.lexsort(f)], d[:, np.lexsort(d)])
     assert sum(p.held_messages for p in parts) == des.held_messages
-    np.testing.assert_array_equal(cat("call_t"), des.call_t[np.argsort(des.call_device, kind="stable")])
+    by_device = np.argsort(des.call_device, kind="stable")
+    for name in ("call_t", "call_proc", "call_type"):  # the calls, their types and what they exchanged
+        np.testing.assert_array_equal(cat(name), getattr(des, name)[by_device], err_msg=name)
 
 
 def assert_same(a, b, path: str = "summary") -> None:
@@ -119,7 +121,9 @@ def open_loop_scenarios(draw):
     sim = {"duration_s": draw(st.floats(300.0, 3600.0)), "seed": draw(st.integers(0, 2**32)),
            "bin_s": draw(st.sampled_from([60.0, 300.0]))}
     return scenario(network=network | ({"nat_timeout_s": nat} if nat else {}), apps=apps, groups=groups,
-                    simulation=sim, calls={"per_hour": draw(st.floats(0.0, 5.0))})
+                    simulation=sim, calls={"per_hour": draw(st.floats(0.0, 5.0)),  # voip: data on every radio
+                                           "per_hour_by_type": {"voip": draw(st.sampled_from([0.0, 2.0]))},
+                                           "mean_duration_s": draw(st.floats(1.0, 300.0))})
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -139,7 +143,8 @@ def test_chunks_and_blocks_do_not_change_anything(monkeypatch) -> None:
                   network={"radio": "lte", "nat_timeout_s": 400.0},
                   groups=[{"name": "a", "devices": 2100, "apps": {"chat": 0.9, "mail": 0.5}},
                           {"name": "b", "devices": 1030, "radio": "umts", "apps": {"chat": 0.5, "mail": 1.0}}],
-                  simulation={"duration_s": 1800.0, "seed": 3, "bin_s": 60.0})
+                  simulation={"duration_s": 1800.0, "seed": 3, "bin_s": 60.0},
+                  calls={"per_hour": 0.5, "per_hour_by_type": {"voip": 0.5}})  # partners within each block
     assert len(list(fast.chunks(rs))) == 5
     assert_same_logs(rs)
 

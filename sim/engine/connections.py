@@ -23,8 +23,8 @@ import numpy as np
 from sim.engine.log import HEARTBEAT, MESSAGE, RECONNECT
 from sim.population.heartbeat import MarsArrays
 from sim.population.schedule import ConnectionStreams, Stream
-from sim.population.traffic import AppTraffic, Payload
-from sim.scenario.schema import Heartbeat
+from sim.population.traffic import CALLBACK_REQUEST, VOIP_BATCH, AppTraffic, Payload
+from sim.scenario.schema import PSEUDO_APPS, VOICE_APP, Heartbeat
 
 
 KEY = np.int16  # send codes and radio keys: a few per app
@@ -34,7 +34,8 @@ KEY = np.int16  # send codes and radio keys: a few per app
 class Codes:
     """What each send code is: app, kind and payload. Codes ``2a`` and ``2a + 1`` are app a's
     heartbeat and message, ``2 x apps`` the push channel's heartbeat, ``2 x apps + 1 + o``
-    the reconnect of owner o's connection (o = apps: the push channel)."""
+    the reconnect of owner o's connection (o = apps: the push channel), ``3 x apps + 2`` a call-back's
+    request and ``3 x apps + 3`` a second of VoIP frames (the voice pseudo-app's: ``PSEUDO_APPS``)."""
 
     app: np.ndarray
     kind: np.ndarray
@@ -50,6 +51,8 @@ class Codes:
                                                     for k, p in ((HEARTBEAT, tr.heartbeat), (MESSAGE, tr.message))]
         payloads.append((n, HEARTBEAT, push.heartbeat))
         payloads += [(o, RECONNECT, tr.reconnect) for o, tr in enumerate([*traffic, push])]
+        voice = n + PSEUDO_APPS.index(VOICE_APP)  # the voice pseudo-app's code
+        payloads += [(voice, MESSAGE, CALLBACK_REQUEST), (voice, MESSAGE, VOIP_BATCH)]
         cols = list(zip(*((a, k, p.up_bytes, p.down_bytes, p.packets) for a, k, p in payloads)))
         return Codes(*(np.array(c, dtype=np.int64) for c in cols), n)
 
@@ -59,6 +62,10 @@ class Codes:
 
     def reconnect(self, owner: int) -> int:
         return 2 * self.apps + 1 + owner
+
+    def voice(self, which: np.ndarray) -> np.ndarray:
+        """The codes of calls' data sends (``sim.population.schedule.CALLBACK_SEND``, ``VOIP_SEND``)."""
+        return (3 * self.apps + 2 + which).astype(KEY)
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,12 @@ from sim.engine.log import HEARTBEAT, MESSAGE, EventLog, LogArrays
 from sim.engine.phone import Connection, Phone
 from sim.population.draws import BlockDraws, block_draws, blocks
 from sim.population.heartbeat import MarsHeartbeat
-from sim.population.schedule import open_loop_sends, push_users
-from sim.population.traffic import AppTraffic, Payload, app_traffic, push_traffic
+from sim.population.schedule import open_loop_sends, push_users, voice_sends
+from sim.population.traffic import CALLBACK_REQUEST, VOIP_BATCH, AppTraffic, Payload, app_traffic, push_traffic
 from sim.radio.base import Machine
 from sim.radio.tables import ModelTables
 from sim.scenario import ResolvedScenario
-from sim.scenario.schema import Heartbeat
+from sim.scenario.schema import CALL_TYPES, PSEUDO_APPS, VOICE_APP, Heartbeat
 
 
 class _Schedule:
@@ -90,23 +90,29 @@ def _adaptive(env: simpy.Environment, phone: Phone, conn: Connection, hb: Heartb
         t += interval
 
 
-def _calls(env: simpy.Environment, net: ControlNetwork | None, log: EventLog, device: int, proc: int,
-           rejects: tuple[int, int], times: list[float], guard_s: float) -> Generator[simpy.Event, None, None]:
-    """A device's voice call attempts: each sets up through the limited nodes on its route, in
-    turn, and fails if one rejects it or setup takes longer than ``guard_s``. A rejected one
-    exchanged only the reject (``rejects``: the radio's ``rrc_reject`` and ``service_reject``)."""
-    for t in times:
+def _calls(env: simpy.Environment, net: ControlNetwork | None, log: EventLog, device: int,
+           legs: list[tuple[int, int]], rejects: tuple[int, int], times: list[float], types: list[int],
+           guard_s: float) -> Generator[simpy.Event, None, None]:
+    """A device's voice call attempts: each sets up its legs (``legs[type]``: procedure and how many)
+    through the limited nodes on its route, leg by leg and node by node, and fails if one rejects it or
+    setup takes longer than ``guard_s``. A rejected one exchanged only the reject (``rejects``: the
+    radio's ``rrc_reject`` and ``service_reject``)."""
+    for t, kind in zip(times, types):
         if t > env.now:
             yield env.timeout(t - env.now)
+        proc, n_legs = legs[kind]
         exchanged = proc
-        for name, node, messages in (net.route(device, proc) if net is not None else ()):
-            outcome = yield node.offer(messages)
-            if not outcome.accepted:
-                exchanged = net.reject_code(name, *rejects)
-                net.count_reject(device, exchanged)
+        for _ in range(n_legs if net is not None else 0):
+            for name, node, messages in net.route(device, proc):
+                outcome = yield node.offer(messages)
+                if not outcome.accepted:
+                    exchanged = net.reject_code(name, *rejects)
+                    net.count_reject(device, exchanged)
+                    break
+            if exchanged != proc:
                 break
         setup_s = env.now - t
-        log.call((t, device, exchanged == proc and setup_s <= guard_s, setup_s, exchanged))
+        log.call((t, device, exchanged == proc and setup_s <= guard_s, setup_s, exchanged, kind))
 
 
 def _app_update(env: simpy.Environment, phone: ControlledPhone, conn: Connection, event
@@ -157,19 +163,29 @@ class _Builder:
         push, push_app, push_s = push_traffic(group), self.push_app, group.push_interval_s
         uses_push = push_users(scn, d)
         dev, times, streams, incoming = open_loop_sends(scn, d, uses_push)
-        bounds = np.searchsorted(dev, np.arange(d.n + 1)).tolist()
-        times_l, streams_l, incoming_l = times.tolist(), streams.tolist(), incoming.tolist()
         # per app: (code, app, traffic, installed per device, heartbeat phase per device)
         apps = [(a, app, self.traffic[a], draws.installed.tolist(), draws.phase.tolist())
                 for a, (app, draws) in enumerate(zip(scn.apps, d.apps))]
         uses_push_l, push_phase_l = uses_push.tolist(), d.push_phase.tolist()
-        n_streams = 2 * len(scn.apps) + 1
-        call_bounds, call_times = d.call_offsets.tolist(), d.call_times_s.tolist()
+        n_streams = 2 * len(scn.apps) + 1  # then a call-back's request and a second of VoIP frames
+        call_bounds, call_times, call_types = d.call_offsets.tolist(), d.call_times_s.tolist(), d.call_type.tolist()
         self.call_attempts += len(call_times)
-        call_proc = self.tables.procedures.index((radio, "call_setup"))
+        call_legs = [self.tables.call_legs(radio, t) for t in CALL_TYPES]
+        # the calls' data sends (call-back requests, VoIP frames) join the schedule after its streams
+        v_dev, v_t, v_in, v_which = voice_sends(scn, d)
+        if v_dev.size:
+            dev, times, streams, incoming = (np.concatenate(p) for p in ((dev, v_dev), (times, v_t),
+                                                                         (streams, n_streams + v_which), (incoming, v_in)))
+            order = np.lexsort((streams, times, dev))  # stable: the voice sends' own order among equals
+            dev, times, streams, incoming = dev[order], times[order], streams[order], incoming[order]
         guard_s = scn.calls.setup_guard_s
         nodes_here = type(self.rs.profiles[radio]).NODES
         ran_outages = [e for e in scn.events if e.kind == "ran_outage" and e.node in nodes_here]
+        bounds = np.searchsorted(dev, np.arange(d.n + 1)).tolist()
+        times_l, streams_l, incoming_l = times.tolist(), streams.tolist(), incoming.tolist()
+        # no connection (the call's own flow), the voice pseudo-app
+        voice = (None, len(scn.apps) + PSEUDO_APPS.index(VOICE_APP), MESSAGE)
+        voice_actions = [(*voice, CALLBACK_REQUEST), (*voice, VOIP_BATCH)]
         attach_proc = self.tables.procedures.index((radio, "attach"))
         rejects = (self.tables.procedures.index((radio, "rrc_reject")),
                    self.tables.procedures.index((radio, "service_reject")))
@@ -185,11 +201,11 @@ class _Builder:
                 phone.attach(machine)
             self.machines.append(machine)
             self.phones.append(phone)
-            table: list = [None] * n_streams
+            table: list = [None] * n_streams + voice_actions
             push_conn = None
             if uses_push_l[i]:
                 push_conn = Connection(push_app, (push_phase_l[i] - 1.0) * push_s, push.reconnect)
-                table[-1] = (push_conn, push_app, HEARTBEAT, push.heartbeat)
+                table[n_streams - 1] = (push_conn, push_app, HEARTBEAT, push.heartbeat)
             for a, app, traffic, installed, phase in apps:
                 if installed[i]:
                     conn = push_conn if app.connection == "push" else \
@@ -199,14 +215,14 @@ class _Builder:
                     table[2 * a] = (conn, a, HEARTBEAT, traffic.heartbeat)
                     table[2 * a + 1] = (conn, a, MESSAGE, traffic.message)
             if ran_outages:
-                conns = list({id(c[0]): c[0] for c in table if c is not None}.values())
+                conns = list({id(c[0]): c[0] for c in table if c is not None and c[0] is not None}.values())
                 for event in ran_outages:
                     if self._served_by(event, device):
                         env.process(phone.ran_outage(event, attach_proc, self.push_app + 1, conns))
             c_lo, c_hi = call_bounds[i], call_bounds[i + 1]
             if c_hi > c_lo:
-                env.process(_calls(env, self.net, log, device, call_proc, rejects, call_times[c_lo:c_hi],
-                                   guard_s))
+                env.process(_calls(env, self.net, log, device, call_legs, rejects, call_times[c_lo:c_hi],
+                                   call_types[c_lo:c_hi], guard_s))
             lo, hi = bounds[i], bounds[i + 1]
             if hi > lo:
                 actions = [table[k] for k in streams_l[lo:hi]]

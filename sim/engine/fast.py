@@ -19,15 +19,15 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from sim.engine.connections import Codes, RadioSends, Transfers, adaptive, open_loop
+from sim.engine.connections import KEY, Codes, RadioSends, Transfers, adaptive, open_loop
 from sim.engine.log import LogArrays
 from sim.population.draws import BlockDraws, block_draws, blocks, concat_draws
-from sim.population.schedule import connection_streams, push_users
+from sim.population.schedule import connection_streams, push_users, voice_sends
 from sim.population.traffic import app_traffic, push_traffic
 from sim.radio.compiled import CODE
 from sim.radio.tables import ModelTables
 from sim.scenario import ResolvedScenario
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import CALL_TYPES, Scenario
 
 CHUNK_BLOCKS = 8  # draw blocks per chunk (8,192 devices): long vectors, bounded memory
 FIRST_CHUNK_BLOCKS = 2  # the first chunk's size; each next one doubles, up to CHUNK_BLOCKS
@@ -71,12 +71,13 @@ def _chunk(rs: ResolvedScenario, tables: ModelTables, d: BlockDraws) -> LogArray
     tr_t, tr_dev, tr_proc, tr_owner, tr_state = _radio(tables, rs.group_radio(d.group), sends, device, codes,
                                                        scn.simulation.duration_s)
     calls = np.diff(d.call_offsets)
-    call_proc = tables.procedures.index((rs.group_radio(d.group), "call_setup"))  # open loop: never rejected
+    radio = rs.group_radio(d.group)
+    legs = np.array([tables.call_legs(radio, t) for t in CALL_TYPES], dtype=np.int64)  # open loop: all carried
     return LogArrays(tr_t, tr_dev, tr_proc, tr_owner, tr_state,
                      x_t, x_row + d.first_device, x_code, codes.table(), log.held_messages, tr_grouped=True,
                      call_t=d.call_times_s, call_device=np.repeat(np.arange(d.n), calls) + d.first_device,
                      call_ok=np.ones(d.call_times_s.size, dtype=bool), call_setup_s=np.zeros(d.call_times_s.size),
-                     call_proc=np.full(d.call_times_s.size, call_proc, dtype=np.int64),
+                     call_proc=legs[d.call_type, 0], call_type=d.call_type,
                      call_attempts=int(d.call_times_s.size))
 
 
@@ -100,7 +101,24 @@ def _sends(scn: Scenario, d: BlockDraws, codes: Codes, log: Transfers) -> RadioS
         else:
             last_s, gap_s = np.zeros(d.n), None
         parts.append(open_loop(conn, codes, last_s, nat_s, log, gap_s))
+    parts.append(_voice(scn, d, codes, log))
     return RadioSends.concat(parts)
+
+
+def _voice(scn: Scenario, d: BlockDraws, codes: Codes, log: Transfers) -> RadioSends:
+    """The calls' data sends (``voice_sends``), logged; on the radio as one more run per row, after every
+    connection's (as the SimPy engine's schedule orders them: last among sends at the same time)."""
+    dev, t, incoming, which = voice_sends(scn, d)
+    code = codes.voice(which)
+    log.add(t, dev, code)
+    counts = np.bincount(dev, minlength=d.n)
+    starts = np.cumsum(counts) - counts
+    col = np.arange(dev.size) - starts[dev]
+    times = np.full((d.n, int(counts.max(initial=0))), np.inf)
+    key = np.zeros(times.shape, dtype=KEY)
+    times[dev, col] = t
+    key[dev, col] = code * 2 + incoming
+    return RadioSends(times, key)
 
 
 def _radio(tables: ModelTables, radio: str, sends: RadioSends, device: np.ndarray, codes: Codes, end_s: float

@@ -40,9 +40,14 @@ class Phone:
     def __init__(self, device: int, radio: Machine, log: EventLog, nat_s: float | None):
         self.device, self.radio, self.log, self.nat_s = device, radio, log, nat_s
 
-    def send(self, t: float, conn: Connection, app: int, kind: int, p: Payload, incoming: bool) -> bool:
-        """Send (or receive) ``p`` at ``t``; returns False if the NAT had dropped the connection."""
+    def send(self, t: float, conn: Connection | None, app: int, kind: int, p: Payload, incoming: bool) -> bool:
+        """Send (or receive) ``p`` at ``t``; returns False if the NAT had dropped the connection.
+        ``conn`` None: a call's data (its own flow, set up by the call: no NAT state to find dropped)."""
         nat_s = self.nat_s
+        if conn is None:
+            self.radio.data(t, app, p.up_bytes, p.down_bytes, incoming)
+            self.log.transfer((t, self.device, app, kind, p.up_bytes, p.down_bytes, p.packets))
+            return True
         if nat_s is not None and t - conn.last_s > nat_s:
             if incoming:
                 self.hold(conn, app, p)

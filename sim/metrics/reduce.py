@@ -20,7 +20,10 @@ from sim.metrics.concentration import TOP_PERCENTS, gini, top_share
 from sim.metrics.results import Results
 from sim.radio.tables import ModelTables
 from sim.scenario import ResolvedScenario
-from sim.scenario.schema import MOBILITY_APP, NETWORK_APP, PUSH_APP
+from sim.scenario.schema import CALL_TYPES, PSEUDO_APPS, VOICE_APP
+
+# the states in which a device holds a radio connection (for a call's connected seconds)
+CONNECTED_STATES = ("CELL_DCH", "CELL_FACH", "RRC_CONNECTED")
 
 
 @cache
@@ -99,8 +102,10 @@ class Reducer:
     whichever process reduced them.
     """
 
-    PER_DEVICE = ("dev_msgs", "dev_promos", "dev_up", "dev_down", "dev_packets", "energy", "state_time")
-    ADDITIVE = ("bin_proc", "app_proc", "bin_up", "bin_down", "app_bytes", "app_kind", "installed", "traffic")
+    PER_DEVICE = ("dev_msgs", "dev_voice_msgs", "dev_promos", "dev_up", "dev_down", "dev_packets", "energy",
+                  "state_time")
+    ADDITIVE = ("bin_proc", "app_proc", "bin_up", "bin_down", "app_bytes", "app_kind", "installed", "traffic",
+                "call_legs", "voice_radio")
 
     def __init__(self, tables: ModelTables, rs: ResolvedScenario, first_device: int = 0,
                  n_devices: int | None = None):
@@ -109,7 +114,8 @@ class Reducer:
         self.end_s, self.bin_s = scn.simulation.duration_s, scn.simulation.bin_s
         self.first = first_device
         self.n_dev = sum(g.devices for g in scn.groups) - first_device if n_devices is None else n_devices
-        self.apps = [a.name for a in scn.apps] + [PUSH_APP, NETWORK_APP, MOBILITY_APP]  # codes: sim.radio.tables
+        self.apps = [a.name for a in scn.apps] + list(PSEUDO_APPS)  # codes: sim.radio.tables, sim.engine.connections
+        self.voice = self.apps.index(VOICE_APP)
         self.states = tables.state_names
         self.n_bins = math.ceil(self.end_s / self.bin_s - 1e-9)  # a last bin shorter than a nanobin is rounding
         self.edges = np.append(np.arange(self.n_bins) * self.bin_s, self.end_s)
@@ -130,6 +136,7 @@ class Reducer:
         self.app_kind = np.zeros((n_apps, 3), dtype=np.int64)
         self.installed = np.zeros(n_apps, dtype=np.int64)
         self.dev_msgs = np.zeros(n_dev, dtype=np.int64)
+        self.dev_voice_msgs = np.zeros(n_dev, dtype=np.int64)  # of dev_msgs: voice calls' (for concentration_apps)
         self.dev_promos = np.zeros(n_dev, dtype=np.int64)
         self.dev_up = np.zeros(n_dev)
         self.dev_down = np.zeros(n_dev)
@@ -138,6 +145,14 @@ class Reducer:
         self.state_time = np.zeros((n_dev, n_states))
         self.traffic = np.zeros(4, dtype=np.int64)  # packets, up bytes, down bytes, held messages
         self.calls: list[tuple[np.ndarray, ...]] = []
+        self.call_legs = np.zeros((len(CALL_TYPES), self.n_procs), dtype=np.int64)  # [type, procedure + 1]
+        # per (call type, radio): the legs' first procedure (what a carried call logs) and all it exchanged
+        radios = tables.radios
+        self.proc_radio = np.array([radios.index(r) for r, _ in tables.procedures], dtype=np.int64)
+        self.first_leg = np.array([[tables.call_legs(r, t)[0] for r in radios] for t in CALL_TYPES], dtype=np.int64)
+        self.leg_occ = np.array([[np.append(0, tables.call_occurrences(r, t)) for r in radios] for t in CALL_TYPES])
+        self.voice_radio = np.zeros(2)  # the voice app's connected seconds and their radio energy (J)
+        self.connected_state = np.array([s in CONNECTED_STATES for _, s in tables.states])
         self.call_attempts = 0
         self.controlplane: dict[str, Any] = {}
         self.node_log: dict[str, dict[str, Any]] = {}
@@ -184,12 +199,40 @@ class Reducer:
         # devices with any transfer of each app: distinct (device, app) pairs among the nonzero
         # (device, code) counts (a dense device x app product costs devices x codes x apps)
         with_any, code = np.nonzero(per_device)
-        pairs = np.unique(with_any.astype(np.int64) * n_apps + app[code])
+        callers = (log.call_device - first_device).astype(np.int64) * n_apps + self.voice  # calls are voice's too
+        pairs = np.unique(np.concatenate([with_any.astype(np.int64) * n_apps + app[code], callers]))
         self.installed += np.bincount(pairs % n_apps, minlength=n_apps)
         self.traffic += [int(per_code @ packets), int(per_code @ up), int(per_code @ down), log.held_messages]
 
         # --- voice calls and the closed loop -----------------------------------------------
-        self.calls.append((log.call_t, log.call_device, log.call_ok, log.call_setup_s, log.call_proc))
+        # A decided call attempt is signalling like any other, owned by the voice pseudo-app: what
+        # it exchanged (its setup, or the reject that refused it) counts per bin, device and procedure.
+        # [call, procedure + 1]: a carried call's legs and pages (CALL_LEGS), else the one reject
+        c_radio = self.proc_radio[log.call_proc]  # (any radio for VoIP, code -1: its row is empty on all)
+        carried = self.first_leg[log.call_type, c_radio] == log.call_proc
+        occ = np.where(carried[:, None], self.leg_occ[log.call_type, c_radio], 0)
+        occ[np.flatnonzero(~carried), log.call_proc[~carried] + 1] = 1
+        c_bin = np.minimum((log.call_t / bin_s).astype(np.int64), n_bins - 1)
+        np.add.at(self.bin_proc, c_bin, occ)
+        np.add.at(self.call_legs, log.call_type, occ)
+        self.app_proc[self.voice + 1] += occ.sum(axis=0)
+        c_msgs = np.bincount(log.call_device - first_device, weights=occ @ self.msgs_of, minlength=n).astype(np.int64)
+        self.dev_msgs[span] += c_msgs
+        self.dev_voice_msgs[span] += c_msgs
+        # The voice app's own RRC periods (a VoIP call's, a call-back request's), attributed as every
+        # app's (§7): their signalling is a part of each device's voice messages; their time connected,
+        # from the promotion to the release, and its radio energy are the data call types' cost.
+        voice_recs = owner == self.voice
+        if voice_recs.any():
+            self.dev_voice_msgs[span] += np.bincount(dev[voice_recs], weights=self.msgs_of[proc[voice_recs] + 1],
+                                                     minlength=n).astype(np.int64)
+        owned = voice_recs & self.connected_state[state]
+        if owned.any():
+            last = np.append(dev[1:] != dev[:-1], True)  # a device's last record lasts until the end
+            until = np.where(last, end_s, np.append(t[1:], end_s))
+            seconds_owned = (until - t)[owned]
+            self.voice_radio += [seconds_owned.sum(), seconds_owned @ tables.state_power_w[state[owned]]]
+        self.calls.append((log.call_t, log.call_device, log.call_ok, log.call_setup_s, log.call_type))
         self.call_attempts += log.call_attempts
         self.controlplane |= log.controlplane
         self.node_log |= log.node_log
@@ -228,7 +271,7 @@ class Reducer:
         ts["up_bytes"] = np.rint(self.bin_up).astype(np.int64)
         ts["down_bytes"] = np.rint(self.bin_down).astype(np.int64)
         ts["bytes"] = ts["up_bytes"] + ts["down_bytes"]
-        call_t, _, call_ok, call_setup_s, call_proc = (np.concatenate(c) for c in zip(*self.calls))
+        call_t, _, call_ok, call_setup_s, call_type = (np.concatenate(c) for c in zip(*self.calls))
         c_bin = np.minimum((call_t / self.bin_s).astype(np.int64), n_bins - 1)
         ts["call_attempts"] = np.bincount(c_bin, minlength=n_bins)
         ts["call_failures"] = np.bincount(c_bin[~call_ok], minlength=n_bins)
@@ -266,7 +309,8 @@ class Reducer:
             "device": np.arange(n_dev),
             "group": pd.Categorical.from_codes(group_of, [g.name for g in scn.groups]),
             "radio": pd.Categorical(np.array(radios)[group_of]),
-            "signalling_messages": self.dev_msgs.astype(np.int64), "promotions": self.dev_promos,
+            "signalling_messages": self.dev_msgs.astype(np.int64),
+            "voice_signalling_messages": self.dev_voice_msgs, "promotions": self.dev_promos,
             "up_bytes": self.dev_up.astype(np.int64), "down_bytes": self.dev_down.astype(np.int64),
             "packets": self.dev_packets.astype(np.int64), "radio_energy_j": self.energy,
         } | {f"time_s_{s}": self.state_time[:, k] for k, s in enumerate(states)})
@@ -277,9 +321,8 @@ class Reducer:
         for code, (_, name) in enumerate(tables.procedures):
             if name in ("rrc_reject", "service_reject"):
                 rejects += int(proc_count[code] * tables.messages[code].sum())
-            if name != "call_setup":  # voice calls are reported under "calls", not as data signalling
-                by_procedure[name] = by_procedure.get(name, 0) + int(proc_count[code] * tables.messages[code].sum())
-                occurrences[name] = occurrences.get(name, 0) + int(proc_count[code])
+            by_procedure[name] = by_procedure.get(name, 0) + int(proc_count[code] * tables.messages[code].sum())
+            occurrences[name] = occurrences.get(name, 0) + int(proc_count[code])
         promotions = int(ts["promotions"].sum())
         packets, up, down, held = (int(v) for v in self.traffic)
         summary: dict[str, Any] = {
@@ -309,10 +352,10 @@ class Reducer:
                                         for k, s in enumerate(states)},
             },
             "apps": {r["app"]: {k: v for k, v in r.items() if k != "app"} for r in app_rows},
-            "concentration": {
-                "top_share": {str(p): top_share(self.dev_msgs, p) for p in TOP_PERCENTS},
-                "gini": gini(self.dev_msgs),
-            },
+            # over all signalling, voice included (the denominator of O2's "8 % of devices produce 55 %")
+            "concentration": _concentration(self.dev_msgs),
+            # over the apps' (data) signalling alone: voice calls left out
+            "concentration_apps": _concentration(self.dev_msgs - self.dev_voice_msgs),
             "energy": {"radio_j_per_device_hour": float(self.energy.sum()) / device_hours},
             "traffic": {"packets_total": packets, "bytes_total": up + down, "up_bytes": up, "down_bytes": down,
                         "messages_held": held},
@@ -323,14 +366,46 @@ class Reducer:
             summary["events"] = [e.model_dump() for e in scn.events]
         decided, failed = int(call_t.size), int((~call_ok).sum())
         # what each decided attempt exchanged: its setup if the nodes processed it, else the reject
-        call_msgs = np.bincount(call_proc, minlength=len(tables.procedures)) @ tables.messages
+        call_msgs = self.call_legs.sum(axis=0)[1:] @ tables.messages
         summary["calls"] = {
             "attempts": self.call_attempts, "failed": failed, "failure_ratio": failed / decided if decided else 0.0,
             "pending_at_end": self.call_attempts - decided,
             "setup_p95_s": float(np.percentile(call_setup_s, 95)) if decided else 0.0,
             "messages_by_node": {n: int(call_msgs[j]) for j, n in enumerate(nodes)},
+            "by_type": self._by_type(call_type, call_setup_s),
         }
         return Results(summary, timeseries, apps_df, devices, nodes, states)
+
+
+    def _by_type(self, call_type: np.ndarray, setup_s: np.ndarray) -> dict[str, dict[str, Any]]:
+        """Per call type that was placed: decided attempts, messages per node (its legs, and for the data
+        call types the voice app's RRC procedures: one data type per run, so they are its), per call,
+        and the connected seconds and radio energy per call its RRC periods took (0: legs only)."""
+        messages, nodes = self.tables.messages, self.tables.nodes
+        rrc_counts = self.app_proc[self.voice + 1] - self.call_legs.sum(axis=0)  # the RRC machines' procedures
+        rrc, rrc_j = rrc_counts[1:] @ messages, float(rrc_counts @ self.extra_j_of)  # + promotion energy
+        out: dict[str, dict[str, Any]] = {}
+        for k, name in enumerate(CALL_TYPES):
+            mine = call_type == k
+            calls = int(mine.sum())
+            if not calls:
+                continue
+            data = name in ("callback", "voip")
+            msgs = self.call_legs[k, 1:] @ messages + (rrc if data else 0)
+            out[name] = {
+                "attempts": calls,
+                "messages_by_node": {n: int(msgs[j]) for j, n in enumerate(nodes)},
+                "messages_per_call_by_node": {n: float(msgs[j]) / calls for j, n in enumerate(nodes)},
+                "connected_s_per_call": float(self.voice_radio[0]) / calls if data else 0.0,
+                "radio_j_per_call": (float(self.voice_radio[1]) + rrc_j) / calls if data else 0.0,
+                "setup_p95_s": float(np.percentile(setup_s[mine], 95)),
+            }
+        return out
+
+
+def _concentration(per_device: np.ndarray) -> dict[str, Any]:
+    """How concentrated signalling is on few devices: top shares and Gini of ``per_device``."""
+    return {"top_share": {str(p): top_share(per_device, p) for p in TOP_PERCENTS}, "gini": gini(per_device)}
 
 
 def reduce_log(log: LogArrays, tables: ModelTables, rs: ResolvedScenario, engine: str) -> Results:

@@ -24,7 +24,7 @@ class ReportResults(Protocol):
 
 
 def render(results: ReportResults, console: Console) -> None:
-    """Print devices, signalling by node, RRC, per-app shares, concentration and energy."""
+    """Print devices, signalling by node, RRC, per-app shares, per call type, concentration and energy."""
     s = results.summary
     sig, rrc, conc = s.get("signalling", {}), s.get("rrc", {}), s.get("concentration", {})
     total = sig.get("messages_total", 0)
@@ -56,6 +56,18 @@ def render(results: ReportResults, console: Console) -> None:
     else:  # too narrow for side by side
         console.print(nodes, apps)
 
+    by_type = s.get("calls", {}).get("by_type", {})
+    if by_type:  # per call type: what one call costs each node, and the radio
+        calls = _table("per call type: per call")
+        names = [n for n in results.nodes if any(t["messages_per_call_by_node"].get(n) for t in by_type.values())]
+        for header in ("type", "calls", *names, "connected s", "radio J"):
+            calls.add_column(_text(header), justify="left" if header == "type" else "right")
+        for name, t in by_type.items():
+            per_call = t["messages_per_call_by_node"]
+            calls.add_row(_text(name), _int(t["attempts"]), *(_num(per_call.get(n)) for n in names),
+                          _num(t["connected_s_per_call"]), _num(t["radio_j_per_call"]))
+        console.print(calls)
+
     shares = rrc.get("time_share_by_state", {})
     states = [st for st in results.states if st in shares] + [st for st in shares if st not in results.states]
     console.print(f"RRC promotions: {_num(rrc.get('promotions_per_device_hour'), 2)} per device-hour")
@@ -63,6 +75,10 @@ def render(results: ReportResults, console: Console) -> None:
     top = conc.get("top_share", {})
     console.print(f"Signalling from the top 8% of devices: {_pct(top.get('8'))}, "
                   f"top 10%: {_pct(top.get('10'))}; Gini {_num(conc.get('gini'), 3)}")
+    apps_only = s.get("concentration_apps", {})
+    if s.get("apps", {}).get("voice"):  # then all signalling and the apps' differ
+        console.print(f"  of the apps' signalling alone (voice left out): top 8% "
+                      f"{_pct(apps_only.get('top_share', {}).get('8'))}, Gini {_num(apps_only.get('gini'), 3)}")
     console.print(f"Radio energy: {_num(s.get('energy', {}).get('radio_j_per_device_hour'))} J per device-hour")
 
 

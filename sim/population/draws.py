@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scenario.schema import App, Group, Scenario
+from sim.scenario.schema import CALL_TYPES, NATIVE_CALL, App, Group, Scenario
 
 BLOCK_DEVICES = 1024  # fixed: changing it changes every result for a given seed
 
@@ -37,8 +37,11 @@ class BlockDraws:
     n: int
     apps: tuple[AppDraws, ...]  # in scenario order
     push_phase: np.ndarray  # [n] in [0, 1): first push-channel heartbeat at phase x push interval
-    call_offsets: np.ndarray  # [n + 1]: device i's voice calls are call_times_s[offsets[i]:offsets[i + 1]]
+    call_offsets: np.ndarray  # [n + 1]: device i's voice calls are call_*[offsets[i]:offsets[i + 1]]
     call_times_s: np.ndarray  # sorted within each device
+    call_type: np.ndarray  # int: index in sim.scenario.schema.CALL_TYPES
+    call_duration_s: np.ndarray  # exponential, mean calls.mean_duration_s
+    call_partner: np.ndarray  # int: the other party, a device of the block (its index there); -1: none
     retry_jitter: tuple[np.ndarray, ...]  # per scenario event: [n, k] in [0, 1), the clients' retry jitter
 
 
@@ -66,22 +69,25 @@ def _rng(seed: int, *key: int) -> np.random.Generator:
 
 
 def _poisson_times(rng: np.random.Generator, rate_per_s: float, n: int, duration_s: float,
-                   mark_share: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   mark_share: float | None = None, columns: int = 0
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A Poisson process per device, drawn for a full block, the first ``n`` devices kept.
 
-    Returns (offsets [n + 1], times sorted within each device, marks): with ``mark_share``
-    each event is marked True with that probability (drawn after the times), else no marks.
+    Returns (offsets [n + 1], times sorted within each device, marks, uniforms): with ``mark_share``
+    each event is marked True with that probability (drawn after the times), else no marks; then
+    ``columns`` uniforms per event on [0, 1) (drawn last, so they change no earlier draw).
     """
     counts = rng.poisson(rate_per_s * duration_s, size=BLOCK_DEVICES)
     total = int(counts.sum())
     times = rng.random(total) * duration_s
     marks = rng.random(total) < mark_share if mark_share is not None else np.zeros(total, dtype=bool)
+    uniforms = rng.random((total, columns)) if columns else np.zeros((total, 0))
     counts = counts[:n]
     kept = int(counts.sum())
     order = _by_device_then_time(np.repeat(np.arange(n), counts), times[:kept], duration_s)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    return offsets, times[:kept][order], marks[:kept][order]
+    return offsets, times[:kept][order], marks[:kept][order], uniforms[:kept][order]
 
 
 def _by_device_then_time(device: np.ndarray, times: np.ndarray, duration_s: float) -> np.ndarray:
@@ -103,8 +109,8 @@ def _app_draws(rng: np.random.Generator, app: App, p_install: float, n: int, dur
     installed = rng.random(full)[:n] < p_install
     phase = rng.random(full)[:n]
     jitter = rng.uniform(-1.0, 1.0, size=(full, max_heartbeats(app, duration_s)))[:n]
-    offsets, times, incoming = _poisson_times(rng, app.messages.per_hour / 3600.0, n, duration_s,
-                                              app.messages.incoming_share)
+    offsets, times, incoming, _ = _poisson_times(rng, app.messages.per_hour / 3600.0, n, duration_s,
+                                                 app.messages.incoming_share)
     return AppDraws(installed, phase, jitter, offsets, times, incoming)
 
 
@@ -117,12 +123,32 @@ def block_draws(scenario: Scenario, group: int, block: int, first_device: int, n
         for a, app in enumerate(scenario.apps)
     )
     push_phase = _rng(seed, group, block, len(scenario.apps)).random(BLOCK_DEVICES)[:n]
-    call_offsets, call_times, _ = _poisson_times(_rng(seed, group, block, len(scenario.apps) + 1),
-                                                 scenario.calls.per_hour / 3600.0, n, duration_s)
+    calls = _call_draws(scenario, group, _rng(seed, group, block, len(scenario.apps) + 1), n)
     retry_jitter = tuple(
         _rng(seed, group, block, len(scenario.apps) + 2 + e).random((BLOCK_DEVICES, max_retries(event)))[:n]
         for e, event in enumerate(scenario.events))
-    return BlockDraws(group, block, first_device, n, apps, push_phase, call_offsets, call_times, retry_jitter)
+    return BlockDraws(group, block, first_device, n, apps, push_phase, *calls, retry_jitter)
+
+
+def _call_draws(scenario: Scenario, group: int, rng: np.random.Generator, n: int) -> tuple[np.ndarray, ...]:
+    """A block's voice calls: one Poisson process at the sum of the types' rates, each call then
+    given a type (in proportion to the rates), an exponential duration and a partner.
+
+    The partner is another device of the block, uniformly (assumption: a workforce calls itself;
+    with one device in the block there is none). Times come first from the stream, so a run with
+    ``calls.per_hour`` alone calls at the times it always did."""
+    calls, radio = scenario.calls, scenario.groups[group].radio or scenario.network.radio
+    rates = np.zeros(len(CALL_TYPES))
+    rates[CALL_TYPES.index(NATIVE_CALL[radio])] += calls.per_hour
+    for t, rate in calls.per_hour_by_type.items():
+        rates[CALL_TYPES.index(t)] += rate
+    total = float(rates.sum())
+    offsets, times, _, u = _poisson_times(rng, total / 3600.0, n, scenario.simulation.duration_s, columns=3)
+    kind = np.searchsorted(np.cumsum(rates) / total, u[:, 0], side="right") if total > 0 else np.zeros(0, int)
+    duration = -calls.mean_duration_s * np.log1p(-u[:, 1])  # exponential by inversion
+    caller = np.repeat(np.arange(n), np.diff(offsets))
+    partner = (caller + 1 + (u[:, 2] * (n - 1)).astype(np.int64)) % n if n > 1 else np.full(times.size, -1)
+    return offsets, times, np.minimum(kind, len(CALL_TYPES) - 1), duration, partner
 
 
 def max_retries(event) -> int:
@@ -166,5 +192,8 @@ def concat_draws(parts: list[BlockDraws]) -> BlockDraws:
                  for a in range(len(parts[0].apps)))
     return BlockDraws(parts[0].group, parts[0].block, parts[0].first_device, sum(p.n for p in parts), apps,
                       np.concatenate([p.push_phase for p in parts]), ragged([p.call_offsets for p in parts]),
-                      np.concatenate([p.call_times_s for p in parts]),
+                      *(np.concatenate([getattr(p, f) for p in parts]) for f in ("call_times_s", "call_type",
+                                                                                 "call_duration_s")),
+                      np.concatenate([np.where(p.call_partner >= 0, p.call_partner + p.first_device - parts[0].first_device,
+                                               -1) for p in parts]),
                       tuple(np.concatenate(r) for r in zip(*(p.retry_jitter for p in parts))))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.population.draws import BlockDraws, fixed_beat_times
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import CALL_TYPES, VOIP_BATCH_S, Scenario
 
 _NO_JITTER = np.zeros(0)
 
@@ -93,3 +93,29 @@ def open_loop_sends(scenario: Scenario, d: BlockDraws, uses_push: np.ndarray) ->
     dev, t, stream, incoming = (np.concatenate(c) for c in columns)
     order = np.lexsort((stream, t, dev))
     return dev[order], t[order], stream[order], incoming[order]
+
+
+CALLBACK_SEND, VOIP_SEND = 0, 1  # what a voice data send is: a call-back request, a second of VoIP frames
+
+
+def voice_sends(scenario: Scenario, d: BlockDraws) -> tuple[np.ndarray, ...]:
+    """(device in block, time, incoming, CALLBACK_SEND or VOIP_SEND) of the calls' data sends, sorted by
+    device, time and kind: a call-back's request from the caller at the call's start; a VoIP call's
+    frames, one send a second from its start until it ends (or the run does), from the caller and,
+    mobile-terminated, to its partner. Both engines put these on the radio as they are."""
+    caller = np.repeat(np.arange(d.n), np.diff(d.call_offsets))
+    req = np.flatnonzero(d.call_type == CALL_TYPES.index("callback"))
+    voip = np.flatnonzero(d.call_type == CALL_TYPES.index("voip"))
+    frames = np.ceil(d.call_duration_s[voip] / VOIP_BATCH_S).astype(np.int64)
+    call = np.repeat(voip, frames)
+    k = np.arange(call.size) - np.repeat(np.cumsum(frames) - frames, frames)
+    t = d.call_times_s[call] + k * VOIP_BATCH_S
+    keep = t < scenario.simulation.duration_s
+    call, t = call[keep], t[keep]
+    answered = d.call_partner[call] >= 0
+    dev = np.concatenate([caller[req], caller[call], d.call_partner[call][answered]])
+    times = np.concatenate([d.call_times_s[req], t, t[answered]])
+    incoming = np.concatenate([np.zeros(req.size + call.size, dtype=bool), np.ones(int(answered.sum()), dtype=bool)])
+    which = np.concatenate([np.full(req.size, CALLBACK_SEND), np.full(times.size - req.size, VOIP_SEND)])
+    order = np.lexsort((incoming, which, times, dev))
+    return dev[order], times[order], incoming[order], which[order]

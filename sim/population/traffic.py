@@ -43,3 +43,11 @@ def push_traffic(group: Group) -> AppTraffic:
     """The OS push channel's own traffic: its heartbeat and (assumption) a default reconnect."""
     beat = payload(group.push_up_bytes, group.push_down_bytes)
     return AppTraffic(beat, Payload(0, 0, 0), reconnect_payload(Reconnect()))
+
+
+# A call-back call's request to the app's platform (reference §6, DingTalk): assumption, one small
+# HTTPS request and its answer.
+CALLBACK_REQUEST = payload(500, 500)
+# A VoIP call's voice: a second of frames as one radio transfer each way (VOIP_BATCH_S, schema).
+# assumption: 50 frames a second of ~40 B of codec payload + 40 B of IPv4/UDP/RTP headers, each way
+VOIP_BATCH = Payload(50 * 80, 50 * 80, 2 * 50)

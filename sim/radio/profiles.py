@@ -153,6 +153,7 @@ class LteProfile(_Profile):
     PROCEDURES: ClassVar[tuple[str, ...]] = (
         "service_request", "s1_release", "paging", "call_setup", "attach", "rrc_reject", "service_reject",
         "periodic_tau",
+        "csfb_call",
     )
     radio: Literal["lte"]
     tail_s: Positive

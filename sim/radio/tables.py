@@ -16,6 +16,19 @@ from sim.radio.base import Machine, TransitionSink
 from sim.radio.compiled import run_rows
 from sim.radio.profiles import Profile
 
+# The signalling of each call type on each radio that is not the RRC machines': its legs (procedure,
+# occurrences per call), then what else a carried call exchanges. A cs, csfb or volte attempt is one leg,
+# the placing device's (the far party's leg is its own attempt, as BHCA per subscriber counts legs); a
+# call-back has the network call both parties (reference §6): two mobile-terminated CS legs, on LTE each
+# by fallback; the called party's pages it in every cell of the area ("a mobile-terminated leg adds ...
+# paging in every cell", reference §6; the PS paging area stands in for the location area), the caller's
+# does not (it is connected: its request has just gone; TS 25.331 Paging Type 2 on its own channel).
+# voip has none: its signalling is the RRC machines' promotions, pages and releases (docs/model.md §10).
+CALL_LEGS: dict[tuple[str, str], tuple[tuple[str, int], ...]] = {
+    ("cs", "umts"): (("call_setup", 1),), ("volte", "lte"): (("call_setup", 1),),
+    ("volte", "nr"): (("call_setup", 1),), ("csfb", "lte"): (("csfb_call", 1),),
+    ("callback", "umts"): (("call_setup", 2), ("paging", 1)), ("callback", "lte"): (("csfb_call", 2), ("paging", 1)),
+}
 PAGING_STREAM = 0x9A61  # spawn key of the paging draws' stream, apart from the traffic draws' streams
 MOBILITY_OFFSET = 2  # the mobility pseudo-app's code, less the app count: after os-push and network
 MODULES: dict[str, ModuleType] = {"umts": umts, "lte": lte, "nr": nr}
@@ -47,6 +60,21 @@ class ModelTables:
     def state_names(self) -> list[str]:
         """Distinct state names, in order (states of several radios may share a name)."""
         return list(dict.fromkeys(s for _, s in self.states))
+
+    def call_legs(self, radio: str, call_type: str) -> tuple[int, int]:
+        """(procedure code, occurrences per call) of ``call_type``'s legs on ``radio``, what a call offers
+        the limited nodes; (-1, 0): none."""
+        if (call_type, radio) not in CALL_LEGS:
+            return -1, 0
+        proc, legs = CALL_LEGS[call_type, radio][0]
+        return self.procedures.index((radio, proc)), legs
+
+    def call_occurrences(self, radio: str, call_type: str) -> np.ndarray:
+        """[procedure] what a carried ``call_type`` call on ``radio`` exchanged (its legs and the rest)."""
+        out = np.zeros(len(self.procedures), dtype=np.int64)
+        for proc, count in CALL_LEGS.get((call_type, radio), ()):
+            out[self.procedures.index((radio, proc))] += count
+        return out
 
     def machine(self, radio: str, device: int, sink: TransitionSink) -> Machine:
         return MACHINES[radio](self.specs[radio], device, sink)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from sim.errors import Problem, ScenarioError
 from sim.population import draws as _draws
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import VOIP_BATCH_S, Scenario
 
 if TYPE_CHECKING:
     from sim.scenario.loader import ResolvedScenario
@@ -258,6 +258,14 @@ def _streams(scn: Scenario) -> list[_Stream]:
                 add(n * (1.0 - no_push), duration_s / nat_s, ("network.nat_timeout_s", REF_HEARTBEAT_S / nat_s))
         rate = scn.calls.per_hour / 3600.0
         add(n, rate * duration_s, ("calls.per_hour", rate / REF_CALLS_PER_S))
+        for kind, per_hour in scn.calls.per_hour_by_type.items():  # each call, and its data sends
+            rate, field = per_hour / 3600.0, f"calls.per_hour_by_type.{kind}"
+            add(n, rate * duration_s, (field, rate / REF_CALLS_PER_S))
+            if kind == "callback":  # the request
+                add(n, rate * duration_s, (field, rate / REF_CALLS_PER_S))
+            elif kind == "voip":  # a send a second of the call, from the caller and to its partner
+                frames = 2.0 * (scn.calls.mean_duration_s / VOIP_BATCH_S + 1.0)
+                add(n, rate * frames * duration_s, (field, rate * frames / REF_CALLS_PER_S))
         for per_device, rate in network:
             add(n, per_device, rate)
     return out
@@ -282,9 +290,9 @@ def _draw_slots(scn: Scenario) -> list[_Part]:
         parts.append(_Part(2.0 * rate * duration_s, _driver(("simulation.duration_s", duration_s / REF_DURATION_S),
                                                             (f"apps[{a}].messages.per_hour",
                                                              rate / REF_MESSAGES_PER_S))))
-    rate = scn.calls.per_hour / 3600.0
-    parts.append(_Part(rate * duration_s, _driver(("simulation.duration_s", duration_s / REF_DURATION_S),
-                                                  ("calls.per_hour", rate / REF_CALLS_PER_S))))
+    rate = (scn.calls.per_hour + sum(scn.calls.per_hour_by_type.values())) / 3600.0  # a time and 3 uniforms each
+    parts.append(_Part(4.0 * rate * duration_s, _driver(("simulation.duration_s", duration_s / REF_DURATION_S),
+                                                        ("calls.per_hour", rate / REF_CALLS_PER_S))))
     for e, event in enumerate(scn.events):
         if _draws.max_retries(event):
             parts.append(_Part(_draws.max_retries(event), f"events[{e}].retry.attempt_timeout_s"))

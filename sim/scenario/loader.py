@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from sim.errors import Problem, ScenarioError
 from sim.radio.profiles import PROFILE_MODELS, Profile, builtin_profile_data, merge
 from sim.scenario.budget import check
-from sim.scenario.schema import EVENT_KINDS, FOLDER_PATTERN, LABEL_PATTERN, MOBILITY_APP, NETWORK_APP, PUSH_APP, Scenario
+from sim.scenario.schema import EVENT_KINDS, FOLDER_PATTERN, LABEL_PATTERN, PSEUDO_APPS, Scenario
 
 DEFAULT_SCENARIO = "quickstart.toml"
 MAX_FILE_BYTES = 1 << 20  # a scenario or sweep file: 1 MiB is thousands of groups and apps
@@ -201,7 +201,7 @@ def _reference_problems(source: str, scenario: Scenario, known_nodes: list[str])
     names = {a.name: i for i, a in reversed(list(enumerate(scenario.apps)))}  # name -> first index
     problems = []
     for i, name in enumerate(a.name for a in scenario.apps):
-        if name in (PUSH_APP, NETWORK_APP, MOBILITY_APP):
+        if name in PSEUDO_APPS:
             problems.append(Problem(source, f"apps[{i}].name", f"{name!r} is a reserved name"))
         elif names[name] != i:
             problems.append(Problem(source, f"apps[{i}].name", f"duplicate app name {name!r}"))

@@ -14,6 +14,10 @@ from sim.radio.profiles import RADIOS
 PUSH_APP = "os-push"  # pseudo-app that owns the OS shared push channel's heartbeat
 NETWORK_APP = "network"  # pseudo-app that owns network-driven procedures (re-attach after a RAN outage)
 MOBILITY_APP = "mobility"  # pseudo-app that owns idle/PCH/INACTIVE upkeep (periodic TAU/RAU/registration, cell/RNA updates)
+VOICE_APP = "voice"  # pseudo-app that owns voice calls' signalling (their setup, or the reject that refused it)
+# after the scenario's apps, in this order: their app codes (sim.radio.tables.MOBILITY_OFFSET,
+# sim.engine.connections.Codes, sim.metrics.reduce.Reducer.apps)
+PSEUDO_APPS = (PUSH_APP, NETWORK_APP, MOBILITY_APP, VOICE_APP)
 
 # Bounds that keep every total within 64 bits: the budget (sim.scenario.budget) admits at most
 # about 10^12 transfers in a run, so 10^6 bytes a transfer keep byte totals below 2^63 (9.2e18).
@@ -195,12 +199,35 @@ class ControlPlane(_Model):
     max_attempts: Count = 3
 
 
+# Call types (docs/model.md §10): "cs" a circuit-switched leg (UMTS), "csfb" an LTE phone's CS call
+# by fallback to 3G, "volte" a VoLTE (VoNR on NR) leg, "callback" an app's request after which the
+# network calls both parties (two mobile-terminated CS legs), "voip" over-the-top voice over data.
+CallType = Literal["cs", "csfb", "volte", "callback", "voip"]
+CALL_TYPES: tuple[str, ...] = get_args(CallType)
+# which radios each call type runs on (the CS types need a CS domain: UMTS, or LTE by fallback)
+CALL_RADIOS: dict[str, tuple[str, ...]] = {"cs": ("umts",), "csfb": ("lte",), "volte": ("lte", "nr"),
+                                           "callback": ("umts", "lte"), "voip": RADIOS}
+# what calls.per_hour places on each radio: the native voice call whose setup is its profile's
+# call_setup row (the single call type before types existed)
+NATIVE_CALL = {"umts": "cs", "lte": "volte", "nr": "volte"}
+# A VoIP call's voice: a 20 ms frame each way (reference §6), sent as one radio transfer a second
+# each way: as the frames, it keeps the radio connected (any inactivity timer is longer than 1 s:
+# the shortest built-in, UMTS T1 and the fast dormancy timer, are 5 s) at a fiftieth of the events.
+VOIP_BATCH_S = 1.0
+
+
 class Calls(_Model):
     """Voice calls: they compete with data for the same control plane (the London 2009 symptom)."""
 
-    # Poisson call attempts per device per hour. page: the Vodafone traffic model's 0.9 BHCA per
-    # subscriber (Huawei RNC dimensioning); default 0: no calls.
+    # Poisson call attempts per device per hour, each the radio's native call (NATIVE_CALL). page:
+    # the Vodafone traffic model's 0.9 BHCA per subscriber (Huawei RNC dimensioning); default 0: no calls.
     per_hour: NonNegative = 0.0
+    # Poisson calls per device per hour of each call type, beside per_hour's; default: none.
+    per_hour_by_type: dict[CallType, NonNegative] = {}
+    # Mean of the exponential call duration (it matters to voip, whose frames hold the radio). page:
+    # Vodafone, 15 markets, "around one minute and forty seconds" (The Register, 30 Jan 2013); CTIA
+    # US 2011 1.78 min. The exponential holding time is the Erlang model's (assumption). Minimum 1 s: assumption.
+    mean_duration_s: AtLeast1s = 100.0
     # assumption: a call whose setup has not completed this long after the attempt fails. Minimum
     # 1 s: assumption (a call setup's signalling alone takes a few hundred ms).
     setup_guard_s: AtLeast1s = 10.0
@@ -325,6 +352,26 @@ class Scenario(_Model):
     outputs: Outputs = Outputs()
     provenance: Provenance | None = None
 
+    @model_validator(mode="after")
+    def _call_types_fit(self) -> "Scenario":
+        """Each call type only on the radios that carry it; the data call types (their signalling
+        comes from the RRC machines) in the open loop, and one of them per run (both are the voice
+        pseudo-app's, so a run with both could not tell their RRC signalling apart)."""
+        used = [t for t, rate in self.calls.per_hour_by_type.items() if rate > 0]
+        for g in self.groups:
+            radio = g.radio or self.network.radio
+            for t in used:
+                if radio not in CALL_RADIOS[t]:
+                    raise ValueError(f"calls.per_hour_by_type.{t}: group {g.name!r} is {radio}; {t} calls "
+                                     f"need {' or '.join(CALL_RADIOS[t])}")
+        data_types = [t for t in used if t in ("callback", "voip")]
+        if len(data_types) > 1:
+            raise ValueError("calls.per_hour_by_type: callback and voip in one run are not supported (run each)")
+        if data_types and self.closed_loop():
+            raise ValueError(f"calls.per_hour_by_type.{data_types[0]}: {data_types[0]} calls need the open loop "
+                             f"(no limited nodes, no events)")
+        return self
+
     def closed_loop(self) -> list[str]:
         """Why the network pushes back on the devices (finite capacity, events); empty: open loop."""
         reasons = []
@@ -336,4 +383,4 @@ class Scenario(_Model):
 
 
 __all__ = ["Scenario", "App", "Group", "Heartbeat", "Messages", "Reconnect", "Network", "Simulation",
-           "PUSH_APP", "NETWORK_APP", "MOBILITY_APP", "RADIOS"]
+           "PUSH_APP", "NETWORK_APP", "MOBILITY_APP", "VOICE_APP", "PSEUDO_APPS", "RADIOS"]

@@ -21,8 +21,10 @@ from sim.api import simulate
 from sim.controlplane import Node
 from sim.errors import Problem, ScenarioError
 from sim.metrics import Results
+from sim.population.draws import block_draws, blocks
 from sim.radio.profiles import RADIOS, builtin_profile_data
 from sim.scenario import resolve
+from sim.scenario.schema import VOIP_BATCH_S
 from sim.validation import theory
 from sim.validation.table import CaseResult, Curve, Row, check
 
@@ -638,6 +640,49 @@ def periodic_updates(lab: Lab) -> CaseResult:
     return CaseResult(rows)
 
 
+# a pair of UMTS phones calling each other rarely over 10 h: at these seeds no call overlaps another's
+# radio period (tests/test_calls.py checks it), so every call is an isolated cycle by hand
+CALL_PAIR_S, CALL_SEEDS = 36000.0, {"callback": 3, "voip": 5}
+CALL_SOURCE = "profile tables by hand (docs/validation.md, call-types)"
+
+
+def call_types(lab: Lab) -> CaseResult:
+    """Messages per call-back and per VoIP call at each node, and connected seconds per call, by hand
+    from the UMTS profile: a call-back is its request's isolated cycle, two ``call_setup`` legs and one
+    page of the called party; a VoIP call is an isolated cycle of each party, held by its sends for
+    the call's duration, and the page of the called one (docs/model.md §10)."""
+    p = lab.defaults["umts"]
+    messages, cycle = p["messages"], umts_cycle(p, "off", CALL_PAIR_S)
+    per_cycle = {n: sum(messages[proc].get(n, 0) for proc in cycle.procedures) for n in ("RNC", "SGSN")}
+    area = p["paging_areas"]["paging"]  # a page: its row, and one attempt over the whole area (answered)
+    attempt = theory.paging_attempt_messages(area, area["base_stations"])
+    page = {n: messages["paging"].get(n, 0) + attempt.get(n, 0) for n in per_cycle}
+    tail_s = p["t1_s"] + p["t2_s"]
+    expected = {
+        "callback": {n: per_cycle[n] + 2 * messages["call_setup"].get(n, 0) + page[n] for n in per_cycle},
+        "voip": {n: 2 * per_cycle[n] + page[n] for n in per_cycle},
+    }
+    rows = []
+    for kind, seed in CALL_SEEDS.items():
+        for engine in lab.settings.engines:
+            data = {"name": "validation", "simulation": {"duration_s": CALL_PAIR_S, "seed": seed, "engine": engine},
+                    "network": {"radio": "umts"}, "calls": {"per_hour_by_type": {kind: 0.5}},
+                    "groups": [{"name": "pair", "devices": 2}]}
+            rs = resolve(data, "validation", [f"network.overrides.{i}" for i in lab.settings.profile_overrides])
+            t = simulate(rs).summary["calls"]["by_type"][kind]
+            for node, by_hand in expected[kind].items():
+                rows.append(check("call-types", f"{kind}: messages per call at {node}", engine, float(by_hand),
+                                  CALL_SOURCE, t["messages_per_call_by_node"][node], FLOAT_REL * by_hand, "exact"))
+            if kind == "callback":  # the request's cycle: promotion, T1, T2
+                connected = p["idle_to_dch_delay_s"] + tail_s
+            else:  # each party from the call's start to its last send (one a second), then T1 + T2
+                d = block_draws(rs.scenario, *next(blocks(rs.scenario)))
+                connected = 2 * float((np.ceil(d.call_duration_s / VOIP_BATCH_S) - 1).mean() * VOIP_BATCH_S + tail_s)
+            rows.append(check("call-types", f"{kind}: connected s per call", engine, connected, CALL_SOURCE,
+                              t["connected_s_per_call"], FLOAT_REL * connected, "exact (float rounding)"))
+    return CaseResult(rows)
+
+
 CASES: dict[str, Callable[[Lab], CaseResult]] = {
     "renewal-fixed": renewal_fixed,
     "renewal-poisson": renewal_poisson,
@@ -652,4 +697,5 @@ CASES: dict[str, Callable[[Lab], CaseResult]] = {
     "ecn-messages": ecn_messages,
     "haverinen-keepalive": haverinen_keepalive,
     "periodic-updates": periodic_updates,
+    "call-types": call_types,
 }
