@@ -34,7 +34,7 @@ class ControlledPhone(Phone):
     """A phone whose promotions must be admitted by the control plane (see the module docstring)."""
 
     __slots__ = ("env", "net", "lock", "capture", "reject_wait_s", "max_attempts", "stats", "rng", "down_until",
-                 "rejects")
+                 "rejects", "pending")
 
     def __init__(self, device: int, log: EventLog, nat_s: float | None, env: simpy.Environment,
                  net: ControlNetwork, reject_wait_s: float, max_attempts: int, stats: dict[str, int],
@@ -48,6 +48,9 @@ class ControlledPhone(Phone):
         self.rng: np.random.Generator | None = None  # drawn from only under access barring
         self.down_until = 0.0  # its RAN node is down until then
         self.rejects = rejects
+        # an admission in progress: the machine's state before it, the attempt's records, how many
+        # of their procedures the nodes have carried so far (for :meth:`abandon` at the run's end)
+        self.pending: tuple[tuple, list[tuple[float, int, int, int, int]], int] | None = None
 
     def attach(self, radio: Machine) -> None:
         """Use ``radio``, whose transitions must come to :meth:`transition`; its idle update timer runs from now."""
@@ -126,7 +129,9 @@ class ControlledPhone(Phone):
                 continue
             admitted, wait_s, by = False, 0.0, None
             if hold_off_s == 0.0:
+                self.pending = (snap, captured, 0)
                 admitted, wait_s, by = yield from self._admit([r[2] for r in captured])
+                self.pending = None
             if admitted:
                 if wait_s:
                     radio.delay(wait_s)
@@ -161,7 +166,20 @@ class ControlledPhone(Phone):
                 if not outcome.accepted:
                     return False, wait_s, (name, node, k)
                 wait_s += outcome.wait_s
+            if self.pending is not None:
+                self.pending = (self.pending[0], self.pending[1], k + 1)
         return True, wait_s, None
+
+    def abandon(self) -> None:
+        """The run ends during an admission: it never completes, so the machine is put back as it was,
+        but the procedures the nodes carried already (a page before the request) were exchanged."""
+        if self.pending is None:
+            return
+        snap, captured, carried = self.pending
+        self.radio.restore(snap)
+        for at, dev, proc, owner, _ in captured[:carried]:
+            self.log.transition((at, dev, proc, owner, self.radio.state))
+        self.pending = None
 
     def _log_reject(self, app: int, by: tuple[str, Node, int] | None) -> None:
         """Log a rejected attempt of ``app``'s now, in the state the device stays in, as the

@@ -294,6 +294,9 @@ def run_des(rs: ResolvedScenario, tables: ModelTables,
     controlplane, node_log = {}, {}
     if builder.net is not None:
         controlplane, node_log = builder.net.stats(end_s) | builder.stats, builder.net.log()
+    for phone in builder.phones:
+        if isinstance(phone, ControlledPhone):
+            phone.abandon()
     for machine in builder.machines:
         machine.finish(end_s)
     return replace(log.arrays(), controlplane=controlplane, node_log=node_log, call_attempts=builder.call_attempts)
