@@ -174,8 +174,8 @@ class _Builder:
         # the calls' data sends (call-back requests, VoIP frames) join the schedule after its streams
         v_dev, v_t, v_in, v_which = voice_sends(scn, d)
         if v_dev.size:
-            dev, times, streams, incoming = (np.concatenate(p) for p in ((dev, v_dev), (times, v_t),
-                                                                         (streams, n_streams + v_which), (incoming, v_in)))
+            joined = ((dev, v_dev), (times, v_t), (streams, n_streams + v_which), (incoming, v_in))
+            dev, times, streams, incoming = (np.concatenate(p) for p in joined)
             order = np.lexsort((streams, times, dev))  # stable: the voice sends' own order among equals
             dev, times, streams, incoming = dev[order], times[order], streams[order], incoming[order]
         guard_s = scn.calls.setup_guard_s

@@ -194,6 +194,7 @@ def concat_draws(parts: list[BlockDraws]) -> BlockDraws:
                       np.concatenate([p.push_phase for p in parts]), ragged([p.call_offsets for p in parts]),
                       *(np.concatenate([getattr(p, f) for p in parts]) for f in ("call_times_s", "call_type",
                                                                                  "call_duration_s")),
-                      np.concatenate([np.where(p.call_partner >= 0, p.call_partner + p.first_device - parts[0].first_device,
-                                               -1) for p in parts]),
+                      np.concatenate([np.where(p.call_partner >= 0,
+                                               p.call_partner + p.first_device - parts[0].first_device, -1)
+                                      for p in parts]),
                       tuple(np.concatenate(r) for r in zip(*(p.retry_jitter for p in parts))))

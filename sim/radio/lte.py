@@ -5,8 +5,9 @@ mobile-terminated) and waits ``promotion_delay_s``; ``tail_s`` of inactivity aft
 transfer releases the connection (S1 release). In RRC_IDLE the phone makes a periodic tracking-area
 update every ``t3412_s`` of continuous idle (``sim.radio.compiled``: the timer starts at the S1
 release and restarts at each update; TS 24.301 §5.3.5): one ``periodic_tau`` record, the state
-staying RRC_IDLE, its short connection (set up and released at once) folded into its messages. Continuous reception and DRX inside
-RRC_CONNECTED are folded into one mean tail power (:func:`tail_power_mw`).
+staying RRC_IDLE, its short connection (set up and released at once) folded into its messages.
+Continuous reception and DRX inside RRC_CONNECTED are folded into one mean tail power
+(:func:`tail_power_mw`).
 """
 from __future__ import annotations
 

@@ -188,7 +188,8 @@ def _app_sends(scn: Scenario, nat_s: float | None) -> list[list[_Send]]:
         if app.connection == "push":
             pass
         elif hb.policy == "fixed":
-            sends.append((duration_s / hb.interval_s, (f"{where}.heartbeat.interval_s", REF_HEARTBEAT_S / hb.interval_s)))
+            sends.append((duration_s / hb.interval_s,
+                          (f"{where}.heartbeat.interval_s", REF_HEARTBEAT_S / hb.interval_s)))
         elif hb.policy == "adaptive":  # worst case: always at the minimum interval
             sends.append((duration_s / hb.min_interval_s,
                           (f"{where}.heartbeat.min_interval_s", REF_HEARTBEAT_S / hb.min_interval_s)))

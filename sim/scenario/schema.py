@@ -13,7 +13,8 @@ from sim.radio.profiles import RADIOS
 
 PUSH_APP = "os-push"  # pseudo-app that owns the OS shared push channel's heartbeat
 NETWORK_APP = "network"  # pseudo-app that owns network-driven procedures (re-attach after a RAN outage)
-MOBILITY_APP = "mobility"  # pseudo-app that owns idle/PCH/INACTIVE upkeep (periodic TAU/RAU/registration, cell/RNA updates)
+# pseudo-app that owns idle/PCH/INACTIVE upkeep (periodic TAU/RAU/registration, cell and RNA updates)
+MOBILITY_APP = "mobility"
 VOICE_APP = "voice"  # pseudo-app that owns voice calls' signalling (their setup, or the reject that refused it)
 # after the scenario's apps, in this order: their app codes (sim.radio.tables.MOBILITY_OFFSET,
 # sim.engine.connections.Codes, sim.metrics.reduce.Reducer.apps)
@@ -110,7 +111,8 @@ class Heartbeat(_Model):
     step_s: AtLeast100ms = 60.0  # HeartStep; minimum 0.1 s, as interval_s (assumption)
     margin_s: NonNegative = 20.0  # SuccessStep: settle this far below the last interval that survived
     probe_beats: Count = 5  # BaseSuccCount: successes before probing up
-    warmup_beats: Annotated[int, Field(ge=0, le=MAX_COUNT)] = 3  # NetStableTestCount: beats at the minimum after connecting
+    # NetStableTestCount: beats at the minimum after connecting
+    warmup_beats: Annotated[int, Field(ge=0, le=MAX_COUNT)] = 3
     max_failures: Count = 2  # MaxHeartFailCount
 
     @model_validator(mode="after")

@@ -213,7 +213,8 @@ def _axis_problems(source: str, spec: SweepFile, base: ResolvedScenario) -> list
                                     "has a column of that name or under it): give the axis a name"))
         levels = axis.levels()
         if axis.cases is None and len(set(levels)) < len(levels):
-            problems.append(Problem(source, f"{where}.{'range' if axis.range else 'linspace' if axis.linspace else 'values'}",
+            kind = "range" if axis.range else "linspace" if axis.linspace else "values"
+            problems.append(Problem(source, f"{where}.{kind}",
                                     "repeated values (a step below the numbers' resolution, or start = stop)"))
         if any(isinstance(v, float) and not math.isfinite(v) for v in _values(axis)):
             # as range and linspace: no run could use it, and nan is no table key

@@ -19,7 +19,8 @@ from sim.validation.runner import Validation
 from sim.validation.table import Curve, Row
 
 HEADERS = ("case", "quantity", "engine", "expected", "source", "simulated", "rel. error", "tolerance", "pass")
-VALIDATION = Layout("validation", ("validation.csv", "validation.md"), ("validation.csv", "validation.md", "plots/*.png"))
+VALIDATION = Layout("validation", ("validation.csv", "validation.md"),
+                    ("validation.csv", "validation.md", "plots/*.png"))
 CSV_HEADERS = ("case", "quantity", "engine", "expected", "source", "simulated", "rel_error", "tolerance",
                "tolerance_basis", "passed")
 
