@@ -14,19 +14,8 @@ from sim.api import simulate
 from sim.cli import cli
 from sim.outputs.tables import CSV_MAX_DEVICES, device_format, write_devices
 from sim.scenario import load_scenario
+from test_cli import GOOD as SCENARIO  # a tiny LTE scenario: 20 phones, 10 minutes
 
-SCENARIO = """
-name = "tiny"
-[simulation]
-duration_s = 300.0
-[[apps]]
-name = "chat"
-heartbeat = { policy = "fixed", interval_s = 60.0 }
-[[groups]]
-name = "phones"
-devices = 20
-apps = { chat = 1.0 }
-"""
 TABLE_FILES = {"devices.csv", "devices.parquet"}
 
 
