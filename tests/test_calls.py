@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from sim.cli import cli
 from sim.population.draws import block_draws, blocks
 
-from conftest import run, scenario
+from conftest import run, run_log, scenario
 
 UMTS_CALL_RNC = 40  # sim/profiles/umts.toml [messages.call_setup]
 LTE_CALL = {"eNB": 14, "MME": 9, "S-GW": 6, "HSS": 0, "P-GW": 2}  # sim/profiles/lte.toml [messages.call_setup]
@@ -155,3 +155,102 @@ def test_dingtalk_2016_prints_both_call_types_per_call(tmp_path) -> None:
     # the same calls both ways (shared draws); a VoIP call holds both radios far longer than a call-back's request
     assert summaries["callback"]["attempts"] == summaries["voip"]["attempts"] > 0
     assert summaries["voip"]["connected_s_per_call"] > 5 * summaries["callback"]["connected_s_per_call"]
+
+
+# short messages (sim/profiles/*.toml [messages.sms]); a received one pages the whole area first
+SMS = {"umts": {"RNC": 30, "SGSN": 0, "HLR": 0, "GGSN": 0},
+       "lte": {"eNB": 22, "MME": 19, "S-GW": 4, "HSS": 0, "P-GW": 0}}
+SMS_PAGE = {"umts": {"RNC": 2 * (1 + 100), "SGSN": 2, "HLR": 0, "GGSN": 0},  # as PAGE; LTE: 50 eNBs x (1 + 3 cells),
+            "lte": {"eNB": 200, "MME": 2 + 50, "S-GW": 2, "HSS": 0, "P-GW": 0}}  # MME S1 paging 50 + DDN 2
+
+
+def _sms_by_direction(rs) -> tuple[np.ndarray, np.ndarray]:
+    """Each device's sent and received short messages, from the draws (the engines' inputs)."""
+    from sim.scenario.schema import SERVICE_TYPES
+    sent, received = [], []
+    for b in blocks(rs.scenario):
+        d = block_draws(rs.scenario, *b)
+        dev = np.repeat(np.arange(d.n), np.diff(d.call_offsets))
+        sent.append(np.bincount(dev[d.call_type == SERVICE_TYPES.index("sms_mo")], minlength=d.n))
+        received.append(np.bincount(dev[d.call_type == SERVICE_TYPES.index("sms_mt")], minlength=d.n))
+    return np.concatenate(sent), np.concatenate(received)
+
+
+@pytest.mark.parametrize("engine", ["des", "fast"])
+@pytest.mark.parametrize("radio", ["umts", "lte"])
+def test_short_messages_are_signalling_of_the_sms_app(engine: str, radio: str) -> None:
+    rs = scenario(apps=[], groups=[{"name": "phones", "devices": 40, "radio": radio}], sms={"per_hour": 4.0},
+                  simulation={"duration_s": 1800.0, "engine": engine},
+                  network={"overrides": {"umts": {"t3312_s": math.inf, "t305_s": math.inf},
+                                         "lte": {"t3412_s": math.inf}}})
+    sent, received = _sms_by_direction(rs)
+    assert sent.sum() > 0 and received.sum() > 0
+    res = run(rs)
+    s = res.summary
+    per_device = {n: SMS[radio][n] * (sent + received) + SMS_PAGE[radio][n] * received for n in SMS[radio]}
+    assert s["signalling"]["by_node"] == {n: int(v.sum()) for n, v in per_device.items()}
+    assert s["sms"]["attempts"] == sent.sum() + received.sum() and s["sms"]["failed"] == 0
+    assert s["sms"]["by_direction"]["sms_mo"]["messages_per_attempt_by_node"] == {n: float(v) for n, v in
+                                                                                SMS[radio].items()}
+    assert s["sms"]["by_direction"]["sms_mt"]["attempts"] == received.sum()
+    assert s["calls"]["attempts"] == 0 and s["calls"]["messages_by_node"] == {n: 0 for n in SMS[radio]}
+    assert s["apps"]["sms"]["signalling_share"] == 1.0 and "voice" not in s["apps"]
+    total = sum(per_device.values())
+    np.testing.assert_array_equal(res.devices["signalling_messages"], total)
+    np.testing.assert_array_equal(res.devices["sms_signalling_messages"], total)
+    assert res.timeseries["sms_attempts"].sum() == s["sms"]["attempts"]
+    assert s["concentration_apps"]["gini"] == 0.0  # no app signalling at all
+    assert s["rrc"]["promotions_total"] == 0  # the RRC state stays
+
+
+def test_short_messages_leave_calls_and_apps_as_they_were() -> None:
+    # short messages draw after the calls' types: the same calls with and without them
+    lte = {"apps": [{"name": "chat", "messages": {"per_hour": 4.0}}],
+           "groups": [{"name": "phones", "devices": 40, "apps": {"chat": 0.5}}], "calls": {"per_hour": 2.0}}
+    with_sms = run(scenario(**lte, sms={"per_hour": 3.0, "mobile_terminated_share": 0.0})).summary
+    without = run(scenario(**lte)).summary
+    assert "sms" not in without and with_sms["calls"] == without["calls"]
+    assert with_sms["concentration_apps"] == without["concentration_apps"]
+    for app in ("chat", "voice"):  # all but the shares, whose denominator grew
+        mine, before = with_sms["apps"][app], without["apps"][app]
+        assert {k: v for k, v in mine.items() if k != "signalling_share"} == \
+            {k: v for k, v in before.items() if k != "signalling_share"}
+    sent = with_sms["sms"]["attempts"]
+    assert with_sms["sms"]["by_direction"]["sms_mt"]["attempts"] == 0
+    for node, per_sms in SMS["lte"].items():
+        assert with_sms["signalling"]["by_node"][node] == without["signalling"]["by_node"][node] + per_sms * sent
+
+
+def test_short_messages_fail_with_calls_when_the_node_is_full() -> None:
+    # an RNC that carries 10 messages a second (3 s a short message, inside the 10 s guard), no queue
+    rs = scenario(apps=[], groups=[{"name": "phones", "devices": 30, "radio": "umts"}],
+                  sms={"per_hour": 200.0, "mobile_terminated_share": 0.0},
+                  controlplane={"nodes": {"RNC": {"messages_per_s": 10.0, "queue_limit": 0}}},
+                  simulation={"duration_s": 900.0}, network=NO_UPKEEP)
+    s = run(rs).summary
+    sms, rnc = s["sms"], s["controlplane"]["RNC"]
+    assert 0 < sms["failed"] < sms["attempts"]
+    # every decided one was offered to the RNC once; refused ones exchanged an RRC request and reject
+    decided = sms["attempts"] - sms["pending_at_end"]
+    assert rnc["offered_procedures"] == decided + sms["pending_at_end"]
+    assert rnc["rejected_procedures"] == sms["failed"]
+    assert sms["messages_by_node"]["RNC"] == 30 * (decided - sms["failed"]) + 2 * sms["failed"]
+
+
+def test_a_received_short_message_whose_leg_is_refused_still_exchanged_its_page() -> None:
+    # an eNB whose requests give up after 0.3 s in its queue: a page (its own eNB's share: 1 + 3 cells,
+    # 0.1 s of service) that got through can leave the 22-message leg behind it waiting too long
+    rs = scenario(apps=[], groups=[{"name": "phones", "devices": 30}], sms={"per_hour": 300.0,
+                                                                            "mobile_terminated_share": 1.0},
+                  controlplane={"nodes": {"eNB": {"messages_per_s": 40.0, "guard_s": 0.3}}},
+                  simulation={"duration_s": 600.0}, network={"overrides": {"lte": {"t3412_s": math.inf}}})
+    log = run_log(rs)
+    page_only = log.call_carried > 0
+    assert page_only.any() and (log.call_carried <= 1).all() and not log.call_ok[page_only].any()
+    s = run(rs).summary
+    enb, occ = s["controlplane"]["eNB"], s["signalling"]["occurrences_by_procedure"]
+    assert occ["paging"] == page_only.sum() + log.call_ok.sum()
+    # exchanged at the eNB: carried pages (own eNB 4; the 49 others' 4 each, not modelled) and legs
+    # (22), and the requests and rejects (2) of the refused ones; those in the node at the end are not logged
+    extra = s["signalling"]["by_node"]["eNB"] - enb["carried_messages"] - enb["reject_messages"] - 49 * 4 * occ["paging"]
+    assert 0 <= extra <= enb["in_system_messages_at_end"]

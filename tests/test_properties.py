@@ -115,7 +115,7 @@ def closed_loop_scenarios(draw):
             {"name": "a1", "connection": "push", "messages": {"per_hour": 10.0, "up_bytes": 100, "down_bytes": 100}}]
     return scenario(network={"radio": radio, "nat_timeout_s": 600.0}, apps=apps, events=events,
                     controlplane={"nodes": nodes, "max_attempts": draw(st.integers(1, 3))},
-                    calls={"per_hour": draw(st.floats(0.0, 20.0))},
+                    calls={"per_hour": draw(st.floats(0.0, 20.0))}, sms={"per_hour": draw(st.floats(0.0, 20.0))},
                     groups=[{"name": "g", "devices": draw(st.integers(1, 15)), "apps": {"a0": 1.0, "a1": 0.5}}],
                     simulation={"duration_s": duration, "seed": draw(st.integers(0, 2**32)), "bin_s": 60.0})
 
@@ -152,6 +152,9 @@ def test_closed_loop_invariants(rs) -> None:
             assert 0 <= extra <= node["in_system_messages_at_end"], (name, extra)
     calls = s["calls"]
     assert calls["attempts"] == calls["pending_at_end"] + res.timeseries["call_attempts"].sum()
+    if "sms" in s:
+        assert s["sms"]["attempts"] == s["sms"]["pending_at_end"] + res.timeseries["sms_attempts"].sum()
+        assert s["apps"].get("sms", {}).get("signalling_messages", 0) == sum(s["sms"]["messages_by_node"].values())
 
 
 @settings(max_examples=200, deadline=None)

@@ -27,7 +27,7 @@ from sim.population.traffic import CALLBACK_REQUEST, VOIP_BATCH, AppTraffic, Pay
 from sim.radio.base import Machine
 from sim.radio.tables import ModelTables
 from sim.scenario import ResolvedScenario
-from sim.scenario.schema import CALL_TYPES, PSEUDO_APPS, VOICE_APP, Heartbeat
+from sim.scenario.schema import PSEUDO_APPS, SERVICE_TYPES, VOICE_APP, Heartbeat
 
 
 class _Schedule:
@@ -91,28 +91,35 @@ def _adaptive(env: simpy.Environment, phone: Phone, conn: Connection, hb: Heartb
 
 
 def _calls(env: simpy.Environment, net: ControlNetwork | None, log: EventLog, device: int,
-           legs: list[tuple[int, int]], rejects: tuple[int, int], times: list[float], types: list[int],
-           guard_s: float) -> Generator[simpy.Event, None, None]:
-    """A device's voice call attempts: each sets up its legs (``legs[type]``: procedure and how many)
-    through the limited nodes on its route, leg by leg and node by node, and fails if one rejects it or
-    setup takes longer than ``guard_s``. A rejected one exchanged only the reject (``rejects``: the
-    radio's ``rrc_reject`` and ``service_reject``)."""
+           legs: list[tuple[int, list[int]]], rejects: tuple[int, int], times: list[float], types: list[int],
+           guard_s: float, pending: dict[int, tuple]) -> Generator[simpy.Event, None, None]:
+    """A device's voice call attempts and short messages: each offers its page and legs (``legs[type]``:
+    the leg's procedure code, what a carried one logs, and ``ModelTables.call_offers``) to the limited
+    nodes on their routes, one by one and node by node, and fails if one rejects it or setup takes
+    longer than ``guard_s``. A rejected one exchanged the offers carried before and the reject
+    (``rejects``: the radio's ``rrc_reject`` and ``service_reject``). ``pending[device]``: the record of
+    the attempt being decided, logged as undecided if the run ends first (what the nodes carried of it
+    already, a page before the leg, was exchanged)."""
     for t, kind in zip(times, types):
         if t > env.now:
             yield env.timeout(t - env.now)
-        proc, n_legs = legs[kind]
-        exchanged = proc
-        for _ in range(n_legs if net is not None else 0):
+        leg, offers = legs[kind]
+        exchanged, carried = leg, 0
+        for proc in offers if net is not None else ():
+            pending[device] = (t, device, False, -1.0, leg, kind, carried, True)
             for name, node, messages in net.route(device, proc):
                 outcome = yield node.offer(messages)
                 if not outcome.accepted:
                     exchanged = net.reject_code(name, *rejects)
                     net.count_reject(device, exchanged)
                     break
-            if exchanged != proc:
+            if exchanged != leg:
                 break
+            carried += 1
+        pending.pop(device, None)
         setup_s = env.now - t
-        log.call((t, device, exchanged == proc and setup_s <= guard_s, setup_s, exchanged, kind))
+        log.call((t, device, exchanged == leg and setup_s <= guard_s, setup_s, exchanged, kind,
+                  carried if exchanged != leg else 0, False))
 
 
 def _app_update(env: simpy.Environment, phone: ControlledPhone, conn: Connection, event
@@ -151,7 +158,8 @@ class _Builder:
         self.net = ControlNetwork(env, cp.nodes, tables.nodes, tables.routed, tables.is_promotion, controls,
                                   scn.simulation.seed) if closed else None
         self.stats = {"rrc_rejects": 0, "failed_sends": 0, "barred": 0, "core_rejects": 0, "failed_attaches": 0}
-        self.call_attempts = 0
+        self.call_attempts = np.zeros(len(SERVICE_TYPES), dtype=np.int64)  # per service type
+        self.calls_pending: dict[int, tuple] = {}  # device -> the record of the attempt being decided (_calls)
         self.phones: list[Phone] = []
 
     def block(self, d: BlockDraws) -> None:
@@ -169,8 +177,8 @@ class _Builder:
         uses_push_l, push_phase_l = uses_push.tolist(), d.push_phase.tolist()
         n_streams = 2 * len(scn.apps) + 1  # then a call-back's request and a second of VoIP frames
         call_bounds, call_times, call_types = d.call_offsets.tolist(), d.call_times_s.tolist(), d.call_type.tolist()
-        self.call_attempts += len(call_times)
-        call_legs = [self.tables.call_legs(radio, t) for t in CALL_TYPES]
+        self.call_attempts += np.bincount(d.call_type, minlength=len(SERVICE_TYPES))
+        call_legs = [(self.tables.call_legs(radio, t)[0], self.tables.call_offers(radio, t)) for t in SERVICE_TYPES]
         # the calls' data sends (call-back requests, VoIP frames) join the schedule after its streams
         v_dev, v_t, v_in, v_which = voice_sends(scn, d)
         if v_dev.size:
@@ -222,7 +230,7 @@ class _Builder:
             c_lo, c_hi = call_bounds[i], call_bounds[i + 1]
             if c_hi > c_lo:
                 env.process(_calls(env, self.net, log, device, call_legs, rejects, call_times[c_lo:c_hi],
-                                   call_types[c_lo:c_hi], guard_s))
+                                   call_types[c_lo:c_hi], guard_s, self.calls_pending))
             lo, hi = bounds[i], bounds[i + 1]
             if hi > lo:
                 actions = [table[k] for k in streams_l[lo:hi]]
@@ -297,6 +305,8 @@ def run_des(rs: ResolvedScenario, tables: ModelTables,
     for phone in builder.phones:
         if isinstance(phone, ControlledPhone):
             phone.abandon()
+    for record in builder.calls_pending.values():
+        log.call(record)
     for machine in builder.machines:
         machine.finish(end_s)
     return replace(log.arrays(), controlplane=controlplane, node_log=node_log, call_attempts=builder.call_attempts)

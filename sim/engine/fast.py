@@ -27,7 +27,7 @@ from sim.population.traffic import app_traffic, push_traffic
 from sim.radio.compiled import CODE
 from sim.radio.tables import ModelTables
 from sim.scenario import ResolvedScenario
-from sim.scenario.schema import CALL_TYPES, Scenario
+from sim.scenario.schema import SERVICE_TYPES, Scenario
 
 CHUNK_BLOCKS = 8  # draw blocks per chunk (8,192 devices): long vectors, bounded memory
 FIRST_CHUNK_BLOCKS = 2  # the first chunk's size; each next one doubles, up to CHUNK_BLOCKS
@@ -72,13 +72,14 @@ def _chunk(rs: ResolvedScenario, tables: ModelTables, d: BlockDraws) -> LogArray
                                                        scn.simulation.duration_s)
     calls = np.diff(d.call_offsets)
     radio = rs.group_radio(d.group)
-    legs = np.array([tables.call_legs(radio, t) for t in CALL_TYPES], dtype=np.int64)  # open loop: all carried
+    legs = np.array([tables.call_legs(radio, t) for t in SERVICE_TYPES], dtype=np.int64)  # open loop: all carried
     return LogArrays(tr_t, tr_dev, tr_proc, tr_owner, tr_state,
                      x_t, x_row + d.first_device, x_code, codes.table(), log.held_messages, tr_grouped=True,
                      call_t=d.call_times_s, call_device=np.repeat(np.arange(d.n), calls) + d.first_device,
                      call_ok=np.ones(d.call_times_s.size, dtype=bool), call_setup_s=np.zeros(d.call_times_s.size),
-                     call_proc=legs[d.call_type, 0], call_type=d.call_type,
-                     call_attempts=int(d.call_times_s.size))
+                     call_proc=legs[d.call_type, 0], call_type=d.call_type, call_carried=np.zeros_like(d.call_type),
+                     call_undecided=np.zeros(d.call_type.size, dtype=bool),
+                     call_attempts=np.bincount(d.call_type, minlength=len(SERVICE_TYPES)))
 
 
 def _sends(scn: Scenario, d: BlockDraws, codes: Codes, log: Transfers) -> RadioSends:

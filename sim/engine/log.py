@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from sim.scenario.schema import SERVICE_TYPES
+
 HEARTBEAT, MESSAGE, RECONNECT = 0, 1, 2
 
 
@@ -36,11 +38,18 @@ class LogArrays:
     call_ok: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # set up in time
     call_setup_s: np.ndarray = field(default_factory=lambda: np.zeros(0))  # attempt to setup done or failure
     #: the procedure code whose messages the attempt exchanged: its legs' (``sim.radio.tables.CALL_LEGS``:
-    #: ``call_setup`` or ``csfb_call``) if the nodes processed it (set up in time or not), the reject's
+    #: ``call_setup``, ``csfb_call`` or ``sms``) if the nodes processed it (set up in time or not), the reject's
     #: (``rrc_reject``, ``service_reject``) if one refused it; -1 for a VoIP call (its signalling is the RRC machines')
     call_proc: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    call_type: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # index in CALL_TYPES
-    call_attempts: int = 0  # all attempts, including those still being set up when the run ended
+    call_type: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # index in SERVICE_TYPES
+    #: of a rejected attempt: how many of its offers (``ModelTables.call_offers``: a page, then legs) the
+    #: nodes carried before the reject, exchanged though the attempt failed; 0 for a carried one
+    call_carried: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    #: an attempt still being decided when the run ended (pending): only what the nodes carried of it
+    #: (``call_carried`` offers) counts; it is not among the decided ones
+    call_undecided: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    #: per service type (SERVICE_TYPES): all attempts, including those still being set up when the run ended
+    call_attempts: np.ndarray = field(default_factory=lambda: np.zeros(len(SERVICE_TYPES), dtype=np.int64))
 
     x_app = property(lambda self: self.x_table[self.x_code, 0])
     x_kind = property(lambda self: self.x_table[self.x_code, 1])
@@ -67,7 +76,8 @@ class EventLog:
         self.transition = self._tr.extend
         #: record a transfer: ``(t, device, app, kind, up_bytes, down_bytes, packets)``
         self.transfer = self._x.extend
-        #: record a voice call attempt: ``(t, device, succeeded, setup_s, procedure exchanged, call type)``
+        #: record a voice call attempt or short message: ``(t, device, succeeded, setup_s, procedure
+        #: exchanged, service type, offers carried before a reject, undecided at the end)``
         self.call = self._calls.extend
 
     def mark(self) -> int:
@@ -82,11 +92,12 @@ class EventLog:
     def arrays(self) -> LogArrays:
         tr = np.array(self._tr, dtype=np.float64).reshape(-1, 5)  # integers are exact below 2**53
         x = np.array(self._x, dtype=np.float64).reshape(-1, 7)
-        c = np.array(self._calls, dtype=np.float64).reshape(-1, 6)
+        c = np.array(self._calls, dtype=np.float64).reshape(-1, 8)
         i = np.int64
         table, code = np.unique(x[:, 2:].astype(i), axis=0, return_inverse=True)  # the kinds of transfer
         return LogArrays(tr[:, 0].copy(), tr[:, 1].astype(i), tr[:, 2].astype(i), tr[:, 3].astype(i),
                          tr[:, 4].astype(i), x[:, 0].copy(), x[:, 1].astype(i), code.reshape(-1),
                          table.reshape(-1, 5), self.held_messages, call_t=c[:, 0].copy(), call_device=c[:, 1].astype(i),
                          call_ok=c[:, 2].astype(bool), call_setup_s=c[:, 3].copy(), call_proc=c[:, 4].astype(i),
-                         call_type=c[:, 5].astype(i))
+                         call_type=c[:, 5].astype(i), call_carried=c[:, 6].astype(i),
+                         call_undecided=c[:, 7].astype(bool))

@@ -20,7 +20,7 @@ from sim.metrics.concentration import TOP_PERCENTS, gini, top_share
 from sim.metrics.results import Results
 from sim.radio.tables import ModelTables
 from sim.scenario import ResolvedScenario
-from sim.scenario.schema import CALL_TYPES, PSEUDO_APPS, VOICE_APP
+from sim.scenario.schema import CALL_TYPES, PSEUDO_APPS, SERVICE_APP, SERVICE_TYPES, SMS_APP, SMS_TYPES, VOICE_APP
 
 # the states in which a device holds a radio connection (for a call's connected seconds)
 CONNECTED_STATES = ("CELL_DCH", "CELL_FACH", "RRC_CONNECTED")
@@ -102,10 +102,10 @@ class Reducer:
     whichever process reduced them.
     """
 
-    PER_DEVICE = ("dev_msgs", "dev_voice_msgs", "dev_promos", "dev_up", "dev_down", "dev_packets", "energy",
+    PER_DEVICE = ("dev_msgs", "dev_voice_msgs", "dev_sms_msgs", "dev_promos", "dev_up", "dev_down", "dev_packets", "energy",
                   "state_time")
     ADDITIVE = ("bin_proc", "app_proc", "bin_up", "bin_down", "app_bytes", "app_kind", "installed", "traffic",
-                "call_legs", "voice_radio")
+                "call_legs", "voice_radio", "call_attempts")
 
     def __init__(self, tables: ModelTables, rs: ResolvedScenario, first_device: int = 0,
                  n_devices: int | None = None):
@@ -116,6 +116,7 @@ class Reducer:
         self.n_dev = sum(g.devices for g in scn.groups) - first_device if n_devices is None else n_devices
         self.apps = [a.name for a in scn.apps] + list(PSEUDO_APPS)  # codes: sim.radio.tables, sim.engine.connections
         self.voice = self.apps.index(VOICE_APP)
+        self.service_app = np.array([self.apps.index(a) for a in SERVICE_APP], dtype=np.int64)  # per service type
         self.states = tables.state_names
         self.n_bins = math.ceil(self.end_s / self.bin_s - 1e-9)  # a last bin shorter than a nanobin is rounding
         self.edges = np.append(np.arange(self.n_bins) * self.bin_s, self.end_s)
@@ -137,6 +138,7 @@ class Reducer:
         self.installed = np.zeros(n_apps, dtype=np.int64)
         self.dev_msgs = np.zeros(n_dev, dtype=np.int64)
         self.dev_voice_msgs = np.zeros(n_dev, dtype=np.int64)  # of dev_msgs: voice calls' (for concentration_apps)
+        self.dev_sms_msgs = np.zeros(n_dev, dtype=np.int64)  # of dev_msgs: short messages' (likewise)
         self.dev_promos = np.zeros(n_dev, dtype=np.int64)
         self.dev_up = np.zeros(n_dev)
         self.dev_down = np.zeros(n_dev)
@@ -145,15 +147,24 @@ class Reducer:
         self.state_time = np.zeros((n_dev, n_states))
         self.traffic = np.zeros(4, dtype=np.int64)  # packets, up bytes, down bytes, held messages
         self.calls: list[tuple[np.ndarray, ...]] = []
-        self.call_legs = np.zeros((len(CALL_TYPES), self.n_procs), dtype=np.int64)  # [type, procedure + 1]
-        # per (call type, radio): the legs' first procedure (what a carried call logs) and all it exchanged
+        self.call_legs = np.zeros((len(SERVICE_TYPES), self.n_procs), dtype=np.int64)  # [type, procedure + 1]
+        # per (service type, radio): the legs' first procedure (what a carried one logs) and all it exchanged
         radios = tables.radios
         self.proc_radio = np.array([radios.index(r) for r, _ in tables.procedures], dtype=np.int64)
-        self.first_leg = np.array([[tables.call_legs(r, t)[0] for r in radios] for t in CALL_TYPES], dtype=np.int64)
-        self.leg_occ = np.array([[np.append(0, tables.call_occurrences(r, t)) for r in radios] for t in CALL_TYPES])
+        self.first_leg = np.array([[tables.call_legs(r, t)[0] for r in radios] for t in SERVICE_TYPES],
+                                  dtype=np.int64)
+        self.leg_occ = np.array([[np.append(0, tables.call_occurrences(r, t)) for r in radios] for t in SERVICE_TYPES])
+        # [type, radio, k, procedure + 1]: what the first k offers (ModelTables.call_offers) exchanged
+        offers = [[tables.call_offers(r, t) for r in radios] for t in SERVICE_TYPES]
+        self.offers_occ = np.zeros((len(SERVICE_TYPES), len(radios), 1 + max(len(o) for row in offers for o in row),
+                                    self.n_procs), dtype=np.int64)
+        for k, row in enumerate(offers):
+            for r, codes in enumerate(row):
+                for j, code in enumerate(codes):
+                    self.offers_occ[k, r, j + 1:, code + 1] += 1
         self.voice_radio = np.zeros(2)  # the voice app's connected seconds and their radio energy (J)
         self.connected_state = np.array([s in CONNECTED_STATES for _, s in tables.states])
-        self.call_attempts = 0
+        self.call_attempts = np.zeros(len(SERVICE_TYPES), dtype=np.int64)  # per service type, pending ones too
         self.controlplane: dict[str, Any] = {}
         self.node_log: dict[str, dict[str, Any]] = {}
 
@@ -199,26 +210,35 @@ class Reducer:
         # devices with any transfer of each app: distinct (device, app) pairs among the nonzero
         # (device, code) counts (a dense device x app product costs devices x codes x apps)
         with_any, code = np.nonzero(per_device)
-        callers = (log.call_device - first_device).astype(np.int64) * n_apps + self.voice  # calls are voice's too
+        owner_app = self.service_app[log.call_type]  # calls are voice's, short messages sms's
+        callers = (log.call_device - first_device).astype(np.int64) * n_apps + owner_app
         pairs = np.unique(np.concatenate([with_any.astype(np.int64) * n_apps + app[code], callers]))
         self.installed += np.bincount(pairs % n_apps, minlength=n_apps)
         self.traffic += [int(per_code @ packets), int(per_code @ up), int(per_code @ down), log.held_messages]
 
-        # --- voice calls and the closed loop -----------------------------------------------
-        # A decided call attempt is signalling like any other, owned by the voice pseudo-app: what
-        # it exchanged (its setup, or the reject that refused it) counts per bin, device and procedure.
-        # [call, procedure + 1]: a carried call's legs and pages (CALL_LEGS), else the one reject
+        # --- voice calls, short messages and the closed loop ---------------------------------
+        # A decided call attempt (or short message) is signalling like any other, owned by the voice
+        # (sms) pseudo-app: what it exchanged (its setup, or the reject that refused it) counts per bin,
+        # device and procedure. [call, procedure + 1]: a carried one's legs and pages (CALL_LEGS), else
+        # the offers carried before the reject and the reject; of one undecided at the end, the offers carried
         c_radio = self.proc_radio[log.call_proc]  # (any radio for VoIP, code -1: its row is empty on all)
-        carried = self.first_leg[log.call_type, c_radio] == log.call_proc
-        occ = np.where(carried[:, None], self.leg_occ[log.call_type, c_radio], 0)
-        occ[np.flatnonzero(~carried), log.call_proc[~carried] + 1] = 1
+        undecided = log.call_undecided
+        carried = (self.first_leg[log.call_type, c_radio] == log.call_proc) & ~undecided
+        occ = np.where(carried[:, None], self.leg_occ[log.call_type, c_radio],
+                       self.offers_occ[log.call_type, c_radio, log.call_carried])
+        refused = ~carried & ~undecided
+        occ[np.flatnonzero(refused), log.call_proc[refused] + 1] += 1
         c_bin = np.minimum((log.call_t / bin_s).astype(np.int64), n_bins - 1)
         np.add.at(self.bin_proc, c_bin, occ)
         np.add.at(self.call_legs, log.call_type, occ)
-        self.app_proc[self.voice + 1] += occ.sum(axis=0)
-        c_msgs = np.bincount(log.call_device - first_device, weights=occ @ self.msgs_of, minlength=n).astype(np.int64)
-        self.dev_msgs[span] += c_msgs
-        self.dev_voice_msgs[span] += c_msgs
+        np.add.at(self.app_proc, owner_app + 1, occ)
+        c_dev, c_msgs = log.call_device - first_device, occ @ self.msgs_of
+        is_sms = owner_app == self.apps.index(SMS_APP)
+        voice_msgs, sms_msgs = (np.bincount(c_dev, weights=np.where(mine, c_msgs, 0), minlength=n).astype(np.int64)
+                                for mine in (~is_sms, is_sms))
+        self.dev_msgs[span] += voice_msgs + sms_msgs
+        self.dev_voice_msgs[span] += voice_msgs
+        self.dev_sms_msgs[span] += sms_msgs
         # The voice app's own RRC periods (a VoIP call's, a call-back request's), attributed as every
         # app's (§7): their signalling is a part of each device's voice messages; their time connected,
         # from the promotion to the release, and its radio energy are the data call types' cost.
@@ -232,7 +252,9 @@ class Reducer:
             until = np.where(last, end_s, np.append(t[1:], end_s))
             seconds_owned = (until - t)[owned]
             self.voice_radio += [seconds_owned.sum(), seconds_owned @ tables.state_power_w[state[owned]]]
-        self.calls.append((log.call_t, log.call_device, log.call_ok, log.call_setup_s, log.call_type))
+        decided = ~undecided
+        self.calls.append((log.call_t[decided], log.call_device[decided], log.call_ok[decided],
+                           log.call_setup_s[decided], log.call_type[decided]))
         self.call_attempts += log.call_attempts
         self.controlplane |= log.controlplane
         self.node_log |= log.node_log
@@ -247,7 +269,6 @@ class Reducer:
         self.occupancy.count += part.occupancy.count
         self.occupancy.total += part.occupancy.total
         self.calls += part.calls
-        self.call_attempts += part.call_attempts
         self.controlplane |= part.controlplane
         self.node_log |= part.node_log
 
@@ -273,8 +294,12 @@ class Reducer:
         ts["bytes"] = ts["up_bytes"] + ts["down_bytes"]
         call_t, _, call_ok, call_setup_s, call_type = (np.concatenate(c) for c in zip(*self.calls))
         c_bin = np.minimum((call_t / self.bin_s).astype(np.int64), n_bins - 1)
-        ts["call_attempts"] = np.bincount(c_bin, minlength=n_bins)
-        ts["call_failures"] = np.bincount(c_bin[~call_ok], minlength=n_bins)
+        is_call = call_type < len(CALL_TYPES)  # the rest: short messages
+        ts["call_attempts"] = np.bincount(c_bin[is_call], minlength=n_bins)
+        ts["call_failures"] = np.bincount(c_bin[is_call & ~call_ok], minlength=n_bins)
+        if scn.sms.per_hour > 0:
+            ts["sms_attempts"] = np.bincount(c_bin[~is_call], minlength=n_bins)
+            ts["sms_failures"] = np.bincount(c_bin[~is_call & ~call_ok], minlength=n_bins)
         for name, node in self.node_log.items():  # closed loop: load against capacity per limited node
             ts[f"offered_{name}"] = np.histogram(node["offer_t"], edges, weights=node["offer_messages"])[0].astype(
                 np.int64)
@@ -310,7 +335,8 @@ class Reducer:
             "group": pd.Categorical.from_codes(group_of, [g.name for g in scn.groups]),
             "radio": pd.Categorical(np.array(radios)[group_of]),
             "signalling_messages": self.dev_msgs.astype(np.int64),
-            "voice_signalling_messages": self.dev_voice_msgs, "promotions": self.dev_promos,
+            "voice_signalling_messages": self.dev_voice_msgs, "sms_signalling_messages": self.dev_sms_msgs,
+            "promotions": self.dev_promos,
             "up_bytes": self.dev_up.astype(np.int64), "down_bytes": self.dev_down.astype(np.int64),
             "packets": self.dev_packets.astype(np.int64), "radio_energy_j": self.energy,
         } | {f"time_s_{s}": self.state_time[:, k] for k, s in enumerate(states)})
@@ -354,8 +380,8 @@ class Reducer:
             "apps": {r["app"]: {k: v for k, v in r.items() if k != "app"} for r in app_rows},
             # over all signalling, voice included (the denominator of O2's "8 % of devices produce 55 %")
             "concentration": _concentration(self.dev_msgs),
-            # over the apps' (data) signalling alone: voice calls left out
-            "concentration_apps": _concentration(self.dev_msgs - self.dev_voice_msgs),
+            # over the apps' (data) signalling alone: voice calls and short messages left out
+            "concentration_apps": _concentration(self.dev_msgs - self.dev_voice_msgs - self.dev_sms_msgs),
             "energy": {"radio_j_per_device_hour": float(self.energy.sum()) / device_hours},
             "traffic": {"packets_total": packets, "bytes_total": up + down, "up_bytes": up, "down_bytes": down,
                         "messages_held": held},
@@ -364,25 +390,41 @@ class Reducer:
             summary["controlplane"] = self.controlplane
         if scn.events:
             summary["events"] = [e.model_dump() for e in scn.events]
-        decided, failed = int(call_t.size), int((~call_ok).sum())
-        # what each decided attempt exchanged: its setup if the nodes processed it, else the reject
-        call_msgs = self.call_legs.sum(axis=0)[1:] @ tables.messages
-        summary["calls"] = {
-            "attempts": self.call_attempts, "failed": failed, "failure_ratio": failed / decided if decided else 0.0,
-            "pending_at_end": self.call_attempts - decided,
-            "setup_p95_s": float(np.percentile(call_setup_s, 95)) if decided else 0.0,
-            "messages_by_node": {n: int(call_msgs[j]) for j, n in enumerate(nodes)},
-            "by_type": self._by_type(call_type, call_setup_s),
-        }
+        n_calls = len(CALL_TYPES)
+        summary["calls"] = self._decided(self.call_attempts[:n_calls].sum(), call_ok[is_call],
+                                         call_setup_s[is_call], self.call_legs[:n_calls])
+        summary["calls"]["by_type"] = self._by_type(call_type, call_setup_s)
+        if scn.sms.per_hour > 0:
+            summary["sms"] = self._decided(self.call_attempts[n_calls:].sum(), call_ok[~is_call],
+                                           call_setup_s[~is_call], self.call_legs[n_calls:])
+            summary["sms"]["by_direction"] = {
+                name: self._decided(self.call_attempts[k], call_ok[call_type == k], call_setup_s[call_type == k],
+                                    self.call_legs[k:k + 1])
+                for k, name in enumerate(SERVICE_TYPES) if name in SMS_TYPES}
         return Results(summary, timeseries, apps_df, devices, nodes, states)
 
+    def _decided(self, attempts: int, ok: np.ndarray, setup_s: np.ndarray, legs: np.ndarray) -> dict[str, Any]:
+        """Calls or short messages (``legs``: their rows of ``call_legs``): attempts, failed ones, what they
+        exchanged per node (each its page and legs if the nodes processed them, else what they carried
+        and the reject; of those pending at the end, what the nodes carried), and per decided attempt."""
+        nodes, decided, failed = self.tables.nodes, int(ok.size), int((~ok).sum())
+        msgs = legs.sum(axis=0)[1:] @ self.tables.messages
+        return {
+            "attempts": int(attempts), "failed": failed, "failure_ratio": failed / decided if decided else 0.0,
+            "pending_at_end": int(attempts) - decided,
+            "setup_p95_s": float(np.percentile(setup_s, 95)) if decided else 0.0,
+            "messages_by_node": {n: int(msgs[j]) for j, n in enumerate(nodes)},
+            "messages_per_attempt_by_node": {n: float(msgs[j]) / decided if decided else 0.0
+                                             for j, n in enumerate(nodes)},
+        }
 
     def _by_type(self, call_type: np.ndarray, setup_s: np.ndarray) -> dict[str, dict[str, Any]]:
         """Per call type that was placed: decided attempts, messages per node (its legs, and for the data
         call types the voice app's RRC procedures: one data type per run, so they are its), per call,
         and the connected seconds and radio energy per call its RRC periods took (0: legs only)."""
         messages, nodes = self.tables.messages, self.tables.nodes
-        rrc_counts = self.app_proc[self.voice + 1] - self.call_legs.sum(axis=0)  # the RRC machines' procedures
+        # the RRC machines' procedures of the voice app
+        rrc_counts = self.app_proc[self.voice + 1] - self.call_legs[:len(CALL_TYPES)].sum(axis=0)
         rrc, rrc_j = rrc_counts[1:] @ messages, float(rrc_counts @ self.extra_j_of)  # + promotion energy
         out: dict[str, dict[str, Any]] = {}
         for k, name in enumerate(CALL_TYPES):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scenario.schema import CALL_TYPES, NATIVE_CALL, App, Group, Scenario
+from sim.scenario.schema import CALL_TYPES, NATIVE_CALL, SERVICE_TYPES, App, Group, Scenario
 
 BLOCK_DEVICES = 1024  # fixed: changing it changes every result for a given seed
 
@@ -39,7 +39,7 @@ class BlockDraws:
     push_phase: np.ndarray  # [n] in [0, 1): first push-channel heartbeat at phase x push interval
     call_offsets: np.ndarray  # [n + 1]: device i's voice calls are call_*[offsets[i]:offsets[i + 1]]
     call_times_s: np.ndarray  # sorted within each device
-    call_type: np.ndarray  # int: index in sim.scenario.schema.CALL_TYPES
+    call_type: np.ndarray  # int: index in sim.scenario.schema.SERVICE_TYPES (calls, then short messages)
     call_duration_s: np.ndarray  # exponential, mean calls.mean_duration_s
     call_partner: np.ndarray  # int: the other party, a device of the block (its index there); -1: none
     retry_jitter: tuple[np.ndarray, ...]  # per scenario event: [n, k] in [0, 1), the clients' retry jitter
@@ -124,6 +124,8 @@ def block_draws(scenario: Scenario, group: int, block: int, first_device: int, n
     )
     push_phase = _rng(seed, group, block, len(scenario.apps)).random(BLOCK_DEVICES)[:n]
     calls = _call_draws(scenario, group, _rng(seed, group, block, len(scenario.apps) + 1), n)
+    # short messages on a stream of their own (a child of the calls' key): the calls stay as they were
+    calls = _with_sms(calls, scenario, _rng(seed, group, block, len(scenario.apps) + 1, 1), n)
     retry_jitter = tuple(
         _rng(seed, group, block, len(scenario.apps) + 2 + e).random((BLOCK_DEVICES, max_retries(event)))[:n]
         for e, event in enumerate(scenario.events))
@@ -149,6 +151,26 @@ def _call_draws(scenario: Scenario, group: int, rng: np.random.Generator, n: int
     caller = np.repeat(np.arange(n), np.diff(offsets))
     partner = (caller + 1 + (u[:, 2] * (n - 1)).astype(np.int64)) % n if n > 1 else np.full(times.size, -1)
     return offsets, times, np.minimum(kind, len(CALL_TYPES) - 1), duration, partner
+
+
+def _with_sms(calls: tuple[np.ndarray, ...], scenario: Scenario, rng: np.random.Generator, n: int
+              ) -> tuple[np.ndarray, ...]:
+    """A block's calls (``_call_draws``) with its short messages merged in, by device then time (a call
+    first at equal times): a Poisson process at ``sms.per_hour``, each received with probability
+    ``sms.mobile_terminated_share``; no duration, no partner."""
+    sms = scenario.sms
+    if sms.per_hour == 0:
+        return calls
+    s_offsets, s_times, received, _ = _poisson_times(rng, sms.per_hour / 3600.0, n, scenario.simulation.duration_s,
+                                                     sms.mobile_terminated_share)
+    c_offsets, c_times, c_kind, c_duration, c_partner = calls
+    s_kind = np.where(received, SERVICE_TYPES.index("sms_mt"), SERVICE_TYPES.index("sms_mo"))
+    device = np.concatenate([np.repeat(np.arange(n), np.diff(c_offsets)), np.repeat(np.arange(n), np.diff(s_offsets))])
+    times = np.concatenate([c_times, s_times])
+    order = np.lexsort((times, device))
+    return (c_offsets + s_offsets, times[order], np.concatenate([c_kind, s_kind])[order],
+            np.concatenate([c_duration, np.zeros(s_times.size)])[order],
+            np.concatenate([c_partner, np.full(s_times.size, -1)])[order])
 
 
 def max_retries(event) -> int:

@@ -119,7 +119,7 @@ class UmtsProfile(_Profile):
     PROCEDURES: ClassVar[tuple[str, ...]] = (
         "rrc_setup", "release", "dch_to_fach", "fach_to_dch", "to_pch",
         "cell_update", "pch_release", "paging", "fd_release", "fd_to_pch", "call_setup", "attach",
-        "rrc_reject", "service_reject", "periodic_rau", "pch_cell_update",
+        "rrc_reject", "service_reject", "periodic_rau", "pch_cell_update", "sms",
     )
     radio: Literal["umts"]
     t1_s: Positive
@@ -152,8 +152,7 @@ class LteProfile(_Profile):
     BASE_STATION: ClassVar[str] = "eNB"
     PROCEDURES: ClassVar[tuple[str, ...]] = (
         "service_request", "s1_release", "paging", "call_setup", "attach", "rrc_reject", "service_reject",
-        "periodic_tau",
-        "csfb_call",
+        "periodic_tau", "csfb_call", "sms",
     )
     radio: Literal["lte"]
     tail_s: Positive
@@ -185,7 +184,7 @@ class NrProfile(_Profile):
     PAGINGS: ClassVar[tuple[str, ...]] = ("paging", "ran_paging")
     PROCEDURES: ClassVar[tuple[str, ...]] = (
         "service_request", "release", "suspend", "resume", "inactive_release", "paging", "ran_paging",
-        "call_setup", "attach", "rrc_reject", "service_reject", "periodic_registration", "rna_update",
+        "call_setup", "attach", "rrc_reject", "service_reject", "periodic_registration", "rna_update", "sms",
     )
     radio: Literal["nr"]
     tail_s: Positive

@@ -16,8 +16,9 @@ from sim.radio.base import Machine, TransitionSink
 from sim.radio.compiled import run_rows
 from sim.radio.profiles import Profile
 
-# The signalling of each call type on each radio that is not the RRC machines': its legs (procedure,
-# occurrences per call), then what else a carried call exchanges. A cs, csfb or volte attempt is one leg,
+MODULES: dict[str, ModuleType] = {"umts": umts, "lte": lte, "nr": nr}
+# The signalling of each call type (and short message) on each radio that is not the RRC machines': its
+# legs (procedure, occurrences per call), then what else a carried call exchanges. A cs, csfb or volte attempt is one leg,
 # the placing device's (the far party's leg is its own attempt, as BHCA per subscriber counts legs); a
 # call-back has the network call both parties (reference §6): two mobile-terminated CS legs, on LTE each
 # by fallback; the called party's pages it in every cell of the area ("a mobile-terminated leg adds ...
@@ -28,10 +29,11 @@ CALL_LEGS: dict[tuple[str, str], tuple[tuple[str, int], ...]] = {
     ("cs", "umts"): (("call_setup", 1),), ("volte", "lte"): (("call_setup", 1),),
     ("volte", "nr"): (("call_setup", 1),), ("csfb", "lte"): (("csfb_call", 1),),
     ("callback", "umts"): (("call_setup", 2), ("paging", 1)), ("callback", "lte"): (("csfb_call", 2), ("paging", 1)),
+    # a short message (the sms pseudo-app's, [sms]): its one leg; a received one pages the phone first
+    **{("sms_mo", r): (("sms", 1),) for r in MODULES}, **{("sms_mt", r): (("sms", 1), ("paging", 1)) for r in MODULES},
 }
 PAGING_STREAM = 0x9A61  # spawn key of the paging draws' stream, apart from the traffic draws' streams
 MOBILITY_OFFSET = 2  # the mobility pseudo-app's code, less the app count: after os-push and network
-MODULES: dict[str, ModuleType] = {"umts": umts, "lte": lte, "nr": nr}
 MACHINES: dict[str, type[Machine]] = {"umts": umts.UmtsMachine, "lte": lte.LteMachine, "nr": nr.NrMachine}
 
 
@@ -68,6 +70,12 @@ class ModelTables:
             return -1, 0
         proc, legs = CALL_LEGS[call_type, radio][0]
         return self.procedures.index((radio, proc)), legs
+
+    def call_offers(self, radio: str, call_type: str) -> list[int]:
+        """The procedure codes a ``call_type`` attempt on ``radio`` offers the limited nodes, one a leg or
+        page, in order: the called party's page first (it precedes the answer), then the legs; empty: none."""
+        entries = sorted(CALL_LEGS.get((call_type, radio), ()), key=lambda entry: entry[0] != "paging")
+        return [self.procedures.index((radio, proc)) for proc, count in entries for _ in range(count)]
 
     def call_occurrences(self, radio: str, call_type: str) -> np.ndarray:
         """[procedure] what a carried ``call_type`` call on ``radio`` exchanged (its legs and the rest)."""

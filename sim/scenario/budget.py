@@ -267,6 +267,8 @@ def _streams(scn: Scenario) -> list[_Stream]:
             elif kind == "voip":  # a send a second of the call, from the caller and to its partner
                 frames = 2.0 * (scn.calls.mean_duration_s / VOIP_BATCH_S + 1.0)
                 add(n, rate * frames * duration_s, (field, rate * frames / REF_CALLS_PER_S))
+        rate = scn.sms.per_hour / 3600.0  # a short message is decided as a call is
+        add(n, rate * duration_s, ("sms.per_hour", rate / REF_CALLS_PER_S))
         for per_device, rate in network:
             add(n, per_device, rate)
     return out

@@ -16,9 +16,10 @@ NETWORK_APP = "network"  # pseudo-app that owns network-driven procedures (re-at
 # pseudo-app that owns idle/PCH/INACTIVE upkeep (periodic TAU/RAU/registration, cell and RNA updates)
 MOBILITY_APP = "mobility"
 VOICE_APP = "voice"  # pseudo-app that owns voice calls' signalling (their setup, or the reject that refused it)
+SMS_APP = "sms"  # pseudo-app that owns short messages' signalling ([sms], off by default)
 # after the scenario's apps, in this order: their app codes (sim.radio.tables.MOBILITY_OFFSET,
 # sim.engine.connections.Codes, sim.metrics.reduce.Reducer.apps)
-PSEUDO_APPS = (PUSH_APP, NETWORK_APP, MOBILITY_APP, VOICE_APP)
+PSEUDO_APPS = (PUSH_APP, NETWORK_APP, MOBILITY_APP, VOICE_APP, SMS_APP)
 
 # Bounds that keep every total within 64 bits: the budget (sim.scenario.budget) admits at most
 # about 10^12 transfers in a run, so 10^6 bytes a transfer keep byte totals below 2^63 (9.2e18).
@@ -235,6 +236,26 @@ class Calls(_Model):
     setup_guard_s: AtLeast1s = 10.0
 
 
+# The services a device places through the control plane outside its apps' data, each drawn as a
+# Poisson stream (sim.population.draws) and decided like a call (sim.engine.des._calls): the call types,
+# then a short message sent (mobile-originated) or received (mobile-terminated). Their log codes.
+SMS_TYPES: tuple[str, ...] = ("sms_mo", "sms_mt")
+SERVICE_TYPES: tuple[str, ...] = (*CALL_TYPES, *SMS_TYPES)
+SERVICE_APP: tuple[str, ...] = (VOICE_APP,) * len(CALL_TYPES) + (SMS_APP,) * len(SMS_TYPES)  # owner of each
+
+
+class Sms(_Model):
+    """Short messages (docs/model.md §10): signalling only (no radio data; the phone's RRC state stays),
+    owned by the ``sms`` pseudo-app. Off by default."""
+
+    # Poisson short messages per device per hour, sent or received (as BHCA counts call legs, each
+    # device's own leg); default 0: none. The 2009-2013 smartphone populations of the built-in
+    # scenarios predate any figure we could source for them, so the rate is the user's to set.
+    per_hour: NonNegative = 0.0
+    # share of them mobile-terminated, which pages the phone first. assumption: as many received as sent.
+    mobile_terminated_share: Probability = 0.5
+
+
 class Retry(_Model):
     """How an app's client retries connecting to its server after losing it."""
 
@@ -350,6 +371,7 @@ class Scenario(_Model):
     groups: Annotated[list[Group], Field(min_length=1)]
     controlplane: ControlPlane = ControlPlane()
     calls: Calls = Calls()
+    sms: Sms = Sms()
     events: list[Event] = []
     outputs: Outputs = Outputs()
     provenance: Provenance | None = None
@@ -385,4 +407,5 @@ class Scenario(_Model):
 
 
 __all__ = ["Scenario", "App", "Group", "Heartbeat", "Messages", "Reconnect", "Network", "Simulation",
-           "PUSH_APP", "NETWORK_APP", "MOBILITY_APP", "VOICE_APP", "PSEUDO_APPS", "RADIOS"]
+           "PUSH_APP", "NETWORK_APP", "MOBILITY_APP", "VOICE_APP", "SMS_APP", "PSEUDO_APPS",
+           "RADIOS"]
