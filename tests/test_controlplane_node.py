@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.controlplane import Node, Outcome
+from sim.controlplane.node import CAUSES
 from sim.validation.cases import batch_mean_and_se, loss_run, md1_run
 from sim.validation.theory import erlang_b, md1_mean_wait_s
 
@@ -62,8 +63,11 @@ def small_runs(draw):
     node_args = {"servers": draw(st.integers(1, 3)),
                  "service_s_per_message": draw(st.sampled_from([0.25, 0.5, 1.0])),
                  "queue_limit": draw(st.one_of(st.none(), st.integers(0, 3))),
-                 "guard_s": guard}
-    arrivals = draw(st.lists(st.tuples(st.integers(0, 40).map(lambda k: k / 2), st.integers(1, 4)), max_size=40))
+                 "guard_s": guard, "admission": draw(st.sampled_from(["fifo", "priority"]))}
+    if node_args["admission"] == "priority" and node_args["queue_limit"] is not None:
+        node_args["reserved_share"] = draw(st.sampled_from([0.0, 0.3, 0.6]))
+    arrivals = draw(st.lists(st.tuples(st.integers(0, 40).map(lambda k: k / 2), st.integers(1, 4),
+                                       st.sampled_from(CAUSES)), max_size=40))
     stops_s = sorted(draw(st.lists(st.floats(0.01, 30.0), min_size=1, max_size=6, unique=True)))
     return node_args, arrivals, stops_s
 
@@ -76,12 +80,12 @@ def test_procedures_are_conserved_at_any_stop_time(run) -> None:
     node = Node(env, "MME", **node_args)
     outcomes: list[Outcome] = []
 
-    def device(at_s: float, messages: int):
+    def device(at_s: float, messages: int, cause: str):
         yield env.timeout(at_s)
-        outcomes.append((yield node.offer(messages)))
+        outcomes.append((yield node.offer(messages, cause)))
 
-    for at_s, messages in arrivals:
-        env.process(device(at_s, messages))
+    for at_s, messages, cause in arrivals:
+        env.process(device(at_s, messages, cause))
     for stop_s in [*stops_s, None]:  # None: run to the end, everything settled
         env.run(until=stop_s)
         assert node.offered == node.carried + node.rejected + node.in_queue + node.in_service
@@ -216,3 +220,64 @@ def test_invalid_offer_and_window_raise() -> None:
     with pytest.raises(ValueError, match="until_s"):
         node.utilization(6.0)  # the future is not known yet
     assert node.stats(5.0)["offered"] == 0 and math.isnan(node.stats(5.0)["mean_wait_s"])
+
+
+def _served_order(admission: str, causes: list[str], **kwargs) -> list[float]:
+    """Completion times of one-message procedures of ``causes`` all offered at t = 0 to one server, 1 s each."""
+    env = simpy.Environment()
+    node = Node(env, "RNC", service_s_per_message=1.0, admission=admission, **kwargs)
+    events = [node.offer(1, c) for c in causes]
+    env.run()
+    return [e.value.done_s if e.value.accepted else -1.0 for e in events]
+
+
+def test_priority_serves_by_cause_by_hand() -> None:
+    causes = ["mo-Data", "mo-Data", "mo-VoiceCall", "mt-Access", "mo-Signalling", "mo-VoiceCall"]
+    # the first takes the free server at once; then voice (in arrival order), mt-Access, signalling, data
+    assert _served_order("priority", causes) == [1.0, 6.0, 2.0, 4.0, 5.0, 3.0]
+    assert _served_order("fifo", causes) == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+
+
+def test_reserved_share_keeps_room_for_voice_by_hand() -> None:
+    # 1 server + 4 places = 5; reserved 0.4: from 3 in the node on, only voice and emergency get in
+    causes = ["mo-Data"] * 4 + ["mo-VoiceCall"] * 3
+    done = _served_order("priority", causes, queue_limit=4, reserved_share=0.4)
+    assert done == [1.0, 4.0, 5.0, -1.0, 2.0, 3.0, -1.0]  # 4th data refused (3 in), 3rd call: room full
+    with pytest.raises(ValueError, match="reserved_share"):
+        Node(simpy.Environment(), "RNC", service_s_per_message=1.0, reserved_share=0.2, queue_limit=3)
+
+
+def test_priority_guard_rejects_the_lower_class_left_waiting_by_hand() -> None:
+    # 1 s each, guard 2.5 s: data at 0 is served; two data then a call at 0: the call goes next (1-2),
+    # the first waiting data (2-3), the second is still waiting at 2.5 s and leaves
+    done = _served_order("priority", ["mo-Data", "mo-Data", "mo-Data", "mo-VoiceCall"], guard_s=2.5)
+    assert done == [1.0, 3.0, -1.0, 2.0]
+
+
+def test_priority_mean_waits_match_cobham() -> None:
+    # Two classes, Poisson, deterministic 0.5 s service, non-preemptive priority on one server: Cobham's
+    # W_k = W0 / ((1 - s_{k-1})(1 - s_k)), W0 = sum lambda_i E[S^2] / 2 (Kleinrock vol. 2 §3.6), with
+    # s_k the load of classes 1..k. Loads 0.3 (voice) + 0.5 (data): W0 = 0.8 x 0.5 / 2 = 0.2 s,
+    # W_voice = 0.2 / 0.7 = 0.2857 s, W_data = 0.2 / (0.7 x 0.2) = 1.4286 s.
+    rng = np.random.default_rng(11)
+    env = simpy.Environment()
+    node = Node(env, "RNC", service_s_per_message=0.5, admission="priority")
+    n, rates = 120_000, {"mo-VoiceCall": 0.6, "mo-Data": 1.0}
+    total = sum(rates.values())
+    gaps = rng.exponential(1.0 / total, n)
+    kinds = rng.random(n) < rates["mo-VoiceCall"] / total
+    waits: dict[str, list[float]] = {"mo-VoiceCall": [], "mo-Data": []}
+
+    def source():
+        for gap, voice in zip(gaps, kinds):
+            yield env.timeout(gap)
+            cause = "mo-VoiceCall" if voice else "mo-Data"
+            node.offer(1, cause).callbacks.append(lambda e, c=cause: waits[c].append(e.value.wait_s))
+
+    env.process(source())
+    env.run()
+    w0 = 0.8 * 0.5 / 2
+    for cause, expected in (("mo-VoiceCall", w0 / 0.7), ("mo-Data", w0 / (0.7 * 0.2))):
+        # batch means over the whole run (1 % warm-up dropped); 4 standard errors (~99.9 %)
+        mean_s, se_s = batch_mean_and_se(np.asarray(waits[cause])[len(waits[cause]) // 100:])
+        assert abs(mean_s - expected) < 4 * se_s and se_s < 0.05 * expected, (cause, mean_s, expected, se_s)

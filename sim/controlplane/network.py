@@ -49,7 +49,7 @@ class ControlNetwork:
         if node is None:
             node = Node(self.env, f"{name}[{index}]", servers=cap.servers,
                         service_s_per_message=1.0 / cap.messages_per_s, queue_limit=cap.queue_limit,
-                        guard_s=cap.guard_s)
+                        guard_s=cap.guard_s, admission=cap.admission, reserved_share=cap.reserved_share)
             self.instances[name][index] = node
         return node
 
@@ -75,15 +75,16 @@ class ControlNetwork:
                 return event
         return None
 
-    def load(self, device: int, proc: int, rejected: Callable[[], None]) -> None:
-        """Offer a procedure nobody waits for (a timer-driven release); ``rejected`` is called
-        (once per node) for each node that rejects it. No messages are exchanged to reject it:
-        the node drops its own work, no request of the device is turned away."""
+    def load(self, device: int, proc: int, rejected: Callable[[], None], cause: str) -> None:
+        """Offer a procedure nobody waits for (a timer-driven release or periodic update) of admission
+        class ``cause``; ``rejected`` is called (once per node) for each node that rejects it. No
+        messages are exchanged to reject it: the node drops its own work, no request of the device
+        is turned away."""
         def outcome(event: simpy.Event) -> None:
             if not event.value.accepted:
                 rejected()
         for _, node, m in self.route(device, proc):
-            node.offer(m).callbacks.append(outcome)
+            node.offer(m, cause).callbacks.append(outcome)
 
     def log(self) -> dict[str, dict[str, Any]]:
         """Per node name, over its instances: every offer's time and messages, every reject's

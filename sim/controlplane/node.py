@@ -7,7 +7,14 @@ classic queue, which in Kendall's notation is M/D/c/K when arrivals are Poisson:
 - ``servers`` identical processors work in parallel (the ``c``);
 - a procedure of ``m`` messages holds one processor for ``m * service_s_per_message``
   seconds (deterministic service, the ``D``);
-- procedures that find every processor busy wait in one first-in-first-out queue;
+- procedures that find every processor busy wait in one queue, served first-in-first-out
+  (``fifo``) or, under ``priority`` admission, by class (the establishment cause of the
+  request, ``CAUSES``; a lower rank first), first-in-first-out within a class, without
+  pre-empting a procedure in service;
+- ``reserved_share``: under ``priority``, that share of the node's places (processors and
+  waiting room) is held for the classes in ``RESERVED``: any other procedure that finds
+  ``(1 - reserved_share) x places`` or more procedures in the node is rejected at once (trunk
+  reservation, as a voice-era node guards capacity for calls);
 - ``queue_limit`` procedures at most may wait (the ``K``, not counting those in service);
   one that finds the waiting room full is rejected at once. ``queue_limit=0`` is a pure
   loss system, whose reject ratio under Poisson arrivals is Erlang's B formula;
@@ -27,12 +34,23 @@ not as load; ``messages_rejected`` are the messages of the rejected procedures, 
 """
 from __future__ import annotations
 
+import heapq
 import math
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 import simpy
+
+
+#: Admission classes, highest priority first: TS 36.331 EstablishmentCause values, and ``network``
+#: for what the network starts itself (releases, demotions: they free resources). The order: TS
+#: 36.413 §9.2.3.20 OverloadAction sheds mobile-originated data first, then signalling, and keeps
+#: emergency, high-priority and mobile-terminated sessions longest; mo-VoiceCall (Rel-12) above
+#: mt-Access and network first are assumptions. Other radios' causes map onto these (docs/model.md §9).
+CAUSES = ("network", "emergency", "highPriorityAccess", "mo-VoiceCall", "mt-Access", "mo-Signalling", "mo-Data",
+          "delayTolerantAccess")
+RESERVED = frozenset({"emergency", "mo-VoiceCall"})  # who may use the reserved share: voice and emergency
+DEFAULT_CAUSE = "mo-Data"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +68,7 @@ class Outcome:
 
 
 class Node:
-    """A FIFO multi-server queue of signalling procedures (see the module docstring).
+    """A multi-server queue of signalling procedures, FIFO or by priority class (see the module docstring).
 
     Counters since creation: ``offered``, ``carried`` (served to completion), ``rejected``
     (full queue or guard time) and their message totals; ``reject_messages``, what the caller
@@ -61,7 +79,8 @@ class Node:
     """
 
     def __init__(self, env: simpy.Environment, name: str, *, servers: int = 1, service_s_per_message: float,
-                 queue_limit: int | None = None, guard_s: float | None = None):
+                 queue_limit: int | None = None, guard_s: float | None = None, admission: str = "fifo",
+                 reserved_share: float = 0.0):
         if isinstance(servers, bool) or not isinstance(servers, int) or servers < 1:
             raise ValueError(f"node {name!r}: servers must be a whole number >= 1, got {servers!r}")
         if not (0.0 < service_s_per_message < math.inf):
@@ -73,6 +92,11 @@ class Node:
                              f"got {queue_limit!r}")
         if guard_s is not None and not (0.0 < guard_s < math.inf):
             raise ValueError(f"node {name!r}: guard_s must be None (no guard) or finite and > 0, got {guard_s!r}")
+        if admission not in ("fifo", "priority"):
+            raise ValueError(f"node {name!r}: admission must be 'fifo' or 'priority', got {admission!r}")
+        if not 0.0 <= reserved_share < 1.0 or (reserved_share and (admission == "fifo" or queue_limit is None)):
+            raise ValueError(f"node {name!r}: reserved_share must be in [0, 1), and needs priority admission and a "
+                             f"queue_limit, got {reserved_share!r}")
         self.env = env
         self.name = name
         self.servers = servers
@@ -80,8 +104,16 @@ class Node:
         self.queue_limit = queue_limit
         self.guard_s = guard_s
         self._room = math.inf if queue_limit is None else queue_limit
-        # Waiting procedures, oldest first: (arrival_s, messages, event to fire when done).
-        self._waiting: deque[tuple[float, int, simpy.Event]] = deque()
+        self.admission = admission
+        # procedures in the node from which only the reserved classes are admitted
+        self._unreserved = math.inf if not reserved_share else (1.0 - reserved_share) * (servers + queue_limit)
+        # Waiting procedures as a heap of [rank, order, arrival_s, messages, event to fire when done]
+        # (rank 0 for all under fifo); one that left at its guard time stays, emptied (event None),
+        # until it reaches the top. ``_n_waiting`` counts the others.
+        self._waiting: list[list] = []
+        self._n_waiting = 0
+        self._order = 0
+        self._messages_waiting = 0
         self.in_service = 0
         self.offered = self.carried = self.rejected = 0
         self.messages_offered = self.messages_carried = self.messages_rejected = 0
@@ -102,24 +134,25 @@ class Node:
     @property
     def in_queue(self) -> int:
         """Procedures waiting now (not in service)."""
-        return len(self._waiting)
+        return self._n_waiting
 
     @property
     def in_system(self) -> int:
         """Procedures waiting or in service now."""
-        return len(self._waiting) + self.in_service
+        return self._n_waiting + self.in_service
 
     @property
     def messages_in_system(self) -> int:
         """Messages of the procedures waiting or in service now."""
-        return self._messages_in_service + sum(m for _, m, _ in self._waiting)
+        return self._messages_in_service + self._messages_waiting
 
-    def offer(self, messages: int) -> simpy.Event:
-        """Offer a procedure of ``messages`` messages now.
+    def offer(self, messages: int, cause: str = DEFAULT_CAUSE) -> simpy.Event:
+        """Offer a procedure of ``messages`` messages now, of admission class ``cause`` (``CAUSES``).
 
         Returns an event that fires with an :class:`Outcome` when the procedure completes
-        service, or when it is rejected: at once if the waiting room is full, ``guard_s``
-        after arrival if it is still waiting then. Never raises for a reject.
+        service, or when it is rejected: at once if the waiting room is full (or only the
+        reserved share is left and ``cause`` may not use it), ``guard_s`` after arrival if it is
+        still waiting then. Never raises for a reject.
         """
         if messages < 1:
             raise ValueError(f"node {self.name!r}: a procedure has at least 1 message, got {messages!r}")
@@ -129,16 +162,21 @@ class Node:
         self.offer_log.extend((env.now, messages))
         self.messages_offered += messages
         done = env.event()
-        if self.in_service < self.servers:  # a free server implies an empty queue
-            self._serve(env.now, messages, done)
-        elif len(self._waiting) >= self._room:
+        if self.in_system >= self._unreserved and cause not in RESERVED or self._n_waiting >= self._room \
+                and self.in_service == self.servers:
             self.rejected += 1
             self.messages_rejected += messages
             self.reject_times_s.append(self.env.now)
             done.succeed(Outcome(False, 0.0, env.now))
+        elif self.in_service < self.servers:  # a free server implies an empty queue
+            self._serve(env.now, messages, done)
         else:
-            entry = (env.now, messages, done)
-            self._waiting.append(entry)
+            rank = CAUSES.index(cause) if self.admission == "priority" else 0
+            entry = [rank, self._order, env.now, messages, done]
+            self._order += 1
+            heapq.heappush(self._waiting, entry)
+            self._n_waiting += 1
+            self._messages_waiting += messages
             if self.guard_s is not None:
                 env.timeout(self.guard_s, entry).callbacks.append(self._expire)
         return done
@@ -164,19 +202,28 @@ class Node:
         if wait_s:
             self.queue_log.extend((arrival_s, start_s))
         done.succeed(Outcome(True, wait_s, self.env.now))
-        if self._waiting:
-            self._serve(*self._waiting.popleft())
+        while self._waiting:
+            entry = heapq.heappop(self._waiting)
+            if entry[4] is not None:  # not gone at its guard time
+                _, _, arrival_s, messages, waiting = entry
+                entry[4] = None
+                self._n_waiting -= 1
+                self._messages_waiting -= messages
+                self._serve(arrival_s, messages, waiting)
+                break
 
     def _expire(self, event: simpy.Event) -> None:
-        # Guard timers fire in arrival order, so a procedure still waiting at its guard time is
-        # at the head of the queue; if it is not there, it has already started service.
+        # A procedure still waiting at its guard time leaves the queue (emptied in place); one
+        # whose event is gone has already started service.
         entry = event.value
-        if self._waiting and self._waiting[0] is entry:
+        _, _, arrival_s, messages, done = entry
+        if done is not None:
             self._advance()
-            self._waiting.popleft()
+            entry[4] = None
+            self._n_waiting -= 1
+            self._messages_waiting -= messages
             self.rejected += 1
             self.reject_times_s.append(self.env.now)
-            arrival_s, messages, done = entry
             self.messages_rejected += messages
             self.queue_log.extend((arrival_s, self.env.now))
             done.succeed(Outcome(False, self.env.now - arrival_s, self.env.now))
@@ -186,7 +233,7 @@ class Node:
         now = self.env.now
         elapsed_s = now - self._last_s
         if elapsed_s:
-            self._queue_area_s += len(self._waiting) * elapsed_s
+            self._queue_area_s += self._n_waiting * elapsed_s
             self._busy_area_s += self.in_service * elapsed_s
             self._last_s = now
 
@@ -207,7 +254,7 @@ class Node:
     def mean_queue_length(self, until_s: float) -> float:
         """Time-averaged number of waiting procedures from the node's creation to ``until_s``."""
         window_s = self._window_s(until_s)
-        return (self._queue_area_s + len(self._waiting) * (until_s - self._last_s)) / window_s
+        return (self._queue_area_s + self._n_waiting * (until_s - self._last_s)) / window_s
 
     def stats(self, until_s: float) -> dict[str, float]:
         """Summary at ``until_s`` (normally ``env.now``); wait figures are over carried

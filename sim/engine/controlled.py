@@ -65,8 +65,9 @@ class ControlledPhone(Phone):
             return
         log, mark = self.log, self.log.mark()
         log.transition(record)
-        if record[2] >= 0:
-            self.net.load(self.device, record[2], lambda: log.void(mark))
+        if record[2] >= 0:  # a periodic update is the phone's signalling; a demotion the network's own
+            cause = "mo-Signalling" if record[3] == self.radio.spec.keeper else "network"
+            self.net.load(self.device, record[2], lambda: log.void(mark), cause)
 
     def arm(self) -> None:
         """Fire the machine's next timer (a pending demotion or a periodic update) when it falls due."""
@@ -130,7 +131,8 @@ class ControlledPhone(Phone):
             admitted, wait_s, by = False, 0.0, None
             if hold_off_s == 0.0:
                 self.pending = (snap, captured, 0)
-                admitted, wait_s, by = yield from self._admit([r[2] for r in captured])
+                cause = "mt-Access" if incoming else "mo-Data"  # a paging response, else the phone's data
+                admitted, wait_s, by = yield from self._admit([r[2] for r in captured], cause)
                 self.pending = None
             if admitted:
                 if wait_s:
@@ -154,15 +156,15 @@ class ControlledPhone(Phone):
         self.stats["failed_sends"] += 1
         return None
 
-    def _admit(self, procs: list[int]
+    def _admit(self, procs: list[int], cause: str
                ) -> Generator[simpy.Event, None, tuple[bool, float, tuple[str, Node, int] | None]]:
-        """Offer procedures to the limited nodes on their routes in turn; (all carried, total
-        wait, the node that rejected one: name, instance and the index of that procedure in
-        ``procs``, or None)."""
+        """Offer procedures of admission class ``cause`` to the limited nodes on their routes in turn;
+        (all carried, total wait, the node that rejected one: name, instance and the index of that
+        procedure in ``procs``, or None)."""
         wait_s = 0.0
         for k, proc in enumerate(procs):
             for name, node, messages in self.net.route(self.device, proc):
-                outcome = yield node.offer(messages)
+                outcome = yield node.offer(messages, cause)
                 if not outcome.accepted:
                     return False, wait_s, (name, node, k)
                 wait_s += outcome.wait_s
@@ -210,7 +212,7 @@ class ControlledPhone(Phone):
             self.down_until = 0.0
             for _ in range(self.max_attempts):
                 t = env.now
-                admitted, wait_s, by = yield from self._admit([attach_proc])
+                admitted, wait_s, by = yield from self._admit([attach_proc], "mo-Signalling")
                 if admitted:
                     self.log.transition((t + wait_s, self.device, attach_proc, network_app, radio.state))
                     return

@@ -27,7 +27,7 @@ from sim.population.traffic import CALLBACK_REQUEST, VOIP_BATCH, AppTraffic, Pay
 from sim.radio.base import Machine
 from sim.radio.tables import ModelTables
 from sim.scenario import ResolvedScenario
-from sim.scenario.schema import PSEUDO_APPS, SERVICE_TYPES, VOICE_APP, Heartbeat
+from sim.scenario.schema import PSEUDO_APPS, SERVICE_TYPES, SMS_TYPES, VOICE_APP, Heartbeat
 
 
 class _Schedule:
@@ -90,11 +90,19 @@ def _adaptive(env: simpy.Environment, phone: Phone, conn: Connection, hb: Heartb
         t += interval
 
 
+# Admission class of each service (sim.controlplane.node.CAUSES): a call leg is voice, mobile-originated
+# or -terminated alike (UMTS's originating/terminatingConversationalCall; LTE's mo-VoiceCall, its MT leg's
+# mt-Access ranked next to it); a short message mo-Signalling (LTE; NR's mo-SMS, UMTS's low-priority
+# signalling). docs/model.md §9.
+SERVICE_CAUSE = {t: "mo-Signalling" if t in SMS_TYPES else "mo-VoiceCall" for t in SERVICE_TYPES}
+
+
 def _calls(env: simpy.Environment, net: ControlNetwork | None, log: EventLog, device: int,
-           legs: list[tuple[int, list[int]]], rejects: tuple[int, int], times: list[float], types: list[int],
+           legs: list[tuple[int, list[int], str]], rejects: tuple[int, int], times: list[float], types: list[int],
            guard_s: float, pending: dict[int, tuple]) -> Generator[simpy.Event, None, None]:
     """A device's voice call attempts and short messages: each offers its page and legs (``legs[type]``:
-    the leg's procedure code, what a carried one logs, and ``ModelTables.call_offers``) to the limited
+    the leg's procedure code, what a carried one logs, ``ModelTables.call_offers`` and the admission
+    class: ``SERVICE_CAUSE``) to the limited
     nodes on their routes, one by one and node by node, and fails if one rejects it or setup takes
     longer than ``guard_s``. A rejected one exchanged the offers carried before and the reject
     (``rejects``: the radio's ``rrc_reject`` and ``service_reject``). ``pending[device]``: the record of
@@ -103,12 +111,12 @@ def _calls(env: simpy.Environment, net: ControlNetwork | None, log: EventLog, de
     for t, kind in zip(times, types):
         if t > env.now:
             yield env.timeout(t - env.now)
-        leg, offers = legs[kind]
+        leg, offers, cause = legs[kind]
         exchanged, carried = leg, 0
         for proc in offers if net is not None else ():
             pending[device] = (t, device, False, -1.0, leg, kind, carried, True)
             for name, node, messages in net.route(device, proc):
-                outcome = yield node.offer(messages)
+                outcome = yield node.offer(messages, cause)
                 if not outcome.accepted:
                     exchanged = net.reject_code(name, *rejects)
                     net.count_reject(device, exchanged)
@@ -178,7 +186,8 @@ class _Builder:
         n_streams = 2 * len(scn.apps) + 1  # then a call-back's request and a second of VoIP frames
         call_bounds, call_times, call_types = d.call_offsets.tolist(), d.call_times_s.tolist(), d.call_type.tolist()
         self.call_attempts += np.bincount(d.call_type, minlength=len(SERVICE_TYPES))
-        call_legs = [(self.tables.call_legs(radio, t)[0], self.tables.call_offers(radio, t)) for t in SERVICE_TYPES]
+        call_legs = [(self.tables.call_legs(radio, t)[0], self.tables.call_offers(radio, t), SERVICE_CAUSE[t])
+                     for t in SERVICE_TYPES]
         # the calls' data sends (call-back requests, VoIP frames) join the schedule after its streams
         v_dev, v_t, v_in, v_which = voice_sends(scn, d)
         if v_dev.size:

@@ -189,6 +189,19 @@ class NodeCapacity(_Model):
     # a procedure still waiting this long is rejected; minimum 0.1 s: assumption (a procedure's
     # service takes milliseconds; the reject it causes waits reject_wait_s)
     guard_s: AtLeast100ms | None = None
+    # "fifo": one queue in arrival order; "priority": served by establishment cause (TS 36.331;
+    # the order in sim.controlplane.node.CAUSES, from TS 36.413 OverloadAction). Default fifo: the model
+    # before causes (assumption: a node's admission policy is the operator's; none is published).
+    admission: Literal["fifo", "priority"] = "fifo"
+    # under priority: the share of places (servers + queue_limit) held for voice calls and emergency
+    # (trunk reservation). assumption: 0, none; set it with a queue_limit.
+    reserved_share: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+
+    @model_validator(mode="after")
+    def _reservation_needs_places(self) -> "NodeCapacity":
+        if self.reserved_share and (self.admission != "priority" or self.queue_limit is None):
+            raise ValueError("reserved_share: needs admission = \"priority\" and a queue_limit")
+        return self
 
 
 class ControlPlane(_Model):

@@ -2,7 +2,7 @@
 95 % confidence band, one line per value of a second axis.
 
 Metrics plotted (``METRICS``): signalling messages per device-hour, promotions per device-hour
-and radio energy per device-hour. The lines split by the first other axis of a grid; axes
+and radio energy per device-hour, and the call failure ratio where any run placed calls. The lines split by the first other axis of a grid; axes
 beyond the second are pooled with the replications (the title says so). In a zipped sweep the
 axes move together, so there is one line. Failed runs are left out. Figures are built on an
 Agg canvas, as ``sim.outputs.plots``.
@@ -25,7 +25,9 @@ METRICS = {
     "signalling.messages_per_device_hour": "signalling messages per device-hour",
     "rrc.promotions_per_device_hour": "RRC promotions per device-hour",
     "energy.radio_j_per_device_hour": "radio energy per device-hour (J)",
+    "calls.failure_ratio": "call failure ratio",  # plotted where any run placed calls
 }
+OPTIONAL = {"calls.failure_ratio": "calls.attempts"}  # a metric plotted only where this is nonzero
 LOG_SPAN = 20  # a positive numeric axis spanning this factor or more is drawn on a log scale
 
 
@@ -37,7 +39,7 @@ def plot_name(metric: str, axis: str) -> str:
 def write_sweep_plots(table: pd.DataFrame, axes: list[str], directory: Path, zipped: bool = False) -> list[Path]:
     """One PNG per (metric, axis) into ``directory``; none when no run succeeded."""
     ok = table[table["status"] == "ok"] if "status" in table else table.iloc[0:0]
-    metrics = [m for m in METRICS if m in ok]
+    metrics = [m for m in METRICS if m in ok and (m not in OPTIONAL or ok.get(OPTIONAL[m], pd.Series(0)).any())]
     if ok.empty or not metrics:
         return []
     directory.mkdir(parents=True, exist_ok=True)
