@@ -12,12 +12,7 @@ import pytest
 
 import sim
 from sim.outputs.headline import Fact, headline, limited_nodes
-
-
-def at(summary: dict[str, Any], path: tuple[str, ...]) -> Any:
-    for key in path:
-        summary = summary[key]
-    return summary
+from test_outputs_html import at
 
 
 def figures(facts: list[Fact]):

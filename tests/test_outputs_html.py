@@ -23,7 +23,8 @@ def parse(path: Path) -> Any:
     return html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(path.read_text(encoding="utf-8"))
 
 
-def at(summary: dict[str, Any], path: list[str]) -> Any:
+def at(summary: dict[str, Any], path: list[str] | tuple[str, ...]) -> Any:
+    """The value at ``path`` (keys, outermost first) in ``summary``."""
     for key in path:
         summary = summary[key]
     return summary
