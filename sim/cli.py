@@ -25,8 +25,12 @@ from sim.outputs.report import render
 from sim.outputs.tables import CSV_MAX_DEVICES, device_file
 from sim.scenario import load_scenario
 from sim.scenario.budget import LONG_RUN_S, check
+from sim.radio.profiles import RADIOS
 from sim.scenario.schema import DeviceTable, Scenario
 from sim.sweep import load_sweep, run_sweep
+from sim.trace.files import TRACE, default_folder, write_trace
+from sim.trace.report import render_trace
+from sim.trace.run import app_map, trace_capture
 from sim.sweep.runner import SWEEP
 from sim.sweep.spec import MAX_RUNS
 from sim.validation import CASES, Settings, run_validation
@@ -224,6 +228,48 @@ def sweep(sweep_file: Path, out_dir: Path | None, workers: int, scheduler: str |
         failed = f", {report.failed} failed (see the error column)" if report.failed else ""
         click.echo(f"{report.runs} runs: {report.ran} run now, {report.skipped} already done{failed}; "
                    f"table written to {report.table}", err=True)
+
+
+@cli.command()
+@click.argument("capture", type=click.Path(path_type=Path))
+@click.option("--radio", type=click.Choice(RADIOS), default="lte", show_default=True, help="The RRC profile to run.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a profile value as in a scenario, e.g. --set network.overrides.lte.tail_s=5 "
+                   "(repeatable).")
+@click.option("--device", metavar="ADDR", help="The device's address [default: the address in every packet, else "
+                                                "the side that opened each connection].")
+@click.option("--app", "app_flows", multiple=True, metavar="NAME=FLOW",
+              help="Name the flows matching FLOW (ADDR:PORT/PROTO, parts may be * or left out) as app NAME "
+                   "(repeatable).")
+@click.option("--apps", "apps_file", type=click.Path(path_type=Path),
+              help="A TOML file of NAME = \"FLOW\" (or a list of flows) lines, as --app.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output directory [default: results/trace-<capture name>/].")
+@click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
+@click.option("--quiet", "-q", is_flag=True, help="No terminal summary.")
+def trace(capture: Path, radio: str, overrides: tuple[str, ...], device: str | None, app_flows: tuple[str, ...],
+          apps_file: Path | None, out_dir: Path | None, no_plots: bool, quiet: bool) -> None:
+    """Run one device's packet capture (pcap or pcapng) through an RRC profile: states, signalling, energy."""
+    target = out_dir or default_folder(capture)
+    _check_out(target, TRACE)
+    try:
+        result = trace_capture(capture, radio, overrides, device, app_map(app_flows, apps_file))
+    except ScenarioError as exc:
+        _bad_input(exc)
+    console = Console()
+    with console.capture() as report:  # rendered before anything is written: a failure here replaces nothing
+        if not quiet:
+            render_trace(result, console)
+    try:
+        write_trace(result, target, plots=not no_plots)
+    except OutputError as exc:
+        _bad_output(exc)
+    except OSError as exc:
+        click.echo(f"error: {printable(str(target))}: cannot write results: {exc.strerror or exc}", err=True)
+        sys.exit(1)
+    if not quiet:
+        sys.stdout.write(report.get())
+        click.echo(f"results written to {printable(str(target))}/")
 
 
 def _bad_input(exc: ScenarioError) -> NoReturn:
