@@ -22,6 +22,9 @@ import numpy as np
 
 from sim.errors import Problem, ScenarioError
 
+# assumption: 30 days, longer than any one phone's capture; a span beyond it is corrupt time stamps, whose
+# idle gaps would fill with periodic updates (one per T3412) for ever
+MAX_SPAN_S = 30 * 86400
 MAX_CAPTURE_BYTES = 1 << 30  # 1 GiB: a phone's capture of hours; larger is a mistake or a server's capture
 TCP, UDP = 6, 17
 PROTOCOLS = {TCP: "tcp", UDP: "udp"}
@@ -77,6 +80,15 @@ def read_capture(path: str | Path) -> Capture:
         raise fail("cannot read file: its name holds a NUL character") from None
     if len(raw) > MAX_CAPTURE_BYTES:
         raise fail(f"larger than {MAX_CAPTURE_BYTES >> 30} GiB: cut the capture to the device's traffic first")
+    return parse_capture(raw, source)
+
+
+def parse_capture(raw: bytes, source: str) -> Capture:
+    """The TCP and UDP packets of a capture's bytes (``source``: its name in errors)."""
+
+    def fail(message: str) -> ScenarioError:
+        return ScenarioError([Problem(source, "", message)])
+
     if not raw:
         raise fail("empty file: not a capture")
     if raw[:4] in PCAP_MAGIC:
@@ -219,9 +231,13 @@ def _decode(source: str, name: str, link: int, frames: list[tuple[int, bytes]], 
     if not rows:
         raise fail(f"no TCP or UDP packets over IPv4 or IPv6 (its {len(frames)} frames are of other kinds)")
     rows.sort(key=lambda r: r[0])  # stable: frames of the same instant keep the capture's order
-    stamp = np.array([r[0] for r in rows], dtype=np.int64)
+    span_ns = rows[-1][0] - rows[0][0]
+    if span_ns > MAX_SPAN_S * 10**9:
+        raise fail(f"spans {span_ns / 1e9 / 86400:.3g} days: its time stamps are corrupt (at most "
+                   f"{MAX_SPAN_S // 86400} days)")
+    stamp = np.array([r[0] - rows[0][0] for r in rows], dtype=np.int64)
     cols = list(zip(*rows))
-    return Capture(source, name, (stamp - stamp[0]) / 1e9, np.array(cols[1], dtype=object),
+    return Capture(source, name, stamp / 1e9, np.array(cols[1], dtype=object),
                    np.array(cols[2], dtype=object), np.array(cols[3], dtype=np.int64),
                    np.array(cols[4], dtype=np.int64), np.array(cols[5], dtype=np.int64),
                    np.array(cols[6], dtype=np.int64), np.array(cols[7], dtype=np.int64),
