@@ -190,6 +190,7 @@ def resolve(data: dict[str, Any], source: str, overrides: Sequence[str] = (),
             problems.append(Problem(source, f"controlplane.nodes.{node}.messages_per_s",
                                     f"required: the reference has no capacity figure for {node}"))
     problems += _instance_problems(source, scenario)
+    problems += _trace_problems(source, scenario)
     if problems:
         raise ScenarioError(problems)
     resolved = ResolvedScenario(scenario, profiles, source)
@@ -247,6 +248,30 @@ def _reference_problems(source: str, scenario: Scenario, known_nodes: list[str])
     for (a1, _, end1, _), (a2, start2, _, j) in zip(sorted(outages), sorted(outages)[1:]):
         if a1 == a2 and start2 < end1:
             problems.append(Problem(source, f"events[{j}].start_s", "overlaps another outage of the same app"))
+    return problems
+
+
+def _trace_problems(source: str, scenario: Scenario) -> list[Problem]:
+    """Apps replaying a capture: its path made absolute (relative to the scenario file, so that the resolved
+    scenario reruns from anywhere), the capture and its flow readable, and the open loop."""
+    from sim.trace.replay import load_pattern  # here: sim.trace reads scenario files for its own options
+
+    problems = []
+    for i, app in enumerate(scenario.apps):
+        if app.traffic is None:
+            continue
+        where = f"apps[{i}].traffic"
+        path = Path(app.traffic.trace)
+        if not path.is_absolute():
+            path = Path(source).parent / path
+        app.traffic.trace = os.path.abspath(path)
+        try:
+            load_pattern(app.traffic.trace, app.traffic.flow)
+        except ScenarioError as exc:
+            problems += [Problem(source, f"{where}.trace", f"{p.source}: {p.message}") for p in exc.problems]
+        if scenario.closed_loop():
+            problems.append(Problem(source, where, "a replayed capture runs in the open loop only (no limited "
+                                    "nodes, no events)"))
     return problems
 
 
