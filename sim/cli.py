@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from concurrent.futures import Executor
 from pathlib import Path
@@ -134,14 +134,8 @@ def run(scenario: Path | None, out_dir: Path | None, seed: int | None, overrides
     with console.capture() as report:  # rendered before anything is written: a failure here replaces nothing
         if not quiet:
             render(results, console)
-    try:
-        write_results(results, rs.to_toml(provenance(wall_s)), target, None if no_plots else write_plots,
-                      rs.scenario.outputs.devices)
-    except OutputError as exc:
-        _bad_output(exc)
-    except OSError as exc:
-        click.echo(f"error: {printable(str(target))}: cannot write results: {exc.strerror or exc}", err=True)
-        sys.exit(1)
+    _write(target, lambda: write_results(results, rs.to_toml(provenance(wall_s)), target,
+                                         None if no_plots else write_plots, rs.scenario.outputs.devices))
     if not quiet:
         sys.stdout.write(report.get())
         n_devices = len(results.devices)
@@ -260,13 +254,7 @@ def trace(capture: Path, radio: str, overrides: tuple[str, ...], device: str | N
     with console.capture() as report:  # rendered before anything is written: a failure here replaces nothing
         if not quiet:
             render_trace(result, console)
-    try:
-        write_trace(result, target, plots=not no_plots)
-    except OutputError as exc:
-        _bad_output(exc)
-    except OSError as exc:
-        click.echo(f"error: {printable(str(target))}: cannot write results: {exc.strerror or exc}", err=True)
-        sys.exit(1)
+    _write(target, lambda: write_trace(result, target, plots=not no_plots))
     if not quiet:
         sys.stdout.write(report.get())
         click.echo(f"results written to {printable(str(target))}/")
@@ -284,6 +272,17 @@ def _check_out(target: Path, layout: Layout) -> None:
         check_target(target, layout)
     except OutputError as exc:
         _bad_output(exc)
+
+
+def _write(target: Path, write: Callable[[], object]) -> None:
+    """Write a command's results folder; a folder it may not use is exit 2, a failed write exit 1, one line each."""
+    try:
+        write()
+    except OutputError as exc:
+        _bad_output(exc)
+    except OSError as exc:
+        click.echo(f"error: {printable(str(target))}: cannot write results: {exc.strerror or exc}", err=True)
+        sys.exit(1)
 
 
 def _bad_output(exc: OutputError) -> NoReturn:

@@ -20,10 +20,11 @@ NR = builtin_profile_data("nr")
 def lte_tail_w() -> float:
     """The LTE tail's mean power by hand (docs/model.md §8): continuous reception, short DRX, long DRX."""
     p = LTE
-    short = (p["drx_on_s"] * p["drx_on_power_mw"] + (p["short_drx_cycle_s"] - p["drx_on_s"]) * p["connected_power_mw"]) \
-        / p["short_drx_cycle_s"]
-    long = (p["drx_on_s"] * p["drx_on_power_mw"] + (p["long_drx_cycle_s"] - p["drx_on_s"]) * p["connected_power_mw"]) \
-        / p["long_drx_cycle_s"]
+
+    def drx_mw(cycle_s: float) -> float:
+        return (p["drx_on_s"] * p["drx_on_power_mw"] + (cycle_s - p["drx_on_s"]) * p["connected_power_mw"]) / cycle_s
+
+    short, long = drx_mw(p["short_drx_cycle_s"]), drx_mw(p["long_drx_cycle_s"])
     rest = p["tail_s"] - p["continuous_reception_s"] - p["short_drx_s"]
     return (p["continuous_reception_s"] * p["continuous_reception_power_mw"] + p["short_drx_s"] * short
             + rest * long) / p["tail_s"] / 1000.0

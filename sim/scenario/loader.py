@@ -105,18 +105,7 @@ def read_toml(file: Path, source: str | None = None, where: str = "") -> dict[st
     def problem(message: str) -> ScenarioError:
         return ScenarioError([Problem(source, where, message)])
 
-    try:
-        with open(file, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK)) as handle:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise problem("not a regular file" + (" (a folder)" if stat.S_ISDIR(info.st_mode) else ""))
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except IsADirectoryError:
-        raise problem("not a regular file (a folder)") from None
-    except OSError as exc:
-        raise problem(f"cannot read file: {exc.strerror or exc}") from None
-    except ValueError:  # a NUL character in the path (a sweep's base is any TOML string): open() refuses it
-        raise problem("cannot read file: its name holds a NUL character") from None
+    raw = read_regular(file, MAX_FILE_BYTES, problem)
     if len(raw) > MAX_FILE_BYTES:
         raise problem(f"larger than {MAX_FILE_BYTES // 1024} KiB: not a scenario")
     try:
@@ -129,6 +118,23 @@ def read_toml(file: Path, source: str | None = None, where: str = "") -> dict[st
     if deep is not None:
         raise ScenarioError([Problem(source, deep, f"nested more than {MAX_DEPTH} levels deep")])
     return data
+
+
+def read_regular(file: str | Path, limit: int, problem: Callable[[str], ScenarioError]) -> bytes:
+    """At most ``limit`` + 1 bytes of ``file``, which must be a regular file (not a folder, a FIFO or
+    ``/dev/zero``); what makes it unreadable is raised as ``problem(message)``."""
+    try:
+        with open(file, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK)) as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise problem("not a regular file" + (" (a folder)" if stat.S_ISDIR(info.st_mode) else ""))
+            return handle.read(limit + 1)
+    except IsADirectoryError:
+        raise problem("not a regular file (a folder)") from None
+    except OSError as exc:
+        raise problem(f"cannot read file: {exc.strerror or exc}") from None
+    except ValueError:  # a NUL character in the path (a sweep's base is any TOML string): open() refuses it
+        raise problem("cannot read file: its name holds a NUL character") from None
 
 
 def parse_toml(text: str, problem: Callable[[str], ScenarioError]) -> dict[str, Any]:

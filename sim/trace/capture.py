@@ -10,9 +10,7 @@ the CLI prints it as ``error: FILE: message`` (exit 2).
 """
 from __future__ import annotations
 
-import os
 import socket
-import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,7 @@ import dpkt
 import numpy as np
 
 from sim.errors import Problem, ScenarioError
+from sim.scenario.loader import read_regular
 
 # assumption: 30 days, longer than any one phone's capture; a span beyond it is corrupt time stamps, whose
 # idle gaps would fill with periodic updates (one per T3412) for ever
@@ -66,18 +65,7 @@ def read_capture(path: str | Path) -> Capture:
     def fail(message: str) -> ScenarioError:
         return ScenarioError([Problem(source, "", message)])
 
-    try:
-        with open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK)) as handle:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise fail("not a regular file" + (" (a folder)" if stat.S_ISDIR(info.st_mode) else ""))
-            raw = handle.read(MAX_CAPTURE_BYTES + 1)
-    except IsADirectoryError:
-        raise fail("not a regular file (a folder)") from None
-    except OSError as exc:
-        raise fail(f"cannot read file: {exc.strerror or exc}") from None
-    except ValueError:
-        raise fail("cannot read file: its name holds a NUL character") from None
+    raw = read_regular(path, MAX_CAPTURE_BYTES, fail)
     if len(raw) > MAX_CAPTURE_BYTES:
         raise fail(f"larger than {MAX_CAPTURE_BYTES >> 30} GiB: cut the capture to the device's traffic first")
     return parse_capture(raw, source)

@@ -237,7 +237,8 @@ def _summary(train: Train, records, tables, states: pd.DataFrame, periodic: dict
         "energy": {"radio_j": total_j,
                    "radio_j_by_state": {s: float(states.energy_j[states.state == s].sum()) for s in state_names},
                    "promotion_j": float(states.energy_j[promo].sum()),
-                   "radio_j_by_flow": {k: float(v) for k, v in states.groupby("flow", sort=False).energy_j.sum().items()},
+                   "radio_j_by_flow": {k: float(v)
+                                       for k, v in states.groupby("flow", sort=False).energy_j.sum().items()},
                    "radio_j_by_app": {a: v["radio_j"] for a, v in apps.items()}
                    | {k: float(states.energy_j[states.flow == k].sum()) for k in (IDLE, MOBILITY_APP)
                       if (states.flow == k).any()}},
