@@ -92,6 +92,6 @@ def _energy(run: TraceRun, fig: Figure) -> None:
     right.set_yticks(np.arange(len(shown)), [literal(k) for k, _ in shown], fontsize="small")
     right.invert_yaxis()
     right.set_xlabel("radio energy (J)")
-    right.set_title("by flow (a connection's energy, from its promotion to its release)")
+    right.set_title("by flow (from its promotions to their releases)")
     right.grid(axis="x", alpha=0.3)
     fig.suptitle(f"{_title(run)}: where the radio energy goes")
