@@ -45,7 +45,9 @@ class Codes:
     apps: int
 
     @staticmethod
-    def of(traffic: list[AppTraffic], push: AppTraffic) -> Codes:
+    def of(traffic: list[AppTraffic], push: AppTraffic, replays: list[tuple[int, Payload]] = ()) -> Codes:
+        """``replays``: (app, payload) of each kind of transfer the apps replaying a capture send, their
+        codes after the voice sends' (``sim.population.schedule.trace_codes``)."""
         n = len(traffic)
         payloads: list[tuple[int, int, Payload]] = [(a, k, p) for a, tr in enumerate(traffic)
                                                     for k, p in ((HEARTBEAT, tr.heartbeat), (MESSAGE, tr.message))]
@@ -53,6 +55,7 @@ class Codes:
         payloads += [(o, RECONNECT, tr.reconnect) for o, tr in enumerate([*traffic, push])]
         voice = n + PSEUDO_APPS.index(VOICE_APP)  # the voice pseudo-app's code
         payloads += [(voice, MESSAGE, CALLBACK_REQUEST), (voice, MESSAGE, VOIP_BATCH)]
+        payloads += [(a, MESSAGE, p) for a, p in replays]
         cols = list(zip(*((a, k, p.up_bytes, p.down_bytes, p.packets) for a, k, p in payloads)))
         return Codes(*(np.array(c, dtype=np.int64) for c in cols), n)
 
@@ -123,6 +126,9 @@ def open_loop(conn: ConnectionStreams, codes: Codes, last_s: np.ndarray, nat_s: 
     run; ``beat_gap_s``: the longest gap its heartbeat leaves between sends, if it has one."""
     t = np.concatenate([s.times for s in conn.streams], axis=1)
     code = np.concatenate([np.full(s.times.shape[1], s.code, dtype=KEY) for s in conn.streams])
+    if any(s.codes is not None for s in conn.streams):  # a replay: a code per send, [row, k] like the times
+        code = np.concatenate([np.full(s.times.shape, s.code, dtype=KEY) if s.codes is None else s.codes.astype(KEY)
+                               for s in conn.streams], axis=1)
     incoming = np.concatenate([s.incoming if s.incoming is not None else np.zeros(s.times.shape, dtype=bool)
                                for s in conn.streams], axis=1)
     rows, width = t.shape
@@ -130,7 +136,8 @@ def open_loop(conn: ConnectionStreams, codes: Codes, last_s: np.ndarray, nat_s: 
         # the NAT may time out: walk each row's sends in time order
         order = np.argsort(t, axis=1, kind="stable")  # ties in stream-code order, as the SimPy engine
         flat = order + (np.arange(rows) * width)[:, None]
-        t, code, incoming = t.ravel()[flat], code[order], incoming.ravel()[flat]
+        code = code[order] if code.ndim == 1 else code.ravel()[flat]
+        t, incoming = t.ravel()[flat], incoming.ravel()[flat]
         valid = np.isfinite(t)
         prev = np.concatenate([last_s[:, None], t[:, :-1]], axis=1)
         with np.errstate(invalid="ignore"):  # inf - inf past a row's last send
@@ -143,7 +150,7 @@ def open_loop(conn: ConnectionStreams, codes: Codes, last_s: np.ndarray, nat_s: 
     # no NAT, or a heartbeat that never lets it time out: the streams as they are (each in time order)
     sent = np.flatnonzero(np.isfinite(t))
     row, col = np.divmod(sent, width)
-    log.add(t.ravel()[sent], row, code[col])
+    log.add(t.ravel()[sent], row, code[col] if code.ndim == 1 else code.ravel()[sent])
     return RadioSends(t, code * 2 + incoming, runs=tuple(s.times.shape[1] for s in conn.streams))
 
 

@@ -22,7 +22,7 @@ from sim.engine.log import HEARTBEAT, MESSAGE, EventLog, LogArrays
 from sim.engine.phone import Connection, Phone
 from sim.population.draws import BlockDraws, block_draws, blocks
 from sim.population.heartbeat import MarsHeartbeat
-from sim.population.schedule import open_loop_sends, push_users, voice_sends
+from sim.population.schedule import open_loop_sends, push_users, trace_codes, voice_sends
 from sim.population.traffic import CALLBACK_REQUEST, VOIP_BATCH, AppTraffic, Payload, app_traffic, push_traffic
 from sim.radio.base import Machine
 from sim.radio.tables import ModelTables
@@ -184,6 +184,10 @@ class _Builder:
                 for a, (app, draws) in enumerate(zip(scn.apps, d.apps))]
         uses_push_l, push_phase_l = uses_push.tolist(), d.push_phase.tolist()
         n_streams = 2 * len(scn.apps) + 1  # then a call-back's request and a second of VoIP frames
+        # then the replayed transfers' codes (sim.population.schedule.trace_codes), after a gap to 3 x apps + 4
+        replays = {a: [(first + k, Payload(*kind)) for k, kind in enumerate(pattern.kinds)]
+                   for a, (first, pattern) in trace_codes(scn).items()}
+        replayed = sum(len(r) for r in replays.values()) + len(scn.apps) + 1 if replays else 0
         call_bounds, call_times, call_types = d.call_offsets.tolist(), d.call_times_s.tolist(), d.call_type.tolist()
         self.call_attempts += np.bincount(d.call_type, minlength=len(SERVICE_TYPES))
         call_legs = [(self.tables.call_legs(radio, t)[0], self.tables.call_offers(radio, t), SERVICE_CAUSE[t])
@@ -218,7 +222,7 @@ class _Builder:
                 phone.attach(machine)
             self.machines.append(machine)
             self.phones.append(phone)
-            table: list = [None] * n_streams + voice_actions
+            table: list = [None] * n_streams + voice_actions + [None] * replayed
             push_conn = None
             if uses_push_l[i]:
                 push_conn = Connection(push_app, (push_phase_l[i] - 1.0) * push_s, push.reconnect)
@@ -231,6 +235,8 @@ class _Builder:
                         self._events(phone, conn, d, a, i, traffic)
                     table[2 * a] = (conn, a, HEARTBEAT, traffic.heartbeat)
                     table[2 * a + 1] = (conn, a, MESSAGE, traffic.message)
+                    for k, payload in replays.get(a, ()):  # a capture's transfers, by kind
+                        table[k] = (conn, a, MESSAGE, payload)
             if ran_outages:
                 conns = list({id(c[0]): c[0] for c in table if c is not None and c[0] is not None}.values())
                 for event in ran_outages:

@@ -22,7 +22,7 @@ import numpy as np
 from sim.engine.connections import KEY, Codes, RadioSends, Transfers, adaptive, open_loop
 from sim.engine.log import LogArrays
 from sim.population.draws import BlockDraws, block_draws, blocks, concat_draws
-from sim.population.schedule import connection_streams, push_users, voice_sends
+from sim.population.schedule import connection_streams, push_users, replay_payloads, voice_sends
 from sim.population.traffic import app_traffic, push_traffic
 from sim.radio.compiled import CODE
 from sim.radio.tables import ModelTables
@@ -62,7 +62,7 @@ def run_fast(rs: ResolvedScenario, tables: ModelTables) -> Iterator[LogArrays]:
 
 def _chunk(rs: ResolvedScenario, tables: ModelTables, d: BlockDraws) -> LogArrays:
     scn = rs.scenario
-    codes = Codes.of([app_traffic(a) for a in scn.apps], push_traffic(scn.groups[d.group]))
+    codes = Codes.of([app_traffic(a) for a in scn.apps], push_traffic(scn.groups[d.group]), replay_payloads(scn))
     log = Transfers()
     sends = _sends(scn, d, codes, log)
     x_t, x_row, x_code = log.take()  # before the RRC machines, which can reuse the parts' memory

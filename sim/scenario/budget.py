@@ -193,6 +193,13 @@ def _app_sends(scn: Scenario, nat_s: float | None) -> list[list[_Send]]:
         elif hb.policy == "adaptive":  # worst case: always at the minimum interval
             sends.append((duration_s / hb.min_interval_s,
                           (f"{where}.heartbeat.min_interval_s", REF_HEARTBEAT_S / hb.min_interval_s)))
+        if app.traffic is not None:  # a replayed capture: its pattern's transfers, cycle after cycle
+            from sim.trace.replay import load_pattern  # here: the loader has checked the capture already
+
+            pattern = load_pattern(app.traffic.trace, app.traffic.flow)
+            per_s = pattern.offsets_s.size / pattern.cycle_s
+            sends.append(((duration_s / pattern.cycle_s + 1.0) * pattern.offsets_s.size,
+                          (f"{where}.traffic.trace", per_s * REF_HEARTBEAT_S)))
         rate = app.messages.per_hour / 3600.0
         sends.append((rate * duration_s, (f"{where}.messages.per_hour", rate / REF_MESSAGES_PER_S)))
         if nat_s is not None and app.connection == "own":  # a reconnect needs an idle gap of nat_s

@@ -105,18 +105,7 @@ def read_toml(file: Path, source: str | None = None, where: str = "") -> dict[st
     def problem(message: str) -> ScenarioError:
         return ScenarioError([Problem(source, where, message)])
 
-    try:
-        with open(file, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK)) as handle:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise problem("not a regular file" + (" (a folder)" if stat.S_ISDIR(info.st_mode) else ""))
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except IsADirectoryError:
-        raise problem("not a regular file (a folder)") from None
-    except OSError as exc:
-        raise problem(f"cannot read file: {exc.strerror or exc}") from None
-    except ValueError:  # a NUL character in the path (a sweep's base is any TOML string): open() refuses it
-        raise problem("cannot read file: its name holds a NUL character") from None
+    raw = read_regular(file, MAX_FILE_BYTES, problem)
     if len(raw) > MAX_FILE_BYTES:
         raise problem(f"larger than {MAX_FILE_BYTES // 1024} KiB: not a scenario")
     try:
@@ -129,6 +118,23 @@ def read_toml(file: Path, source: str | None = None, where: str = "") -> dict[st
     if deep is not None:
         raise ScenarioError([Problem(source, deep, f"nested more than {MAX_DEPTH} levels deep")])
     return data
+
+
+def read_regular(file: str | Path, limit: int, problem: Callable[[str], ScenarioError]) -> bytes:
+    """At most ``limit`` + 1 bytes of ``file``, which must be a regular file (not a folder, a FIFO or
+    ``/dev/zero``); what makes it unreadable is raised as ``problem(message)``."""
+    try:
+        with open(file, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK)) as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise problem("not a regular file" + (" (a folder)" if stat.S_ISDIR(info.st_mode) else ""))
+            return handle.read(limit + 1)
+    except IsADirectoryError:
+        raise problem("not a regular file (a folder)") from None
+    except OSError as exc:
+        raise problem(f"cannot read file: {exc.strerror or exc}") from None
+    except ValueError:  # a NUL character in the path (a sweep's base is any TOML string): open() refuses it
+        raise problem("cannot read file: its name holds a NUL character") from None
 
 
 def parse_toml(text: str, problem: Callable[[str], ScenarioError]) -> dict[str, Any]:
@@ -190,6 +196,7 @@ def resolve(data: dict[str, Any], source: str, overrides: Sequence[str] = (),
             problems.append(Problem(source, f"controlplane.nodes.{node}.messages_per_s",
                                     f"required: the reference has no capacity figure for {node}"))
     problems += _instance_problems(source, scenario)
+    problems += _trace_problems(source, scenario)
     if problems:
         raise ScenarioError(problems)
     resolved = ResolvedScenario(scenario, profiles, source)
@@ -247,6 +254,30 @@ def _reference_problems(source: str, scenario: Scenario, known_nodes: list[str])
     for (a1, _, end1, _), (a2, start2, _, j) in zip(sorted(outages), sorted(outages)[1:]):
         if a1 == a2 and start2 < end1:
             problems.append(Problem(source, f"events[{j}].start_s", "overlaps another outage of the same app"))
+    return problems
+
+
+def _trace_problems(source: str, scenario: Scenario) -> list[Problem]:
+    """Apps replaying a capture: its path made absolute (relative to the scenario file, so that the resolved
+    scenario reruns from anywhere), the capture and its flow readable, and the open loop."""
+    from sim.trace.replay import load_pattern  # here: sim.trace reads scenario files for its own options
+
+    problems = []
+    for i, app in enumerate(scenario.apps):
+        if app.traffic is None:
+            continue
+        where = f"apps[{i}].traffic"
+        path = Path(app.traffic.trace)
+        if not path.is_absolute():
+            path = Path(source).parent / path
+        app.traffic.trace = os.path.abspath(path)
+        try:
+            load_pattern(app.traffic.trace, app.traffic.flow)
+        except ScenarioError as exc:
+            problems += [Problem(source, f"{where}.trace", f"{p.source}: {p.message}") for p in exc.problems]
+        if scenario.closed_loop():
+            problems.append(Problem(source, where, "a replayed capture runs in the open loop only (no limited "
+                                    "nodes, no events)"))
     return problems
 
 

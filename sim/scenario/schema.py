@@ -150,12 +150,28 @@ class Reconnect(_Model):
     down_packets: Count = 5
 
 
+class TraceTraffic(_Model):
+    """An app whose sends replay a flow of a packet capture (sim.trace.replay), each device from its own phase."""
+
+    trace: Annotated[str, Field(min_length=1, max_length=4096)]  # the capture; relative to the scenario file
+    flow: Annotated[str, Field(min_length=1, max_length=MAX_NAME)] = "*"  # which flows: "ADDR:PORT/PROTO", * for any
+
+
 class App(_Model):
     name: Label
     connection: Literal["own", "push"] = "own"  # "push": the OS shared push channel (its heartbeat replaces the app's)
     heartbeat: Heartbeat = Heartbeat()
     messages: Messages = Messages()
     reconnect: Reconnect = Reconnect()
+    traffic: TraceTraffic | None = None  # its sends from a capture instead of heartbeat and messages
+
+    @model_validator(mode="after")
+    def _trace_alone(self) -> "App":
+        if self.traffic is not None and (self.connection != "own" or self.heartbeat.policy != "none"
+                                         or self.messages.per_hour > 0):
+            raise ValueError("an app with traffic from a trace sends what the capture holds: it has its own "
+                             "connection, no heartbeat and no messages")
+        return self
 
 
 class Group(_Model):
