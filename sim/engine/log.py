@@ -41,6 +41,10 @@ class LogArrays:
     call_proc: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     call_type: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # index in CALL_TYPES
     call_attempts: int = 0  # all attempts, including those still being set up when the run ended
+    #: closed loop with random access only: its statistics over and per cell (``RandomAccessCells.stats``)
+    rach: dict[str, Any] = field(default_factory=dict)
+    #: and its RAOs, successes and failures over time (``RandomAccessCells.log``)
+    rach_log: dict[str, np.ndarray] = field(default_factory=dict)
 
     x_app = property(lambda self: self.x_table[self.x_code, 0])
     x_kind = property(lambda self: self.x_table[self.x_code, 1])
