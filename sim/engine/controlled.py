@@ -11,7 +11,10 @@ profile's ``rrc_reject`` if a RAN node rejected it, ``service_reject`` if the co
 attributed to the app whose send it was. Timer-driven demotions fire as real SimPy timeouts
 and load the nodes when they happen; nobody waits for them, and one a node rejects is logged
 as a state change without signalling. Server outages, RAN outages and overload controls
-(see ``docs/model.md`` §9–10) act on the same per-device process.
+(see ``docs/model.md`` §9–10) act on the same per-device process. With random access enabled
+(``docs/model.md`` §14) a promotion first wins a random access in the device's cell
+(``sim.controlplane.rach``), which delays it by what that took beyond an uncontended access; an
+access that runs out of preamble transmissions counts as a rejected attempt but exchanges nothing.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ import simpy
 
 from sim.controlplane.network import ControlNetwork
 from sim.controlplane.node import Node
+from sim.controlplane.rach import Cell
 from sim.engine.log import HEARTBEAT, RECONNECT, EventLog
 from sim.engine.phone import Connection, Phone
 from sim.population.traffic import Payload
@@ -34,7 +38,7 @@ class ControlledPhone(Phone):
     """A phone whose promotions must be admitted by the control plane (see the module docstring)."""
 
     __slots__ = ("env", "net", "lock", "capture", "reject_wait_s", "max_attempts", "stats", "rng", "down_until",
-                 "rejects", "pending")
+                 "rejects", "pending", "cell", "needs_access")
 
     def __init__(self, device: int, log: EventLog, nat_s: float | None, env: simpy.Environment,
                  net: ControlNetwork, reject_wait_s: float, max_attempts: int, stats: dict[str, int],
@@ -51,6 +55,8 @@ class ControlledPhone(Phone):
         # an admission in progress: the machine's state before it, the attempt's records, how many
         # of their procedures the nodes have carried so far (for :meth:`abandon` at the run's end)
         self.pending: tuple[tuple, list[tuple[float, int, int, int, int]], int] | None = None
+        self.cell: Cell | None = None  # its cell's random access, if its radio has it
+        self.needs_access: np.ndarray | None = None  # [procedure] bool: its RRC setup needs a random access
 
     def attach(self, radio: Machine) -> None:
         """Use ``radio``, whose transitions must come to :meth:`transition`; its idle update timer runs from now."""
@@ -147,22 +153,31 @@ class ControlledPhone(Phone):
             for at, dev, proc, owner, _ in captured[:by[2] if by else 0]:
                 self.log.transition((at, dev, proc, owner, radio.state))
             radio.advance(env.now)  # demotions that fell due while it waited: before the reject, in time order
-            self._log_reject(app, by)
+            if by is not None and by[1] is None:  # its random access failed: MAC only, no RRC message exchanged
+                self.stats["rach_failures"] += 1
+            else:
+                self._log_reject(app, by)
+                self.stats["rrc_rejects"] += 1
             self.arm()
             attempts += 1
-            self.stats["rrc_rejects"] += 1
             yield env.timeout(hold_off_s or self.reject_wait_s)
             t = env.now
         self.stats["failed_sends"] += 1
         return None
 
     def _admit(self, procs: list[int], cause: str
-               ) -> Generator[simpy.Event, None, tuple[bool, float, tuple[str, Node, int] | None]]:
-        """Offer procedures of admission class ``cause`` to the limited nodes on their routes in turn;
-        (all carried, total wait, the node that rejected one: name, instance and the index of that
-        procedure in ``procs``, or None)."""
+               ) -> Generator[simpy.Event, None, tuple[bool, float, tuple[str, Node | None, int] | None]]:
+        """Offer procedures of admission class ``cause`` to the limited nodes on their routes in turn, a
+        promotion's after the device won its random access (if its radio has one); (all carried, total
+        wait, the node that rejected one: name, instance and the index of that procedure in ``procs``,
+        or None; the instance is None if the random access failed)."""
         wait_s = 0.0
         for k, proc in enumerate(procs):
+            if self.cell is not None and self.needs_access[proc]:
+                access = yield self.cell.access(self.device)
+                if not access.ok:
+                    return False, wait_s, (self.cell.name, None, k)
+                wait_s += access.extra_s
             for name, node, messages in self.net.route(self.device, proc):
                 outcome = yield node.offer(messages, cause)
                 if not outcome.accepted:
@@ -183,7 +198,7 @@ class ControlledPhone(Phone):
             self.log.transition((at, dev, proc, owner, self.radio.state))
         self.pending = None
 
-    def _log_reject(self, app: int, by: tuple[str, Node, int] | None) -> None:
+    def _log_reject(self, app: int, by: tuple[str, Node | None, int] | None) -> None:
         """Log a rejected attempt of ``app``'s now, in the state the device stays in, as the
         procedure it exchanged: the reject of node ``by``, or, with None, the core's service
         reject under an overload control (no limited node was asked)."""

@@ -17,6 +17,7 @@ import numpy as np
 import simpy
 
 from sim.controlplane.network import ControlNetwork
+from sim.controlplane.rach import RandomAccessCells
 from sim.engine.controlled import ControlledPhone
 from sim.engine.log import HEARTBEAT, MESSAGE, EventLog, LogArrays
 from sim.engine.phone import Connection, Phone
@@ -161,11 +162,14 @@ class _Builder:
         self.push_app = len(scn.apps)
         self.machines: list[Machine] = []
         cp = scn.controlplane
-        closed = cp.nodes or scn.events
+        closed = scn.closed_loop()
         controls = [e for e in scn.events if e.kind in ("access_barring", "core_overload")]
         self.net = ControlNetwork(env, cp.nodes, tables.nodes, tables.routed, tables.is_promotion, controls,
                                   scn.simulation.seed) if closed else None
+        self.cells = RandomAccessCells(env, rs.profiles, cp.nodes, tables.is_promotion, scn.simulation.seed)
         self.stats = {"rrc_rejects": 0, "failed_sends": 0, "barred": 0, "core_rejects": 0, "failed_attaches": 0}
+        if self.cells.timing:
+            self.stats["rach_failures"] = 0
         self.call_attempts = np.zeros(len(SERVICE_TYPES), dtype=np.int64)  # per service type
         self.calls_pending: dict[int, tuple] = {}  # device -> the record of the attempt being decided (_calls)
         self.phones: list[Phone] = []
@@ -220,6 +224,7 @@ class _Builder:
                                         scn.controlplane.max_attempts, self.stats, rejects)
                 machine = make_machine(radio, device, phone)
                 phone.attach(machine)
+                phone.cell, phone.needs_access = self.cells.cell(radio, device), self.cells.promotion
             self.machines.append(machine)
             self.phones.append(phone)
             table: list = [None] * n_streams + voice_actions + [None] * replayed
@@ -314,9 +319,11 @@ def run_des(rs: ResolvedScenario, tables: ModelTables,
         gc.unfreeze()
         if enabled:
             gc.enable()
-    controlplane, node_log = {}, {}
+    controlplane, node_log, rach, rach_log = {}, {}, {}, {}
     if builder.net is not None:
         controlplane, node_log = builder.net.stats(end_s) | builder.stats, builder.net.log()
+    if builder.cells.timing:
+        rach, rach_log = builder.cells.stats(), builder.cells.log()
     for phone in builder.phones:
         if isinstance(phone, ControlledPhone):
             phone.abandon()
@@ -324,4 +331,5 @@ def run_des(rs: ResolvedScenario, tables: ModelTables,
         log.call(record)
     for machine in builder.machines:
         machine.finish(end_s)
-    return replace(log.arrays(), controlplane=controlplane, node_log=node_log, call_attempts=builder.call_attempts)
+    return replace(log.arrays(), controlplane=controlplane, node_log=node_log, call_attempts=builder.call_attempts,
+                   rach=rach, rach_log=rach_log)

@@ -50,6 +50,10 @@ class LogArrays:
     call_undecided: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     #: per service type (SERVICE_TYPES): all attempts, including those still being set up when the run ended
     call_attempts: np.ndarray = field(default_factory=lambda: np.zeros(len(SERVICE_TYPES), dtype=np.int64))
+    #: closed loop with random access only: its statistics over and per cell (``RandomAccessCells.stats``)
+    rach: dict[str, Any] = field(default_factory=dict)
+    #: and its RAOs, successes and failures over time (``RandomAccessCells.log``)
+    rach_log: dict[str, np.ndarray] = field(default_factory=dict)
 
     x_app = property(lambda self: self.x_table[self.x_code, 0])
     x_kind = property(lambda self: self.x_table[self.x_code, 1])

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sim.engine.log import HEARTBEAT, MESSAGE, RECONNECT, LogArrays
+from sim.metrics.rach import rach_columns
 from sim.metrics import tally
 from sim.metrics.concentration import TOP_PERCENTS, gini, top_share
 from sim.metrics.results import Results
@@ -167,6 +168,8 @@ class Reducer:
         self.call_attempts = np.zeros(len(SERVICE_TYPES), dtype=np.int64)  # per service type, pending ones too
         self.controlplane: dict[str, Any] = {}
         self.node_log: dict[str, dict[str, Any]] = {}
+        self.rach: dict[str, Any] = {}
+        self.rach_log: dict[str, np.ndarray] = {}
 
     def add(self, log: LogArrays) -> None:
         """Account the log of (some of) this reducer's devices."""
@@ -258,6 +261,8 @@ class Reducer:
         self.call_attempts += log.call_attempts
         self.controlplane |= log.controlplane
         self.node_log |= log.node_log
+        self.rach |= log.rach
+        self.rach_log |= log.rach_log
 
     def absorb(self, part: Reducer) -> None:
         """Account a reducer of a sub-range of this one's devices."""
@@ -271,6 +276,8 @@ class Reducer:
         self.calls += part.calls
         self.controlplane |= part.controlplane
         self.node_log |= part.node_log
+        self.rach |= part.rach
+        self.rach_log |= part.rach_log
 
     def results(self, engine: str) -> Results:
         """The summary and tables of everything added."""
@@ -311,6 +318,8 @@ class Reducer:
             ts[f"utilization_{name}"] = busy / (bin_len * node["servers"])
             ts[f"queue_{name}"] = _occupancy(node["queued"][:, 0], node["queued"][:, 1], edges, self.bin_s) / bin_len
             ts[f"wait_p95_{name}_s"] = _binned_p95(node["waits"][:, 0], node["waits"][:, 1], edges)
+        if self.rach_log:
+            ts |= rach_columns(self.rach_log, edges)
         timeseries = pd.DataFrame(ts)
 
         total_msgs, total_bytes = float(app_msgs.sum()), float(self.app_bytes.sum())
@@ -388,6 +397,8 @@ class Reducer:
         }
         if self.controlplane:
             summary["controlplane"] = self.controlplane
+        if self.rach:
+            summary["rach"] = self.rach
         if scn.events:
             summary["events"] = [e.model_dump() for e in scn.events]
         n_calls = len(CALL_TYPES)

@@ -62,6 +62,30 @@ class PagingArea(BaseModel):
         return out
 
 
+class RandomAccess(BaseModel):
+    """Contention-based random access in each cell (``sim.radio.rach``; docs/model.md §14): off unless
+    ``enabled``. Ranges are those TS 36.321 / TS 36.331 allow where they give one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    enabled: bool
+    preambles: Annotated[int, Field(ge=1, le=64)]  # contention preambles (numberOfRA-Preambles: 4 ... 64)
+    rao_period_ms: Annotated[int, Field(ge=1, le=20)]  # prach-ConfigIndex: every 1 ... 20 subframes
+    ul_grants_per_rao: Annotated[int, Field(ge=1, le=1000)]
+    preamble_trans_max: Annotated[int, Field(ge=1, le=200)]  # preambleTransMax: n3 ... n200
+    backoff_ms: Annotated[float, Field(ge=0.0, le=960.0, allow_inf_nan=False)]  # TS 36.321 Table 7.2-1
+    detection: Literal["tr37868", "ideal"]  # 1 - e^(-k) on the k-th transmission, or always detected
+    preamble_processing_ms: Annotated[int, Field(ge=0, le=100)]
+    rar_window_ms: Annotated[int, Field(ge=1, le=10)]  # ra-ResponseWindowSize: sf2 ... sf10 (1 allowed)
+    msg3_delay_ms: Annotated[int, Field(ge=0, le=100)]
+    msg3_rtt_ms: Annotated[int, Field(ge=1, le=100)]
+    msg4_delay_ms: Annotated[int, Field(ge=0, le=100)]
+    msg4_rtt_ms: Annotated[int, Field(ge=1, le=100)]
+    harq_retx_probability: Annotated[float, Field(ge=0.0, lt=1.0)]
+    harq_max_tx: Annotated[int, Field(ge=1, le=8)]  # maxHARQ-Msg3Tx: 1 ... 8
+    contention_resolution_timer_ms: Annotated[int, Field(ge=1, le=64)]  # sf8 ... sf64 (shorter allowed)
+
+
 class _Profile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -168,6 +192,7 @@ class LteProfile(_Profile):
     continuous_reception_power_mw: NonNegative
     drx_on_power_mw: NonNegative
     connected_power_mw: NonNegative
+    rach: RandomAccess | None = None
 
     @model_validator(mode="after")
     def _on_duration_fits_cycles(self) -> LteProfile:
@@ -198,6 +223,7 @@ class NrProfile(_Profile):
     inactive_power_mw: NonNegative
     connected_power_mw: NonNegative
     promotion_power_mw: NonNegative
+    rach: RandomAccess | None = None
 
 
 Profile = UmtsProfile | LteProfile | NrProfile

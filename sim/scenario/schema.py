@@ -432,7 +432,17 @@ class Scenario(_Model):
             reasons.append("finite capacity at " + ", ".join(self.controlplane.nodes))
         if self.events:
             reasons.append("events (" + ", ".join(dict.fromkeys(e.kind for e in self.events)) + ")")
+        rach = [r for r in dict.fromkeys(g.radio or self.network.radio for g in self.groups)
+                if _enabled(self.network.overrides.get(r, {}).get("rach"))]
+        if rach:  # the built-in profiles have it off: only an override turns it on
+            reasons.append("random access (" + ", ".join(rach) + ")")
         return reasons
+
+
+def _enabled(table: Any) -> bool:
+    """Whether a profile override's ``rach`` table turns random access on (a malformed one is the
+    profile validation's to report)."""
+    return isinstance(table, dict) and table.get("enabled") is True
 
 
 __all__ = ["Scenario", "App", "Group", "Heartbeat", "Messages", "Reconnect", "Network", "Simulation",
