@@ -267,7 +267,7 @@ def _through_nat(t: np.ndarray, code: np.ndarray, incoming: np.ndarray, last_s: 
 def unanswered_run(rows: int, row: np.ndarray, t: np.ndarray, code: np.ndarray, tcp: TcpTiming, end_s: float,
                    codes: Codes, log: Transfers) -> RadioSends:
     """The unanswered sends ``(row, t, code)`` (each row's in time order) on the radio and in the log: each
-    its first transmission at ``t``, then TCP's retransmissions until the app's timeout (``Phone.unanswered``)."""
+    its first transmission at ``t``, then TCP's retransmissions until the app's timeout (``Phone.go_unanswered``)."""
     offsets = np.array((0.0, *tcp.unanswered_s))
     times = t[:, None] + offsets  # the first at t + 0.0 = t
     key = np.concatenate([codes.failed(code)[:, None],

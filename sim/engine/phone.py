@@ -71,7 +71,7 @@ class Phone:
                 self.hold(conn, app, p)
                 return False
             if self.tcp.retransmit:
-                self.unanswered(t, conn, app, kind, p)
+                self.go_unanswered(t, conn, app, kind, p)
                 return False
             up, down = self.with_reconnect(conn, p)
             self.radio.data(t, app, up, down, False)
@@ -82,7 +82,7 @@ class Phone:
         self.log.transfer((t, self.device, app, kind, p.up_bytes, p.down_bytes, p.packets))
         return True
 
-    def unanswered(self, t: float, conn: Connection, app: int, kind: int, p: Payload) -> None:
+    def go_unanswered(self, t: float, conn: Connection, app: int, kind: int, p: Payload) -> None:
         """``p`` went out at ``t`` on a connection the NAT had dropped: nothing answers it, TCP retransmits
         it, and the app reconnects after its timeout, the send going with the reconnect."""
         first, again = unanswered(p)
