@@ -114,7 +114,11 @@ def open_loop_scenarios(draw):
                 "promotion_delay_s": draw(st.floats(0.0, 3.0))},
     }
     nat = draw(st.one_of(st.none(), st.floats(20.0, 1800.0), st.sampled_from([300.0, 600.0])))
-    network = {"radio": draw(st.sampled_from(["umts", "lte", "nr"])), "overrides": overrides}
+    # a send the NAT dropped goes unanswered: retransmissions, then the reconnect after the app's timeout
+    # (windows longer than a heartbeat interval or the NAT timeout too: beats skipped, messages held)
+    tcp = {"retransmit": draw(st.booleans()), "rto_s": draw(st.floats(0.2, 5.0)), "retries": draw(st.integers(0, 15)),
+           "app_timeout_s": draw(st.sampled_from([10.0, draw(st.floats(0.2, 900.0))]))}
+    network = {"radio": draw(st.sampled_from(["umts", "lte", "nr"])), "overrides": overrides, "tcp": tcp}
     groups = [{"name": f"g{k}", "devices": draw(st.integers(1, 25)), "radio": draw(st.sampled_from(["umts", "lte", "nr"])),
                "push_interval_s": draw(st.floats(30.0, 1800.0)),
                "apps": {a["name"]: draw(st.floats(0.0, 1.0)) for a in apps}} for k in range(draw(st.integers(1, 2)))]

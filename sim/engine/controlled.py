@@ -26,8 +26,9 @@ import simpy
 from sim.controlplane.network import ControlNetwork
 from sim.controlplane.node import Node
 from sim.controlplane.rach import Cell
-from sim.engine.log import HEARTBEAT, RECONNECT, EventLog
+from sim.engine.log import HEARTBEAT, RECONNECT, UNANSWERED, EventLog
 from sim.engine.phone import Connection, Phone
+from sim.population.tcp import TcpTiming, unanswered
 from sim.population.traffic import Payload
 from sim.radio.base import Machine
 
@@ -40,12 +41,12 @@ class ControlledPhone(Phone):
     __slots__ = ("env", "net", "lock", "capture", "reject_wait_s", "max_attempts", "stats", "rng", "down_until",
                  "rejects", "pending", "cell", "needs_access")
 
-    def __init__(self, device: int, log: EventLog, nat_s: float | None, env: simpy.Environment,
-                 net: ControlNetwork, reject_wait_s: float, max_attempts: int, stats: dict[str, int],
+    def __init__(self, device: int, log: EventLog, nat_s: float | None, env: simpy.Environment, tcp: TcpTiming,
+                 end_s: float, net: ControlNetwork, reject_wait_s: float, max_attempts: int, stats: dict[str, int],
                  rejects: tuple[int, int]):
         """``rejects``: the procedure codes of the device's radio's ``rrc_reject`` and ``service_reject``."""
-        super().__init__(device, None, log, nat_s)  # type: ignore[arg-type]  # radio attached next
-        self.env, self.net = env, net
+        super().__init__(device, None, log, nat_s, env, tcp, end_s)  # type: ignore[arg-type]  # radio attached next
+        self.net = net
         self.lock = simpy.Resource(env, capacity=1)  # one send at a time per device
         self.capture: list[tuple[float, int, int, int, int]] | None = None
         self.reject_wait_s, self.max_attempts, self.stats = reject_wait_s, max_attempts, stats
@@ -87,9 +88,10 @@ class ControlledPhone(Phone):
             self.arm()
 
     def send_gen(self, conn: Connection, app: int, kind: int, p: Payload,
-                 incoming: bool) -> Generator[simpy.Event, None, bool]:
+                 incoming: bool) -> Generator[simpy.Event, None, bool | None]:
         """Send ``p`` now, or as soon as the device and the network let it; returns whether the
-        connection was alive and answered (False also when the send was dropped)."""
+        connection was alive and answered (False also when the send was dropped or held; None for a
+        heartbeat skipped while the app waits out its timeout to reconnect)."""
         env = self.env
         with self.lock.request() as turn:
             yield turn
@@ -98,9 +100,23 @@ class ControlledPhone(Phone):
             if conn.retrying or (incoming and down is not None) or t < self.down_until:
                 self.hold(conn, app, p)  # nothing reaches the app's server, or comes from it, until it is back
                 return False
+            if conn.redial_s is not None:  # waiting out its timeout on a dropped connection (see _wait_out)
+                if kind == HEARTBEAT:
+                    return None
+                self.hold(conn, app, p)
+                return False
             alive = self.alive(t, conn)
             if not alive and incoming:
                 self.hold(conn, app, p)
+                return False
+            if not alive and self.tcp.retransmit:  # nothing answers: TCP retransmits, the app times out
+                first, _ = unanswered(p)
+                done_s = yield from self._radio(app, first.up_bytes, 0, False)
+                if done_s is None:
+                    return False
+                self.log.transfer((done_s, self.device, app, UNANSWERED, first.up_bytes, 0, first.packets))
+                conn.redial_s, conn.failed = done_s + self.tcp.wait_s, (app, kind, p)
+                env.process(self._wait_out(conn))
                 return False
             up, down_bytes = (p.up_bytes, p.down_bytes) if alive else self.with_reconnect(conn, p)
             done_s = yield from self._radio(app, up, down_bytes, incoming and alive)
@@ -111,9 +127,48 @@ class ControlledPhone(Phone):
                 conn.last_beat_s = done_s
             if down is not None:  # sent, but the server is down: no answer; the client starts retrying
                 conn.retrying = True
-                env.process(self._reconnect(conn, *down))
+                env.process(self._reconnect(conn, *down, noticed=(app, p)))
                 return False
             return alive
+
+    def _retransmit(self, app: int, p: Payload) -> Generator[simpy.Event, None, None]:
+        """TCP's retransmissions of ``p``, sent just now and unanswered, until the app's timeout (each
+        after its RTO: ``network.tcp``)."""
+        _, again = unanswered(p)
+        last_s = 0.0  # RTO timers run from each transmission, however long the network delayed it
+        for offset_s in self.tcp.unanswered_s:
+            yield self.env.timeout(offset_s - last_s)
+            last_s = offset_s
+            with self.lock.request() as turn:
+                yield turn
+                done_s = yield from self._radio(app, again.up_bytes, 0, False)
+                if done_s is not None:
+                    self.log.transfer((done_s, self.device, app, UNANSWERED, again.up_bytes, 0, again.packets))
+        yield self.env.timeout(self.tcp.wait_s - last_s)
+
+    def _wait_out(self, conn: Connection) -> Generator[simpy.Event, None, None]:
+        """A send just now found the connection dropped by the NAT: TCP retransmits it, the app
+        times out and reconnects, carrying it and what it held (or, if its server is down by then,
+        retries by the outage's policy)."""
+        app, _, p = conn.failed
+        yield from self._retransmit(app, p)
+        with self.lock.request() as turn:
+            yield turn
+            app, kind, p = conn.failed
+            conn.redial_s = conn.failed = None
+            now = self.env.now
+            down = conn.outage_at(now)
+            if down is not None or now < self.down_until:  # its server, or its RAN node, is down by now
+                if kind != HEARTBEAT:
+                    self.hold(conn, app, p)
+                if down is not None and now >= self.down_until:
+                    conn.retrying = True
+                    self.env.process(self._reconnect(conn, *down))
+                return
+            up, down_bytes = self.with_reconnect(conn, p)
+            done_s = yield from self._radio(app, up, down_bytes, False)
+            if done_s is not None:
+                self.commit(done_s, conn, app, kind, p, alive=False)
 
     def _radio(self, app: int, up: int, down: int, incoming: bool) -> Generator[simpy.Event, None, float | None]:
         """Carry one transfer now, admitting its promotion through the limited nodes (retrying
@@ -253,31 +308,43 @@ class ControlledPhone(Phone):
             return overload.extended_wait_s
         return 0.0
 
-    def _reconnect(self, conn: Connection, event, jitter: np.ndarray) -> Generator[simpy.Event, None, None]:
-        """The client lost its server: retry by ``event.retry`` until it answers, then reconnect
-        and beat again from then on (in step with every client that reconnected at that moment)."""
+    def _reconnect(self, conn: Connection, event, jitter: np.ndarray,
+                   noticed: tuple[int, Payload] | None = None) -> Generator[simpy.Event, None, None]:
+        """The client lost its server: the unanswered send (its app and payload, just sent; None: already
+        waited out) is retransmitted until the app's timeout; then it retries by ``event.retry``, each
+        attempt a SYN retransmitted on TCP's schedule, until one is answered; then it reconnects and
+        beats again from then on (in step with every client that reconnected at that moment)."""
         env, r = self.env, event.retry
+        if noticed is not None:
+            yield from self._retransmit(*noticed)
+        syns_s, attempt_s = self.tcp.connect(r.attempt_timeout_s)
         attempt = 0
         while True:
-            yield env.timeout(r.attempt_timeout_s)  # the last send or attempt went unanswered
             if r.policy == "fixed":
                 yield env.timeout(r.interval_s)
             elif r.policy == "exponential":
                 wait_s = min(r.max_s, r.initial_s * 2.0 ** attempt)
                 yield env.timeout(wait_s * jitter[attempt] if r.jitter else wait_s)
             attempt += 1
-            with self.lock.request() as turn:
-                yield turn
-                back = env.now >= event.end_s
-                up, down = self.with_reconnect(conn, _NOTHING) if back else (r.syn_up_bytes, 0)
-                done_s = yield from self._radio(conn.app, up, down, False)
-                if done_s is None:
-                    continue
-                if not back:
-                    self.log.transfer((done_s, self.device, conn.app, RECONNECT, up, 0, 1))
-                    continue
-                self.commit(done_s, conn, conn.app, RECONNECT, _NOTHING, alive=False)
-                conn.retrying, conn.scheduled = False, False
+            done_s = None
+            for k, syn_s in enumerate(syns_s):  # the SYN, then its retransmissions while none is answered
+                yield env.timeout(syn_s - syns_s[k - 1] if k else 0.0)
+                with self.lock.request() as turn:
+                    yield turn
+                    back = env.now >= event.end_s
+                    up, down = self.with_reconnect(conn, _NOTHING) if back else (r.syn_up_bytes, 0)
+                    done_s = yield from self._radio(conn.app, up, down, False)
+                    if done_s is None:
+                        continue
+                    if not back:
+                        self.log.transfer((done_s, self.device, conn.app, UNANSWERED if k else RECONNECT, up, 0, 1))
+                        continue
+                    self.commit(done_s, conn, conn.app, RECONNECT, _NOTHING, alive=False)
+                    conn.retrying, conn.scheduled = False, False
+                    break
+            else:
+                yield env.timeout(attempt_s - syns_s[-1])  # the attempt goes unanswered until it fails
+                continue
             if conn.beat is not None:
                 self.restart_beats(conn, done_s)
             return

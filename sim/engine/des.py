@@ -24,6 +24,7 @@ from sim.engine.phone import Connection, Phone
 from sim.population.draws import BlockDraws, block_draws, blocks
 from sim.population.heartbeat import MarsHeartbeat
 from sim.population.schedule import open_loop_sends, push_users, trace_codes, voice_sends
+from sim.population.tcp import tcp_timing
 from sim.population.traffic import CALLBACK_REQUEST, VOIP_BATCH, AppTraffic, Payload, app_traffic, push_traffic
 from sim.radio.base import Machine
 from sim.radio.tables import ModelTables
@@ -83,12 +84,14 @@ def _adaptive(env: simpy.Environment, phone: Phone, conn: Connection, hb: Heartb
             ok = yield from phone.send_gen(conn, conn.app, HEARTBEAT, p, False)
         else:
             ok = phone.send(t, conn, conn.app, HEARTBEAT, p, False)
-        mars.result(ok)
+        if ok is not None:  # None: skipped while the app waits to reconnect; Mars learns nothing
+            mars.result(ok)
         interval = mars.next_interval_s()
         if jitter:
             interval *= 1.0 + hb.jitter * jitter[k]
             k += 1
-        t += interval
+        # a beat that found the connection dropped: the next one an interval after its reconnect
+        t = (t + phone.tcp.nat_wait_s if ok is False else t) + interval
 
 
 # Admission class of each service (sim.controlplane.node.CAUSES): a call leg is voice, mobile-originated
@@ -158,6 +161,7 @@ class _Builder:
         self.rs, self.tables, self.env, self.log = rs, tables, env, log
         scn = rs.scenario
         self.end_s = scn.simulation.duration_s
+        self.tcp = tcp_timing(scn.network.tcp)
         self.traffic = [app_traffic(a) for a in scn.apps]
         self.push_app = len(scn.apps)
         self.machines: list[Machine] = []
@@ -218,10 +222,11 @@ class _Builder:
             device = d.first_device + i
             if self.net is None:
                 machine = make_machine(radio, device, log)
-                phone = Phone(device, machine, log, nat_s)
+                phone = Phone(device, machine, log, nat_s, env, self.tcp, self.end_s)
             else:
-                phone = ControlledPhone(device, log, nat_s, env, self.net, scn.controlplane.reject_wait_s,
-                                        scn.controlplane.max_attempts, self.stats, rejects)
+                phone = ControlledPhone(device, log, nat_s, env, self.tcp, self.end_s, self.net,
+                                        scn.controlplane.reject_wait_s, scn.controlplane.max_attempts, self.stats,
+                                        rejects)
                 machine = make_machine(radio, device, phone)
                 phone.attach(machine)
                 phone.cell, phone.needs_access = self.cells.cell(radio, device), self.cells.promotion

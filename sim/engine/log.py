@@ -8,7 +8,10 @@ import numpy as np
 
 from sim.scenario.schema import SERVICE_TYPES
 
-HEARTBEAT, MESSAGE, RECONNECT = 0, 1, 2
+# what a transfer is; UNANSWERED: what TCP sent that nothing answered (a send on a connection the NAT
+# dropped, its retransmissions and those of a send to a server that is down, retransmitted SYNs;
+# sim.population.tcp), apart from the sends and connect attempts it belongs to
+HEARTBEAT, MESSAGE, RECONNECT, UNANSWERED = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,7 @@ class LogArrays:
     x_t: np.ndarray  # float64
     x_device: np.ndarray  # int
     x_code: np.ndarray  # int: row of ``x_table``
-    #: int64 [code, 5]: app, kind (HEARTBEAT, MESSAGE or RECONNECT), up bytes, down bytes, packets
+    #: int64 [code, 5]: app, kind (HEARTBEAT, MESSAGE, RECONNECT or UNANSWERED), up bytes, down bytes, packets
     x_table: np.ndarray
     held_messages: int  # mobile-terminated messages that found the connection dead and waited
     #: whether each device's transitions are consecutive and in time order (then the metrics need

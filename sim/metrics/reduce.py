@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.engine.log import HEARTBEAT, MESSAGE, RECONNECT, LogArrays
+from sim.engine.log import HEARTBEAT, MESSAGE, RECONNECT, UNANSWERED, LogArrays
 from sim.metrics.rach import rach_columns
 from sim.metrics import tally
 from sim.metrics.concentration import TOP_PERCENTS, gini, top_share
@@ -135,7 +135,7 @@ class Reducer:
         self.bin_up = np.zeros(n_bins)
         self.bin_down = np.zeros(n_bins)
         self.app_bytes = np.zeros(n_apps)
-        self.app_kind = np.zeros((n_apps, 3), dtype=np.int64)
+        self.app_kind = np.zeros((n_apps, 4), dtype=np.int64)
         self.installed = np.zeros(n_apps, dtype=np.int64)
         self.dev_msgs = np.zeros(n_dev, dtype=np.int64)
         self.dev_voice_msgs = np.zeros(n_dev, dtype=np.int64)  # of dev_msgs: voice calls' (for concentration_apps)
@@ -333,7 +333,7 @@ class Reducer:
             "promotions": int(app_promos[i]), "bytes": int(self.app_bytes[i]),
             "bytes_share": share(self.app_bytes[i], total_bytes),
             "heartbeats": int(self.app_kind[i, HEARTBEAT]), "messages": int(self.app_kind[i, MESSAGE]),
-            "reconnects": int(self.app_kind[i, RECONNECT]),
+            "reconnects": int(self.app_kind[i, RECONNECT]), "unanswered": int(self.app_kind[i, UNANSWERED]),
         } for i in present]
         apps_df = pd.DataFrame(app_rows)
 

@@ -3,7 +3,7 @@ log records, peak memory and wall time on each engine; and the refusal of a run 
 
 The formulas and the measurements their constants are calibrated on are in ``docs/performance.md``
 ("Budget: what signalsim refuses"). In short, with T the transfers (every send of every device:
-heartbeats, messages, push-channel beats, calls, reconnects, retries; expected counts at each
+heartbeats, messages, push-channel beats, calls, reconnects, retries, TCP's retransmissions; expected counts at each
 stream's worst-case rate) and B the bins:
 
 - fast engine: memory = base + per-device outputs x devices + per-bin columns x B x (workers + 1)
@@ -29,6 +29,7 @@ from sim.population import draws as _draws
 from sim.scenario.schema import VOIP_BATCH_S, Scenario
 
 if TYPE_CHECKING:
+    from sim.population.tcp import TcpTiming
     from sim.scenario.loader import ResolvedScenario
 
 # --- limits -------------------------------------------------------------------------------------
@@ -178,6 +179,7 @@ def _combined(sends: list[_Send]) -> list[_Send]:
 def _app_sends(scn: Scenario, nat_s: float | None) -> list[list[_Send]]:
     """Per app, what one device that has it installed sends over the run (its push-channel part aside)."""
     duration_s = scn.simulation.duration_s
+    per_drop = _per_nat_drop(scn)
     events: dict[str, list[tuple[int, object]]] = {}
     for e, event in enumerate(scn.events):
         if hasattr(event, "app"):
@@ -202,8 +204,10 @@ def _app_sends(scn: Scenario, nat_s: float | None) -> list[list[_Send]]:
                           (f"{where}.traffic.trace", per_s * REF_HEARTBEAT_S)))
         rate = app.messages.per_hour / 3600.0
         sends.append((rate * duration_s, (f"{where}.messages.per_hour", rate / REF_MESSAGES_PER_S)))
-        if nat_s is not None and app.connection == "own":  # a reconnect needs an idle gap of nat_s
-            sends.append((duration_s / nat_s, ("network.nat_timeout_s", REF_HEARTBEAT_S / nat_s)))
+        longest_s = {"fixed": hb.interval_s, "adaptive": hb.max_interval_s}.get(hb.policy)
+        if nat_s is not None and app.connection == "own" and not _kept_alive(longest_s, hb.jitter, nat_s):
+            # a reconnect needs an idle gap of nat_s
+            sends.append((per_drop * duration_s / nat_s, ("network.nat_timeout_s", REF_HEARTBEAT_S / nat_s)))
         by_event: list[_Send] = []
         for e, event in events.get(app.name, []):
             if event.kind == "heartbeat_change":
@@ -211,12 +215,33 @@ def _app_sends(scn: Scenario, nat_s: float | None) -> list[list[_Send]]:
                                  (f"events[{e}].interval_s", REF_HEARTBEAT_S / event.interval_s)))
             elif event.kind == "server_outage":  # every attempt fails until the end, then one reconnect
                 r = event.retry
-                t = r.attempt_timeout_s + {"fixed": r.interval_s, "exponential": 0.0 if r.jitter else r.initial_s
-                                           }.get(r.policy, 0.0)  # the shortest time between attempts
-                by_event.append(((event.end_s - event.start_s + t) / t,
+                syns, attempt_s = _tcp(scn).connect(r.attempt_timeout_s)
+                t = attempt_s + {"fixed": r.interval_s, "exponential": 0.0 if r.jitter else r.initial_s
+                                 }.get(r.policy, 0.0)  # the shortest time between attempts
+                # each attempt's SYN and its retransmissions, and the retransmissions of the send that noticed
+                by_event.append((len(syns) * (event.end_s - event.start_s + t) / t + per_drop,
                                  (f"events[{e}].retry.attempt_timeout_s", REF_RETRY_S / t)))
         out.append(sends + _combined(by_event))
     return out
+
+
+def _kept_alive(interval_s: float | None, jitter: float, nat_s: float) -> bool:
+    """Whether a heartbeat at most ``interval_s x (1 + jitter)`` apart keeps its connection from ever
+    timing out at the NAT (as ``sim.engine.connections.open_loop`` decides); None: no heartbeat."""
+    return interval_s is not None and interval_s * (1.0 + jitter) * (1.0 + 1e-9) < nat_s
+
+
+def _per_nat_drop(scn: Scenario) -> float:
+    """Transfers a send that finds its connection dropped adds (``sim.population.tcp``): its reconnect,
+    and with TCP retransmitting, its unanswered first transmission and each retransmission."""
+    tcp = _tcp(scn)
+    return 1.0 + (1.0 + len(tcp.unanswered_s) if tcp.retransmit else 0.0)
+
+
+def _tcp(scn: Scenario) -> TcpTiming:
+    from sim.population.tcp import tcp_timing  # here: it imports the scenario schema, whose package imports this
+
+    return tcp_timing(scn.network.tcp)
 
 
 def _network_sends(scn: Scenario) -> list[_Send]:
@@ -262,8 +287,9 @@ def _streams(scn: Scenario) -> list[_Stream]:
         if no_push < 1.0:
             add(n * (1.0 - no_push), duration_s / group.push_interval_s,
                 (f"groups[{g}].push_interval_s", REF_PUSH_S / group.push_interval_s))
-            if nat_s is not None:
-                add(n * (1.0 - no_push), duration_s / nat_s, ("network.nat_timeout_s", REF_HEARTBEAT_S / nat_s))
+            if nat_s is not None and not _kept_alive(group.push_interval_s, 0.0, nat_s):
+                add(n * (1.0 - no_push), _per_nat_drop(scn) * duration_s / nat_s,
+                    ("network.nat_timeout_s", REF_HEARTBEAT_S / nat_s))
         rate = scn.calls.per_hour / 3600.0
         add(n, rate * duration_s, ("calls.per_hour", rate / REF_CALLS_PER_S))
         for kind, per_hour in scn.calls.per_hour_by_type.items():  # each call, and its data sends

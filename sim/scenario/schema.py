@@ -84,11 +84,48 @@ class Simulation(_Model):
         return self
 
 
+class Tcp(_Model):
+    """How the phones' TCP retransmits what nobody answers (docs/model.md §6): the SYNs of a connect
+    attempt, the segments of a send on a connection that is gone, and how long the app waits for an
+    answer before it reconnects. Every SYN and retransmitted segment is a radio transfer."""
+
+    # false: no TCP retransmission at all, the model before network.tcp: a connect attempt is one SYN
+    # waiting retry.attempt_timeout_s, and a send on a connection the NAT dropped reconnects at once
+    retransmit: bool = True
+    # page: RFC 6298 (2.1) sets the RTO to 1 s until an RTT is measured (RFC 1122 had 3 s); Linux
+    # TCP_TIMEOUT_INIT = 1 s. Doubled at each retransmission: RFC 6298 (5.5). At least 0.2 s, as rto_s.
+    syn_rto_s: AtLeast200ms = 1.0
+    # page: Linux ip-sysctl tcp_syn_retries, default 6: SYNs after 1, 3, 7, 15, 31, 63 s, the connect
+    # gives up at 127 s. At least 1, at most 127: the bounds ip-sysctl documents.
+    syn_retries: Annotated[int, Field(ge=1, le=127)] = 6
+    # The RTO of an established connection: Linux's floor TCP_RTO_MIN = 200 ms (ip-sysctl, tcp(7); RFC
+    # 6298 (2.4) asks 1 s), taken as the RTO itself: assumption (RTO = SRTT + 4 RTTVAR, and a phone's RTT
+    # is small beside 200 ms once connected). At least 0.2 s, TCP_RTO_MIN: no RTO is shorter.
+    rto_s: AtLeast200ms = 0.2
+    # page: Linux ip-sysctl tcp_retries2, default 15: from a 200 ms RTO, TCP gives up after 924.6 s
+    # (RFC 1122 4.2.3.5 asks at least 100 s). At most 255: assumption (bounds a send's retransmissions).
+    retries: Annotated[int, Field(ge=0, le=255)] = 15
+    # page: Linux TCP_RTO_MAX = 120 s (ip-sysctl tcp_retries2's arithmetic); RFC 6298 (2.5) allows any
+    # maximum of at least 60 s. Not below syn_rto_s or rto_s (checked).
+    rto_max_s: AtLeast200ms = 120.0
+    # code: Tencent Mars LongLink::__NoopReq (mars/stn/src/longlink.cc): a heartbeat (noop) with no answer
+    # in 10 s (2 s in the foreground) ends the link, and the client reconnects. Used for any send nothing
+    # answers. At least 0.2 s, TCP_RTO_MIN: no client can tell a send failed sooner.
+    app_timeout_s: AtLeast200ms = 10.0
+
+    @model_validator(mode="after")
+    def _max_above_initial(self) -> "Tcp":
+        if self.rto_max_s < max(self.syn_rto_s, self.rto_s):
+            raise ValueError("rto_max_s must not be below syn_rto_s or rto_s")
+        return self
+
+
 class Network(_Model):
     radio: Radio = "lte"
     # Carrier NAT/firewall idle timeout; None = no NAT. page: Wang et al. SIGCOMM 2011 (minutes to ~1 h).
     # Minimum 1 s: assumption (RFC 5382 REQ-5 asks >= 2 h 4 min of a TCP NAT; carriers use minutes).
     nat_timeout_s: AtLeast1s | None = None
+    tcp: Tcp = Tcp()
     # Per-radio overrides of built-in profile parameters, validated against the profile.
     overrides: dict[Radio, dict[str, Any]] = {}
 
@@ -291,7 +328,8 @@ class Retry(_Model):
     policy: Literal["immediate", "fixed", "exponential"] = "exponential"
     # Each wait below is at least 0.2 s, Linux's minimum TCP retransmission timeout (TCP_RTO_MIN;
     # RFC 6298 2.4 sets 1 s and allows a lower floor): no client can tell an attempt failed sooner.
-    # code: Tencent Mars config.h kLonglinkConnTimeout: a connect attempt gets no answer for 10 s
+    # code: Tencent Mars config.h kLonglinkConnTimeout: a connect attempt gets no answer for 10 s (its SYN
+    # retransmitted meanwhile by network.tcp; TCP's own give-up, 127 s by default, ends it if sooner)
     attempt_timeout_s: AtLeast200ms = 10.0
     # code: Mars kLonglinkConnInteral 2.5 s between connect attempts (used by "fixed")
     interval_s: AtLeast200ms = 2.5
@@ -299,7 +337,10 @@ class Retry(_Model):
     initial_s: AtLeast200ms = 2.5
     max_s: AtLeast200ms = 300.0  # "exponential": the longest wait (assumption)
     jitter: bool = False  # "exponential": wait a uniform random share of the backoff ("full jitter")
-    syn_up_bytes: Bytes = 60  # what a failed attempt sends (a TCP SYN); assumption
+    # what a failed attempt sends, and each retransmission of it: a TCP SYN of 60 B, derived: IPv4 header
+    # 20 B (RFC 791) + TCP header 20 B (RFC 9293) + options 20 B (MSS 4, SACK-permitted 2, timestamps 10,
+    # window scale 3: RFC 9293, 2018, 7323; one NOP), as Linux sends them
+    syn_up_bytes: Bytes = 60
 
 
 class ServerOutage(_Model):
@@ -445,6 +486,6 @@ def _enabled(table: Any) -> bool:
     return isinstance(table, dict) and table.get("enabled") is True
 
 
-__all__ = ["Scenario", "App", "Group", "Heartbeat", "Messages", "Reconnect", "Network", "Simulation",
+__all__ = ["Scenario", "App", "Group", "Heartbeat", "Messages", "Reconnect", "Network", "Tcp", "Simulation",
            "PUSH_APP", "NETWORK_APP", "MOBILITY_APP", "VOICE_APP", "SMS_APP", "PSEUDO_APPS",
            "RADIOS"]
