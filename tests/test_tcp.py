@@ -6,6 +6,8 @@ import pytest
 from conftest import run_log, scenario
 from test_engines import assert_same_logs, assert_same_results
 
+from sim.api import simulate
+from sim.scenario import resolve
 from sim.engine.log import HEARTBEAT, RECONNECT, UNANSWERED
 from sim.population.tcp import backoff, tcp_timing
 from sim.scenario.schema import Tcp
@@ -120,3 +122,17 @@ def test_without_syn_retransmission_each_attempt_is_one_syn() -> None:
     # the model before network.tcp: an attempt every 10 s, the first at or after the end answered
     assert attempts == pytest.approx(noticed + 10.0 * np.arange(1, attempts.size + 1), abs=1e-9)
     assert 700.0 <= attempts[-1] < 710.0
+
+
+def test_thousands_of_apps_behind_a_nat_keep_their_own_codes_on_both_engines() -> None:
+    # 6,000 apps with a NAT make 18,004 send codes, keys (code x 2 + 1) beyond 16 bits (they once wrapped)
+    apps = [{"name": f"a{i}", "heartbeat": {"policy": "fixed", "interval_s": 300.0}} for i in range(6000)]
+    data = {"name": "many", "simulation": {"duration_s": 600.0}, "network": {"nat_timeout_s": 200.0}, "apps": apps,
+            "groups": [{"name": "g", "devices": 10, "apps": {f"a{i}": 0.01 for i in range(6000)}}]}
+    summaries = []
+    for engine in ("fast", "des"):
+        data["simulation"]["engine"] = engine
+        summaries.append(simulate(resolve(data, "many.toml", [])).summary)
+    fast, des = summaries
+    assert fast["apps"] == des["apps"] and fast["signalling"] == des["signalling"]
+    assert sum(a["reconnects"] for a in fast["apps"].values()) > 0  # the NAT dropped connections

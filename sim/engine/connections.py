@@ -36,7 +36,7 @@ from sim.population.traffic import CALLBACK_REQUEST, VOIP_BATCH, AppTraffic, Pay
 from sim.scenario.schema import PSEUDO_APPS, VOICE_APP, Heartbeat
 
 
-KEY = np.int16  # send codes and radio keys: a few per app
+KEY = np.int32  # send codes and radio keys: a few per app and per replayed kind (int16 overflowed at ~2,300 apps)
 
 
 @dataclass(frozen=True)
