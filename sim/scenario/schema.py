@@ -431,7 +431,7 @@ class CoreRestart(_Model):
     spread_s: NonNegative = 0.0
     # NAS back-off: the core answers attach attempts it rejects (a limited core node's queue limit or guard
     # time) with EMM cause #22 and a T3346 drawn uniformly from [t3346_min_s, t3346_max_s], "so that deferred
-    # requests are not synchronised" (TS 23.401 §4.3.7.4.2.4, TS 23.012). page: Cisco StarOS SGSN `gmm t3346`
+    # requests are not synchronised" (TS 23.012; TS 23.401 §4.3.7.4.2.4, recalled). page: Cisco StarOS SGSN `gmm t3346`
     # defaults 15 and 30 min; Cisco's AMF 900 s plus a random offset. At least 1 s: assumption (GPRS timer 3
     # counts in 2 s units at the finest, TS 24.008 §10.5.7.4a; a zero T3346 would mean no back-off).
     backoff: bool = False
