@@ -54,6 +54,7 @@ class LostContext:
         self.rng: np.random.Generator | None = None
 
     def uniform(self) -> float:
+        """The device's next draw on [0, 1) for this event (its spread, its T3346 values)."""
         if self.rng is None:
             seed, *rest = self.key
             self.rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(RESTART_STREAM, *rest)))
