@@ -139,7 +139,9 @@ class ControlledPhone(Phone):
             if not alive and incoming:
                 self.hold(conn, app, p)
                 return False
-            if not alive and self.tcp.retransmit:  # nothing answers: TCP retransmits, the app times out
+            # nothing answers a connection the NAT dropped: TCP retransmits, the app times out; one lost with the
+            # IP address (a RAN outage, a core restart) fails at once and the app reconnects on its new address
+            if not alive and self.tcp.retransmit and conn.last_s > -_INF:
                 first, _ = unanswered(p)
                 done_s = yield from self._radio(app, first.up_bytes, 0, False)
                 if done_s is None:
