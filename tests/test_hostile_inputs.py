@@ -136,6 +136,12 @@ CASES: list[tuple[str, dict[str, str | bytes], tuple[str, ...], int]] = [
     ("tcp-app-timeout-nan", {"s.toml": GOOD + "[network.tcp]\napp_timeout_s = nan\n"}, RUN, 1),
     ("tcp-retransmit-text", {"s.toml": GOOD + '[network.tcp]\nretransmit = "no"\n'}, RUN, 1),
     ("tcp-unknown-key", {"s.toml": GOOD + "[network.tcp]\ntcp_syn_retries = 6\n"}, RUN, 1),
+    ("restart-ran-node", {"s.toml": GOOD + '[[events]]\nkind = "core_restart"\nnode = "eNB"\nat_s = 10.0\n'}, RUN, 1),
+    ("restart-t3346-inverted", {"s.toml": GOOD + '[[events]]\nkind = "core_restart"\nnode = "MME"\nat_s = 10.0\n'
+                                                 'backoff = true\nt3346_min_s = 60.0\nt3346_max_s = 30.0\n'}, RUN, 1),
+    ("restart-reattach-text", {"s.toml": GOOD + '[[events]]\nkind = "core_restart"\nnode = "MME"\nat_s = 10.0\n'
+                                                'reattach = "soon"\nspread_s = -1.0\n'}, RUN, 2),
+    ("restart-t3411-zero", {"s.toml": GOOD + "[network.overrides.lte]\nt3411_s = 0.0\n"}, RUN, 1),
     # --- sizes nothing bounded: refused before simulating
     ("tcp-retransmission-storm", {"s.toml": GOOD.replace("devices = 20", "devices = 200_000")
                                   + "[network]\nnat_timeout_s = 1.0\n[network.tcp]\nretries = 255\n"

@@ -18,8 +18,8 @@ import simpy
 
 from sim.controlplane.network import ControlNetwork
 from sim.controlplane.rach import RandomAccessCells
-from sim.engine.controlled import ControlledPhone
-from sim.engine.log import HEARTBEAT, MESSAGE, EventLog, LogArrays
+from sim.engine.controlled import ControlledPhone, LostContext
+from sim.engine.log import HEARTBEAT, MESSAGE, EventLog, LogArrays, RestartOutcome
 from sim.engine.phone import Connection, Phone
 from sim.population.draws import BlockDraws, block_draws, blocks
 from sim.population.heartbeat import MarsHeartbeat
@@ -174,6 +174,8 @@ class _Builder:
         self.stats = {"rrc_rejects": 0, "failed_sends": 0, "barred": 0, "core_rejects": 0, "failed_attaches": 0}
         if self.cells.timing:
             self.stats["rach_failures"] = 0
+        # per core restart (its index in scn.events): what its devices did
+        self.outcomes = {i: RestartOutcome() for i, e in enumerate(scn.events) if e.kind == "core_restart"}
         self.call_attempts = np.zeros(len(SERVICE_TYPES), dtype=np.int64)  # per service type
         self.calls_pending: dict[int, tuple] = {}  # device -> the record of the attempt being decided (_calls)
         self.phones: list[Phone] = []
@@ -210,6 +212,9 @@ class _Builder:
         guard_s = scn.calls.setup_guard_s
         nodes_here = type(self.rs.profiles[radio]).NODES
         ran_outages = [e for e in scn.events if e.kind == "ran_outage" and e.node in nodes_here]
+        restarts = [(i, e) for i, e in enumerate(scn.events) if e.kind == "core_restart" and e.node in nodes_here]
+        retry = self.rs.profiles[radio].attach_retry()
+        network_app = self.push_app + 1
         bounds = np.searchsorted(dev, np.arange(d.n + 1)).tolist()
         times_l, streams_l, incoming_l = times.tolist(), streams.tolist(), incoming.tolist()
         # no connection (the call's own flow), the voice pseudo-app
@@ -247,11 +252,16 @@ class _Builder:
                     table[2 * a + 1] = (conn, a, MESSAGE, traffic.message)
                     for k, payload in replays.get(a, ()):  # a capture's transfers, by kind
                         table[k] = (conn, a, MESSAGE, payload)
-            if ran_outages:
+            if ran_outages or restarts:
                 conns = list({id(c[0]): c[0] for c in table if c is not None and c[0] is not None}.values())
                 for event in ran_outages:
                     if self._served_by(event, device):
-                        env.process(phone.ran_outage(event, attach_proc, self.push_app + 1, conns))
+                        env.process(phone.ran_outage(event, attach_proc, network_app, conns))
+                for k, event in restarts:
+                    if self._served_by(event, device):
+                        lost = LostContext(event, self.outcomes[k], attach_proc, network_app, retry,
+                                           (scn.simulation.seed, k, device))
+                        env.process(phone.core_restart(lost, conns))
             c_lo, c_hi = call_bounds[i], call_bounds[i + 1]
             if c_hi > c_lo:
                 env.process(_calls(env, self.net, log, device, call_legs, rejects, call_times[c_lo:c_hi],
@@ -265,7 +275,7 @@ class _Builder:
                     env.process(_controlled_schedule(env, phone, times_l[lo:hi], actions, incoming_l[lo:hi]))
 
     def _served_by(self, event, device: int) -> bool:
-        """Whether ``device`` is served by the RAN node instance a ``ran_outage`` takes down."""
+        """Whether ``device`` is served by the node instance a ``ran_outage`` or ``core_restart`` takes down."""
         cap = self.rs.scenario.controlplane.nodes.get(event.node)
         instance = 0 if cap is None or cap.devices_per_node is None else device // cap.devices_per_node
         return event.instance is None or event.instance == instance
@@ -337,4 +347,4 @@ def run_des(rs: ResolvedScenario, tables: ModelTables,
     for machine in builder.machines:
         machine.finish(end_s)
     return replace(log.arrays(), controlplane=controlplane, node_log=node_log, call_attempts=builder.call_attempts,
-                   rach=rach, rach_log=rach_log)
+                   rach=rach, rach_log=rach_log, restart_outcomes=builder.outcomes)

@@ -14,6 +14,19 @@ from sim.scenario.schema import SERVICE_TYPES
 HEARTBEAT, MESSAGE, RECONNECT, UNANSWERED = 0, 1, 2, 3
 
 
+@dataclass
+class RestartOutcome:
+    """What the devices of a core restart did (``docs/model.md`` §10), counted over them."""
+
+    devices: int = 0  # lost their context
+    implicit_detach_rejects: int = 0  # requests the core rejected as "implicitly detached": how a device found out
+    attach_attempts: int = 0
+    rejected_attempts: int = 0
+    backoff_waits: int = 0  # rejected attempts whose reject carried a T3346 back-off
+    reattached: int = 0
+    reattach_s: list[float] = field(default_factory=list)  # each device attached again: restart to attach, seconds
+
+
 @dataclass(frozen=True)
 class LogArrays:
     """Transitions (RRC procedures and state changes) and transfers (application data)."""
@@ -57,6 +70,8 @@ class LogArrays:
     rach: dict[str, Any] = field(default_factory=dict)
     #: and its RAOs, successes and failures over time (``RandomAccessCells.log``)
     rach_log: dict[str, np.ndarray] = field(default_factory=dict)
+    #: closed loop only: per core restart (its index in the scenario's events), what its devices did
+    restart_outcomes: dict[int, RestartOutcome] = field(default_factory=dict)
 
     x_app = property(lambda self: self.x_table[self.x_code, 0])
     x_kind = property(lambda self: self.x_table[self.x_code, 1])

@@ -7,6 +7,7 @@ additive accumulators, so memory is bounded by the population, not by the number
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.engine.log import HEARTBEAT, MESSAGE, RECONNECT, UNANSWERED, LogArrays
+from sim.engine.log import HEARTBEAT, MESSAGE, RECONNECT, UNANSWERED, LogArrays, RestartOutcome
 from sim.metrics.rach import rach_columns
 from sim.metrics import tally
 from sim.metrics.concentration import TOP_PERCENTS, gini, top_share
@@ -170,6 +171,7 @@ class Reducer:
         self.node_log: dict[str, dict[str, Any]] = {}
         self.rach: dict[str, Any] = {}
         self.rach_log: dict[str, np.ndarray] = {}
+        self.restart_outcomes: dict[int, RestartOutcome] = {}
 
     def add(self, log: LogArrays) -> None:
         """Account the log of (some of) this reducer's devices."""
@@ -263,6 +265,7 @@ class Reducer:
         self.node_log |= log.node_log
         self.rach |= log.rach
         self.rach_log |= log.rach_log
+        self.restart_outcomes |= log.restart_outcomes
 
     def absorb(self, part: Reducer) -> None:
         """Account a reducer of a sub-range of this one's devices."""
@@ -278,6 +281,7 @@ class Reducer:
         self.node_log |= part.node_log
         self.rach |= part.rach
         self.rach_log |= part.rach_log
+        self.restart_outcomes |= part.restart_outcomes
 
     def results(self, engine: str) -> Results:
         """The summary and tables of everything added."""
@@ -400,7 +404,9 @@ class Reducer:
         if self.rach:
             summary["rach"] = self.rach
         if scn.events:
-            summary["events"] = [e.model_dump() for e in scn.events]
+            summary["events"] = [e.model_dump() | ({"outcome": self._restart_outcome(k, e.at_s, bin_node, ts)}
+                                                   if e.kind == "core_restart" else {})
+                                 for k, e in enumerate(scn.events)]
         n_calls = len(CALL_TYPES)
         summary["calls"] = self._decided(self.call_attempts[:n_calls].sum(), call_ok[is_call],
                                          call_setup_s[is_call], self.call_legs[:n_calls])
@@ -428,6 +434,28 @@ class Reducer:
             "messages_per_attempt_by_node": {n: float(msgs[j]) / decided if decided else 0.0
                                              for j, n in enumerate(nodes)},
         }
+
+    def _restart_outcome(self, k: int, at_s: float, bin_node: np.ndarray, ts: dict[str, Any]) -> dict[str, Any]:
+        """What core restart ``k`` at ``at_s`` did: its devices' counts (``RestartOutcome``; those not attached
+        again by the end; how long after the restart they attached: median, 95th percentile, last), and per node
+        the mean rate of exchanged messages before it and the peak bin from its bin on, in messages per second
+        (and the peaks offered to and carried by each limited node's processors: a node carries an attach that
+        a later node on its route rejects, where only the reject is exchanged, docs/model.md §9)."""
+        outcome = asdict(self.restart_outcomes.get(k, RestartOutcome()))
+        delays = np.array(outcome.pop("reattach_s"))
+        out: dict[str, Any] = outcome | {"not_reattached_at_end": outcome["devices"] - outcome["reattached"]}
+        for name, q in (("reattach_p50_s", 50), ("reattach_p95_s", 95), ("reattach_max_s", 100)):
+            out[name] = float(np.percentile(delays, q)) if delays.size else 0.0
+        bin_len = np.diff(self.edges)
+        after, before = self.edges[1:] > at_s, self.edges[1:] <= at_s
+        rate = bin_node / bin_len[:, None]
+        out["baseline_per_s"] = {n: float(bin_node[before, j].sum() / bin_len[before].sum()) if before.any() else 0.0
+                                 for j, n in enumerate(self.tables.nodes)}
+        out["peak_per_s"] = {n: float(rate[after, j].max()) for j, n in enumerate(self.tables.nodes)}
+        for what in ("offered", "carried"):
+            out[f"{what}_peak_per_s"] = {n: float((ts[f"{what}_{n}"][after] / bin_len[after]).max())
+                                         for n in self.node_log}
+        return out
 
     def _by_type(self, call_type: np.ndarray, setup_s: np.ndarray) -> dict[str, dict[str, Any]]:
         """Per call type that was placed: decided attempts, messages per node (its legs, and for the data

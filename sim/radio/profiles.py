@@ -17,6 +17,10 @@ RADIOS = ("umts", "lte", "nr")
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 Timer = Annotated[float, Field(gt=0.0)]  # inf allowed: "never"
+# A NAS retry timer (T3411, T3402, ...): at least 1 s (assumption: the standard's are 10 s to minutes; shorter
+# would make a rejected attach spin); inf allowed: "never again"
+RetryTimer = Annotated[float, Field(ge=1.0)]
+AttachAttempts = Annotated[int, Field(ge=1, le=100)]  # the attach attempt counter's limit (TS 24.301: 5)
 Count = Annotated[int, Field(ge=0, le=1_000_000)]  # bounded so that every message total fits in 64 bits
 MAX_PAGING_REPETITIONS = 10  # further whole-area attempts at most (TS 23.401 leaves the count to the MME)
 
@@ -98,9 +102,16 @@ class _Profile(BaseModel):
     #: paging procedures, each with a ``paging_areas`` entry; each also has a ``<name>_repeat``
     #: procedure (a further attempt over the whole area), derived from it
     PAGINGS: ClassVar[tuple[str, ...]] = ("paging",)
+    #: the fields of the UE's retry after a failed attach: the short timer, the long one, the attempts before it
+    ATTACH_RETRY: ClassVar[tuple[str, str, str]] = ("", "", "")
 
     messages: dict[str, dict[str, Count]]
     paging_areas: dict[str, PagingArea]
+
+    def attach_retry(self) -> tuple[float, float, int]:
+        """After a failed attach: the short wait, the long one and the attempts before it (``ATTACH_RETRY``)."""
+        short_s, long_s, attempts = (getattr(self, f) for f in self.ATTACH_RETRY)
+        return short_s, long_s, attempts
 
     @field_validator("paging_areas")
     @classmethod
@@ -140,6 +151,7 @@ class UmtsProfile(_Profile):
 
     NODES: ClassVar[tuple[str, ...]] = ("RNC", "SGSN", "HLR", "GGSN")
     BASE_STATION: ClassVar[str] = "RNC"
+    ATTACH_RETRY: ClassVar[tuple[str, str, str]] = ("t3311_s", "t3302_s", "attach_attempts")  # TS 24.008 §4.7.3.1.5
     PROCEDURES: ClassVar[tuple[str, ...]] = (
         "rrc_setup", "release", "dch_to_fach", "fach_to_dch", "to_pch",
         "cell_update", "pch_release", "paging", "fd_release", "fd_to_pch", "call_setup", "attach",
@@ -158,6 +170,9 @@ class UmtsProfile(_Profile):
     fast_dormancy: Literal["off", "legacy", "rel8"]
     fast_dormancy_s: Positive
     t3312_s: Timer
+    t3311_s: RetryTimer
+    t3302_s: RetryTimer
+    attach_attempts: AttachAttempts
     t305_s: Timer
     pch_mobility_updates_per_h: NonNegative
     idle_power_mw: NonNegative
@@ -174,6 +189,7 @@ class LteProfile(_Profile):
 
     NODES: ClassVar[tuple[str, ...]] = ("eNB", "MME", "S-GW", "HSS", "P-GW")
     BASE_STATION: ClassVar[str] = "eNB"
+    ATTACH_RETRY: ClassVar[tuple[str, str, str]] = ("t3411_s", "t3402_s", "attach_attempts")  # TS 24.301 §5.5.1.2.6
     PROCEDURES: ClassVar[tuple[str, ...]] = (
         "service_request", "s1_release", "paging", "call_setup", "attach", "rrc_reject", "service_reject",
         "periodic_tau", "csfb_call", "sms",
@@ -181,6 +197,9 @@ class LteProfile(_Profile):
     radio: Literal["lte"]
     tail_s: Positive
     t3412_s: Timer
+    t3411_s: RetryTimer
+    t3402_s: RetryTimer
+    attach_attempts: AttachAttempts
     promotion_delay_s: NonNegative
     idle_power_mw: NonNegative
     promotion_power_mw: NonNegative
@@ -206,6 +225,7 @@ class NrProfile(_Profile):
 
     NODES: ClassVar[tuple[str, ...]] = ("gNB", "AMF", "SMF", "AUSF", "UDM", "UPF")
     BASE_STATION: ClassVar[str] = "gNB"
+    ATTACH_RETRY: ClassVar[tuple[str, str, str]] = ("t3511_s", "t3502_s", "attach_attempts")  # TS 24.501 §5.5.1.2.7
     PAGINGS: ClassVar[tuple[str, ...]] = ("paging", "ran_paging")
     PROCEDURES: ClassVar[tuple[str, ...]] = (
         "service_request", "release", "suspend", "resume", "inactive_release", "paging", "ran_paging",
@@ -218,6 +238,9 @@ class NrProfile(_Profile):
     inactive_enabled: bool
     inactive_release_s: Timer
     t3512_s: Timer
+    t3511_s: RetryTimer
+    t3502_s: RetryTimer
+    attach_attempts: AttachAttempts
     t380_s: Timer
     idle_power_mw: NonNegative
     inactive_power_mw: NonNegative

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from sim.errors import Problem, ScenarioError
 from sim.population import draws as _draws
+from sim.radio.profiles import Profile
 from sim.scenario.schema import VOIP_BATCH_S, Scenario
 
 if TYPE_CHECKING:
@@ -244,7 +245,28 @@ def _tcp(scn: Scenario) -> TcpTiming:
     return tcp_timing(scn.network.tcp)
 
 
-def _network_sends(scn: Scenario) -> list[_Send]:
+def _reattaches(scn: Scenario, profiles: dict[str, Profile], e: int, event) -> _Send:
+    """A core restart at worst: every attach attempt of a device rejected until the run ends, retried by the
+    retry timers of the radio that retries most often (``attempts`` within ``short`` of each other, then
+    ``long``), or, with back-off, after the shortest T3346 if that is shorter; then its service reject and a
+    reconnect per connection. One attempt each when no limited node can reject."""
+    if not _can_reject(scn):  # an unlimited queue only delays: one attempt each
+        return len(scn.apps) + 3.0, None
+    left_s = scn.simulation.duration_s - event.at_s
+    options = []
+    for radio, profile in profiles.items():
+        short_s, long_s, attempts = profile.attach_retry()
+        cycle_s = long_s + (attempts - 1) * short_s if attempts > 1 else long_s  # (0 x inf is not 0)
+        options.append((attempts * (left_s / cycle_s + 1.0),
+                        (f"network.overrides.{radio}.{profile.ATTACH_RETRY[0]}", REF_RETRY_S / short_s)))
+    if event.backoff:
+        options.append((left_s / event.t3346_min_s + 1.0, (f"events[{e}].t3346_min_s",
+                                                          REF_RETRY_S / event.t3346_min_s)))
+    attempts, field = max(options, key=lambda o: o[0])
+    return attempts + len(scn.apps) + 2.0, field
+
+
+def _network_sends(scn: Scenario, profiles: dict[str, Profile]) -> list[_Send]:
     """What every device sends again when the network pushes back (every attempt refused again)."""
     sends: list[_Send] = []
     for e, event in enumerate(scn.events):
@@ -258,16 +280,18 @@ def _network_sends(scn: Scenario) -> list[_Send]:
                           (f"events[{e}].extended_wait_s", REF_RETRY_S / wait_s)))
         elif event.kind == "ran_outage":  # one re-attach, then a reconnect per connection
             sends.append((len(scn.apps) + 2.0, None))
+        elif event.kind == "core_restart":
+            sends.append(_reattaches(scn, profiles, e, event))
     return _combined(sends)
 
 
-def _streams(scn: Scenario) -> list[_Stream]:
-    """Every kind of send, per group, at its worst-case rate."""
+def _streams(scn: Scenario, profiles: dict[str, Profile]) -> list[_Stream]:
+    """Every kind of send, per group, at its worst-case rate (``profiles``: the radios', for their timers)."""
     duration_s, span = scn.simulation.duration_s, scn.simulation.duration_s / REF_DURATION_S
     nats = [scn.network.nat_timeout_s] + [e.nat_timeout_s for e in scn.events if e.kind == "nat_change"]
     nat_s = min((n for n in nats if n is not None), default=None)
     index = {app.name: a for a, app in enumerate(scn.apps)}
-    app_sends, network = _app_sends(scn, nat_s), _network_sends(scn)
+    app_sends, network = _app_sends(scn, nat_s), _network_sends(scn, profiles)
     out: list[_Stream] = []
     for g, group in enumerate(scn.groups):
         n, size = float(group.devices), ("groups[%d].devices" % g, group.devices / REF_DEVICES)
@@ -335,12 +359,17 @@ def _draw_slots(scn: Scenario) -> list[_Part]:
     return parts
 
 
+def _can_reject(scn: Scenario) -> bool:
+    """Whether a limited node may reject (a queue limit or a guard time): else it only delays."""
+    return any(n.queue_limit is not None or n.guard_s is not None for n in scn.controlplane.nodes.values())
+
+
 def _attempts_per_send(scn: Scenario) -> float:
     """Attempts one send may take at worst: a node that can reject (a queue limit or a guard time)
     rejecting every attempt, each retried ``reject_wait_s`` later up to ``max_attempts``; 1 when no
     limited node can reject (an unlimited queue only delays)."""
     cp = scn.controlplane
-    if not any(n.queue_limit is not None or n.guard_s is not None for n in cp.nodes.values()):
+    if not _can_reject(scn):
         return 1.0
     return float(min(cp.max_attempts, 1 + math.floor(scn.simulation.duration_s / cp.reject_wait_s)))
 
@@ -368,7 +397,7 @@ def estimate(rs: ResolvedScenario, workers: int = 1) -> Estimate:
 
     scn = rs.scenario
     duration_s, bin_s = scn.simulation.duration_s, scn.simulation.bin_s
-    streams = _streams(scn)
+    streams = _streams(scn, rs.profiles)
     transfers = sum(s.devices * s.per_device for s in streams)
     devices = sum(g.devices for g in scn.groups)
     biggest = max(range(len(scn.groups)), key=lambda g: scn.groups[g].devices)

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from sim.errors import Problem, ScenarioError
 from sim.radio.profiles import PROFILE_MODELS, Profile, builtin_profile_data, merge
 from sim.scenario.budget import check
-from sim.scenario.schema import EVENT_KINDS, FOLDER_PATTERN, LABEL_PATTERN, PSEUDO_APPS, Scenario
+from sim.scenario.schema import EVENT_KINDS, FOLDER_PATTERN, LABEL_PATTERN, OUTAGE_NODES, PSEUDO_APPS, Scenario
 
 DEFAULT_SCENARIO = "quickstart.toml"
 MAX_FILE_BYTES = 1 << 20  # a scenario or sweep file: 1 MiB is thousands of groups and apps
@@ -231,10 +231,14 @@ def _reference_problems(source: str, scenario: Scenario, known_nodes: list[str])
             problems.append(Problem(source, f"{where}.{end_key}", "event falls after the run (simulation.duration_s)"))
         if end_key == "end_s" and event.end_s <= event.start_s:
             problems.append(Problem(source, f"{where}.end_s", "end_s must be after start_s"))
-        if event.kind == "ran_outage" and event.node not in ("RNC", "eNB", "gNB"):
-            problems.append(Problem(source, f"{where}.node", f"unknown RAN node {event.node!r} (RNC, eNB or gNB)"))
-        elif event.kind == "ran_outage" and event.node not in known_nodes:
+        kinds = OUTAGE_NODES.get(event.kind)
+        if kinds is not None and event.node not in kinds[1]:
+            problems.append(Problem(source, f"{where}.node", f"unknown {kinds[0]} node {event.node!r} "
+                                    f"({', '.join(kinds[1][:-1])} or {kinds[1][-1]})"))
+        elif kinds is not None and event.node not in known_nodes:
             problems.append(Problem(source, f"{where}.node", f"no group uses a radio with node {event.node!r}"))
+        if event.kind == "core_restart" and event.t3346_min_s > event.t3346_max_s:
+            problems.append(Problem(source, f"{where}.t3346_min_s", "must not exceed t3346_max_s"))
         if not hasattr(event, "app"):
             continue
         app = apps.get(event.app)
@@ -282,12 +286,12 @@ def _trace_problems(source: str, scenario: Scenario) -> list[Problem]:
 
 
 def _instance_problems(source: str, scenario: Scenario) -> list[Problem]:
-    """A ``ran_outage`` of one instance must name an instance that serves devices (device ``d`` is
-    served by instance ``d // devices_per_node`` of each node its radio uses; one instance without it)."""
+    """A ``ran_outage`` or ``core_restart`` of one instance must name an instance that serves devices (device
+    ``d`` is served by instance ``d // devices_per_node`` of each node its radio uses; one instance without it)."""
     problems = []
     served: dict[str, list[tuple[int, int]]] = {}  # per node: ranges of instances, both ends included, ascending
     for i, event in enumerate(scenario.events):
-        if event.kind != "ran_outage" or event.instance is None:
+        if event.kind not in OUTAGE_NODES or event.instance is None:
             continue
         cap = scenario.controlplane.nodes.get(event.node)
         per_node = cap.devices_per_node if cap is not None else None

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from sim.radio.profiles import RADIOS
 
 PUSH_APP = "os-push"  # pseudo-app that owns the OS shared push channel's heartbeat
-NETWORK_APP = "network"  # pseudo-app that owns network-driven procedures (re-attach after a RAN outage)
+NETWORK_APP = "network"  # pseudo-app that owns network-driven procedures (re-attaches after outages and restarts)
 # pseudo-app that owns idle/PCH/INACTIVE upkeep (periodic TAU/RAU/registration, cell and RNA updates)
 MOBILITY_APP = "mobility"
 VOICE_APP = "voice"  # pseudo-app that owns voice calls' signalling (their setup, or the reject that refused it)
@@ -407,9 +407,44 @@ class RanOutage(_Model):
     end_s: Positive
 
 
-EVENTS = (ServerOutage, HeartbeatChange, NatChange, AccessBarring, CoreOverload, RanOutage)
-Event = Annotated[ServerOutage | HeartbeatChange | NatChange | AccessBarring | CoreOverload | RanOutage,
-                  Field(discriminator="kind")]
+class CoreRestart(_Model):
+    """A core node (SGSN, MME or AMF) restarts at ``at_s`` and loses the contexts of the devices it
+    served: their connections are released, the gateways delete their PDN connections (so every IP
+    connection is lost), and each device must attach again (``docs/model.md`` §10).
+
+    ``on_demand``: a device finds out at its next own contact, a service request or periodic update
+    the core rejects as "implicitly detached" (TS 24.301 §5.6.1.5, §5.5.3.2.5, cause #10), and then
+    attaches; mobile-terminated data cannot reach it until then (the core cannot page a device it has
+    no context for). ``immediate``: every device attaches at once, spread uniformly over ``spread_s``.
+    A rejected attach is retried after the radio's retry timers (T3411 / T3402 in the profile), or,
+    with ``backoff``, after the T3346 back-off the core's reject carries (TS 24.301 §5.3.9)."""
+
+    kind: Literal["core_restart"]
+    node: str
+    instance: Annotated[int, Field(ge=0, le=MAX_DEVICES)] | None = None  # None: every instance (see devices_per_node)
+    at_s: NonNegative
+    # page: after a restart the core learns of a device only when the device contacts it (TS 23.007 §25's
+    # paging with IMSI on downlink data is optional and not modelled); "immediate": every device at once
+    reattach: Literal["on_demand", "immediate"] = "on_demand"
+    # "immediate": attaches uniform over [at_s, at_s + spread_s]. assumption: 0, all at the restart (no
+    # 3GPP procedure makes every device attach at once: it stands for the worst case)
+    spread_s: NonNegative = 0.0
+    # NAS back-off: the core answers attach attempts it rejects (a limited core node's queue limit or guard
+    # time) with EMM cause #22 and a T3346 drawn uniformly from [t3346_min_s, t3346_max_s], "so that deferred
+    # requests are not synchronised" (TS 23.012; TS 23.401 §4.3.7.4.2.4, recalled). page: Cisco StarOS SGSN `gmm t3346`
+    # defaults 15 and 30 min; Cisco's AMF 900 s plus a random offset. At least 1 s: assumption (GPRS timer 3
+    # counts in 2 s units at the finest, TS 24.008 §10.5.7.4a; a zero T3346 would mean no back-off).
+    backoff: bool = False
+    t3346_min_s: AtLeast1s = 900.0
+    t3346_max_s: AtLeast1s = 1800.0  # at least t3346_min_s (checked in sim.scenario.loader, with its path)
+
+
+# the nodes an outage or restart may take down, per event kind: what the error message calls them, their names
+OUTAGE_NODES: dict[str, tuple[str, tuple[str, ...]]] = {"ran_outage": ("RAN", ("RNC", "eNB", "gNB")),
+                                                         "core_restart": ("core", ("SGSN", "MME", "AMF"))}
+EVENTS = (ServerOutage, HeartbeatChange, NatChange, AccessBarring, CoreOverload, RanOutage, CoreRestart)
+Event = Annotated[ServerOutage | HeartbeatChange | NatChange | AccessBarring | CoreOverload | RanOutage
+                  | CoreRestart, Field(discriminator="kind")]
 # the tags pydantic puts in an event's error path (events[0].server_outage.start_s), left out of ours
 EVENT_KINDS = tuple(get_args(e.model_fields["kind"].annotation)[0] for e in EVENTS)
 
