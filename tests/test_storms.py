@@ -121,3 +121,22 @@ def test_ran_outage_silences_its_devices_then_everyone_reattaches() -> None:
     assert s["traffic"]["messages_held"] > 0
     total = s["signalling"]["messages_total"]
     assert sum(a["signalling_messages"] for a in s["apps"].values()) == total
+
+
+def test_each_client_reconnects_once_after_an_outage_and_logs_no_empty_transfer() -> None:
+    # 5 clients, a 100 s outage: each completes one reconnect (the full TCP + TLS + login bytes) after it;
+    # its failed attempts before are their SYNs only (a recovery once also logged an empty RECONNECT)
+    from conftest import run_log
+    from sim.engine.log import RECONNECT
+    rs = scenario(apps=[{"name": "chat", "heartbeat": {"policy": "fixed", "interval_s": 60.0}}],
+                  groups=[{"name": "g", "devices": 5, "apps": {"chat": 1.0}}],
+                  events=[{"kind": "server_outage", "app": "chat", "start_s": 100.0, "end_s": 200.0,
+                           "retry": {"policy": "fixed", "interval_s": 30.0}}], simulation={"duration_s": 600.0})
+    log = run_log(rs)
+    kind, up, packets = log.x_kind, log.x_up_bytes, log.x_packets
+    reconnect = kind == RECONNECT
+    assert (packets[reconnect] > 0).all()
+    full = rs.scenario.apps[0].reconnect.up_bytes
+    completed = reconnect & (up >= full)
+    assert sorted(log.x_device[completed].tolist()) == list(range(5))
+    assert run(rs).summary["apps"]["chat"]["reconnects"] == int(reconnect.sum())

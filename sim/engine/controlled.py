@@ -489,7 +489,7 @@ class ControlledPhone(Phone):
                     if not back:
                         self.log.transfer((done_s, self.device, conn.app, UNANSWERED if k else RECONNECT, up, 0, 1))
                         continue
-                    self.commit(done_s, conn, conn.app, RECONNECT, _NOTHING, alive=False)
+                    self.commit(done_s, conn, conn.app, RECONNECT, None, alive=False)  # one reconnect, no send
                     conn.retrying, conn.scheduled = False, False
                     break
             else:

@@ -129,8 +129,9 @@ class Phone:
             down += h.down_bytes
         return up, down
 
-    def commit(self, t: float, conn: Connection, app: int, kind: int, p: Payload, alive: bool) -> None:
-        """Log a completed send at ``t`` (with the reconnect and held messages it carried, if ``conn`` was dropped)."""
+    def commit(self, t: float, conn: Connection, app: int, kind: int, p: Payload | None, alive: bool) -> None:
+        """Log a completed send at ``t`` (with the reconnect and held messages it carried, if ``conn`` was
+        dropped); ``p`` None: the reconnect carried no send of its own."""
         log, dev = self.log, self.device
         if not alive:
             r = conn.reconnect
@@ -139,4 +140,5 @@ class Phone:
                 log.transfer((t, dev, held_app, MESSAGE, h.up_bytes, h.down_bytes, h.packets))
             conn.held.clear()
         conn.last_s = t
-        log.transfer((t, dev, app, kind, p.up_bytes, p.down_bytes, p.packets))
+        if p is not None:
+            log.transfer((t, dev, app, kind, p.up_bytes, p.down_bytes, p.packets))
