@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from concurrent.futures import Executor
 from pathlib import Path
@@ -25,8 +25,12 @@ from sim.outputs.report import render
 from sim.outputs.tables import CSV_MAX_DEVICES, device_file
 from sim.scenario import load_scenario
 from sim.scenario.budget import LONG_RUN_S, check
+from sim.radio.profiles import RADIOS
 from sim.scenario.schema import DeviceTable, Scenario
 from sim.sweep import load_sweep, run_sweep
+from sim.trace.files import TRACE, default_folder, write_trace
+from sim.trace.report import render_trace
+from sim.trace.run import app_map, trace_capture
 from sim.sweep.runner import SWEEP
 from sim.sweep.spec import MAX_RUNS
 from sim.validation import CASES, Settings, run_validation
@@ -130,14 +134,8 @@ def run(scenario: Path | None, out_dir: Path | None, seed: int | None, overrides
     with console.capture() as report:  # rendered before anything is written: a failure here replaces nothing
         if not quiet:
             render(results, console)
-    try:
-        write_results(results, rs.to_toml(provenance(wall_s)), target, None if no_plots else write_plots,
-                      rs.scenario.outputs.devices)
-    except OutputError as exc:
-        _bad_output(exc)
-    except OSError as exc:
-        click.echo(f"error: {printable(str(target))}: cannot write results: {exc.strerror or exc}", err=True)
-        sys.exit(1)
+    _write(target, lambda: write_results(results, rs.to_toml(provenance(wall_s)), target,
+                                         None if no_plots else write_plots, rs.scenario.outputs.devices))
     if not quiet:
         sys.stdout.write(report.get())
         n_devices = len(results.devices)
@@ -227,6 +225,42 @@ def sweep(sweep_file: Path, out_dir: Path | None, workers: int, scheduler: str |
                    f"table written to {report.table}, the report to {report.report}", err=True)
 
 
+@cli.command()
+@click.argument("capture", type=click.Path(path_type=Path))
+@click.option("--radio", type=click.Choice(RADIOS), default="lte", show_default=True, help="The RRC profile to run.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a profile value as in a scenario, e.g. --set network.overrides.lte.tail_s=5 "
+                   "(repeatable).")
+@click.option("--device", metavar="ADDR", help="The device's address [default: the address in every packet, else "
+                                                "the side that opened each connection].")
+@click.option("--app", "app_flows", multiple=True, metavar="NAME=FLOW",
+              help="Name the flows matching FLOW (ADDR:PORT/PROTO, parts may be * or left out) as app NAME "
+                   "(repeatable).")
+@click.option("--apps", "apps_file", type=click.Path(path_type=Path),
+              help="A TOML file of NAME = \"FLOW\" (or a list of flows) lines, as --app.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output directory [default: results/trace-<capture name>/].")
+@click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
+@click.option("--quiet", "-q", is_flag=True, help="No terminal summary.")
+def trace(capture: Path, radio: str, overrides: tuple[str, ...], device: str | None, app_flows: tuple[str, ...],
+          apps_file: Path | None, out_dir: Path | None, no_plots: bool, quiet: bool) -> None:
+    """Run one device's packet capture (pcap or pcapng) through an RRC profile: states, signalling, energy."""
+    target = out_dir or default_folder(capture)
+    _check_out(target, TRACE)
+    try:
+        result = trace_capture(capture, radio, overrides, device, app_map(app_flows, apps_file))
+    except ScenarioError as exc:
+        _bad_input(exc)
+    console = Console()
+    with console.capture() as report:  # rendered before anything is written: a failure here replaces nothing
+        if not quiet:
+            render_trace(result, console)
+    _write(target, lambda: write_trace(result, target, plots=not no_plots))
+    if not quiet:
+        sys.stdout.write(report.get())
+        click.echo(f"results written to {printable(str(target))}/")
+
+
 def _bad_input(exc: ScenarioError) -> NoReturn:
     for problem in exc.problems:
         click.echo(f"error: {problem}", err=True)
@@ -239,6 +273,17 @@ def _check_out(target: Path, layout: Layout) -> None:
         check_target(target, layout)
     except OutputError as exc:
         _bad_output(exc)
+
+
+def _write(target: Path, write: Callable[[], object]) -> None:
+    """Write a command's results folder; a folder it may not use is exit 2, a failed write exit 1, one line each."""
+    try:
+        write()
+    except OutputError as exc:
+        _bad_output(exc)
+    except OSError as exc:
+        click.echo(f"error: {printable(str(target))}: cannot write results: {exc.strerror or exc}", err=True)
+        sys.exit(1)
 
 
 def _bad_output(exc: OutputError) -> NoReturn:

@@ -114,7 +114,11 @@ def open_loop_scenarios(draw):
                 "promotion_delay_s": draw(st.floats(0.0, 3.0))},
     }
     nat = draw(st.one_of(st.none(), st.floats(20.0, 1800.0), st.sampled_from([300.0, 600.0])))
-    network = {"radio": draw(st.sampled_from(["umts", "lte", "nr"])), "overrides": overrides}
+    # a send the NAT dropped goes unanswered: retransmissions, then the reconnect after the app's timeout
+    # (windows longer than a heartbeat interval or the NAT timeout too: beats skipped, messages held)
+    tcp = {"retransmit": draw(st.booleans()), "rto_s": draw(st.floats(0.2, 5.0)), "retries": draw(st.integers(0, 15)),
+           "app_timeout_s": draw(st.sampled_from([10.0, draw(st.floats(0.2, 900.0))]))}
+    network = {"radio": draw(st.sampled_from(["umts", "lte", "nr"])), "overrides": overrides, "tcp": tcp}
     groups = [{"name": f"g{k}", "devices": draw(st.integers(1, 25)), "radio": draw(st.sampled_from(["umts", "lte", "nr"])),
                "push_interval_s": draw(st.floats(30.0, 1800.0)),
                "apps": {a["name"]: draw(st.floats(0.0, 1.0)) for a in apps}} for k in range(draw(st.integers(1, 2)))]
@@ -193,3 +197,28 @@ def test_cli_runs_the_engine_asked_for(tmp_path) -> None:
     assert res.exit_code == 0, res.output
     assert "engine: des (simulation.engine)" in res.output
     assert '"engine": "des"' in (tmp_path / "summary.json").read_text(encoding="utf-8")
+
+
+MQTT = str(Path(__file__).parent / "data" / "mqtt-keepalive-20s.pcap")
+
+
+@pytest.mark.parametrize("radio", ["lte", "umts", "nr"])
+@pytest.mark.parametrize("nat_s", [None, 15.0, 300.0])
+def test_replayed_captures_give_the_same_logs_and_results(tmp_path, radio, nat_s) -> None:
+    """Apps replaying captures beside a modelled one: the MQTT keepalive, and a written capture whose bursts
+    start with the server's packet (pages), hold large packets (FACH -> DCH) and last longer than the burst gap."""
+    from tracefiles import frame, write_pcap
+
+    packets = [(t, frame(up, size)) for t, up, size in ((0.0, False, 1400), (0.4, True, 60), (1.2, False, 1400),
+                                                        (2.5, True, 60), (3.9, False, 900), (50.0, True, 700),
+                                                        (50.1, False, 80), (130.0, False, 300))]
+    packets.append((60.0, frame(True, 100, server="198.51.100.7", port=80, client_port=41000)))  # another flow
+    push = write_pcap(tmp_path / "push.pcap", sorted(packets))
+    apps = [{"name": "mqtt", "traffic": {"trace": MQTT, "flow": ":18830"}},
+            {"name": "push", "traffic": {"trace": str(push), "flow": ":443"}},
+            {"name": "chat", "heartbeat": {"policy": "fixed", "interval_s": 90.0}, "messages": {"per_hour": 6.0}}]
+    rs = scenario(apps=apps, network={"radio": radio} | ({"nat_timeout_s": nat_s} if nat_s else {}),
+                  groups=[{"name": "a", "devices": 300, "apps": {"mqtt": 0.7, "push": 0.6, "chat": 0.5}}],
+                  simulation={"duration_s": 1800.0, "seed": 11, "bin_s": 60.0})
+    assert_same_logs(rs)
+    assert_same_results(rs)

@@ -22,7 +22,8 @@ import numpy as np
 from sim.engine.connections import KEY, Codes, RadioSends, Transfers, adaptive, open_loop
 from sim.engine.log import LogArrays
 from sim.population.draws import BlockDraws, block_draws, blocks, concat_draws
-from sim.population.schedule import connection_streams, push_users, voice_sends
+from sim.population.schedule import connection_streams, push_users, replay_payloads, voice_sends
+from sim.population.tcp import TcpTiming, tcp_timing
 from sim.population.traffic import app_traffic, push_traffic
 from sim.radio.compiled import CODE
 from sim.radio.tables import ModelTables
@@ -62,9 +63,11 @@ def run_fast(rs: ResolvedScenario, tables: ModelTables) -> Iterator[LogArrays]:
 
 def _chunk(rs: ResolvedScenario, tables: ModelTables, d: BlockDraws) -> LogArrays:
     scn = rs.scenario
-    codes = Codes.of([app_traffic(a) for a in scn.apps], push_traffic(scn.groups[d.group]))
+    tcp = tcp_timing(scn.network.tcp)
+    codes = Codes.of([app_traffic(a) for a in scn.apps], push_traffic(scn.groups[d.group]), replay_payloads(scn),
+                     scn.network.nat_timeout_s is not None and tcp.retransmit)
     log = Transfers()
-    sends = _sends(scn, d, codes, log)
+    sends = _sends(scn, d, codes, tcp, log)
     x_t, x_row, x_code = log.take()  # before the RRC machines, which can reuse the parts' memory
     device = np.arange(d.first_device, d.first_device + d.n, dtype=np.int32 if d.first_device + d.n < 2**31
                        else np.int64)
@@ -82,26 +85,26 @@ def _chunk(rs: ResolvedScenario, tables: ModelTables, d: BlockDraws) -> LogArray
                      call_attempts=np.bincount(d.call_type, minlength=len(SERVICE_TYPES)))
 
 
-def _sends(scn: Scenario, d: BlockDraws, codes: Codes, log: Transfers) -> RadioSends:
+def _sends(scn: Scenario, d: BlockDraws, codes: Codes, tcp: TcpTiming, log: Transfers) -> RadioSends:
     """Every connection's sends through the NAT, logged in ``log``; what goes on the radio."""
     end_s, nat_s, group = scn.simulation.duration_s, scn.network.nat_timeout_s, scn.groups[d.group]
     parts: list[RadioSends] = []
     for conn in connection_streams(scn, d, push_users(scn, d)):
         if conn.owner == len(scn.apps):  # the push channel
-            parts.append(open_loop(conn, codes, (d.push_phase - 1.0) * group.push_interval_s, nat_s, log,
-                                   group.push_interval_s))
+            parts += open_loop(conn, codes, (d.push_phase - 1.0) * group.push_interval_s, nat_s, tcp, end_s, log,
+                               group.push_interval_s)
             continue
         a, hb, draws = conn.owner, scn.apps[conn.owner].heartbeat, d.apps[conn.owner]
         if hb.policy == "adaptive":
-            parts.append(adaptive(a, hb, conn.streams[0], draws.installed, draws.phase, draws.jitter, nat_s, end_s,
-                                  codes, log))
+            parts += adaptive(a, hb, conn.streams[0], draws.installed, draws.phase, draws.jitter, nat_s, tcp, end_s,
+                              codes, log)
             continue
         # steady state, as the SimPy engine: the last packet one heartbeat interval before the first beat
         if hb.policy == "fixed":
             last_s, gap_s = draws.phase * hb.interval_s - hb.interval_s, hb.interval_s * (1.0 + hb.jitter)
         else:
             last_s, gap_s = np.zeros(d.n), None
-        parts.append(open_loop(conn, codes, last_s, nat_s, log, gap_s))
+        parts += open_loop(conn, codes, last_s, nat_s, tcp, end_s, log, gap_s)
     parts.append(_voice(scn, d, codes, log))
     return RadioSends.concat(parts)
 

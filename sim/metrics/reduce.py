@@ -7,6 +7,7 @@ additive accumulators, so memory is bounded by the population, not by the number
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -14,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.engine.log import HEARTBEAT, MESSAGE, RECONNECT, LogArrays
+from sim.engine.log import HEARTBEAT, MESSAGE, RECONNECT, UNANSWERED, LogArrays, RestartOutcome
+from sim.metrics.rach import rach_columns
 from sim.metrics import tally
 from sim.metrics.concentration import TOP_PERCENTS, gini, top_share
 from sim.metrics.results import Results
@@ -134,7 +136,7 @@ class Reducer:
         self.bin_up = np.zeros(n_bins)
         self.bin_down = np.zeros(n_bins)
         self.app_bytes = np.zeros(n_apps)
-        self.app_kind = np.zeros((n_apps, 3), dtype=np.int64)
+        self.app_kind = np.zeros((n_apps, 4), dtype=np.int64)
         self.installed = np.zeros(n_apps, dtype=np.int64)
         self.dev_msgs = np.zeros(n_dev, dtype=np.int64)
         self.dev_voice_msgs = np.zeros(n_dev, dtype=np.int64)  # of dev_msgs: voice calls' (for concentration_apps)
@@ -167,6 +169,9 @@ class Reducer:
         self.call_attempts = np.zeros(len(SERVICE_TYPES), dtype=np.int64)  # per service type, pending ones too
         self.controlplane: dict[str, Any] = {}
         self.node_log: dict[str, dict[str, Any]] = {}
+        self.rach: dict[str, Any] = {}
+        self.rach_log: dict[str, np.ndarray] = {}
+        self.restart_outcomes: dict[int, RestartOutcome] = {}
 
     def add(self, log: LogArrays) -> None:
         """Account the log of (some of) this reducer's devices."""
@@ -258,6 +263,9 @@ class Reducer:
         self.call_attempts += log.call_attempts
         self.controlplane |= log.controlplane
         self.node_log |= log.node_log
+        self.rach |= log.rach
+        self.rach_log |= log.rach_log
+        self.restart_outcomes |= log.restart_outcomes
 
     def absorb(self, part: Reducer) -> None:
         """Account a reducer of a sub-range of this one's devices."""
@@ -271,6 +279,9 @@ class Reducer:
         self.calls += part.calls
         self.controlplane |= part.controlplane
         self.node_log |= part.node_log
+        self.rach |= part.rach
+        self.rach_log |= part.rach_log
+        self.restart_outcomes |= part.restart_outcomes
 
     def results(self, engine: str) -> Results:
         """The summary and tables of everything added."""
@@ -311,6 +322,8 @@ class Reducer:
             ts[f"utilization_{name}"] = busy / (bin_len * node["servers"])
             ts[f"queue_{name}"] = _occupancy(node["queued"][:, 0], node["queued"][:, 1], edges, self.bin_s) / bin_len
             ts[f"wait_p95_{name}_s"] = _binned_p95(node["waits"][:, 0], node["waits"][:, 1], edges)
+        if self.rach_log:
+            ts |= rach_columns(self.rach_log, edges)
         timeseries = pd.DataFrame(ts)
 
         total_msgs, total_bytes = float(app_msgs.sum()), float(self.app_bytes.sum())
@@ -324,7 +337,7 @@ class Reducer:
             "promotions": int(app_promos[i]), "bytes": int(self.app_bytes[i]),
             "bytes_share": share(self.app_bytes[i], total_bytes),
             "heartbeats": int(self.app_kind[i, HEARTBEAT]), "messages": int(self.app_kind[i, MESSAGE]),
-            "reconnects": int(self.app_kind[i, RECONNECT]),
+            "reconnects": int(self.app_kind[i, RECONNECT]), "unanswered": int(self.app_kind[i, UNANSWERED]),
         } for i in present]
         apps_df = pd.DataFrame(app_rows)
 
@@ -388,8 +401,12 @@ class Reducer:
         }
         if self.controlplane:
             summary["controlplane"] = _with_capacity(self.controlplane, self.node_log, end_s)
+        if self.rach:
+            summary["rach"] = self.rach
         if scn.events:
-            summary["events"] = [e.model_dump() for e in scn.events]
+            summary["events"] = [e.model_dump() | ({"outcome": self._restart_outcome(k, e.at_s, bin_node, ts)}
+                                                   if e.kind == "core_restart" else {})
+                                 for k, e in enumerate(scn.events)]
             summary["signalling"]["storm"] = _storm(edges, bin_node.sum(axis=1), scn.events)
         n_calls = len(CALL_TYPES)
         summary["calls"] = self._decided(self.call_attempts[:n_calls].sum(), call_ok[is_call],
@@ -418,6 +435,28 @@ class Reducer:
             "messages_per_attempt_by_node": {n: float(msgs[j]) / decided if decided else 0.0
                                              for j, n in enumerate(nodes)},
         }
+
+    def _restart_outcome(self, k: int, at_s: float, bin_node: np.ndarray, ts: dict[str, Any]) -> dict[str, Any]:
+        """What core restart ``k`` at ``at_s`` did: its devices' counts (``RestartOutcome``; those not attached
+        again by the end; how long after the restart they attached: median, 95th percentile, last), and per node
+        the mean rate of exchanged messages before it and the peak bin from its bin on, in messages per second
+        (and the peaks offered to and carried by each limited node's processors: a node carries an attach that
+        a later node on its route rejects, where only the reject is exchanged, docs/model.md §9)."""
+        outcome = asdict(self.restart_outcomes.get(k, RestartOutcome()))
+        delays = np.array(outcome.pop("reattach_s"))
+        out: dict[str, Any] = outcome | {"not_reattached_at_end": outcome["devices"] - outcome["reattached"]}
+        for name, q in (("reattach_p50_s", 50), ("reattach_p95_s", 95), ("reattach_max_s", 100)):
+            out[name] = float(np.percentile(delays, q)) if delays.size else 0.0
+        bin_len = np.diff(self.edges)
+        after, before = self.edges[1:] > at_s, self.edges[1:] <= at_s
+        rate = bin_node / bin_len[:, None]
+        out["baseline_per_s"] = {n: float(bin_node[before, j].sum() / bin_len[before].sum()) if before.any() else 0.0
+                                 for j, n in enumerate(self.tables.nodes)}
+        out["peak_per_s"] = {n: float(rate[after, j].max()) for j, n in enumerate(self.tables.nodes)}
+        for what in ("offered", "carried"):
+            out[f"{what}_peak_per_s"] = {n: float((ts[f"{what}_{n}"][after] / bin_len[after]).max())
+                                         for n in self.node_log}
+        return out
 
     def _by_type(self, call_type: np.ndarray, setup_s: np.ndarray) -> dict[str, dict[str, Any]]:
         """Per call type that was placed: decided attempts, messages per node (its legs, and for the data

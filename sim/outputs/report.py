@@ -87,6 +87,10 @@ def render(results: ReportResults, console: Console) -> None:
                           num(t["connected_s_per_call"]), num(t["radio_j_per_call"]))
         console.print(calls)
 
+    for event in s.get("events", []):
+        if "outcome" in event:
+            _restart(event, console)
+
     shares = rrc.get("time_share_by_state", {})
     states = [st for st in results.states if st in shares] + [st for st in shares if st not in results.states]
     console.print(f"RRC promotions: {num(rrc.get('promotions_per_device_hour'), 2)} per device-hour")
@@ -96,6 +100,23 @@ def render(results: ReportResults, console: Console) -> None:
         console.print(f"Of the apps' signalling alone (voice left out): top 10% of devices "
                       f"{percent(apps_only.get('top_share', {}).get('10'))}, Gini {num(apps_only.get('gini'), 3)}")
     console.print(f"Radio energy: {num(s.get('energy', {}).get('radio_j_per_device_hour'))} J per device-hour")
+
+
+def _restart(event: dict[str, Any], console: Console) -> None:
+    """A core restart's storm: how many devices attached again, with how many attempts, and the peak rate at
+    the restarted node and at the subscriber databases beside their rate before it."""
+    out, node = event["outcome"], event["node"]
+    how = event["reattach"].replace("_", "-") + (", T3346 back-off" if event["backoff"] else ", no back-off")
+    console.print(f"{_text(node)} restart at {_duration(event['at_s'])} ({how}): {_int(out['reattached'])} of "
+                  f"{_int(out['devices'])} devices attached again; {_int(out['attach_attempts'])} attach attempts, "
+                  f"{_int(out['rejected_attempts'])} rejected, {_int(out['backoff_waits'])} back-off waits")
+    peaks = [n for n in out["peak_per_s"] if n == node or n in ("HSS", "HLR", "AUSF", "UDM")]
+    console.print("  peak msg/s exchanged after it (before it): " + ", ".join(
+        f"{_text(n)} {_num(out['peak_per_s'][n])} ({_num(out['baseline_per_s'][n])})" for n in peaks))
+    if out["offered_peak_per_s"]:
+        console.print("  peak msg/s offered to / carried by the limited nodes: " + ", ".join(
+            f"{_text(n)} {_num(out['offered_peak_per_s'][n])} / {_num(out['carried_peak_per_s'][n])}"
+            for n in out["offered_peak_per_s"]))
 
 
 def _text(name: Any) -> str:

@@ -4,7 +4,9 @@ Fixed heartbeats (an app's own, and the OS push channel's) and user messages do 
 on anything the network does, so a block's are computed at once: per connection, one dense
 ``[device, k]`` matrix of times per stream (``inf`` where a device has no more). Stream codes
 say what each send is: ``2a`` app a's heartbeat, ``2a + 1`` app a's message, ``2 x apps`` the
-push channel's heartbeat; so ``code // 2`` is the sending app and an even code a heartbeat.
+push channel's heartbeat; so ``code // 2`` is the sending app and an even code a heartbeat. An app
+replaying a capture (``traffic``) sends its pattern's transfers, each kind of transfer a code of its
+own after the voice sends' (:func:`trace_codes`).
 """
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.population.draws import BlockDraws, fixed_beat_times
+from sim.population.traffic import Payload
 from sim.scenario.schema import CALL_TYPES, VOIP_BATCH_S, Scenario
+from sim.trace.replay import Pattern, load_pattern, replay_times
 
 _NO_JITTER = np.zeros(0)
 
@@ -25,6 +29,7 @@ class Stream:
     code: int
     times: np.ndarray  # [device, k] in time order per device, inf after a device's last
     incoming: np.ndarray | None  # [device, k] bool: mobile-terminated; None: all outgoing
+    codes: np.ndarray | None = None  # [device, k] each send's code, where they differ (a replay); None: all ``code``
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,24 @@ class ConnectionStreams:
 
     owner: int  # app code owning the connection: its heartbeat and reconnects
     streams: tuple[Stream, ...]  # in stream-code order
+
+
+def trace_codes(scenario: Scenario) -> dict[int, tuple[int, Pattern]]:
+    """Per app replaying a capture: the code of its pattern's first kind of transfer, and the pattern.
+    The codes follow the voice sends' (``3 x apps + 2`` and ``+ 3``, ``sim.engine.connections.Codes``),
+    app after app."""
+    out, code = {}, 3 * len(scenario.apps) + 4
+    for a, app in enumerate(scenario.apps):
+        if app.traffic is not None:
+            pattern = load_pattern(app.traffic.trace, app.traffic.flow)
+            out[a] = (code, pattern)
+            code += len(pattern.kinds)
+    return out
+
+
+def replay_payloads(scenario: Scenario) -> list[tuple[int, Payload]]:
+    """(app, payload) of every kind of transfer replayed, in code order (:func:`trace_codes`)."""
+    return [(a, Payload(*kind)) for a, (_, pattern) in trace_codes(scenario).items() for kind in pattern.kinds]
 
 
 def push_users(scenario: Scenario, d: BlockDraws) -> np.ndarray:
@@ -59,6 +82,7 @@ def connection_streams(scenario: Scenario, d: BlockDraws, uses_push: np.ndarray)
     an adaptive app's connection lists its messages only.
     """
     end_s, n_apps = scenario.simulation.duration_s, len(scenario.apps)
+    replays = trace_codes(scenario)
     own: list[ConnectionStreams] = []
     push: list[Stream] = []
     for a, (app, draws) in enumerate(zip(scenario.apps, d.apps)):
@@ -74,6 +98,11 @@ def connection_streams(scenario: Scenario, d: BlockDraws, uses_push: np.ndarray)
             beats = fixed_beat_times(hb.interval_s, hb.jitter, draws.phase, draws.jitter, end_s)
             np.copyto(beats, np.inf, where=~draws.installed[:, None])
             streams.insert(0, Stream(2 * a, beats, None))
+        if a in replays:
+            first, pattern = replays[a]
+            times, kind, incoming = replay_times(pattern, draws.phase, end_s)
+            np.copyto(times, np.inf, where=~draws.installed[:, None])
+            streams.append(Stream(first, times, incoming, first + kind))
         own.append(ConnectionStreams(a, tuple(streams)))
     beats = fixed_beat_times(scenario.groups[d.group].push_interval_s, 0.0, d.push_phase, _NO_JITTER, end_s)
     np.copyto(beats, np.inf, where=~uses_push[:, None])
@@ -88,7 +117,7 @@ def open_loop_sends(scenario: Scenario, d: BlockDraws, uses_push: np.ndarray) ->
             dev, k = np.nonzero(np.isfinite(s.times))
             columns[0].append(dev)
             columns[1].append(s.times[dev, k])
-            columns[2].append(np.full(dev.size, s.code))
+            columns[2].append(np.full(dev.size, s.code) if s.codes is None else s.codes[dev, k])
             columns[3].append(s.incoming[dev, k] if s.incoming is not None else np.zeros(dev.size, dtype=bool))
     dev, t, stream, incoming = (np.concatenate(c) for c in columns)
     order = np.lexsort((stream, t, dev))

@@ -35,9 +35,11 @@ def _pct(x: float) -> str:
 
 
 def cells(row: Row) -> tuple[str, ...]:
-    """The row as printed: numbers to 6 significant digits, errors and tolerances in percent."""
+    """The row as printed: numbers to 6 significant digits, errors and tolerances in percent, the
+    labels after the quantity (``collision_probability (model=2, devices=30000)``)."""
     tolerance = row.basis if math.isnan(row.tolerance) else f"{_pct(row.tolerance)} ({row.basis})"
-    return (row.case, row.quantity, row.engine, _num(row.expected), row.source, _num(row.simulated),
+    where = f" ({', '.join(f'{k}={v}' for k, v in row.labels)})" if row.labels else ""
+    return (row.case, row.quantity + where, row.engine, _num(row.expected), row.source, _num(row.simulated),
             _pct(row.rel_error), tolerance, "pass" if row.passed else "FAIL")
 
 
@@ -66,15 +68,20 @@ def markdown(validation: Validation) -> str:
 
 
 def write_validation(validation: Validation, out_dir: Path) -> Path:
-    """``validation.csv``, ``validation.md``, ``plots/<case>.png`` and ``report.html``, written atomically."""
+    """``validation.csv`` (its label columns after the fixed ones), ``validation.md``,
+    ``plots/<case>.png`` and ``report.html``, written atomically."""
+
+    # one column per label any row has (``model``, ``devices``), empty in the rows without it
+    labels = list(dict.fromkeys(k for r in validation.rows for k, _ in r.labels))
 
     def fill(tmp: Path) -> None:
         with open(tmp / "validation.csv", "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
-            writer.writerow(CSV_HEADERS)
+            writer.writerow((*CSV_HEADERS, *labels))
             for r in validation.rows:
+                where = dict(r.labels)
                 writer.writerow([r.case, r.quantity, r.engine, r.expected, r.source, r.simulated, r.rel_error,
-                                 r.tolerance, r.basis, r.passed])
+                                 r.tolerance, r.basis, r.passed, *(where.get(k, "") for k in labels)])
         (tmp / "validation.md").write_text(markdown(validation), encoding="utf-8")
         (tmp / "plots").mkdir()
         for curve in validation.curves:
