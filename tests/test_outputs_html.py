@@ -31,8 +31,9 @@ def at(summary: dict[str, Any], path: list[str] | tuple[str, ...]) -> Any:
 
 
 def shows(text: str, value: float) -> bool:
-    """Whether ``text`` as shown ("42.0%", "1.53×", "2.10 s", "3,571") is ``value`` rounded to its digits."""
-    number = re.fullmatch(r"(-?[\d,]+(?:\.(\d+))?)\s*(%|×|s|min|h)?", text.strip())
+    """Whether ``text`` as shown ("42.0%", "1.53×", "2.10 s", "3,571", "102.7 J") is ``value`` rounded to its
+    digits."""
+    number = re.fullmatch(r"(-?[\d,]+(?:\.(\d+))?)\s*(%|×|s|min|h|J)?", text.strip())
     assert number, f"not a figure: {text!r}"
     shown, digits, unit = float(number[1].replace(",", "")), len(number[2] or ""), number[3]
     scale = {"%": 100, "min": 1 / 60, "h": 1 / 3600}.get(unit, 1)
@@ -109,6 +110,18 @@ def test_a_sweep_report_shows_its_axes_plots_and_failed_runs(tmp_path: Path) -> 
     assert len([tr for tr in tables[2].iter("tr") if tr.get("class") == "failed"]) == 4
     assert len(list(tree.iter("img"))) == len(list((out / "plots").glob("*.png"))) > 0
     assert sweep_cli(str(path), "--out", str(out), "--workers", "1").exit_code == 0  # a resumed sweep rewrites it
+
+
+def test_a_trace_report_leads_with_its_periodic_transfer(tmp_path: Path) -> None:
+    out = tmp_path / "trace"
+    capture = Path(__file__).parent / "data" / "mqtt-keepalive-20s.pcap"
+    assert CliRunner().invoke(cli, ["trace", str(capture), "--out", str(out)]).exit_code == 0
+    tree = assert_self_contained(out / "report.html")
+    summary = json.loads((out / "summary.json").read_text())
+    assert [li.get("data-key") for li in tree.iter("li") if li.get("class") == "fact"][0] == "periodic"
+    for keys, value, text in headline_figures(tree):
+        assert value == at(summary, keys) and shows(text, value), (keys, text)
+    assert len(list(tree.iter("img"))) == 2
 
 
 def test_a_validation_report_marks_every_failed_check(tmp_path: Path) -> None:

@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from sim.cli import cli
 from sim.validation import Settings, run_validation
 from sim.validation.report import write_validation
 from test_outputs_html import at, shows
@@ -92,9 +94,11 @@ def test_a_run_report_shows_the_summarys_headline(browser, london_storm: tuple[P
     assert_not_blank(browser)
 
 
-def test_sweep_and_validation_reports_load_cleanly(browser, tmp_path: Path) -> None:
+def test_sweep_validation_and_trace_reports_load_cleanly(browser, tmp_path: Path) -> None:
     assert sweep_cli(str(write(tmp_path, SWEEP)), "--out", str(tmp_path / "sweep"), "--workers", "1").exit_code == 0
     write_validation(run_validation(Settings(("fast",), True), ["renewal-fixed"]), tmp_path / "validation")
-    for folder in ("sweep", "validation"):
+    capture = Path(__file__).parent / "data" / "mqtt-keepalive-20s.pcap"
+    assert CliRunner().invoke(cli, ["trace", str(capture), "--out", str(tmp_path / "trace")]).exit_code == 0
+    for folder in ("sweep", "validation", "trace"):
         assert open_page(browser, tmp_path / folder / "report.html") == [], folder
         assert_not_blank(browser)

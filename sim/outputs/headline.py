@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-Keys = tuple[str, ...]  # keys into summary.json, outermost first
+Keys = tuple[str | int, ...]  # keys (and list indices) into summary.json, outermost first
 
 
 @dataclass(frozen=True)
