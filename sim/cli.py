@@ -142,7 +142,8 @@ def run(scenario: Path | None, out_dir: Path | None, seed: int | None, overrides
         table = device_file(rs.scenario.outputs.devices, n_devices)
         hint = "; --devices csv for a spreadsheet" if table == "devices.parquet" else ""
         click.echo(f"per-device table: {table or 'not written'} ({n_devices:,} devices{hint})")
-        click.echo(f"results written to {printable(str(target))}/ ({wall_s:.1f} s)")
+        click.echo(f"results written to {printable(str(target))}/ ({wall_s:.1f} s); the answer on one page: "
+                   f"{printable(str(target / 'report.html'))}")
 
 
 @cli.command()
@@ -178,7 +179,7 @@ def validate(out_dir: Path | None, engine: str, cases: tuple[str, ...], quick: b
         except OSError as exc:
             click.echo(f"error: {printable(str(out_dir))}: cannot write results: {exc.strerror or exc}", err=True)
             sys.exit(1)
-        click.echo(f"written to {printable(str(out_dir))}/")
+        click.echo(f"written to {printable(str(out_dir))}/ (every check on one page: report.html)")
     sys.exit(0 if validation.passed else 1)
 
 
@@ -221,7 +222,7 @@ def sweep(sweep_file: Path, out_dir: Path | None, workers: int, scheduler: str |
     if not quiet:
         failed = f", {report.failed} failed (see the error column)" if report.failed else ""
         click.echo(f"{report.runs} runs: {report.ran} run now, {report.skipped} already done{failed}; "
-                   f"table written to {report.table}", err=True)
+                   f"table written to {report.table}, the report to {report.report}", err=True)
 
 
 @cli.command()

@@ -32,6 +32,7 @@ def test_outage_free_scenario_is_unchanged_by_the_closed_loop() -> None:
     summary = dict(closed.summary)
     summary.pop("controlplane")
     summary.pop("events")
+    summary["signalling"] = {k: v for k, v in summary["signalling"].items() if k != "storm"}  # the events' peak
     assert summary == plain.summary
 
 

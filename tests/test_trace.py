@@ -142,8 +142,8 @@ def test_cli_writes_its_folder_and_refuses_others(tmp_path):
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, ["trace", str(path), "--out", str(out), "--app", "web=:443"])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == [".signalsim", "packets.csv", "plots", "states.csv",
-                                                    "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".signalsim", "packets.csv", "plots", "report.html",
+                                                    "states.csv", "summary.json"]
     assert sorted(p.name for p in (out / "plots").iterdir()) == ["energy.png", "timeline.png"]
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["capture"]) >= {"packets", "bytes", "span_s", "flows"}

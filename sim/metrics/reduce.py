@@ -400,13 +400,14 @@ class Reducer:
                         "messages_held": held},
         }
         if self.controlplane:
-            summary["controlplane"] = self.controlplane
+            summary["controlplane"] = _with_capacity(self.controlplane, self.node_log, end_s)
         if self.rach:
             summary["rach"] = self.rach
         if scn.events:
             summary["events"] = [e.model_dump() | ({"outcome": self._restart_outcome(k, e.at_s, bin_node, ts)}
                                                    if e.kind == "core_restart" else {})
                                  for k, e in enumerate(scn.events)]
+            summary["signalling"]["storm"] = _storm(edges, bin_node.sum(axis=1), scn.events)
         n_calls = len(CALL_TYPES)
         summary["calls"] = self._decided(self.call_attempts[:n_calls].sum(), call_ok[is_call],
                                          call_setup_s[is_call], self.call_legs[:n_calls])
@@ -482,6 +483,35 @@ class Reducer:
                 "setup_p95_s": float(np.percentile(setup_s[mine], 95)),
             }
         return out
+
+
+def _with_capacity(controlplane: dict[str, Any], node_log: dict[str, dict[str, Any]], end_s: float
+                   ) -> dict[str, Any]:
+    """The closed loop's node statistics with each limited node's capacity over the run
+    (``capacity_messages``: what its processors could have handled) and ``offered_load``, the
+    messages offered to it as a share of that (above 1: more than it could ever carry)."""
+    out = dict(controlplane)
+    for name, node in node_log.items():
+        capacity = float(node["capacity_per_s"]) * end_s
+        out[name] = {**out[name], "capacity_messages": capacity,
+                     "offered_load": out[name]["offered_messages"] / capacity if capacity > 0 else 0.0}
+    return out
+
+
+def _storm(edges: np.ndarray, per_bin: np.ndarray, events: list[Any]) -> dict[str, Any]:
+    """The signalling peak from the first event on against the level before it: ``start_s`` (the
+    first event's start), ``baseline_per_s`` (messages per second over the bins that end by then;
+    None if none does), ``peak_per_s`` and ``peak_t_s`` (the busiest bin from then on, its start)
+    and ``peak_ratio`` (peak over baseline; None without a baseline or when it is 0)."""
+    start = min(float(getattr(e, "start_s", getattr(e, "at_s", 0.0))) for e in events)
+    rate = per_bin / np.diff(edges)
+    before, after = edges[1:] <= start, edges[:-1] >= start
+    baseline = float(per_bin[before].sum() / (edges[1:][before][-1] - edges[0])) if before.any() else None
+    peak_bin = int(np.flatnonzero(after)[np.argmax(rate[after])]) if after.any() else None
+    peak = float(rate[peak_bin]) if peak_bin is not None else None
+    return {"start_s": start, "baseline_per_s": baseline, "peak_per_s": peak,
+            "peak_t_s": float(edges[peak_bin]) if peak_bin is not None else None,
+            "peak_ratio": peak / baseline if peak is not None and baseline else None}
 
 
 def _concentration(per_device: np.ndarray) -> dict[str, Any]:

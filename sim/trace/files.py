@@ -6,11 +6,13 @@ import re
 from pathlib import Path
 
 from sim.outputs.folders import Layout, write_directory
+from sim.outputs.html import write_page
+from sim.trace.page import trace_page
 from sim.trace.plots import write_trace_plots
 from sim.trace.run import TraceRun
 
 FILES = ("summary.json", "packets.csv", "states.csv")
-TRACE = Layout("trace", ("summary.json", "packets.csv"), (*FILES, "plots/*.png"))
+TRACE = Layout("trace", ("summary.json", "packets.csv"), (*FILES, "plots/*.png", "report.html"))
 
 
 def default_folder(capture: str | Path) -> Path:
@@ -20,7 +22,8 @@ def default_folder(capture: str | Path) -> Path:
 
 
 def write_trace(run: TraceRun, out_dir: Path, plots: bool = True) -> Path:
-    """Write ``summary.json``, ``packets.csv``, ``states.csv`` and (``plots``) ``plots/*.png`` into ``out_dir``."""
+    """Write ``summary.json``, ``packets.csv``, ``states.csv``, (``plots``) ``plots/*.png`` and ``report.html``
+    into ``out_dir``."""
 
     def fill(tmp: Path) -> None:
         (tmp / "summary.json").write_text(json.dumps(run.summary, indent=2) + "\n", encoding="utf-8")
@@ -28,5 +31,6 @@ def write_trace(run: TraceRun, out_dir: Path, plots: bool = True) -> Path:
         run.states.to_csv(tmp / "states.csv", index=False)
         if plots:
             write_trace_plots(run, tmp / "plots")
+        write_page(trace_page(run, tmp), tmp / "report.html")
 
     return write_directory(out_dir, TRACE, fill)
