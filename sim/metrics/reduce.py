@@ -20,13 +20,9 @@ from sim.metrics.rach import rach_columns
 from sim.metrics import tally
 from sim.metrics.concentration import TOP_PERCENTS, gini, top_share
 from sim.metrics.results import Results
-from sim.radio.tables import ModelTables
+from sim.radio.tables import CONNECTED_STATES, IDLE_STATES, ModelTables
 from sim.scenario import ResolvedScenario
 from sim.scenario.schema import CALL_TYPES, PSEUDO_APPS, SERVICE_APP, SERVICE_TYPES, SMS_APP, SMS_TYPES, VOICE_APP
-
-# the states in which a device holds a radio connection (for a call's connected seconds)
-CONNECTED_STATES = ("CELL_DCH", "CELL_FACH", "RRC_CONNECTED")
-
 
 @cache
 def software_version() -> str:
@@ -107,7 +103,7 @@ class Reducer:
     PER_DEVICE = ("dev_msgs", "dev_voice_msgs", "dev_sms_msgs", "dev_promos", "dev_up", "dev_down", "dev_packets", "energy",
                   "state_time")
     ADDITIVE = ("bin_proc", "app_proc", "bin_up", "bin_down", "app_bytes", "app_kind", "installed", "traffic",
-                "call_legs", "voice_radio", "call_attempts")
+                "call_legs", "voice_radio", "call_attempts", "app_state_s")
 
     def __init__(self, tables: ModelTables, rs: ResolvedScenario, first_device: int = 0,
                  n_devices: int | None = None):
@@ -133,6 +129,7 @@ class Reducer:
         self.extra_j_of = np.append(0.0, tables.promotion_extra_j)
         self.bin_proc = np.zeros((n_bins, self.n_procs), dtype=np.int64)  # occurrences per bin and procedure
         self.app_proc = np.zeros((n_apps + 1, self.n_procs), dtype=np.int64)  # ... per owner app (first: none)
+        self.app_state_s = np.zeros((n_apps + 1, len(tables.states)))  # seconds per owner app and state code
         self.bin_up = np.zeros(n_bins)
         self.bin_down = np.zeros(n_bins)
         self.app_bytes = np.zeros(n_apps)
@@ -185,7 +182,7 @@ class Reducer:
             order = np.argsort(dev, kind="stable")
             t, dev, proc, owner, state = t[order], dev[order], proc[order], owner[order], state[order]
         # per device: seconds in each state (by code), occurrences of each procedure (0: the initial state)
-        seconds, counts, bin_proc, app_proc, *bounds = tally.transitions(
+        seconds, counts, bin_proc, app_proc, app_seconds, *bounds = tally.transitions(
             t, dev, proc, owner, state, self.name_of_state, end_s, bin_s, n_bins, n, len(tables.states),
             self.n_procs, n_apps + 1, n_states)
         for k, name in enumerate(self.name_of_state):
@@ -198,6 +195,7 @@ class Reducer:
         self.occupancy.add_histograms(*bounds)
         self.bin_proc += bin_proc
         self.app_proc += app_proc
+        self.app_state_s += app_seconds
 
         # --- transfers: counted per kind of transfer (code), then multiplied out -------------
         table = log.x_table  # [code, (app, kind, up, down, packets)]
@@ -331,6 +329,11 @@ class Reducer:
         n_apps = len(apps)
         present = [i for i in range(n_apps) if i < len(scn.apps) or self.installed[i] > 0 or self.app_bytes[i] > 0
                    or app_msgs[i] > 0]
+        # each app's radio energy: the states its records began, but for idle (no app's), and its promotions'
+        not_idle = np.array([s not in IDLE_STATES for _, s in tables.states])
+        app_j = (self.app_state_s[1:] * not_idle) @ tables.state_power_w + self.app_proc[1:] @ self.extra_j_of
+        radio_j = float(self.energy.sum())
+        drain_j = radio_j + scn.battery.other_power_mw / 1000.0 * n_dev * end_s  # what the batteries gave
         app_rows = [{
             "app": apps[i], "active_devices": int(self.installed[i]),
             "signalling_messages": int(app_msgs[i]), "signalling_share": share(app_msgs[i], total_msgs),
@@ -338,6 +341,8 @@ class Reducer:
             "bytes_share": share(self.app_bytes[i], total_bytes),
             "heartbeats": int(self.app_kind[i, HEARTBEAT]), "messages": int(self.app_kind[i, MESSAGE]),
             "reconnects": int(self.app_kind[i, RECONNECT]), "unanswered": int(self.app_kind[i, UNANSWERED]),
+            "radio_j": float(app_j[i]), "radio_energy_share": share(app_j[i], radio_j),
+            "battery_share": share(app_j[i], drain_j),
         } for i in present]
         apps_df = pd.DataFrame(app_rows)
 
@@ -395,7 +400,11 @@ class Reducer:
             "concentration": _concentration(self.dev_msgs),
             # over the apps' (data) signalling alone: voice calls and short messages left out
             "concentration_apps": _concentration(self.dev_msgs - self.dev_voice_msgs - self.dev_sms_msgs),
-            "energy": {"radio_j_per_device_hour": float(self.energy.sum()) / device_hours},
+            "energy": {"radio_j_per_device_hour": radio_j / device_hours,
+                       "radio_j_per_device_day": 24.0 * radio_j / device_hours,
+                       # the radio's draw in no app's name: idle, and states no app's record began
+                       "idle_radio_j": radio_j - float(app_j.sum())},
+            "battery": _battery(scn.battery, self.energy, group_of, [g.name for g in scn.groups], end_s),
             "traffic": {"packets_total": packets, "bytes_total": up + down, "up_bytes": up, "down_bytes": down,
                         "messages_held": held},
         }
@@ -512,6 +521,24 @@ def _storm(edges: np.ndarray, per_bin: np.ndarray, events: list[Any]) -> dict[st
     return {"start_s": start, "baseline_per_s": baseline, "peak_per_s": peak,
             "peak_t_s": float(edges[peak_bin]) if peak_bin is not None else None,
             "peak_ratio": peak / baseline if peak is not None and baseline else None}
+
+
+def _battery(battery: Any, energy_j: np.ndarray, group_of: np.ndarray, groups: list[str], end_s: float
+             ) -> dict[str, Any]:
+    """Battery life from the radio's mean power over the run and the rest of the phone's draw, overall
+    and per group: capacity x voltage / (other power + radio power) (docs/model.md §8)."""
+    wh = battery.capacity_mah * battery.voltage_v / 1000.0
+
+    def life(radio_j: float, devices: int) -> dict[str, float]:
+        radio_mw = 1000.0 * radio_j / (devices * end_s) if devices else 0.0
+        total_mw = battery.other_power_mw + radio_mw
+        return {"radio_power_mw": radio_mw, "life_h": 1000.0 * wh / total_mw if total_mw > 0 else math.inf,
+                "radio_drain_share": radio_mw / total_mw if total_mw > 0 else 0.0}
+
+    per_group = np.bincount(group_of, weights=energy_j, minlength=len(groups))
+    sizes = np.bincount(group_of, minlength=len(groups))
+    return battery.model_dump() | life(float(energy_j.sum()), energy_j.size) | {
+        "by_group": {name: life(float(per_group[g]), int(sizes[g])) for g, name in enumerate(groups)}}
 
 
 def _concentration(per_device: np.ndarray) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pandas as pd
 # not be named like them, since the sweep table's columns are the summary's flattened keys.
 SUMMARY_KEYS = ("scenario", "seed", "engine", "software_version", "duration_s", "bin_s", "devices", "signalling",
                 "rrc", "apps", "concentration", "concentration_apps", "energy", "traffic", "controlplane", "rach",
-                "events", "calls", "outputs")
+                "events", "calls", "outputs", "sms", "battery")
 
 
 @dataclass(frozen=True)

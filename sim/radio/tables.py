@@ -32,6 +32,10 @@ CALL_LEGS: dict[tuple[str, str], tuple[tuple[str, int], ...]] = {
     # a short message (the sms pseudo-app's, [sms]): its one leg; a received one pages the phone first
     **{("sms_mo", r): (("sms", 1),) for r in MODULES}, **{("sms_mt", r): (("sms", 1), ("paging", 1)) for r in MODULES},
 }
+# the states of each radio by what they mean to the phone: no connection (its idle draw belongs to no app);
+# a radio connection held (a call's connected seconds)
+IDLE_STATES = ("IDLE", "RRC_IDLE")
+CONNECTED_STATES = ("CELL_DCH", "CELL_FACH", "RRC_CONNECTED")
 PAGING_STREAM = 0x9A61  # spawn key of the paging draws' stream, apart from the traffic draws' streams
 MOBILITY_OFFSET = 2  # the mobility pseudo-app's code, less the app count: after os-push and network
 MACHINES: dict[str, type[Machine]] = {"umts": umts.UmtsMachine, "lte": lte.LteMachine, "nr": nr.NrMachine}

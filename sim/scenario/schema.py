@@ -461,6 +461,19 @@ class Provenance(_Model):
 DeviceTable = Literal["auto", "csv", "parquet", "none"]
 
 
+class Battery(_Model):
+    """The phone's battery, for the battery-life estimate (docs/model.md §8): life = capacity x voltage /
+    (other power + the radio's mean power)."""
+
+    # assumption: a smartphone cell of the 2013-2016 phones the scenarios model (no figure in the reference)
+    capacity_mah: Positive = 3000.0
+    # assumption: a Li-ion cell's nominal voltage
+    voltage_v: Positive = 3.7
+    # what the phone draws apart from the radio (screen off, CPU mostly asleep). assumption: 80 mW, as the
+    # G1 battery validation case's (sim.validation.cases.G1_OTHER_POWER_MW)
+    other_power_mw: NonNegative = 80.0
+
+
 class Outputs(_Model):
     """What a run writes beyond the small tables."""
 
@@ -477,6 +490,7 @@ class Scenario(_Model):
     controlplane: ControlPlane = ControlPlane()
     calls: Calls = Calls()
     sms: Sms = Sms()
+    battery: Battery = Battery()
     events: list[Event] = []
     outputs: Outputs = Outputs()
     provenance: Provenance | None = None

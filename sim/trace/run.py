@@ -20,7 +20,7 @@ import pandas as pd
 
 from sim.errors import Problem, ScenarioError
 from sim.radio.profiles import Profile
-from sim.radio.tables import MODULES, build_tables
+from sim.radio.tables import IDLE_STATES, MODULES, build_tables
 from sim.scenario import resolve
 from sim.scenario.loader import read_toml
 from sim.scenario.schema import MAX_NAME, MOBILITY_APP
@@ -28,7 +28,6 @@ from sim.trace.capture import read_capture
 from sim.trace.flows import Train, device_train, rlc_bytes
 from sim.trace.periodic import Periodic, find_periodic
 
-IDLE_STATES = ("IDLE", "RRC_IDLE")
 # code: ARO ProfileFactoryImpl.create3G defaults, RLC_UL_RATE_P2/P1/P0 and RLC_DL_RATE_P2/P1/P0: the
 # milliseconds an uplink (downlink) RLC buffer of q bytes takes to empty are p2 q^2 + p1 q + p0
 RLC_UP_RATE = (0.0014, 1.6, 20.0)

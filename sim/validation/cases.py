@@ -25,7 +25,7 @@ from sim.population.draws import block_draws, blocks
 from sim.radio import rach
 from sim.radio.profiles import RADIOS, Profile, builtin_profile_data
 from sim.scenario import resolve
-from sim.scenario.schema import VOIP_BATCH_S
+from sim.scenario.schema import VOIP_BATCH_S, Battery
 from sim.validation import theory
 from sim.validation.table import CaseResult, Curve, Row, check
 
@@ -495,7 +495,7 @@ def keepalive_bounds_tail(lab: Lab) -> CaseResult:
 
 
 G1_PUBLISHED = {"platform 28 min": 1.00, "+ IM every 4 min": 0.73, "+ IM every 1 min": 0.33}
-G1_OTHER_POWER_MW = 80.0  # assumption: the G1's draw other than the radio (no figure in the reference)
+G1_OTHER_POWER_MW = Battery().other_power_mw  # assumption: the G1's draw other than the radio (the default's)
 
 
 def g1_battery(lab: Lab) -> CaseResult:
