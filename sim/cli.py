@@ -314,6 +314,8 @@ def _why(scenario: Scenario) -> str:
     if scenario.simulation.engine != "auto":
         return "simulation.engine"
     closed = scenario.closed_loop()
+    if closed and scenario.per_device_feedback():
+        closed.append("feedback per device only")
     return "auto: " + ("; ".join(closed) if closed else "open loop")
 
 

@@ -515,6 +515,18 @@ class Scenario(_Model):
         return reasons
 
 
+    def per_device_feedback(self) -> bool:
+        """Whether the closed loop's only feedback is each device's own (server outages, heartbeat and NAT
+        changes, no limited node, no random access, no adaptive heartbeat): then the fast engine runs it."""
+        return (bool(self.events) and len(self.closed_loop()) == 1  # the events are its only reason
+                and all(e.kind in PER_DEVICE_EVENTS for e in self.events)
+                and all(a.heartbeat.policy != "adaptive" for a in self.apps))
+
+
+# events whose feedback is per device: a client's own outage, retries and reconnect; its app's or NAT's timers
+PER_DEVICE_EVENTS = ("server_outage", "heartbeat_change", "nat_change")
+
+
 def _enabled(table: Any) -> bool:
     """Whether a profile override's ``rach`` table turns random access on (a malformed one is the
     profile validation's to report)."""
