@@ -83,7 +83,7 @@ def _grow(a: np.ndarray, n: int) -> np.ndarray:
 
 @njit(cache=True, nogil=True)
 def _walk(t, code, incoming, beat, last0, nat_at, nat_val, o_start, o_end, o_policy, o_param, o_jitter, o_draws,
-          o_syns, o_nsyn, o_code, beat_code, beat_s, beat_jitter, beat_draws, ch_at, ch_interval, un_off, wait_s,
+          o_syns, o_nsyn, o_code, beat_code, beat_s, beat_jitter, beat_draws, installed, ch_at, ch_interval, un_off, wait_s,
           retransmit, failed_of, again_of, reconnect, up, down, end_s):
     """One connection of every row through ``ControlledPhone``.
 
@@ -94,7 +94,8 @@ def _walk(t, code, incoming, beat, last0, nat_at, nat_val, o_start, o_end, o_pol
     exponential initial and maximum), ``o_jitter`` and the rows' draws, an attempt's SYN offsets ``o_syns``
     (``o_nsyn`` of them, then when the attempt fails), and the first of its three codes (the SYN, its
     retransmission, the reconnect's empty send). Its fixed heartbeat, restarted after a reconnect or an app
-    update (``ch_at``, ``ch_interval``): ``beat_code`` (< 0: none), interval, jitter and the rows' draws.
+    update (``ch_at``, ``ch_interval``, on the rows where the app is ``installed``): ``beat_code`` (< 0: none),
+    interval, jitter and the rows' draws.
     TCP: the retransmissions of an unanswered send ``un_off``, the app's wait ``wait_s``, ``retransmit``; codes
     ``failed_of`` and ``again_of`` a send's (``Codes.failed``, ``Codes.again``), the reconnect's, bytes per code.
 
@@ -116,7 +117,7 @@ def _walk(t, code, incoming, beat, last0, nat_at, nat_val, o_start, o_end, o_pol
         p_code, p_beat, p_o, attempt, syn = 0, False, 0, 0, 0
         while True:
             sched = t[i, k] if k < width else np.inf
-            change = ch_at[hi] if hi < ch_at.size else np.inf
+            change = ch_at[hi] if hi < ch_at.size and installed[i] else np.inf
             now = min(p_next, p3_next, change, sched)
             if now >= end_s:
                 break
@@ -291,7 +292,7 @@ def sends(scn: Scenario, d: BlockDraws, codes: Codes, tcp: TcpTiming, log: Trans
                     np.array([len(syns[k][0]) for k, _ in outages], dtype=np.int64),
                     np.array([codes.outage(k) for k, _ in outages], dtype=np.int64),
                     2 * a if fixed else -1, hb.interval_s if fixed else 0.0, hb.jitter if fixed else 0.0,
-                    d.apps[a].jitter if fixed else np.zeros((n, 0)),
+                    d.apps[a].jitter if fixed else np.zeros((n, 0)), d.apps[a].installed if fixed else np.zeros(n, bool),
                     np.array([e.at_s for e in changes]), np.array([e.interval_s for e in changes]),
                     un_off, tcp.wait_s, tcp.retransmit, failed_of, again_of, codes.reconnect(a), codes.up,
                     codes.down, scn.simulation.duration_s)
