@@ -74,7 +74,7 @@ class Simulation(_Model):
     # assumption: 1 ms, far below any RRC timer (the shortest, an LTE promotion, is 0.26 s); finer
     # bins only multiply the time series (see MAX_BINS in sim/scenario/budget.py)
     bin_s: AtLeast1ms = 60.0
-    # "des": event by event (SimPy); "fast": vectorised, open loop only; "auto": fast when open loop
+    # "des": event by event (SimPy); "fast": vectorised, open loop and feedback per device; "auto": fast for those
     engine: Literal["auto", "des", "fast"] = "auto"
 
     @model_validator(mode="after")
