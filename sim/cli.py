@@ -96,8 +96,8 @@ def cli() -> None:
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a scenario value, e.g. --set simulation.duration_s=600 (repeatable).")
 @click.option("--engine", type=click.Choice(["auto", "des", "fast"]),
-              help="Replace simulation.engine: des (SimPy, event by event), fast (vectorised, open loop only) "
-                   "or auto (fast unless the control plane pushes back).")
+              help="Replace simulation.engine: des (SimPy, event by event), fast (vectorised: open loop and "
+                   "feedback per device) or auto (fast unless the control plane pushes back).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes for a fast-engine run, split by device chunks (the results are identical).")
 @click.option("--scheduler", metavar="ADDRESS", help=SCHEDULER_HELP + " Replaces --workers.")
@@ -315,6 +315,8 @@ def _why(scenario: Scenario) -> str:
     if scenario.simulation.engine != "auto":
         return "simulation.engine"
     closed = scenario.closed_loop()
+    if closed and scenario.per_device_feedback():
+        closed.append("feedback per device only")
     return "auto: " + ("; ".join(closed) if closed else "open loop")
 
 

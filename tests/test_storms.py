@@ -22,13 +22,14 @@ def test_backoff_with_jitter_lowers_the_recovery_peak() -> None:
 
 
 def test_outage_free_scenario_is_unchanged_by_the_closed_loop() -> None:
-    # An outage of another app on no device changes nothing for the others.
+    # An outage of another app on no device changes nothing for the others (SimPy's closed loop against its
+    # open loop; the fast engine's equality to it is tests/test_engines.py's)
     apps = [{"name": "chat", "heartbeat": {"policy": "fixed", "interval_s": 120.0}},
             {"name": "other", "heartbeat": {"policy": "fixed", "interval_s": 300.0}}]
     groups = [{"name": "p", "devices": 40, "apps": {"chat": 1.0, "other": 0.0}}]
     plain = run(scenario(apps=apps, groups=groups, simulation__engine="des"))
     event = {"kind": "server_outage", "app": "other", "start_s": 100.0, "end_s": 200.0}
-    closed = run(scenario(apps=apps, groups=groups, events=[event]))
+    closed = run(scenario(apps=apps, groups=groups, events=[event], simulation__engine="des"))
     summary = dict(closed.summary)
     summary.pop("controlplane")
     summary.pop("events")

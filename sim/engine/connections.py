@@ -22,6 +22,7 @@ the stream codes of ``sim.population.schedule``, then one reconnect code per con
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,7 +48,9 @@ class Codes:
     request and ``3 x apps + 3`` a second of VoIP frames (the voice pseudo-app's: ``PSEUDO_APPS``),
     then the ``replays`` kinds of replayed transfer; with unanswered codes, then for each code a
     connection sends (the streams' and the replays') the first transmission of its unanswered send
-    (:meth:`failed`), then its retransmission (:meth:`again`)."""
+    (:meth:`failed`), then its retransmission (:meth:`again`); then, per server outage, three codes of its
+    app's (:meth:`outage`): a connect attempt's SYN, a retransmission of it, and the reconnect's own empty
+    send (``ControlledPhone._reconnect`` logs one after the reconnect)."""
 
     app: np.ndarray
     kind: np.ndarray
@@ -56,13 +59,16 @@ class Codes:
     packets: np.ndarray
     apps: int
     replays: int
+    unanswered: bool = False  # whether the unanswered codes are there
+    outages: tuple[int, ...] = ()  # per scenario event: the first of a server outage's codes (-1: another kind)
 
     @staticmethod
     def of(traffic: list[AppTraffic], push: AppTraffic, replays: list[tuple[int, Payload]] = (),
-           unanswered_codes: bool = False) -> Codes:
+           unanswered_codes: bool = False, outages: Sequence[tuple[int, int] | None] = ()) -> Codes:
         """``replays``: (app, payload) of each kind of transfer the apps replaying a capture send, their
         codes after the voice sends' (``sim.population.schedule.trace_codes``); ``unanswered_codes``: then
-        the codes of unanswered transmissions, for a scenario whose NAT can drop connections."""
+        the codes of unanswered transmissions, for a scenario whose NAT can drop connections (or whose servers go
+        down); ``outages``: per scenario event, a server outage's (app, SYN bytes), None for another kind."""
         n = len(traffic)
         payloads: list[tuple[int, int, Payload]] = [(a, k, p) for a, tr in enumerate(traffic)
                                                     for k, p in ((HEARTBEAT, tr.heartbeat), (MESSAGE, tr.message))]
@@ -74,8 +80,15 @@ class Codes:
         if unanswered_codes:  # sent only where the NAT can drop connections: other scenarios have none
             sent = payloads[:2 * n + 1] + payloads[3 * n + 4:]
             payloads += [(a, UNANSWERED, unanswered(p)[which]) for which in range(2) for a, _, p in sent]
+        firsts = []
+        for outage in outages:
+            firsts.append(len(payloads) if outage is not None else -1)
+            if outage is not None:
+                a, syn_up = outage
+                syn = Payload(syn_up, 0, 1)
+                payloads += [(a, RECONNECT, syn), (a, UNANSWERED, syn), (a, RECONNECT, Payload(0, 0, 0))]
         cols = list(zip(*((a, k, p.up_bytes, p.down_bytes, p.packets) for a, k, p in payloads)))
-        return Codes(*(np.array(c, dtype=np.int64) for c in cols), n, len(replays))
+        return Codes(*(np.array(c, dtype=np.int64) for c in cols), n, len(replays), unanswered_codes, tuple(firsts))
 
     def table(self) -> np.ndarray:
         """``[code, (app, kind, up, down, packets)]``: ``LogArrays.x_table``."""
@@ -83,6 +96,10 @@ class Codes:
 
     def reconnect(self, owner: int) -> int:
         return 2 * self.apps + 1 + owner
+
+    def outage(self, event: int) -> int:
+        """The first of server outage ``event``'s codes (its index in the scenario's events)."""
+        return self.outages[event]
 
     def voice(self, which: np.ndarray) -> np.ndarray:
         """The codes of calls' data sends (``sim.population.schedule.CALLBACK_SEND``, ``VOIP_SEND``)."""

@@ -19,7 +19,7 @@ import simpy
 from sim.controlplane.network import ControlNetwork
 from sim.controlplane.rach import RandomAccessCells
 from sim.engine.controlled import ControlledPhone, LostContext
-from sim.engine.log import HEARTBEAT, MESSAGE, EventLog, LogArrays, RestartOutcome
+from sim.engine.log import HEARTBEAT, MESSAGE, SEND_STATS, EventLog, LogArrays, RestartOutcome
 from sim.engine.phone import Connection, Phone
 from sim.population.draws import BlockDraws, block_draws, blocks
 from sim.population.heartbeat import MarsHeartbeat
@@ -171,7 +171,7 @@ class _Builder:
         self.net = ControlNetwork(env, cp.nodes, tables.nodes, tables.routed, tables.is_promotion, controls,
                                   scn.simulation.seed) if closed else None
         self.cells = RandomAccessCells(env, rs.profiles, cp.nodes, tables.is_promotion, scn.simulation.seed)
-        self.stats = {"rrc_rejects": 0, "failed_sends": 0, "barred": 0, "core_rejects": 0, "failed_attaches": 0}
+        self.stats = dict.fromkeys(SEND_STATS, 0)
         if self.cells.timing:
             self.stats["rach_failures"] = 0
         # per core restart (its index in scn.events): what its devices did

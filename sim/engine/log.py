@@ -12,6 +12,8 @@ from sim.scenario.schema import SERVICE_TYPES
 # dropped, its retransmissions and those of a send to a server that is down, retransmitted SYNs;
 # sim.population.tcp), apart from the sends and connect attempts it belongs to
 HEARTBEAT, MESSAGE, RECONNECT, UNANSWERED = 0, 1, 2, 3
+#: what the closed loop counts of its devices' sends beside the nodes' statistics (``summary.controlplane``)
+SEND_STATS = ("rrc_rejects", "failed_sends", "barred", "core_rejects", "failed_attaches")
 
 
 @dataclass

@@ -74,7 +74,7 @@ class Simulation(_Model):
     # assumption: 1 ms, far below any RRC timer (the shortest, an LTE promotion, is 0.26 s); finer
     # bins only multiply the time series (see MAX_BINS in sim/scenario/budget.py)
     bin_s: AtLeast1ms = 60.0
-    # "des": event by event (SimPy); "fast": vectorised, open loop only; "auto": fast when open loop
+    # "des": event by event (SimPy); "fast": vectorised, open loop and feedback per device; "auto": fast for those
     engine: Literal["auto", "des", "fast"] = "auto"
 
     @model_validator(mode="after")
@@ -527,6 +527,18 @@ class Scenario(_Model):
         if rach:  # the built-in profiles have it off: only an override turns it on
             reasons.append("random access (" + ", ".join(rach) + ")")
         return reasons
+
+
+    def per_device_feedback(self) -> bool:
+        """Whether the closed loop's only feedback is each device's own (server outages, heartbeat and NAT
+        changes, no limited node, no random access, no adaptive heartbeat): then the fast engine runs it."""
+        return (bool(self.events) and len(self.closed_loop()) == 1  # the events are its only reason
+                and all(e.kind in PER_DEVICE_EVENTS for e in self.events)
+                and all(a.heartbeat.policy != "adaptive" for a in self.apps))
+
+
+# events whose feedback is per device: a client's own outage, retries and reconnect; its app's or NAT's timers
+PER_DEVICE_EVENTS = ("server_outage", "heartbeat_change", "nat_change")
 
 
 def _enabled(table: Any) -> bool:
