@@ -49,8 +49,8 @@ class Codes:
     then the ``replays`` kinds of replayed transfer; with unanswered codes, then for each code a
     connection sends (the streams' and the replays') the first transmission of its unanswered send
     (:meth:`failed`), then its retransmission (:meth:`again`); then, per server outage, three codes of its
-    app's (:meth:`outage`): a connect attempt's SYN, a retransmission of it, and the reconnect's own empty
-    send (``ControlledPhone._reconnect`` logs one after the reconnect)."""
+    app's (:meth:`outage`): a connect attempt's SYN, a retransmission of it, and the answered reconnect's
+    radio transfer (no bytes of its own: it carries the reconnect's and the held messages', logged as those)."""
 
     app: np.ndarray
     kind: np.ndarray

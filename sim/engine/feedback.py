@@ -93,7 +93,7 @@ def _walk(t, code, incoming, beat, last0, nat_at, nat_val, o_start, o_end, o_pol
     ``-inf``). Per outage o of its server: ``o_start``, ``o_end``, ``o_policy``, ``o_param`` (fixed interval,
     exponential initial and maximum), ``o_jitter`` and the rows' draws, an attempt's SYN offsets ``o_syns``
     (``o_nsyn`` of them, then when the attempt fails), and the first of its three codes (the SYN, its
-    retransmission, the reconnect's empty send). Its fixed heartbeat, restarted after a reconnect or an app
+    retransmission, the answered reconnect's radio transfer). Its fixed heartbeat, restarted after a reconnect or an app
     update (``ch_at``, ``ch_interval``, on the rows where the app is ``installed``): ``beat_code`` (< 0: none),
     interval, jitter and the rows' draws.
     TCP: the retransmissions of an unanswered send ``un_off``, the app's wait ``wait_s``, ``retransmit``; codes
@@ -163,8 +163,9 @@ def _walk(t, code, incoming, beat, last0, nat_at, nat_val, o_start, o_end, o_pol
                         p_next = now + (o_syns[p_o, syn] - o_syns[p_o, syn - 1])
                         if syn == n_syn:  # the attempt goes unanswered until it fails
                             step = _POLICY_WAIT
-                    else:  # answered: the reconnect, carrying what was held; the heartbeat restarts from it
-                        x_code, carry, logged = o_code[p_o] + 2, True, o_code[p_o] + 2
+                    else:  # answered: the reconnect, carrying what was held (no send of its own, so nothing
+                        # more is logged); the heartbeat restarts from it
+                        x_code, carry, logged = o_code[p_o] + 2, True, -1
                         retrying, scheduled, proc, p_next = False, False, _NO_PROCESS, np.inf
                         if beat_code >= 0:
                             p3_on, p3_nom, p3_now, p3_k, beats = True, now, now, 0, True
@@ -214,18 +215,20 @@ def _walk(t, code, incoming, beat, last0, nat_at, nat_val, o_start, o_end, o_pol
                 nr += 1
                 r_row, r_t, r_key, r_xu, r_xd = (_grow(r_row, nr), _grow(r_t, nr), _grow(r_key, nr), _grow(r_xu, nr),
                                                  _grow(r_xd, nr))
-                nl += 1 + (n_held + 1 if carry else 0)
+                own = 1 if logged != -1 else 0  # the send's own record, after the reconnect's and the held ones'
+                nl += own + (n_held + 1 if carry else 0)
                 l_t, l_row, l_code = _grow(l_t, nl), _grow(l_row, nl), _grow(l_code, nl)
                 r_key[nr - 1] = 2 * x_code if x_code >= 0 else 2 * (-2 - x_code) + 1
                 if carry:  # the reconnect first, and every message held meanwhile
                     x_up, x_down = up[reconnect], down[reconnect]
                     for h in range(n_held):
                         x_up, x_down = x_up + up[held[h]], x_down + down[held[h]]
-                        l_t[nl - 3 - h], l_row[nl - 3 - h], l_code[nl - 3 - h] = now, i, held[h]
-                    l_t[nl - 2], l_row[nl - 2], l_code[nl - 2] = now, i, reconnect
+                        l_t[nl - 2 - own - h], l_row[nl - 2 - own - h], l_code[nl - 2 - own - h] = now, i, held[h]
+                    l_t[nl - 1 - own], l_row[nl - 1 - own], l_code[nl - 1 - own] = now, i, reconnect
                     n_held = 0
                 r_row[nr - 1], r_t[nr - 1], r_xu[nr - 1], r_xd[nr - 1] = i, now, x_up, x_down
-                l_t[nl - 1], l_row[nl - 1], l_code[nl - 1] = now, i, logged
+                if own:
+                    l_t[nl - 1], l_row[nl - 1], l_code[nl - 1] = now, i, logged
                 if logged == s_code or carry:
                     last = now
             if beats and p3_on:  # the restarted heartbeat's next beat, on the SimPy process's clock
