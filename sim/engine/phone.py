@@ -30,7 +30,8 @@ class Connection:
         self.beat_gen = 0  # closed loop: which restarted heartbeat process is the live one
         # a send found the connection dropped: the app waits out its timeout and reconnects then (network.tcp)
         self.redial_s: float | None = None
-        self.failed: tuple[int, int, Payload] | None = None  # that send (app, kind, payload): it goes with the reconnect
+        # that send (app, kind, payload): it goes with the reconnect
+        self.failed: tuple[int, int, Payload] | None = None
 
     def outage_at(self, t: float):
         """The outage (event, draws) of this connection's server at ``t``, if any."""

@@ -100,7 +100,8 @@ class Reducer:
     whichever process reduced them.
     """
 
-    PER_DEVICE = ("dev_msgs", "dev_voice_msgs", "dev_sms_msgs", "dev_promos", "dev_up", "dev_down", "dev_packets", "energy",
+    PER_DEVICE = ("dev_msgs", "dev_voice_msgs", "dev_sms_msgs", "dev_promos", "dev_up", "dev_down", "dev_packets",
+                  "energy",
                   "state_time")
     ADDITIVE = ("bin_proc", "app_proc", "bin_up", "bin_down", "app_bytes", "app_kind", "installed", "traffic",
                 "call_legs", "voice_radio", "call_attempts", "app_state_s")

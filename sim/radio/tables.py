@@ -18,8 +18,9 @@ from sim.radio.profiles import Profile
 
 MODULES: dict[str, ModuleType] = {"umts": umts, "lte": lte, "nr": nr}
 # The signalling of each call type (and short message) on each radio that is not the RRC machines': its
-# legs (procedure, occurrences per call), then what else a carried call exchanges. A cs, csfb or volte attempt is one leg,
-# the placing device's (the far party's leg is its own attempt, as BHCA per subscriber counts legs); a
+# legs (procedure, occurrences per call), then what else a carried call exchanges. A cs, csfb or volte
+# attempt is one leg, the placing device's (the far party's leg is its own attempt, as BHCA per subscriber
+# counts legs); a
 # call-back has the network call both parties (reference §6): two mobile-terminated CS legs, on LTE each
 # by fallback; the called party's pages it in every cell of the area ("a mobile-terminated leg adds ...
 # paging in every cell", reference §6; the PS paging area stands in for the location area), the caller's
