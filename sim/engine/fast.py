@@ -99,10 +99,11 @@ def _sends(scn: Scenario, d: BlockDraws, codes: Codes, tcp: TcpTiming, log: Tran
     """Every connection's sends through the NAT, logged in ``log``; what goes on the radio."""
     end_s, nat_s, group = scn.simulation.duration_s, scn.network.nat_timeout_s, scn.groups[d.group]
     parts: list[RadioSends] = []
+    batching_s = group.alarm_window_s or 0.0  # batched alarms leave gaps up to a window longer
     for conn in connection_streams(scn, d, push_users(scn, d)):
         if conn.owner == len(scn.apps):  # the push channel
             parts += open_loop(conn, codes, (d.push_phase - 1.0) * group.push_interval_s, nat_s, tcp, end_s, log,
-                               group.push_interval_s)
+                               group.push_interval_s + batching_s)
             continue
         a, hb, draws = conn.owner, scn.apps[conn.owner].heartbeat, d.apps[conn.owner]
         if hb.policy == "adaptive":
@@ -111,7 +112,8 @@ def _sends(scn: Scenario, d: BlockDraws, codes: Codes, tcp: TcpTiming, log: Tran
             continue
         # steady state, as the SimPy engine: the last packet one heartbeat interval before the first beat
         if hb.policy == "fixed":
-            last_s, gap_s = draws.phase * hb.interval_s - hb.interval_s, hb.interval_s * (1.0 + hb.jitter)
+            last_s = draws.phase * hb.interval_s - hb.interval_s
+            gap_s = hb.interval_s * (1.0 + hb.jitter) + batching_s
         else:
             last_s, gap_s = np.zeros(d.n), None
         parts += open_loop(conn, codes, last_s, nat_s, tcp, end_s, log, gap_s)

@@ -333,6 +333,10 @@ class Reducer:
         # each app's radio energy: the states its records began, but for idle (no app's), and its promotions'
         not_idle = np.array([s not in IDLE_STATES for _, s in tables.states])
         app_j = (self.app_state_s[1:] * not_idle) @ tables.state_power_w + self.app_proc[1:] @ self.extra_j_of
+        # the rest, summed as such (not a difference, which rounding leaves a little off zero): idle, and what
+        # no app's record began
+        idle_j = float((self.app_state_s[1:] * ~not_idle).sum(axis=0) @ tables.state_power_w
+                       + self.app_state_s[0] @ tables.state_power_w + self.app_proc[0] @ self.extra_j_of)
         radio_j = float(self.energy.sum())
         drain_j = radio_j + scn.battery.other_power_mw / 1000.0 * n_dev * end_s  # what the batteries gave
         app_rows = [{
@@ -404,7 +408,7 @@ class Reducer:
             "energy": {"radio_j_per_device_hour": radio_j / device_hours,
                        "radio_j_per_device_day": 24.0 * radio_j / device_hours,
                        # the radio's draw in no app's name: idle, and states no app's record began
-                       "idle_radio_j": radio_j - float(app_j.sum())},
+                       "idle_radio_j": idle_j},
             "battery": _battery(scn.battery, self.energy, group_of, [g.name for g in scn.groups], end_s),
             "traffic": {"packets_total": packets, "bytes_total": up + down, "up_bytes": up, "down_bytes": down,
                         "messages_held": held},

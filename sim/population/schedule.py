@@ -75,6 +75,19 @@ def _dense(offsets: np.ndarray, values: np.ndarray, fill: float | bool) -> np.nd
     return out
 
 
+def batched(times: np.ndarray, window_s: float | None, phase: np.ndarray, end_s: float) -> np.ndarray:
+    """Alarm times ``[device, k]`` as the OS delivers them when it batches alarms into windows of
+    ``window_s`` (``Group.alarm_window_s``; None: exact): each at the first of its device's window
+    boundaries, ``(phase + k) x window_s``, at or after it; ``inf`` past ``end_s``. The device's grid
+    phase is its push-channel phase draw (the OS's own alarm), so no draw changes."""
+    if window_s is None:
+        return times
+    grid = phase[:, None]
+    out = (np.ceil(times / window_s - grid) + grid) * window_s
+    np.copyto(out, np.inf, where=out >= end_s)
+    return out
+
+
 def connection_streams(scenario: Scenario, d: BlockDraws, uses_push: np.ndarray) -> list[ConnectionStreams]:
     """The open-loop streams of every connection: each app's own (in app order), then the push channel.
 
@@ -82,6 +95,7 @@ def connection_streams(scenario: Scenario, d: BlockDraws, uses_push: np.ndarray)
     an adaptive app's connection lists its messages only.
     """
     end_s, n_apps = scenario.simulation.duration_s, len(scenario.apps)
+    window_s = scenario.groups[d.group].alarm_window_s
     replays = trace_codes(scenario)
     own: list[ConnectionStreams] = []
     push: list[Stream] = []
@@ -95,7 +109,8 @@ def connection_streams(scenario: Scenario, d: BlockDraws, uses_push: np.ndarray)
         streams = [message]
         if app.heartbeat.policy == "fixed":
             hb = app.heartbeat
-            beats = fixed_beat_times(hb.interval_s, hb.jitter, draws.phase, draws.jitter, end_s)
+            beats = batched(fixed_beat_times(hb.interval_s, hb.jitter, draws.phase, draws.jitter, end_s), window_s,
+                            d.push_phase, end_s)
             np.copyto(beats, np.inf, where=~draws.installed[:, None])
             streams.insert(0, Stream(2 * a, beats, None))
         if a in replays:
@@ -104,7 +119,8 @@ def connection_streams(scenario: Scenario, d: BlockDraws, uses_push: np.ndarray)
             np.copyto(times, np.inf, where=~draws.installed[:, None])
             streams.append(Stream(first, times, incoming, first + kind))
         own.append(ConnectionStreams(a, tuple(streams)))
-    beats = fixed_beat_times(scenario.groups[d.group].push_interval_s, 0.0, d.push_phase, _NO_JITTER, end_s)
+    beats = batched(fixed_beat_times(scenario.groups[d.group].push_interval_s, 0.0, d.push_phase, _NO_JITTER, end_s),
+                    window_s, d.push_phase, end_s)
     np.copyto(beats, np.inf, where=~uses_push[:, None])
     return own + [ConnectionStreams(n_apps, (*push, Stream(2 * n_apps, beats, None)))]
 

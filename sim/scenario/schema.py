@@ -222,6 +222,13 @@ class Group(_Model):
     # assumption: the push heartbeat is as small as an IM heartbeat.
     push_up_bytes: Bytes = 70
     push_down_bytes: Bytes = 60
+    # The OS batches the apps' wake-up alarms (fixed heartbeats and the push channel's) into windows of
+    # this length: an alarm fires at the first window boundary at or after its time, so alarms of several
+    # apps that fall in one window share one wake-up. page: Android's AlarmManager from API 19 delivers
+    # inexact alarms "batched together ... so the system wakes the device once" and never before their
+    # time (developer.android.com AlarmManager, "Schedule alarms"). None: exact alarms (the model before).
+    # Minimum 0.1 s, as an interval (assumption).
+    alarm_window_s: AtLeast100ms | None = None
 
 
 class NodeCapacity(_Model):
