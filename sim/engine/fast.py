@@ -17,6 +17,8 @@ and that needs the per-event engine (``sim.engine.des``).
 """
 from __future__ import annotations
 
+import math
+
 from collections.abc import Iterator
 
 import numpy as np
@@ -99,7 +101,8 @@ def _sends(scn: Scenario, d: BlockDraws, codes: Codes, tcp: TcpTiming, log: Tran
     """Every connection's sends through the NAT, logged in ``log``; what goes on the radio."""
     end_s, nat_s, group = scn.simulation.duration_s, scn.network.nat_timeout_s, scn.groups[d.group]
     parts: list[RadioSends] = []
-    batching_s = group.alarm_window_s or 0.0  # batched alarms leave gaps up to a window longer
+    # the longest gap a heartbeat leaves: batched alarms make it up to a window longer; Doze, hours
+    batching_s = math.inf if group.doze is not None else group.alarm_window_s or 0.0
     for conn in connection_streams(scn, d, push_users(scn, d)):
         if conn.owner == len(scn.apps):  # the push channel
             parts += open_loop(conn, codes, (d.push_phase - 1.0) * group.push_interval_s, nat_s, tcp, end_s, log,

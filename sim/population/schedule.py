@@ -16,7 +16,7 @@ import numpy as np
 
 from sim.population.draws import BlockDraws, fixed_beat_times
 from sim.population.traffic import Payload
-from sim.scenario.schema import CALL_TYPES, VOIP_BATCH_S, Scenario
+from sim.scenario.schema import CALL_TYPES, VOIP_BATCH_S, Doze, Scenario
 from sim.trace.replay import Pattern, load_pattern, replay_times
 
 _NO_JITTER = np.zeros(0)
@@ -88,41 +88,74 @@ def batched(times: np.ndarray, window_s: float | None, phase: np.ndarray, end_s:
     return out
 
 
+def doze_windows(doze: Doze, end_s: float) -> np.ndarray:
+    """``[k, (start, end)]`` of the Doze maintenance windows that start before ``end_s`` (``Group.doze``):
+    the first gaps as listed, then the last one's period repeated (a closed form, however many)."""
+    *first, last = doze.intervals_s
+    gaps = np.array([*first, last]) + np.append(0.0, np.full(len(first), doze.window_s))  # start to start
+    starts = doze.enter_after_s + np.cumsum(gaps)
+    period = last + doze.window_s
+    repeats = max(0, int(np.ceil((end_s - starts[-1]) / period)))
+    starts = np.concatenate([starts, starts[-1] + period * np.arange(1, repeats + 1)])
+    starts = starts[starts < end_s]
+    return np.stack([starts, starts + doze.window_s], axis=1)
+
+
+def dozed(times: np.ndarray, doze: Doze | None, end_s: float) -> np.ndarray:
+    """Send times ``[device, k]`` under Doze: one in Doze outside a maintenance window waits for the
+    next window's start (``inf`` if none comes before ``end_s``); before Doze or in a window, as it was."""
+    if doze is None:
+        return times
+    windows = doze_windows(doze, end_s)
+    starts, ends = windows[:, 0], windows[:, 1]
+    k = np.searchsorted(ends, times, side="right")  # the first window not over by then
+    waiting = (times >= doze.enter_after_s) & ((k == ends.size) | (times < starts[np.minimum(k, ends.size - 1)]))
+    out = times.copy()
+    out[waiting] = np.append(starts, np.inf)[k[waiting]]
+    return out
+
+
 def connection_streams(scenario: Scenario, d: BlockDraws, uses_push: np.ndarray) -> list[ConnectionStreams]:
     """The open-loop streams of every connection: each app's own (in app order), then the push channel.
 
     Adaptive heartbeats are not open-loop (each beat depends on what the last one found), so
-    an adaptive app's connection lists its messages only.
+    an adaptive app's connection lists its messages only. Fixed heartbeats go as the OS batches
+    alarms (:func:`batched`); under Doze every send waits for a maintenance window (:func:`dozed`)
+    but a push-channel message to the phone (high priority: assumption).
     """
     end_s, n_apps = scenario.simulation.duration_s, len(scenario.apps)
-    window_s = scenario.groups[d.group].alarm_window_s
+    window_s, doze = scenario.groups[d.group].alarm_window_s, scenario.groups[d.group].doze
     replays = trace_codes(scenario)
     own: list[ConnectionStreams] = []
     push: list[Stream] = []
     for a, (app, draws) in enumerate(zip(scenario.apps, d.apps)):
         messages = _dense(draws.msg_offsets, draws.msg_times_s, np.inf)
         np.copyto(messages, np.inf, where=~draws.installed[:, None])
-        message = Stream(2 * a + 1, messages, _dense(draws.msg_offsets, draws.msg_incoming, False))
+        incoming = _dense(draws.msg_offsets, draws.msg_incoming, False)
         if app.connection == "push":
-            push.append(message)
+            if doze is not None:  # what the phone sends waits; what the push service sends it does not
+                messages = np.where(incoming, messages, dozed(messages, doze, end_s))
+                order = np.argsort(messages, axis=1, kind="stable")
+                messages, incoming = np.take_along_axis(messages, order, 1), np.take_along_axis(incoming, order, 1)
+            push.append(Stream(2 * a + 1, messages, incoming))
             continue
-        streams = [message]
+        streams = [Stream(2 * a + 1, dozed(messages, doze, end_s), incoming)]
         if app.heartbeat.policy == "fixed":
             hb = app.heartbeat
             beats = batched(fixed_beat_times(hb.interval_s, hb.jitter, draws.phase, draws.jitter, end_s), window_s,
                             d.push_phase, end_s)
             np.copyto(beats, np.inf, where=~draws.installed[:, None])
-            streams.insert(0, Stream(2 * a, beats, None))
+            streams.insert(0, Stream(2 * a, dozed(beats, doze, end_s), None))
         if a in replays:
             first, pattern = replays[a]
-            times, kind, incoming = replay_times(pattern, draws.phase, end_s)
+            times, kind, replay_in = replay_times(pattern, draws.phase, end_s)
             np.copyto(times, np.inf, where=~draws.installed[:, None])
-            streams.append(Stream(first, times, incoming, first + kind))
+            streams.append(Stream(first, dozed(times, doze, end_s), replay_in, first + kind))
         own.append(ConnectionStreams(a, tuple(streams)))
     beats = batched(fixed_beat_times(scenario.groups[d.group].push_interval_s, 0.0, d.push_phase, _NO_JITTER, end_s),
                     window_s, d.push_phase, end_s)
     np.copyto(beats, np.inf, where=~uses_push[:, None])
-    return own + [ConnectionStreams(n_apps, (*push, Stream(2 * n_apps, beats, None)))]
+    return own + [ConnectionStreams(n_apps, (*push, Stream(2 * n_apps, dozed(beats, doze, end_s), None)))]
 
 
 def open_loop_sends(scenario: Scenario, d: BlockDraws, uses_push: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -211,6 +211,19 @@ class App(_Model):
         return self
 
 
+class Doze(_Model):
+    """Android Doze (docs/model.md §5): a stationary phone with its screen off defers network access to
+    maintenance windows whose spacing grows. page: reference §5 (developer.android.com, community
+    measurements): enters after about 1 h idle; windows after 1, 2 and 4 h, then every 6 h; 5-10 min each."""
+
+    # seconds from the run's start (taken as the screen going off) to entering Doze. page: about 1 h
+    enter_after_s: NonNegative = 3600.0
+    # the gaps before each maintenance window, from entering or the last window's end; the last repeats. page
+    intervals_s: Annotated[list[AtLeast1s], Field(min_length=1, max_length=100)] = [3600.0, 7200.0, 14400.0, 21600.0]
+    # how long a window lasts. page: 5-10 min; the shorter: assumption
+    window_s: AtLeast1s = 300.0
+
+
 class Group(_Model):
     name: Label
     devices: Annotated[int, Field(ge=1, le=MAX_DEVICES)]
@@ -229,6 +242,8 @@ class Group(_Model):
     # time (developer.android.com AlarmManager, "Schedule alarms"). None: exact alarms (the model before).
     # Minimum 0.1 s, as an interval (assumption).
     alarm_window_s: AtLeast100ms | None = None
+    # Doze on every phone of the group (a mitigation; None: never, the model before)
+    doze: Doze | None = None
 
 
 class NodeCapacity(_Model):
