@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from sim.population.draws import BlockDraws, fixed_beat_times
 from sim.population.traffic import Payload
@@ -73,6 +74,32 @@ def _dense(offsets: np.ndarray, values: np.ndarray, fill: float | bool) -> np.nd
     out = np.full((counts.size, int(counts.max(initial=0))), fill, dtype=values.dtype)
     out[np.arange(out.shape[1]) < counts[:, None]] = values
     return out
+
+
+@njit(cache=True)
+def _restart(first: np.ndarray, interval_s: float, jitter: float, draws: np.ndarray, messages: np.ndarray,
+             end_s: float, width: int) -> np.ndarray:
+    out = np.full((first.size, width), np.inf)
+    for i in range(first.size):
+        t, k, m = first[i], 0, 0
+        while k < width:
+            gap = interval_s * (1.0 + jitter * draws[i, k]) if draws.shape[1] else interval_s
+            while m < messages.shape[1] and messages[i, m] < t:  # a message before the beat restarts its timer
+                t, m = messages[i, m] + gap, m + 1
+            if t >= end_s:
+                break
+            out[i, k], t, k = t, t + gap, k + 1
+    return out
+
+
+def restarted_beats(interval_s: float, jitter: float, phase: np.ndarray, jitter_draws: np.ndarray,
+                    messages: np.ndarray, end_s: float) -> np.ndarray:
+    """Fixed heartbeat times ``[device, beat]`` whose timer restarts at each message (``messages``:
+    ``[device, k]`` in time order, ``inf`` after the last; ``Heartbeat.restart_on_traffic``): the first
+    due at ``phase x interval``; each next one gap after the beat or the latest message before it, the
+    gap ``interval x (1 + jitter x draw)`` with the pending beat's draw, as :func:`fixed_beat_times`."""
+    width = int(end_s / (interval_s * (1.0 - jitter))) + 2
+    return _restart(phase * interval_s, interval_s, jitter, jitter_draws, messages, end_s, width)
 
 
 def batched(times: np.ndarray, window_s: float | None, phase: np.ndarray, end_s: float) -> np.ndarray:
@@ -142,8 +169,10 @@ def connection_streams(scenario: Scenario, d: BlockDraws, uses_push: np.ndarray)
         streams = [Stream(2 * a + 1, dozed(messages, doze, end_s), incoming)]
         if app.heartbeat.policy == "fixed":
             hb = app.heartbeat
-            beats = batched(fixed_beat_times(hb.interval_s, hb.jitter, draws.phase, draws.jitter, end_s), window_s,
-                            d.push_phase, end_s)
+            beats = restarted_beats(hb.interval_s, hb.jitter, draws.phase, draws.jitter, messages, end_s) \
+                if hb.restart_on_traffic else fixed_beat_times(hb.interval_s, hb.jitter, draws.phase, draws.jitter,
+                                                               end_s)
+            beats = batched(beats, window_s, d.push_phase, end_s)
             np.copyto(beats, np.inf, where=~draws.installed[:, None])
             streams.insert(0, Stream(2 * a, dozed(beats, doze, end_s), None))
         if a in replays:

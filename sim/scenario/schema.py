@@ -142,6 +142,10 @@ class Heartbeat(_Model):
     # assumption: about one small TCP/TLS segment each way (the example figures).
     up_bytes: Bytes = 70
     down_bytes: Bytes = 60
+    # fixed only: the heartbeat timer restarts at each of the app's messages (either way), as a client
+    # that beats only after interval_s of silence on its connection does (a mitigation). assumption:
+    # false, the timer runs regardless (the model before; no client's rule is published)
+    restart_on_traffic: bool = False
     # adaptive ("Tencent Mars smart heartbeat"), code: Tencent/mars mars/stn/config.h (2018 values)
     # minimum 0.1 s for both, as interval_s (assumption); Mars MinHeartInterval is 210 s
     min_interval_s: AtLeast100ms = 210.0
