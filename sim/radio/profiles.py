@@ -229,7 +229,7 @@ class NrProfile(_Profile):
     PAGINGS: ClassVar[tuple[str, ...]] = ("paging", "ran_paging")
     PROCEDURES: ClassVar[tuple[str, ...]] = (
         "service_request", "release", "suspend", "resume", "inactive_release", "paging", "ran_paging",
-        "call_setup", "attach", "rrc_reject", "service_reject", "periodic_registration", "rna_update", "sms",
+        "call_setup", "attach", "rrc_reject", "service_reject", "periodic_registration", "rna_update", "sms", "sdt",
     )
     radio: Literal["nr"]
     tail_s: Positive
@@ -242,6 +242,8 @@ class NrProfile(_Profile):
     t3502_s: RetryTimer
     attach_attempts: AttachAttempts
     t380_s: Timer
+    sdt_enabled: bool
+    sdt_max_bytes: Annotated[int, Field(ge=0, le=10**6)]
     idle_power_mw: NonNegative
     inactive_power_mw: NonNegative
     connected_power_mw: NonNegative

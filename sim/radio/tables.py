@@ -100,10 +100,11 @@ class ModelTables:
         return run_rows(module.rows, self.specs[radio], module.CHAIN, t, runs, key, up, down, app_of_key, device,
                         end_s)
 
-    @staticmethod
-    def uses_bytes(radio: str) -> bool:
-        """Whether ``radio``'s promotions depend on the bytes a transfer carries."""
-        return getattr(MODULES[radio], "USES_BYTES", False)
+    def uses_bytes(self, radio: str) -> bool:
+        """Whether ``radio``'s machine (as its profile sets it) depends on the bytes a transfer carries."""
+        module = MODULES[radio]
+        return module.uses_bytes(self.specs[radio]) if hasattr(module, "uses_bytes") else \
+            getattr(module, "USES_BYTES", False)
 
 
 def build_tables(profiles: dict[str, Profile], radios: list[str], seed: int = 0, apps: int = 0) -> ModelTables:
