@@ -7,8 +7,6 @@ additive accumulators, so memory is bounded by the population, not by the number
 from __future__ import annotations
 
 import math
-from functools import cache
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import numpy as np
@@ -21,17 +19,10 @@ from sim.metrics.results import Results
 from sim.radio.tables import ModelTables
 from sim.scenario import ResolvedScenario
 from sim.scenario.schema import CALL_TYPES, PSEUDO_APPS, SERVICE_APP, SERVICE_TYPES, SMS_APP, SMS_TYPES, VOICE_APP
+from sim.version import software_version
 
 # the states in which a device holds a radio connection (for a call's connected seconds)
 CONNECTED_STATES = ("CELL_DCH", "CELL_FACH", "RRC_CONNECTED")
-
-
-@cache
-def software_version() -> str:
-    try:
-        return version("signalsim")
-    except PackageNotFoundError:  # running from a source tree that was not installed
-        return "unknown"
 
 
 class _Coverage:
