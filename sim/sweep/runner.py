@@ -23,7 +23,6 @@ from sim.outputs.files import RUN, write_results
 from sim.outputs.folders import Layout, prepare_folder
 from sim.scenario import resolve
 from sim.scenario.schema import DeviceTable
-from sim.sweep.plots import write_sweep_plots
 from sim.sweep.points import Run, expand
 from sim.sweep.spec import Sweep
 from sim.sweep.store import PointStore, Record, write_atomic
@@ -100,8 +99,11 @@ def run_sweep(sweep: Sweep, out_dir: str | Path, *, workers: int = 1, executor: 
     path = write_atomic(out_dir / TABLE, lambda tmp: table.to_parquet(tmp, index=False))
     if csv:
         write_atomic(out_dir / "results.csv", lambda tmp: table.to_csv(tmp, index=False))
-    axes = [axis.column for axis in sweep.spec.axes]
-    written = write_sweep_plots(table, axes, out_dir / "plots", zipped=sweep.spec.mode == "zip") if plots else []
+    written: list[Path] = []
+    if plots:  # matplotlib is imported only to draw: not by --no-plots, nor by the workers (this module's preload)
+        from sim.sweep.plots import write_sweep_plots
+        axes = [axis.column for axis in sweep.spec.axes]
+        written = write_sweep_plots(table, axes, out_dir / "plots", zipped=sweep.spec.mode == "zip")
     return SweepReport(len(runs), len(todo), len(runs) - len(todo), int((table["status"] == "failed").sum()),
                        path, written)
 
