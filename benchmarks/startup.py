@@ -15,11 +15,21 @@ Each measurement is a fresh process, as a user starts it, timed by GNU time (``/
 * ``import sim.cli``: its cumulative import time as ``python -X importtime`` reports it (in-process,
   so without the interpreter's own start and exit), and which of the heavy libraries (matplotlib,
   pandas, pyarrow, Numba, SimPy, Dask) importing it loads: none is expected.
+* baselines, timed alike: ``python -c pass`` (the interpreter's start and exit) and ``python -c
+  "import numpy, pandas, numba, pydantic, click, rich, gc; gc.freeze()"``, the libraries a run
+  cannot do without, left at exit as the console script leaves them (frozen, see
+  ``sim.cli.main``): the floor under ``run --no-plots``, so that what is signalsim's own shows
+  on a machine whose speed varies (the floor leaves out what Numba does when it loads the first
+  kernel).
 * ``first run``: ``run --no-plots`` once with an empty Numba cache (``NUMBA_CACHE_DIR`` set to a
   new folder; skipped with ``--no-cold``): what the first run after installing, or after a change
   to a kernel's source, costs while the kernels compile. Not part of the target.
 
-An untimed run comes first, so that Numba's cache is filled and the files are in the page cache.
+An untimed run comes first, so that Numba's cache is filled, the package's bytecode is cached
+(that run is started without ``PYTHONDONTWRITEBYTECODE``, as Python runs by default; the timed
+ones read the cache either way) and the files are in the page cache: the figures are those of
+every run after the first on a default install. Without cached bytecode each start compiles the
+package's forty modules again (about 50 ms here).
 Printed: each measurement's median, minimum and maximum, user + system CPU seconds (GNU time),
 the load average (other work on this shared machine slows every figure), and PASS / FAIL. The
 exit status is 0 whatever the figures.
@@ -45,6 +55,7 @@ QUICKSTART = REPO_ROOT / "scenarios" / "quickstart.toml"
 GNU_TIME = "/usr/bin/time"
 TARGET_S = 1.0  # issue 14: `signalsim run --no-plots` on the quickstart, median of 5 whole-process runs
 HEAVY = ("matplotlib", "pandas", "pyarrow", "numba", "simpy", "dask", "distributed")
+LIBRARIES = "import numpy, pandas, numba, pydantic, click, rich, gc; gc.freeze()"  # what `run` cannot do without
 
 
 def signalsim() -> list[str]:
@@ -118,9 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
         work = Path(tmp)
-        timed(run_cmd(work / "warm-up"))  # fills Numba's cache if empty; the files come into the page cache
+        # fills Numba's cache and the package's bytecode cache, as a first run does by default
+        timed(run_cmd(work / "warm-up"), {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"})
         figures["run"] = series([timed(run_cmd(work / f"run-{i}")) for i in range(args.repeat)])
         figures["help"] = series([timed([*signalsim(), "--help"]) for _ in range(args.repeat)])
+        figures["python"] = series([timed([sys.executable, "-c", "pass"]) for _ in range(args.repeat)])
+        figures["libraries"] = series([timed([sys.executable, "-c", LIBRARIES]) for _ in range(args.repeat)])
         figures["import"] = import_time(args.repeat)
         if not args.no_cold:
             env = {**os.environ, "NUMBA_CACHE_DIR": str(work / "numba-cache")}
@@ -128,6 +142,11 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"  {'signalsim run quickstart --no-plots':<38}{fmt(figures['run'])}")
     print(f"  {'signalsim --help':<38}{fmt(figures['help'])}")
+    print(f"  {'python -c pass':<38}{fmt(figures['python'])}")
+    label = 'python -c "import numpy, pandas, ..."'
+    print(f"  {label:<38}{fmt(figures['libraries'])}")
+    own = figures["run"]["median_s"] - figures["libraries"]["median_s"]
+    print(f"  {'run above the libraries':<38}{own:.2f} s (signalsim, the kernels' loading, the run, the files)")
     heavy = ", ".join(figures["import"]["heavy_loaded"]) or "none of " + ", ".join(HEAVY)
     print(f"  {'import sim.cli (-X importtime)':<38}median {figures['import']['median_s']:.3f} s; loads {heavy}")
     if "cold" in figures:
