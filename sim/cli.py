@@ -115,8 +115,8 @@ def cli() -> None:
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a scenario value, e.g. --set simulation.duration_s=600 (repeatable).")
 @click.option("--engine", type=click.Choice(["auto", "des", "fast"]),
-              help="Replace simulation.engine: des (SimPy, event by event), fast (vectorised, open loop only) "
-                   "or auto (fast unless the control plane pushes back).")
+              help="Replace simulation.engine: des (SimPy, event by event), fast (vectorised: open loop and "
+                   "feedback per device) or auto (fast unless the control plane pushes back).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes for a fast-engine run, split by device chunks (the results are identical).")
 @click.option("--scheduler", metavar="ADDRESS", help=SCHEDULER_HELP + " Replaces --workers.")
@@ -163,20 +163,16 @@ def run(scenario: Path | None, out_dir: Path | None, seed: int | None, overrides
     plots = None
     if not no_plots:
         from sim.outputs.plots import write_plots as plots  # matplotlib is imported only to draw
-    try:
-        write_results(results, rs.to_toml(provenance(wall_s)), target, plots, rs.scenario.outputs.devices)
-    except OutputError as exc:
-        _bad_output(exc)
-    except OSError as exc:
-        click.echo(f"error: {printable(str(target))}: cannot write results: {exc.strerror or exc}", err=True)
-        sys.exit(1)
+    _write(target, lambda: write_results(results, rs.to_toml(provenance(wall_s)), target, plots,
+                                         rs.scenario.outputs.devices))
     if not quiet:
         sys.stdout.write(report.get())
         n_devices = len(results.devices)
         table = device_file(rs.scenario.outputs.devices, n_devices)
         hint = "; --devices csv for a spreadsheet" if table == "devices.parquet" else ""
         click.echo(f"per-device table: {table or 'not written'} ({n_devices:,} devices{hint})")
-        click.echo(f"results written to {printable(str(target))}/ ({wall_s:.1f} s)")
+        click.echo(f"results written to {printable(str(target))}/ ({wall_s:.1f} s); the answer on one page: "
+                   f"{printable(str(target / 'report.html'))}")
 
 
 @cli.command()
@@ -216,7 +212,7 @@ def validate(out_dir: Path | None, engine: str, cases: tuple[str, ...], quick: b
         except OSError as exc:
             click.echo(f"error: {printable(str(out_dir))}: cannot write results: {exc.strerror or exc}", err=True)
             sys.exit(1)
-        click.echo(f"written to {printable(str(out_dir))}/")
+        click.echo(f"written to {printable(str(out_dir))}/ (every check on one page: report.html)")
     sys.exit(0 if validation.passed else 1)
 
 
@@ -263,7 +259,48 @@ def sweep(sweep_file: Path, out_dir: Path | None, workers: int, scheduler: str |
     if not quiet:
         failed = f", {report.failed} failed (see the error column)" if report.failed else ""
         click.echo(f"{report.runs} runs: {report.ran} run now, {report.skipped} already done{failed}; "
-                   f"table written to {report.table}", err=True)
+                   f"table written to {report.table}, the report to {report.report}", err=True)
+
+
+@cli.command()
+@click.argument("capture", type=click.Path(path_type=Path))
+@click.option("--radio", type=LazyChoice("sim.radio.profiles", lambda m: m.RADIOS), default="lte", show_default=True,
+              help="The RRC profile to run.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a profile value as in a scenario, e.g. --set network.overrides.lte.tail_s=5 "
+                   "(repeatable).")
+@click.option("--device", metavar="ADDR", help="The device's address [default: the address in every packet, else "
+                                                "the side that opened each connection].")
+@click.option("--app", "app_flows", multiple=True, metavar="NAME=FLOW",
+              help="Name the flows matching FLOW (ADDR:PORT/PROTO, parts may be * or left out) as app NAME "
+                   "(repeatable).")
+@click.option("--apps", "apps_file", type=click.Path(path_type=Path),
+              help="A TOML file of NAME = \"FLOW\" (or a list of flows) lines, as --app.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output directory [default: results/trace-<capture name>/].")
+@click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
+@click.option("--quiet", "-q", is_flag=True, help="No terminal summary.")
+def trace(capture: Path, radio: str, overrides: tuple[str, ...], device: str | None, app_flows: tuple[str, ...],
+          apps_file: Path | None, out_dir: Path | None, no_plots: bool, quiet: bool) -> None:
+    """Run one device's packet capture (pcap or pcapng) through an RRC profile: states, signalling, energy."""
+    from sim.trace.files import TRACE, default_folder, write_trace
+    from sim.trace.report import render_trace
+    from sim.trace.run import app_map, trace_capture
+
+    target = out_dir or default_folder(capture)
+    _check_out(target, TRACE)
+    try:
+        result = trace_capture(capture, radio, overrides, device, app_map(app_flows, apps_file))
+    except ScenarioError as exc:
+        _bad_input(exc)
+    console = Console()
+    with console.capture() as report:  # rendered before anything is written: a failure here replaces nothing
+        if not quiet:
+            render_trace(result, console)
+    _write(target, lambda: write_trace(result, target, plots=not no_plots))
+    if not quiet:
+        sys.stdout.write(report.get())
+        click.echo(f"results written to {printable(str(target))}/")
 
 
 def _bad_input(exc: ScenarioError) -> NoReturn:
@@ -278,6 +315,17 @@ def _check_out(target: Path, layout: Layout) -> None:
         check_target(target, layout)
     except OutputError as exc:
         _bad_output(exc)
+
+
+def _write(target: Path, write: Callable[[], object]) -> None:
+    """Write a command's results folder; a folder it may not use is exit 2, a failed write exit 1, one line each."""
+    try:
+        write()
+    except OutputError as exc:
+        _bad_output(exc)
+    except OSError as exc:
+        click.echo(f"error: {printable(str(target))}: cannot write results: {exc.strerror or exc}", err=True)
+        sys.exit(1)
 
 
 def _bad_output(exc: OutputError) -> NoReturn:
@@ -309,6 +357,8 @@ def _why(scenario: Scenario) -> str:
     if scenario.simulation.engine != "auto":
         return "simulation.engine"
     closed = scenario.closed_loop()
+    if closed and scenario.per_device_feedback():
+        closed.append("feedback per device only")
     return "auto: " + ("; ".join(closed) if closed else "open loop")
 
 

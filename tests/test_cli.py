@@ -40,7 +40,8 @@ def test_run_writes_every_output(tmp_path: Path) -> None:
     result, out, _ = invoke(tmp_path, GOOD)
     assert result.exit_code == 0, result.output
     for name in ("summary.json", "timeseries.csv", "apps.csv", "devices.csv", "scenario.resolved.toml",
-                 "plots/signalling.png", "plots/rrc_states.png", "plots/apps.png", "plots/lorenz.png"):
+                 "plots/signalling.png", "plots/rrc_states.png", "plots/apps.png", "plots/lorenz.png",
+                 "report.html"):
         assert (out / name).is_file(), name
     summary = json.loads((out / "summary.json").read_text())
     for key in ("scenario", "seed", "engine", "duration_s", "devices"):

@@ -38,3 +38,17 @@ def test_every_profile_default_is_documented() -> None:
         for proc in builtin_profile_data(radio)["messages"]:
             assert f"`{proc}`" in model, (radio, proc)
     assert os.path.exists(ROOT / "docs" / "performance.md")
+
+
+def test_every_tcp_parameter_is_documented_with_its_default() -> None:
+    from sim.scenario.schema import Tcp
+
+    model = (ROOT / "docs" / "model.md").read_text(encoding="utf-8")
+    rows: dict[str, list[str]] = {}  # the first row of each key: §6's table (default, source and tag)
+    for line in model.splitlines():
+        if line.startswith("| `network.tcp."):
+            rows.setdefault(line.split("|")[1].strip(), [c.strip() for c in line.split("|")[2:4]])
+    for name, field in Tcp.model_fields.items():
+        default, source = rows[f"`network.tcp.{name}`"]
+        assert default.split()[0] == str(field.default).lower() or float(default.split()[0]) == field.default, name
+        assert source.split(":")[0] in ("page", "code", "derived", "assumption"), name

@@ -128,7 +128,25 @@ CASES: list[tuple[str, dict[str, str | bytes], tuple[str, ...], int]] = [
     ("capacity-denormal", {"s.toml": GOOD + "[controlplane.nodes.eNB]\nmessages_per_s = 5e-324\n"}, RUN, 1),
     ("event-after-run", {"s.toml": STORM.replace("end_s = 300.0", "end_s = 6000.0")}, RUN, 1),
     ("event-kind-unknown", {"s.toml": GOOD + '[[events]]\nkind = "meteor"\nat_s = 1.0\n'}, RUN, 1),
+    ("tcp-rto-below-floor", {"s.toml": GOOD + "[network.tcp]\nrto_s = 0.01\n"}, RUN, 1),
+    ("tcp-syn-retries-zero", {"s.toml": GOOD + "[network.tcp]\nsyn_retries = 0\n"}, RUN, 1),
+    ("tcp-syn-retries-128", {"s.toml": GOOD + "[network.tcp]\nsyn_retries = 128\n"}, RUN, 1),
+    ("tcp-retries-text", {"s.toml": GOOD + '[network.tcp]\nretries = "15"\n'}, RUN, 1),
+    ("tcp-max-below-syn-rto", {"s.toml": GOOD + "[network.tcp]\nrto_max_s = 0.5\n"}, RUN, 1),
+    ("tcp-app-timeout-nan", {"s.toml": GOOD + "[network.tcp]\napp_timeout_s = nan\n"}, RUN, 1),
+    ("tcp-retransmit-text", {"s.toml": GOOD + '[network.tcp]\nretransmit = "no"\n'}, RUN, 1),
+    ("tcp-unknown-key", {"s.toml": GOOD + "[network.tcp]\ntcp_syn_retries = 6\n"}, RUN, 1),
+    ("restart-ran-node", {"s.toml": GOOD + '[[events]]\nkind = "core_restart"\nnode = "eNB"\nat_s = 10.0\n'}, RUN, 1),
+    ("restart-t3346-inverted", {"s.toml": GOOD + '[[events]]\nkind = "core_restart"\nnode = "MME"\nat_s = 10.0\n'
+                                                 'backoff = true\nt3346_min_s = 60.0\nt3346_max_s = 30.0\n'}, RUN, 1),
+    ("restart-reattach-text", {"s.toml": GOOD + '[[events]]\nkind = "core_restart"\nnode = "MME"\nat_s = 10.0\n'
+                                                'reattach = "soon"\nspread_s = -1.0\n'}, RUN, 2),
+    ("restart-t3411-zero", {"s.toml": GOOD + "[network.overrides.lte]\nt3411_s = 0.0\n"}, RUN, 1),
     # --- sizes nothing bounded: refused before simulating
+    ("tcp-retransmission-storm", {"s.toml": GOOD.replace("devices = 20", "devices = 200_000")
+                                  + "[network]\nnat_timeout_s = 1.0\n[network.tcp]\nretries = 255\n"
+                                  "rto_max_s = 0.2\nsyn_rto_s = 0.2\napp_timeout_s = 1e6\n"},
+     RUN, 1),  # every send dropped, then retransmitted 255 times
     ("duration-1e15", scenario("duration_s = 600.0", "duration_s = 1e15"), RUN, 1),
     ("bin-1e-6", scenario("duration_s = 600.0", "duration_s = 600.0\nbin_s = 1e-6"), RUN, 1),
     ("interval-1e-9", scenario("interval_s = 270.0", "interval_s = 1e-9"), RUN, 1),

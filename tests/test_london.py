@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sim
+from conftest import LONDON_FIFTH
 
 
 def test_calls_fail_only_with_the_chatty_smartphones() -> None:
@@ -16,14 +17,12 @@ def test_calls_fail_only_with_the_chatty_smartphones() -> None:
     assert with_im["calls"]["failure_ratio"] > 0.05
 
 
-SCALED = ["groups[0].devices=3600", "groups[1].devices=400", "controlplane.nodes.RNC.devices_per_node=4000",
-          "controlplane.nodes.RNC.messages_per_s=78.62"]  # a fifth of it, as scenarios/sweeps/london-capacity.toml
 
 
 def test_priority_admission_moves_the_failures_from_calls_to_data() -> None:
-    fifo = sim.run("scenarios/london-2009.toml", overrides=SCALED).summary
+    fifo = sim.run("scenarios/london-2009.toml", overrides=LONDON_FIFTH).summary
     priority = sim.run("scenarios/london-2009.toml",
-                       overrides=[*SCALED, 'controlplane.nodes.RNC.admission="priority"']).summary
+                       overrides=[*LONDON_FIFTH, 'controlplane.nodes.RNC.admission="priority"']).summary
     assert fifo["calls"]["attempts"] == priority["calls"]["attempts"]  # the same calls and heartbeats offered
     assert fifo["calls"]["failure_ratio"] > 0.3 and priority["calls"]["failure_ratio"] < 0.05
     assert priority["controlplane"]["RNC"]["utilization"] > 0.95  # as loaded as before

@@ -109,6 +109,9 @@ def closed_loop_scenarios(draw):
         {"kind": "ran_outage", "node": ran, "start_s": 800.0, "end_s": 900.0},
         {"kind": "heartbeat_change", "app": "a0", "at_s": 300.0, "interval_s": 45.0},
         {"kind": "nat_change", "at_s": 650.0, "nat_timeout_s": 60.0},
+        {"kind": "core_restart", "node": core, "at_s": 450.0, "backoff": True, "t3346_min_s": 30.0,
+         "t3346_max_s": 90.0},
+        {"kind": "core_restart", "node": core, "at_s": 750.0, "reattach": "immediate", "spread_s": 20.0},
     ]), max_size=3, unique_by=lambda e: e["kind"]))
     apps = [{"name": "a0", "heartbeat": {"policy": "fixed", "interval_s": draw(st.floats(20.0, 300.0)), "jitter": 0.1},
              "messages": {"per_hour": draw(st.floats(0.0, 60.0)), "up_bytes": 300, "down_bytes": 900}},
@@ -155,6 +158,13 @@ def test_closed_loop_invariants(rs) -> None:
     if "sms" in s:
         assert s["sms"]["attempts"] == s["sms"]["pending_at_end"] + res.timeseries["sms_attempts"].sum()
         assert s["apps"].get("sms", {}).get("signalling_messages", 0) == sum(s["sms"]["messages_by_node"].values())
+    for event in s.get("events", []):
+        if event["kind"] == "core_restart":  # every attempt is carried or rejected, or still under way at the end
+            out = event["outcome"]
+            assert out["reattached"] + out["rejected_attempts"] <= out["attach_attempts"]
+            assert out["attach_attempts"] - out["reattached"] - out["rejected_attempts"] <= out["devices"]
+            assert out["reattached"] <= out["devices"] <= rs.scenario.groups[0].devices
+            assert out["backoff_waits"] <= out["rejected_attempts"]
 
 
 @settings(max_examples=200, deadline=None)

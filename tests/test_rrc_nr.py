@@ -59,3 +59,27 @@ def test_inactive_release_timer_returns_the_ue_to_idle() -> None:
     assert events == [(0.0, "start"), (5.0, "service_request"), (5.0 + 0.26 + tail, "suspend"),
                       (50.0, "ran_paging"), (50.0, "resume"), (50.0 + 0.1 + tail, "suspend"),
                       (50.0 + 0.1 + tail + 100.0, "inactive_release")]
+
+
+def test_small_data_from_inactive_stays_inactive_with_two_gnb_messages_on_both_engines() -> None:
+    # a 60 s heartbeat of 70/60 B (under the 1,000 B threshold): after the first promotion and its tail
+    # suspend the UE, every beat is an SDT (gNB 2, nothing at the core) and the radio never reconnects;
+    # a 2,000 B message is over the threshold: it resumes the connection as before
+    from test_engines import assert_same_results
+    app = {"name": "chat", "heartbeat": {"policy": "fixed", "interval_s": 60.0}}
+    rs = scenario(network={"radio": "nr", "overrides": {"nr": {"sdt_enabled": True, "t3512_s": float("inf"),
+                                                               "t380_s": float("inf")}}},
+                  apps=[app], groups=[{"name": "phones", "devices": 5, "apps": {"chat": 1.0}}])
+    s = run(rs).summary
+    beats = s["apps"]["chat"]["heartbeats"]
+    sig = s["signalling"]
+    assert s["rrc"]["promotions_total"] == 5  # each phone's first beat, from RRC_IDLE
+    assert sig["occurrences_by_procedure"]["sdt"] == beats - 5
+    assert sig["by_procedure"]["sdt"] == 2 * (beats - 5) and sig["occurrences_by_procedure"]["resume"] == 0
+    assert sig["by_node"]["AMF"] == 5 * 7  # the five service requests only
+    assert_same_results(rs)
+    big = scenario(network={"radio": "nr", "overrides": {"nr": {"sdt_enabled": True}}},
+                   apps=[{"name": "chat", "messages": {"per_hour": 20.0, "up_bytes": 2000, "down_bytes": 100}}],
+                   groups=[{"name": "phones", "devices": 5, "apps": {"chat": 1.0}}])
+    assert run(big).summary["signalling"]["occurrences_by_procedure"]["sdt"] == 0
+    assert_same_results(big)

@@ -16,7 +16,8 @@ QUICK = Settings(quick=True)
 @pytest.mark.parametrize("case", list(CASES))
 def test_case_passes_on_both_engines(case: str) -> None:
     validation = run_validation(QUICK, [case])
-    engines = {"queueing": {"node"}, "rejects": {"des"}}.get(case, {"fast", "des"})  # closed loops: des only
+    # closed loops: des only; the node and a cell's random access on their own
+    engines = {"queueing": {"node"}, "rejects": {"des"}, "rach-tr37868": {"rach"}}.get(case, {"fast", "des"})
     assert validation.rows and {r.engine for r in validation.rows} == engines
     failed = [(r.quantity, r.engine, r.expected, r.simulated, r.tolerance) for r in validation.rows if not r.passed]
     assert not failed
@@ -123,3 +124,19 @@ def test_paging_to_one_cell_fails_the_paging_rows() -> None:
     failed = failures(("lte.paging_areas.paging.base_stations=1",), ["paging-areas"])
     assert ("paging-areas", "lte paging: messages at eNB, p = 1") in failed
     assert not any("umts" in quantity or "nr" in quantity for _, quantity in failed)
+
+
+def test_more_preambles_or_a_longer_backoff_fail_the_rach_rows_they_touch() -> None:
+    failed = failures(("lte.rach.preambles=64",), ["rach-tr37868"])
+    assert ("rach-tr37868", "collision_probability") in failed  # fewer collisions than the closed form of 54
+    failed = failures(("lte.rach.backoff_ms=60.0",), ["rach-tr37868"])
+    assert ("rach-tr37868", "access_delay_mean_s") in failed
+    assert ("rach-tr37868", "collision_probability") not in failed  # retries later: the same contention
+
+
+def test_rach_rows_name_their_model_and_devices() -> None:
+    rows = run_validation(QUICK, ["rach-tr37868"]).rows
+    where = {(dict(r.labels)["model"], dict(r.labels)["devices"], r.quantity) for r in rows}
+    assert where == {(m, n, q) for m in (1, 2) for n in (5000, 10000, 30000)
+                     for q in ("collision_probability", "access_success_probability", "preamble_transmissions_mean",
+                               "access_delay_mean_s")}

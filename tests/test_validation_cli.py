@@ -34,3 +34,14 @@ def test_bad_override_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.output.strip() == "error: --set: network.overrides.lte.tail_s: Input should be greater than 0"
     assert not (tmp_path / "val").exists()
+
+
+def test_rach_rows_are_found_by_model_and_devices_in_the_csv(tmp_path: Path) -> None:
+    out = tmp_path / "val"
+    result = CliRunner().invoke(cli, ["validate", "--quick", "--case", "rach-tr37868", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with open(out / "validation.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    found = [r for r in rows if (r["quantity"], r["model"], r["devices"]) == ("access_success_probability", "2", "30000")]
+    assert len(found) == 1 and found[0]["expected"] == "0.295"
+    assert "collision_probability (model=1, devices=5000)" in (out / "validation.md").read_text(encoding="utf-8")

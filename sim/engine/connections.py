@@ -10,24 +10,34 @@ For the devices of a chunk (rows), one connection kind at a time:
 - adaptive heartbeats: each beat's time depends on what the previous one found, so the rows
   step together, send by send, with the Mars state as arrays (``MarsArrays``).
 
+With ``network.tcp`` retransmitting, a send that finds its connection dropped goes unanswered:
+its first transmission and TCP's retransmissions (``sim.population.tcp``) go on the radio as one
+more run per row (:func:`unanswered_run`), and the app reconnects after its timeout, carrying the
+send and every message that waited meanwhile (heartbeats due meanwhile are skipped); the open-loop
+scan walks such rows send by send in compiled form (:func:`_walk`).
+
 Both return what goes on the radio (:class:`RadioSends`, per row in time order) and log the
 transfers exactly as ``Phone`` does. Sends are named by small integer codes (:class:`Codes`):
 the stream codes of ``sim.population.schedule``, then one reconnect code per connection owner.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.engine.log import HEARTBEAT, MESSAGE, RECONNECT
+from numba import njit
+
+from sim.engine.log import HEARTBEAT, MESSAGE, RECONNECT, UNANSWERED
 from sim.population.heartbeat import MarsArrays
 from sim.population.schedule import ConnectionStreams, Stream
+from sim.population.tcp import TcpTiming, unanswered
 from sim.population.traffic import CALLBACK_REQUEST, VOIP_BATCH, AppTraffic, Payload
 from sim.scenario.schema import PSEUDO_APPS, VOICE_APP, Heartbeat
 
 
-KEY = np.int16  # send codes and radio keys: a few per app
+KEY = np.int32  # send codes and radio keys: a few per app and per replayed kind (int16 overflowed at ~2,300 apps)
 
 
 @dataclass(frozen=True)
@@ -35,7 +45,12 @@ class Codes:
     """What each send code is: app, kind and payload. Codes ``2a`` and ``2a + 1`` are app a's
     heartbeat and message, ``2 x apps`` the push channel's heartbeat, ``2 x apps + 1 + o``
     the reconnect of owner o's connection (o = apps: the push channel), ``3 x apps + 2`` a call-back's
-    request and ``3 x apps + 3`` a second of VoIP frames (the voice pseudo-app's: ``PSEUDO_APPS``)."""
+    request and ``3 x apps + 3`` a second of VoIP frames (the voice pseudo-app's: ``PSEUDO_APPS``),
+    then the ``replays`` kinds of replayed transfer; with unanswered codes, then for each code a
+    connection sends (the streams' and the replays') the first transmission of its unanswered send
+    (:meth:`failed`), then its retransmission (:meth:`again`); then, per server outage, three codes of its
+    app's (:meth:`outage`): a connect attempt's SYN, a retransmission of it, and the answered reconnect's
+    radio transfer (no bytes of its own: it carries the reconnect's and the held messages', logged as those)."""
 
     app: np.ndarray
     kind: np.ndarray
@@ -43,9 +58,17 @@ class Codes:
     down: np.ndarray
     packets: np.ndarray
     apps: int
+    replays: int
+    unanswered: bool = False  # whether the unanswered codes are there
+    outages: tuple[int, ...] = ()  # per scenario event: the first of a server outage's codes (-1: another kind)
 
     @staticmethod
-    def of(traffic: list[AppTraffic], push: AppTraffic) -> Codes:
+    def of(traffic: list[AppTraffic], push: AppTraffic, replays: list[tuple[int, Payload]] = (),
+           unanswered_codes: bool = False, outages: Sequence[tuple[int, int] | None] = ()) -> Codes:
+        """``replays``: (app, payload) of each kind of transfer the apps replaying a capture send, their
+        codes after the voice sends' (``sim.population.schedule.trace_codes``); ``unanswered_codes``: then
+        the codes of unanswered transmissions, for a scenario whose NAT can drop connections (or whose servers go
+        down); ``outages``: per scenario event, a server outage's (app, SYN bytes), None for another kind."""
         n = len(traffic)
         payloads: list[tuple[int, int, Payload]] = [(a, k, p) for a, tr in enumerate(traffic)
                                                     for k, p in ((HEARTBEAT, tr.heartbeat), (MESSAGE, tr.message))]
@@ -53,8 +76,19 @@ class Codes:
         payloads += [(o, RECONNECT, tr.reconnect) for o, tr in enumerate([*traffic, push])]
         voice = n + PSEUDO_APPS.index(VOICE_APP)  # the voice pseudo-app's code
         payloads += [(voice, MESSAGE, CALLBACK_REQUEST), (voice, MESSAGE, VOIP_BATCH)]
+        payloads += [(a, MESSAGE, p) for a, p in replays]
+        if unanswered_codes:  # sent only where the NAT can drop connections: other scenarios have none
+            sent = payloads[:2 * n + 1] + payloads[3 * n + 4:]
+            payloads += [(a, UNANSWERED, unanswered(p)[which]) for which in range(2) for a, _, p in sent]
+        firsts = []
+        for outage in outages:
+            firsts.append(len(payloads) if outage is not None else -1)
+            if outage is not None:
+                a, syn_up = outage
+                syn = Payload(syn_up, 0, 1)
+                payloads += [(a, RECONNECT, syn), (a, UNANSWERED, syn), (a, RECONNECT, Payload(0, 0, 0))]
         cols = list(zip(*((a, k, p.up_bytes, p.down_bytes, p.packets) for a, k, p in payloads)))
-        return Codes(*(np.array(c, dtype=np.int64) for c in cols), n)
+        return Codes(*(np.array(c, dtype=np.int64) for c in cols), n, len(replays), unanswered_codes, tuple(firsts))
 
     def table(self) -> np.ndarray:
         """``[code, (app, kind, up, down, packets)]``: ``LogArrays.x_table``."""
@@ -63,9 +97,22 @@ class Codes:
     def reconnect(self, owner: int) -> int:
         return 2 * self.apps + 1 + owner
 
+    def outage(self, event: int) -> int:
+        """The first of server outage ``event``'s codes (its index in the scenario's events)."""
+        return self.outages[event]
+
     def voice(self, which: np.ndarray) -> np.ndarray:
         """The codes of calls' data sends (``sim.population.schedule.CALLBACK_SEND``, ``VOIP_SEND``)."""
         return (3 * self.apps + 2 + which).astype(KEY)
+
+    def failed(self, code: np.ndarray) -> np.ndarray:
+        """The first transmission of the unanswered send of ``code`` (a stream's or a replay's)."""
+        n = self.apps
+        return (3 * n + 4 + self.replays + np.where(code <= 2 * n, code, code - (n + 3))).astype(KEY)
+
+    def again(self, code: np.ndarray) -> np.ndarray:
+        """A retransmission of the unanswered send of ``code``."""
+        return (self.failed(code) + 2 * self.apps + 1 + self.replays).astype(KEY)
 
 
 @dataclass(frozen=True)
@@ -117,12 +164,16 @@ class Transfers:
         return t, row, code
 
 
-def open_loop(conn: ConnectionStreams, codes: Codes, last_s: np.ndarray, nat_s: float | None,
-              log: Transfers, beat_gap_s: float | None = None) -> RadioSends:
+def open_loop(conn: ConnectionStreams, codes: Codes, last_s: np.ndarray, nat_s: float | None, tcp: TcpTiming,
+              end_s: float, log: Transfers, beat_gap_s: float | None = None) -> list[RadioSends]:
     """One kind of open-loop connection for every row; ``last_s``: each row's last packet before the
-    run; ``beat_gap_s``: the longest gap its heartbeat leaves between sends, if it has one."""
+    run; ``beat_gap_s``: the longest gap its heartbeat leaves between sends, if it has one. Returns its
+    sends on the radio, and the unanswered ones' run if any."""
     t = np.concatenate([s.times for s in conn.streams], axis=1)
     code = np.concatenate([np.full(s.times.shape[1], s.code, dtype=KEY) for s in conn.streams])
+    if any(s.codes is not None for s in conn.streams):  # a replay: a code per send, [row, k] like the times
+        code = np.concatenate([np.full(s.times.shape, s.code, dtype=KEY) if s.codes is None else s.codes.astype(KEY)
+                               for s in conn.streams], axis=1)
     incoming = np.concatenate([s.incoming if s.incoming is not None else np.zeros(s.times.shape, dtype=bool)
                                for s in conn.streams], axis=1)
     rows, width = t.shape
@@ -130,60 +181,134 @@ def open_loop(conn: ConnectionStreams, codes: Codes, last_s: np.ndarray, nat_s: 
         # the NAT may time out: walk each row's sends in time order
         order = np.argsort(t, axis=1, kind="stable")  # ties in stream-code order, as the SimPy engine
         flat = order + (np.arange(rows) * width)[:, None]
-        t, code, incoming = t.ravel()[flat], code[order], incoming.ravel()[flat]
+        code = code[order] if code.ndim == 1 else code.ravel()[flat]
+        t, incoming = t.ravel()[flat], incoming.ravel()[flat]
         valid = np.isfinite(t)
         prev = np.concatenate([last_s[:, None], t[:, :-1]], axis=1)
         with np.errstate(invalid="ignore"):  # inf - inf past a row's last send
             timeout = valid & (t - prev > nat_s)
         if timeout.any():
-            return _through_nat(t, code, incoming, valid, timeout, codes.reconnect(conn.owner), codes, log)
+            return _through_nat(t, code, incoming, last_s, nat_s, tcp, end_s, codes.reconnect(conn.owner), codes,
+                                log)
         sent = np.flatnonzero(valid)
         log.add(t.ravel()[sent], sent // width, code.ravel()[sent])
-        return RadioSends(t, code * 2 + incoming)
+        return [RadioSends(t, code * 2 + incoming)]
     # no NAT, or a heartbeat that never lets it time out: the streams as they are (each in time order)
     sent = np.flatnonzero(np.isfinite(t))
     row, col = np.divmod(sent, width)
-    log.add(t.ravel()[sent], row, code[col])
-    return RadioSends(t, code * 2 + incoming, runs=tuple(s.times.shape[1] for s in conn.streams))
+    log.add(t.ravel()[sent], row, code[col] if code.ndim == 1 else code.ravel()[sent])
+    return [RadioSends(t, code * 2 + incoming, runs=tuple(s.times.shape[1] for s in conn.streams))]
 
 
-def _through_nat(t: np.ndarray, code: np.ndarray, incoming: np.ndarray, valid: np.ndarray, timeout: np.ndarray,
-                 reconnect: int, codes: Codes, log: Transfers) -> RadioSends:
+@njit(cache=True, nogil=True)
+def _walk(t: np.ndarray, beat: np.ndarray, incoming: np.ndarray, last_s: np.ndarray, nat_s: float,
+          wait_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's sends (in time order, ``inf`` past its last) through the NAT, one by one as
+    ``Phone.send`` takes them. Per send: when it goes on the radio (``inf``: held, or a heartbeat
+    skipped), whether it found the connection dropped and redials (then its radio time is the
+    reconnect's, ``wait_s`` later), whether it was received on a live connection (it pages), and the
+    column of the reconnect that carries it if it was held (-2: held, and no reconnect follows; -1: not
+    held)."""
+    rows, width = t.shape
+    radio_t = np.full((rows, width), np.inf)
+    redial = np.zeros((rows, width), dtype=np.bool_)
+    paged = np.zeros((rows, width), dtype=np.bool_)
+    holder = np.full((rows, width), -1, dtype=np.int64)
+    waiting = np.zeros(width, dtype=np.int64)  # held since the last reconnect
+    for i in range(rows):
+        last, pend, redial_s, held = last_s[i], -1, np.inf, 0
+        for k in range(width):
+            tk = t[i, k]
+            if tk == np.inf:
+                break
+            if pend >= 0:
+                if tk < redial_s:  # the app waits out its timeout: heartbeats skipped, messages held
+                    if not beat[i, k]:
+                        waiting[held] = k
+                        held += 1
+                    continue
+                for h in range(held):
+                    holder[i, waiting[h]] = pend
+                last, pend, held = redial_s, -1, 0
+            if tk - last > nat_s:
+                if incoming[i, k]:
+                    waiting[held] = k
+                    held += 1
+                    continue
+                redial[i, k] = True
+                if wait_s > 0.0:
+                    pend, redial_s = k, tk + wait_s
+                    radio_t[i, k] = redial_s
+                    continue
+                for h in range(held):
+                    holder[i, waiting[h]] = k
+                held = 0
+            radio_t[i, k] = tk
+            paged[i, k] = incoming[i, k] and not redial[i, k]
+            last = tk
+        for h in range(held):
+            holder[i, waiting[h]] = pend if pend >= 0 else -2
+    return radio_t, redial, paged, holder
+
+
+def _through_nat(t: np.ndarray, code: np.ndarray, incoming: np.ndarray, last_s: np.ndarray, nat_s: float,
+                 tcp: TcpTiming, end_s: float, reconnect: int, codes: Codes, log: Transfers) -> list[RadioSends]:
     """:func:`open_loop` where some gap exceeds the NAT timeout."""
     rows, width = t.shape
-    outgoing = valid & ~incoming
-    cols, base = np.arange(width), (np.arange(rows) * width)[:, None]
-    last_out = np.maximum.accumulate(np.where(outgoing, cols, -1), axis=1)
-    before = np.concatenate([np.full((rows, 1), -1), last_out[:, :-1]], axis=1)  # last outgoing send before
+    wait_s = tcp.nat_wait_s
+    radio_t, redial, paged, holder = _walk(t, codes.kind[code] == HEARTBEAT, incoming, last_s, nat_s, wait_s)
+    radio_t[radio_t >= end_s] = np.inf  # a reconnect the run's end cut off (every send is before it)
+    live = np.flatnonzero(np.isfinite(radio_t) & ~redial)
+    log.add(t.ravel()[live], live // width, code.ravel()[live])
+    again = np.flatnonzero(np.isfinite(radio_t) & redial)
+    for c in (reconnect, code.ravel()[again]):  # the reconnect, and the send it carries
+        log.add(radio_t.ravel()[again], again // width, c)
+    held = np.flatnonzero(holder >= 0)
+    carrier = holder.ravel()[held] + held // width * width
+    delivered = np.isfinite(radio_t.ravel()[carrier])
+    log.add(radio_t.ravel()[carrier[delivered]], held[delivered] // width, code.ravel()[held[delivered]])
+    log.held_messages += int((holder != -1).sum())
+    extra = []
+    for by in (codes.up, codes.down):
+        x = np.where(redial, by[reconnect], 0)
+        np.add.at(x.ravel(), carrier, by[code.ravel()[held]])
+        extra.append(x)
+    parts = [RadioSends(radio_t, code * 2 + paged, *extra)]
+    if wait_s > 0.0:
+        failed = np.flatnonzero(redial)
+        parts.append(unanswered_run(rows, failed // width, t.ravel()[failed], code.ravel()[failed], tcp, end_s,
+                                    codes, log))
+    return parts
 
-    def since_outgoing(x: np.ndarray) -> np.ndarray:
-        """Cumulative sum of ``x`` since the last outgoing send before each send (excluded)."""
-        acc = np.cumsum(x, axis=1)
-        return acc - np.where(before >= 0, acc.ravel()[np.maximum(before, 0) + base], 0)
 
-    dead = valid & (since_outgoing(timeout) > 0)
-    held, redial = dead & incoming, dead & outgoing
-    sent = np.flatnonzero(valid & ~held)
-    log.add(t.ravel()[sent], sent // width, code.ravel()[sent])
-    again = np.flatnonzero(redial)
-    log.add(t.ravel()[again], again // width, reconnect)
-    # each held message goes with the next outgoing send (which reconnects), if there is one in the run
-    after = np.minimum.accumulate(np.where(outgoing, cols, width)[:, ::-1], axis=1)[:, ::-1]
-    delivered = np.flatnonzero(held & (after < width))
-    log.add(t.ravel()[(after + base).ravel()[delivered]], delivered // width, code.ravel()[delivered])
-    log.held_messages += int(held.sum())
-    extra = [np.where(redial, codes_of[reconnect] + since_outgoing(np.where(held, codes_of[code], 0)), 0)
-             for codes_of in (codes.up, codes.down)]
-    return RadioSends(np.where(held, np.inf, t), code * 2 + (incoming & ~dead), *extra)
+def unanswered_run(rows: int, row: np.ndarray, t: np.ndarray, code: np.ndarray, tcp: TcpTiming, end_s: float,
+                   codes: Codes, log: Transfers) -> RadioSends:
+    """The unanswered sends ``(row, t, code)`` (each row's in time order) on the radio and in the log: each
+    its first transmission at ``t``, then TCP's retransmissions until the app's timeout (``Phone.go_unanswered``)."""
+    offsets = np.array((0.0, *tcp.unanswered_s))
+    times = t[:, None] + offsets  # the first at t + 0.0 = t
+    key = np.concatenate([codes.failed(code)[:, None],
+                          np.repeat(codes.again(code)[:, None], offsets.size - 1, axis=1)], axis=1)
+    np.copyto(times, np.inf, where=times >= end_s)
+    sent = np.isfinite(times)
+    log.add(times[sent], np.repeat(row, offsets.size).reshape(times.shape)[sent], key[sent])
+    counts = np.bincount(row, minlength=rows) * offsets.size
+    col = np.arange(row.size * offsets.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    out_t, out_key = np.full((rows, int(counts.max(initial=0))), np.inf), np.zeros((rows, int(counts.max(initial=0))),
+                                                                                     dtype=KEY)
+    out_t[np.repeat(row, offsets.size), col] = times.ravel()
+    out_key[np.repeat(row, offsets.size), col] = key.ravel() * 2
+    return RadioSends(out_t, out_key)
 
 
 def adaptive(a: int, hb: Heartbeat, messages: Stream, installed: np.ndarray, phase: np.ndarray,
-             jitter: np.ndarray, nat_s: float | None, end_s: float, codes: Codes, log: Transfers) -> RadioSends:
+             jitter: np.ndarray, nat_s: float | None, tcp: TcpTiming, end_s: float, codes: Codes,
+             log: Transfers) -> list[RadioSends]:
     """App ``a``'s own connection with an adaptive heartbeat: its beats and messages, all rows in step.
 
-    Each step takes every row's next send (its next beat or next message, the message first on
-    a tie), as ``Phone.send`` and ``sim.engine.des._adaptive`` do, and feeds the beats'
-    outcomes to the rows' Mars state.
+    Each step takes every row's next event (a reconnect the app waited for, its next beat or its next
+    message, in that order on a tie), as ``Phone.send`` and ``sim.engine.des._adaptive`` do, and feeds
+    the beats' outcomes to the rows' Mars state.
     """
     rows = np.flatnonzero(installed)
     n, r = rows.size, np.arange(rows.size)
@@ -193,21 +318,29 @@ def adaptive(a: int, hb: Heartbeat, messages: Stream, installed: np.ndarray, pha
     beat_t = phase[rows] * hb.min_interval_s  # first beat, in steady state as the SimPy engine starts it
     last_s = beat_t - hb.min_interval_s
     held = np.zeros(n, dtype=np.int64)
+    wait_s = tcp.nat_wait_s
+    redial_s, redial_code = np.full(n, np.inf), np.zeros(n, dtype=KEY)  # a reconnect the app waits to make
     mars, beats, draws = MarsArrays(hb, n), np.zeros(n, dtype=np.int64), jitter[rows]
     beat, message, reconnect = 2 * a, 2 * a + 1, codes.reconnect(a)
     steps: list[tuple[np.ndarray, ...]] = []
+    failed: list[tuple[np.ndarray, ...]] = []  # unanswered sends: (row, t, code)
     while True:
         msg = msg_t[r, nxt]
-        is_beat = beat_t < msg
-        t = np.where(is_beat, beat_t, msg)
+        is_redial = redial_s <= np.minimum(beat_t, msg)
+        is_beat = ~is_redial & (beat_t < msg)
+        t = np.where(is_redial, redial_s, np.where(is_beat, beat_t, msg))
         live = t < end_s
         if not live.any():
             break
-        incoming = ~is_beat & msg_in[r, nxt]
+        waiting = live & ~is_redial & (redial_s < np.inf)  # skipped (a beat) or held (a message)
+        incoming = ~is_beat & ~is_redial & msg_in[r, nxt]
         alive = live if nat_s is None else live & (t - last_s <= nat_s)
-        hold, redial = live & incoming & ~alive, live & ~incoming & ~alive
-        sent = live & ~hold
-        code = np.where(is_beat, beat, message).astype(KEY)
+        alive &= ~is_redial & ~waiting
+        hold = live & ~is_beat & ~is_redial & (waiting | (incoming & ~alive))
+        dropped = live & ~is_redial & ~waiting & ~incoming & ~alive  # an outgoing send finds it dropped
+        redial = (dropped if wait_s == 0.0 else np.zeros(n, dtype=bool)) | (live & is_redial)
+        sent = alive | redial
+        code = np.where(is_redial, redial_code, np.where(is_beat, beat, message)).astype(KEY)
         log.add(t[sent], rows[sent], code[sent])
         log.add(t[redial], rows[redial], reconnect)
         carried = np.repeat(np.flatnonzero(redial), held[redial])
@@ -217,17 +350,28 @@ def adaptive(a: int, hb: Heartbeat, messages: Stream, installed: np.ndarray, pha
         steps.append((np.where(sent, t, np.inf), code * 2 + (incoming & alive), *extra))
         held = np.where(redial, 0, held + hold)
         last_s = np.where(sent, t, last_s)
-        nxt += live & ~is_beat
-        b = np.flatnonzero(live & is_beat)
-        mars.result(b, alive[b])
+        if wait_s > 0.0:  # the dropped sends go unanswered; the app reconnects after its timeout
+            fail = np.flatnonzero(dropped)
+            failed.append((rows[fail], t[fail], code[fail]))
+            redial_s[fail], redial_code[fail] = t[fail] + wait_s, code[fail]
+        redial_s[is_redial] = np.inf
+        nxt += live & ~is_beat & ~is_redial
+        b = np.flatnonzero(live & is_beat & ~is_redial)
+        told = ~waiting[b]  # a beat skipped while the app waits to reconnect tells Mars nothing
+        mars.result(b[told], alive[b[told]])
         interval = mars.next_interval_s(b)
         if draws.shape[1]:
             interval = interval * (1.0 + hb.jitter * draws[b, beats[b]])
             beats[b] += 1
-        beat_t[b] = beat_t[b] + interval
+        # a beat that found the connection dropped: the next one an interval after its reconnect
+        beat_t[b] = np.where(dropped[b], beat_t[b] + wait_s, beat_t[b]) + interval
     shape = (installed.size, len(steps))
     out = RadioSends(np.full(shape, np.inf), np.zeros(shape, dtype=KEY), np.zeros(shape, dtype=np.int64),
                      np.zeros(shape, dtype=np.int64))
     for f, col in zip(("t", "key", "extra_up", "extra_down"), zip(*steps)):
         getattr(out, f)[rows] = np.stack(col, axis=1)
-    return out
+    if not failed:
+        return [out]
+    row, t, code = (np.concatenate(c) for c in zip(*failed))
+    order = np.argsort(row, kind="stable")  # each row's in time order (the steps')
+    return [out, unanswered_run(installed.size, row[order], t[order], code[order], tcp, end_s, codes, log)]

@@ -17,12 +17,14 @@ import numpy as np
 import simpy
 
 from sim.controlplane.network import ControlNetwork
-from sim.engine.controlled import ControlledPhone
-from sim.engine.log import HEARTBEAT, MESSAGE, EventLog, LogArrays
+from sim.controlplane.rach import RandomAccessCells
+from sim.engine.controlled import ControlledPhone, LostContext
+from sim.engine.log import HEARTBEAT, MESSAGE, SEND_STATS, EventLog, LogArrays, RestartOutcome
 from sim.engine.phone import Connection, Phone
 from sim.population.draws import BlockDraws, block_draws, blocks
 from sim.population.heartbeat import MarsHeartbeat
-from sim.population.schedule import open_loop_sends, push_users, voice_sends
+from sim.population.schedule import open_loop_sends, push_users, trace_codes, voice_sends
+from sim.population.tcp import tcp_timing
 from sim.population.traffic import CALLBACK_REQUEST, VOIP_BATCH, AppTraffic, Payload, app_traffic, push_traffic
 from sim.radio.base import Machine
 from sim.radio.tables import ModelTables
@@ -53,7 +55,8 @@ class _Schedule:
         i += 1
         if i < len(self.times):
             self.i = i
-            self.env.timeout(self.times[i] - self.env.now).callbacks.append(self.fire_cb)
+            # sends at one instant (alarms batched, Doze's window) can find the clock an ulp past them
+            self.env.timeout(max(0.0, self.times[i] - self.env.now)).callbacks.append(self.fire_cb)
         else:
             self.fire_cb = None  # break the self-reference so the schedule is freed at once
 
@@ -82,12 +85,14 @@ def _adaptive(env: simpy.Environment, phone: Phone, conn: Connection, hb: Heartb
             ok = yield from phone.send_gen(conn, conn.app, HEARTBEAT, p, False)
         else:
             ok = phone.send(t, conn, conn.app, HEARTBEAT, p, False)
-        mars.result(ok)
+        if ok is not None:  # None: skipped while the app waits to reconnect; Mars learns nothing
+            mars.result(ok)
         interval = mars.next_interval_s()
         if jitter:
             interval *= 1.0 + hb.jitter * jitter[k]
             k += 1
-        t += interval
+        # a beat that found the connection dropped: the next one an interval after its reconnect
+        t = (t + phone.tcp.nat_wait_s if ok is False else t) + interval
 
 
 # Admission class of each service (sim.controlplane.node.CAUSES): a call leg is voice, mobile-originated
@@ -157,15 +162,21 @@ class _Builder:
         self.rs, self.tables, self.env, self.log = rs, tables, env, log
         scn = rs.scenario
         self.end_s = scn.simulation.duration_s
+        self.tcp = tcp_timing(scn.network.tcp)
         self.traffic = [app_traffic(a) for a in scn.apps]
         self.push_app = len(scn.apps)
         self.machines: list[Machine] = []
         cp = scn.controlplane
-        closed = cp.nodes or scn.events
+        closed = scn.closed_loop()
         controls = [e for e in scn.events if e.kind in ("access_barring", "core_overload")]
         self.net = ControlNetwork(env, cp.nodes, tables.nodes, tables.routed, tables.is_promotion, controls,
                                   scn.simulation.seed) if closed else None
-        self.stats = {"rrc_rejects": 0, "failed_sends": 0, "barred": 0, "core_rejects": 0, "failed_attaches": 0}
+        self.cells = RandomAccessCells(env, rs.profiles, cp.nodes, tables.is_promotion, scn.simulation.seed)
+        self.stats = dict.fromkeys(SEND_STATS, 0)
+        if self.cells.timing:
+            self.stats["rach_failures"] = 0
+        # per core restart (its index in scn.events): what its devices did
+        self.outcomes = {i: RestartOutcome() for i, e in enumerate(scn.events) if e.kind == "core_restart"}
         self.call_attempts = np.zeros(len(SERVICE_TYPES), dtype=np.int64)  # per service type
         self.calls_pending: dict[int, tuple] = {}  # device -> the record of the attempt being decided (_calls)
         self.phones: list[Phone] = []
@@ -184,6 +195,10 @@ class _Builder:
                 for a, (app, draws) in enumerate(zip(scn.apps, d.apps))]
         uses_push_l, push_phase_l = uses_push.tolist(), d.push_phase.tolist()
         n_streams = 2 * len(scn.apps) + 1  # then a call-back's request and a second of VoIP frames
+        # then the replayed transfers' codes (sim.population.schedule.trace_codes), after a gap to 3 x apps + 4
+        replays = {a: [(first + k, Payload(*kind)) for k, kind in enumerate(pattern.kinds)]
+                   for a, (first, pattern) in trace_codes(scn).items()}
+        replayed = sum(len(r) for r in replays.values()) + len(scn.apps) + 1 if replays else 0
         call_bounds, call_times, call_types = d.call_offsets.tolist(), d.call_times_s.tolist(), d.call_type.tolist()
         self.call_attempts += np.bincount(d.call_type, minlength=len(SERVICE_TYPES))
         call_legs = [(self.tables.call_legs(radio, t)[0], self.tables.call_offers(radio, t), SERVICE_CAUSE[t])
@@ -198,6 +213,9 @@ class _Builder:
         guard_s = scn.calls.setup_guard_s
         nodes_here = type(self.rs.profiles[radio]).NODES
         ran_outages = [e for e in scn.events if e.kind == "ran_outage" and e.node in nodes_here]
+        restarts = [(i, e) for i, e in enumerate(scn.events) if e.kind == "core_restart" and e.node in nodes_here]
+        retry = self.rs.profiles[radio].attach_retry()
+        network_app = self.push_app + 1
         bounds = np.searchsorted(dev, np.arange(d.n + 1)).tolist()
         times_l, streams_l, incoming_l = times.tolist(), streams.tolist(), incoming.tolist()
         # no connection (the call's own flow), the voice pseudo-app
@@ -210,15 +228,17 @@ class _Builder:
             device = d.first_device + i
             if self.net is None:
                 machine = make_machine(radio, device, log)
-                phone = Phone(device, machine, log, nat_s)
+                phone = Phone(device, machine, log, nat_s, env, self.tcp, self.end_s)
             else:
-                phone = ControlledPhone(device, log, nat_s, env, self.net, scn.controlplane.reject_wait_s,
-                                        scn.controlplane.max_attempts, self.stats, rejects)
+                phone = ControlledPhone(device, log, nat_s, env, self.tcp, self.end_s, self.net,
+                                        scn.controlplane.reject_wait_s, scn.controlplane.max_attempts, self.stats,
+                                        rejects)
                 machine = make_machine(radio, device, phone)
                 phone.attach(machine)
+                phone.cell, phone.needs_access = self.cells.cell(radio, device), self.cells.promotion
             self.machines.append(machine)
             self.phones.append(phone)
-            table: list = [None] * n_streams + voice_actions
+            table: list = [None] * n_streams + voice_actions + [None] * replayed
             push_conn = None
             if uses_push_l[i]:
                 push_conn = Connection(push_app, (push_phase_l[i] - 1.0) * push_s, push.reconnect)
@@ -231,11 +251,18 @@ class _Builder:
                         self._events(phone, conn, d, a, i, traffic)
                     table[2 * a] = (conn, a, HEARTBEAT, traffic.heartbeat)
                     table[2 * a + 1] = (conn, a, MESSAGE, traffic.message)
-            if ran_outages:
+                    for k, payload in replays.get(a, ()):  # a capture's transfers, by kind
+                        table[k] = (conn, a, MESSAGE, payload)
+            if ran_outages or restarts:
                 conns = list({id(c[0]): c[0] for c in table if c is not None and c[0] is not None}.values())
                 for event in ran_outages:
                     if self._served_by(event, device):
-                        env.process(phone.ran_outage(event, attach_proc, self.push_app + 1, conns))
+                        env.process(phone.ran_outage(event, attach_proc, network_app, conns))
+                for k, event in restarts:
+                    if self._served_by(event, device):
+                        lost = LostContext(event, self.outcomes[k], attach_proc, network_app, retry,
+                                           (scn.simulation.seed, k, device))
+                        env.process(phone.core_restart(lost, conns))
             c_lo, c_hi = call_bounds[i], call_bounds[i + 1]
             if c_hi > c_lo:
                 env.process(_calls(env, self.net, log, device, call_legs, rejects, call_times[c_lo:c_hi],
@@ -249,7 +276,7 @@ class _Builder:
                     env.process(_controlled_schedule(env, phone, times_l[lo:hi], actions, incoming_l[lo:hi]))
 
     def _served_by(self, event, device: int) -> bool:
-        """Whether ``device`` is served by the RAN node instance a ``ran_outage`` takes down."""
+        """Whether ``device`` is served by the node instance a ``ran_outage`` or ``core_restart`` takes down."""
         cap = self.rs.scenario.controlplane.nodes.get(event.node)
         instance = 0 if cap is None or cap.devices_per_node is None else device // cap.devices_per_node
         return event.instance is None or event.instance == instance
@@ -308,9 +335,11 @@ def run_des(rs: ResolvedScenario, tables: ModelTables,
         gc.unfreeze()
         if enabled:
             gc.enable()
-    controlplane, node_log = {}, {}
+    controlplane, node_log, rach, rach_log = {}, {}, {}, {}
     if builder.net is not None:
         controlplane, node_log = builder.net.stats(end_s) | builder.stats, builder.net.log()
+    if builder.cells.timing:
+        rach, rach_log = builder.cells.stats(), builder.cells.log()
     for phone in builder.phones:
         if isinstance(phone, ControlledPhone):
             phone.abandon()
@@ -318,4 +347,5 @@ def run_des(rs: ResolvedScenario, tables: ModelTables,
         log.call(record)
     for machine in builder.machines:
         machine.finish(end_s)
-    return replace(log.arrays(), controlplane=controlplane, node_log=node_log, call_attempts=builder.call_attempts)
+    return replace(log.arrays(), controlplane=controlplane, node_log=node_log, call_attempts=builder.call_attempts,
+                   rach=rach, rach_log=rach_log, restart_outcomes=builder.outcomes)

@@ -10,19 +10,25 @@ large the population. Per chunk:
    RRC machine in compiled form (``sim.radio.compiled``), device by device;
 3. the chunk's log is handed on; the metrics reduce it like the SimPy engine's.
 
-Only the open loop: with finite control-plane capacity or mid-run events the network pushes
-back on the devices, and that needs the per-event engine (``sim.engine.des``).
+With mid-run events whose only feedback is per device (``Scenario.per_device_feedback``), step 1 walks
+every connection as the SimPy engine's closed loop takes it (``sim.engine.feedback``); with finite
+control-plane capacity or events that couple devices the network pushes back on all of them together,
+and that needs the per-event engine (``sim.engine.des``).
 """
 from __future__ import annotations
+
+import math
 
 from collections.abc import Iterator
 
 import numpy as np
 
+from sim.engine import feedback
 from sim.engine.connections import KEY, Codes, RadioSends, Transfers, adaptive, open_loop
-from sim.engine.log import LogArrays
+from sim.engine.log import SEND_STATS, LogArrays
 from sim.population.draws import BlockDraws, block_draws, blocks, concat_draws
-from sim.population.schedule import connection_streams, push_users, voice_sends
+from sim.population.schedule import connection_streams, push_users, replay_payloads, voice_sends
+from sim.population.tcp import TcpTiming, tcp_timing
 from sim.population.traffic import app_traffic, push_traffic
 from sim.radio.compiled import CODE
 from sim.radio.tables import ModelTables
@@ -62,9 +68,15 @@ def run_fast(rs: ResolvedScenario, tables: ModelTables) -> Iterator[LogArrays]:
 
 def _chunk(rs: ResolvedScenario, tables: ModelTables, d: BlockDraws) -> LogArrays:
     scn = rs.scenario
-    codes = Codes.of([app_traffic(a) for a in scn.apps], push_traffic(scn.groups[d.group]))
+    tcp = tcp_timing(scn.network.tcp)
+    nats = [scn.network.nat_timeout_s, *(e.nat_timeout_s for e in scn.events if e.kind == "nat_change")]
+    outages = [(scn.apps.index(next(a for a in scn.apps if a.name == e.app)), e.retry.syn_up_bytes)
+               if e.kind == "server_outage" else None for e in scn.events]
+    codes = Codes.of([app_traffic(a) for a in scn.apps], push_traffic(scn.groups[d.group]), replay_payloads(scn),
+                     tcp.retransmit and (any(x is not None for x in nats) or any(outages)), outages)
     log = Transfers()
-    sends = _sends(scn, d, codes, log)
+    sends = RadioSends.concat([*feedback.sends(scn, d, codes, tcp, log), _voice(scn, d, codes, log)]) \
+        if scn.events else _sends(scn, d, codes, tcp, log)
     x_t, x_row, x_code = log.take()  # before the RRC machines, which can reuse the parts' memory
     device = np.arange(d.first_device, d.first_device + d.n, dtype=np.int32 if d.first_device + d.n < 2**31
                        else np.int64)
@@ -76,32 +88,38 @@ def _chunk(rs: ResolvedScenario, tables: ModelTables, d: BlockDraws) -> LogArray
     return LogArrays(tr_t, tr_dev, tr_proc, tr_owner, tr_state,
                      x_t, x_row + d.first_device, x_code, codes.table(), log.held_messages, tr_grouped=True,
                      call_t=d.call_times_s, call_device=np.repeat(np.arange(d.n), calls) + d.first_device,
-                     call_ok=np.ones(d.call_times_s.size, dtype=bool), call_setup_s=np.zeros(d.call_times_s.size),
+                     call_ok=np.ones(d.call_times_s.size, dtype=bool),
+                     # set up at once, as the SimPy engine's clock has it (now + (t - now): 0 but for the last bit)
+                     call_setup_s=feedback.simpy_clock(d.call_times_s, d.call_offsets) - d.call_times_s,
                      call_proc=legs[d.call_type, 0], call_type=d.call_type, call_carried=np.zeros_like(d.call_type),
                      call_undecided=np.zeros(d.call_type.size, dtype=bool),
-                     call_attempts=np.bincount(d.call_type, minlength=len(SERVICE_TYPES)))
+                     call_attempts=np.bincount(d.call_type, minlength=len(SERVICE_TYPES)),
+                     controlplane=dict.fromkeys(SEND_STATS, 0) if scn.events else {})
 
 
-def _sends(scn: Scenario, d: BlockDraws, codes: Codes, log: Transfers) -> RadioSends:
+def _sends(scn: Scenario, d: BlockDraws, codes: Codes, tcp: TcpTiming, log: Transfers) -> RadioSends:
     """Every connection's sends through the NAT, logged in ``log``; what goes on the radio."""
     end_s, nat_s, group = scn.simulation.duration_s, scn.network.nat_timeout_s, scn.groups[d.group]
     parts: list[RadioSends] = []
+    # the longest gap a heartbeat leaves: batched alarms make it up to a window longer; Doze, hours
+    batching_s = math.inf if group.doze is not None else group.alarm_window_s or 0.0
     for conn in connection_streams(scn, d, push_users(scn, d)):
         if conn.owner == len(scn.apps):  # the push channel
-            parts.append(open_loop(conn, codes, (d.push_phase - 1.0) * group.push_interval_s, nat_s, log,
-                                   group.push_interval_s))
+            parts += open_loop(conn, codes, (d.push_phase - 1.0) * group.push_interval_s, nat_s, tcp, end_s, log,
+                               group.push_interval_s + batching_s)
             continue
         a, hb, draws = conn.owner, scn.apps[conn.owner].heartbeat, d.apps[conn.owner]
         if hb.policy == "adaptive":
-            parts.append(adaptive(a, hb, conn.streams[0], draws.installed, draws.phase, draws.jitter, nat_s, end_s,
-                                  codes, log))
+            parts += adaptive(a, hb, conn.streams[0], draws.installed, draws.phase, draws.jitter, nat_s, tcp, end_s,
+                              codes, log)
             continue
         # steady state, as the SimPy engine: the last packet one heartbeat interval before the first beat
         if hb.policy == "fixed":
-            last_s, gap_s = draws.phase * hb.interval_s - hb.interval_s, hb.interval_s * (1.0 + hb.jitter)
+            last_s = draws.phase * hb.interval_s - hb.interval_s
+            gap_s = hb.interval_s * (1.0 + hb.jitter) + batching_s
         else:
             last_s, gap_s = np.zeros(d.n), None
-        parts.append(open_loop(conn, codes, last_s, nat_s, log, gap_s))
+        parts += open_loop(conn, codes, last_s, nat_s, tcp, end_s, log, gap_s)
     parts.append(_voice(scn, d, codes, log))
     return RadioSends.concat(parts)
 

@@ -8,7 +8,25 @@ import numpy as np
 
 from sim.scenario.schema import SERVICE_TYPES
 
-HEARTBEAT, MESSAGE, RECONNECT = 0, 1, 2
+# what a transfer is; UNANSWERED: what TCP sent that nothing answered (a send on a connection the NAT
+# dropped, its retransmissions and those of a send to a server that is down, retransmitted SYNs;
+# sim.population.tcp), apart from the sends and connect attempts it belongs to
+HEARTBEAT, MESSAGE, RECONNECT, UNANSWERED = 0, 1, 2, 3
+#: what the closed loop counts of its devices' sends beside the nodes' statistics (``summary.controlplane``)
+SEND_STATS = ("rrc_rejects", "failed_sends", "barred", "core_rejects", "failed_attaches")
+
+
+@dataclass
+class RestartOutcome:
+    """What the devices of a core restart did (``docs/model.md`` §10), counted over them."""
+
+    devices: int = 0  # lost their context
+    implicit_detach_rejects: int = 0  # requests the core rejected as "implicitly detached": how a device found out
+    attach_attempts: int = 0
+    rejected_attempts: int = 0
+    backoff_waits: int = 0  # rejected attempts whose reject carried a T3346 back-off
+    reattached: int = 0
+    reattach_s: list[float] = field(default_factory=list)  # each device attached again: restart to attach, seconds
 
 
 @dataclass(frozen=True)
@@ -23,7 +41,7 @@ class LogArrays:
     x_t: np.ndarray  # float64
     x_device: np.ndarray  # int
     x_code: np.ndarray  # int: row of ``x_table``
-    #: int64 [code, 5]: app, kind (HEARTBEAT, MESSAGE or RECONNECT), up bytes, down bytes, packets
+    #: int64 [code, 5]: app, kind (HEARTBEAT, MESSAGE, RECONNECT or UNANSWERED), up bytes, down bytes, packets
     x_table: np.ndarray
     held_messages: int  # mobile-terminated messages that found the connection dead and waited
     #: whether each device's transitions are consecutive and in time order (then the metrics need
@@ -50,6 +68,12 @@ class LogArrays:
     call_undecided: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     #: per service type (SERVICE_TYPES): all attempts, including those still being set up when the run ended
     call_attempts: np.ndarray = field(default_factory=lambda: np.zeros(len(SERVICE_TYPES), dtype=np.int64))
+    #: closed loop with random access only: its statistics over and per cell (``RandomAccessCells.stats``)
+    rach: dict[str, Any] = field(default_factory=dict)
+    #: and its RAOs, successes and failures over time (``RandomAccessCells.log``)
+    rach_log: dict[str, np.ndarray] = field(default_factory=dict)
+    #: closed loop only: per core restart (its index in the scenario's events), what its devices did
+    restart_outcomes: dict[int, RestartOutcome] = field(default_factory=dict)
 
     x_app = property(lambda self: self.x_table[self.x_code, 0])
     x_kind = property(lambda self: self.x_table[self.x_code, 1])

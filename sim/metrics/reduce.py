@@ -7,22 +7,22 @@ additive accumulators, so memory is bounded by the population, not by the number
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sim.engine.log import HEARTBEAT, MESSAGE, RECONNECT, LogArrays
+from sim.engine.log import HEARTBEAT, MESSAGE, RECONNECT, UNANSWERED, LogArrays, RestartOutcome
+from sim.metrics.rach import rach_columns
 from sim.metrics import tally
 from sim.metrics.concentration import TOP_PERCENTS, gini, top_share
 from sim.metrics.results import Results
-from sim.radio.tables import ModelTables
+from sim.radio.tables import CONNECTED_STATES, IDLE_STATES, ModelTables
 from sim.scenario import ResolvedScenario
 from sim.scenario.schema import CALL_TYPES, PSEUDO_APPS, SERVICE_APP, SERVICE_TYPES, SMS_APP, SMS_TYPES, VOICE_APP
 from sim.version import software_version
 
-# the states in which a device holds a radio connection (for a call's connected seconds)
-CONNECTED_STATES = ("CELL_DCH", "CELL_FACH", "RRC_CONNECTED")
 
 
 class _Coverage:
@@ -93,10 +93,11 @@ class Reducer:
     whichever process reduced them.
     """
 
-    PER_DEVICE = ("dev_msgs", "dev_voice_msgs", "dev_sms_msgs", "dev_promos", "dev_up", "dev_down", "dev_packets", "energy",
+    PER_DEVICE = ("dev_msgs", "dev_voice_msgs", "dev_sms_msgs", "dev_promos", "dev_up", "dev_down", "dev_packets",
+                  "energy",
                   "state_time")
     ADDITIVE = ("bin_proc", "app_proc", "bin_up", "bin_down", "app_bytes", "app_kind", "installed", "traffic",
-                "call_legs", "voice_radio", "call_attempts")
+                "call_legs", "voice_radio", "call_attempts", "app_state_s")
 
     def __init__(self, tables: ModelTables, rs: ResolvedScenario, first_device: int = 0,
                  n_devices: int | None = None):
@@ -122,10 +123,11 @@ class Reducer:
         self.extra_j_of = np.append(0.0, tables.promotion_extra_j)
         self.bin_proc = np.zeros((n_bins, self.n_procs), dtype=np.int64)  # occurrences per bin and procedure
         self.app_proc = np.zeros((n_apps + 1, self.n_procs), dtype=np.int64)  # ... per owner app (first: none)
+        self.app_state_s = np.zeros((n_apps + 1, len(tables.states)))  # seconds per owner app and state code
         self.bin_up = np.zeros(n_bins)
         self.bin_down = np.zeros(n_bins)
         self.app_bytes = np.zeros(n_apps)
-        self.app_kind = np.zeros((n_apps, 3), dtype=np.int64)
+        self.app_kind = np.zeros((n_apps, 4), dtype=np.int64)
         self.installed = np.zeros(n_apps, dtype=np.int64)
         self.dev_msgs = np.zeros(n_dev, dtype=np.int64)
         self.dev_voice_msgs = np.zeros(n_dev, dtype=np.int64)  # of dev_msgs: voice calls' (for concentration_apps)
@@ -158,6 +160,9 @@ class Reducer:
         self.call_attempts = np.zeros(len(SERVICE_TYPES), dtype=np.int64)  # per service type, pending ones too
         self.controlplane: dict[str, Any] = {}
         self.node_log: dict[str, dict[str, Any]] = {}
+        self.rach: dict[str, Any] = {}
+        self.rach_log: dict[str, np.ndarray] = {}
+        self.restart_outcomes: dict[int, RestartOutcome] = {}
 
     def add(self, log: LogArrays) -> None:
         """Account the log of (some of) this reducer's devices."""
@@ -171,7 +176,7 @@ class Reducer:
             order = np.argsort(dev, kind="stable")
             t, dev, proc, owner, state = t[order], dev[order], proc[order], owner[order], state[order]
         # per device: seconds in each state (by code), occurrences of each procedure (0: the initial state)
-        seconds, counts, bin_proc, app_proc, *bounds = tally.transitions(
+        seconds, counts, bin_proc, app_proc, app_seconds, *bounds = tally.transitions(
             t, dev, proc, owner, state, self.name_of_state, end_s, bin_s, n_bins, n, len(tables.states),
             self.n_procs, n_apps + 1, n_states)
         for k, name in enumerate(self.name_of_state):
@@ -184,6 +189,7 @@ class Reducer:
         self.occupancy.add_histograms(*bounds)
         self.bin_proc += bin_proc
         self.app_proc += app_proc
+        self.app_state_s += app_seconds
 
         # --- transfers: counted per kind of transfer (code), then multiplied out -------------
         table = log.x_table  # [code, (app, kind, up, down, packets)]
@@ -249,6 +255,9 @@ class Reducer:
         self.call_attempts += log.call_attempts
         self.controlplane |= log.controlplane
         self.node_log |= log.node_log
+        self.rach |= log.rach
+        self.rach_log |= log.rach_log
+        self.restart_outcomes |= log.restart_outcomes
 
     def absorb(self, part: Reducer) -> None:
         """Account a reducer of a sub-range of this one's devices."""
@@ -262,6 +271,9 @@ class Reducer:
         self.calls += part.calls
         self.controlplane |= part.controlplane
         self.node_log |= part.node_log
+        self.rach |= part.rach
+        self.rach_log |= part.rach_log
+        self.restart_outcomes |= part.restart_outcomes
 
     def results(self, engine: str) -> Results:
         """The summary and tables of everything added."""
@@ -302,6 +314,8 @@ class Reducer:
             ts[f"utilization_{name}"] = busy / (bin_len * node["servers"])
             ts[f"queue_{name}"] = _occupancy(node["queued"][:, 0], node["queued"][:, 1], edges, self.bin_s) / bin_len
             ts[f"wait_p95_{name}_s"] = _binned_p95(node["waits"][:, 0], node["waits"][:, 1], edges)
+        if self.rach_log:
+            ts |= rach_columns(self.rach_log, edges)
         timeseries = pd.DataFrame(ts)
 
         total_msgs, total_bytes = float(app_msgs.sum()), float(self.app_bytes.sum())
@@ -309,13 +323,24 @@ class Reducer:
         n_apps = len(apps)
         present = [i for i in range(n_apps) if i < len(scn.apps) or self.installed[i] > 0 or self.app_bytes[i] > 0
                    or app_msgs[i] > 0]
+        # each app's radio energy: the states its records began, but for idle (no app's), and its promotions'
+        not_idle = np.array([s not in IDLE_STATES for _, s in tables.states])
+        app_j = (self.app_state_s[1:] * not_idle) @ tables.state_power_w + self.app_proc[1:] @ self.extra_j_of
+        # the rest, summed as such (not a difference, which rounding leaves a little off zero): idle, and what
+        # no app's record began
+        idle_j = float((self.app_state_s[1:] * ~not_idle).sum(axis=0) @ tables.state_power_w
+                       + self.app_state_s[0] @ tables.state_power_w + self.app_proc[0] @ self.extra_j_of)
+        radio_j = float(self.energy.sum())
+        drain_j = radio_j + scn.battery.other_power_mw / 1000.0 * n_dev * end_s  # what the batteries gave
         app_rows = [{
             "app": apps[i], "active_devices": int(self.installed[i]),
             "signalling_messages": int(app_msgs[i]), "signalling_share": share(app_msgs[i], total_msgs),
             "promotions": int(app_promos[i]), "bytes": int(self.app_bytes[i]),
             "bytes_share": share(self.app_bytes[i], total_bytes),
             "heartbeats": int(self.app_kind[i, HEARTBEAT]), "messages": int(self.app_kind[i, MESSAGE]),
-            "reconnects": int(self.app_kind[i, RECONNECT]),
+            "reconnects": int(self.app_kind[i, RECONNECT]), "unanswered": int(self.app_kind[i, UNANSWERED]),
+            "radio_j": float(app_j[i]), "radio_energy_share": share(app_j[i], radio_j),
+            "battery_share": share(app_j[i], drain_j),
         } for i in present]
         apps_df = pd.DataFrame(app_rows)
 
@@ -373,14 +398,23 @@ class Reducer:
             "concentration": _concentration(self.dev_msgs),
             # over the apps' (data) signalling alone: voice calls and short messages left out
             "concentration_apps": _concentration(self.dev_msgs - self.dev_voice_msgs - self.dev_sms_msgs),
-            "energy": {"radio_j_per_device_hour": float(self.energy.sum()) / device_hours},
+            "energy": {"radio_j_per_device_hour": radio_j / device_hours,
+                       "radio_j_per_device_day": 24.0 * radio_j / device_hours,
+                       # the radio's draw in no app's name: idle, and states no app's record began
+                       "idle_radio_j": idle_j},
+            "battery": _battery(scn.battery, self.energy, group_of, [g.name for g in scn.groups], end_s),
             "traffic": {"packets_total": packets, "bytes_total": up + down, "up_bytes": up, "down_bytes": down,
                         "messages_held": held},
         }
         if self.controlplane:
-            summary["controlplane"] = self.controlplane
+            summary["controlplane"] = _with_capacity(self.controlplane, self.node_log, end_s)
+        if self.rach:
+            summary["rach"] = self.rach
         if scn.events:
-            summary["events"] = [e.model_dump() for e in scn.events]
+            summary["events"] = [e.model_dump() | ({"outcome": self._restart_outcome(k, e.at_s, bin_node, ts)}
+                                                   if e.kind == "core_restart" else {})
+                                 for k, e in enumerate(scn.events)]
+            summary["signalling"]["storm"] = _storm(edges, bin_node.sum(axis=1), scn.events)
         n_calls = len(CALL_TYPES)
         summary["calls"] = self._decided(self.call_attempts[:n_calls].sum(), call_ok[is_call],
                                          call_setup_s[is_call], self.call_legs[:n_calls])
@@ -409,6 +443,28 @@ class Reducer:
                                              for j, n in enumerate(nodes)},
         }
 
+    def _restart_outcome(self, k: int, at_s: float, bin_node: np.ndarray, ts: dict[str, Any]) -> dict[str, Any]:
+        """What core restart ``k`` at ``at_s`` did: its devices' counts (``RestartOutcome``; those not attached
+        again by the end; how long after the restart they attached: median, 95th percentile, last), and per node
+        the mean rate of exchanged messages before it and the peak bin from its bin on, in messages per second
+        (and the peaks offered to and carried by each limited node's processors: a node carries an attach that
+        a later node on its route rejects, where only the reject is exchanged, docs/model.md §9)."""
+        outcome = asdict(self.restart_outcomes.get(k, RestartOutcome()))
+        delays = np.array(outcome.pop("reattach_s"))
+        out: dict[str, Any] = outcome | {"not_reattached_at_end": outcome["devices"] - outcome["reattached"]}
+        for name, q in (("reattach_p50_s", 50), ("reattach_p95_s", 95), ("reattach_max_s", 100)):
+            out[name] = float(np.percentile(delays, q)) if delays.size else 0.0
+        bin_len = np.diff(self.edges)
+        after, before = self.edges[1:] > at_s, self.edges[1:] <= at_s
+        rate = bin_node / bin_len[:, None]
+        out["baseline_per_s"] = {n: float(bin_node[before, j].sum() / bin_len[before].sum()) if before.any() else 0.0
+                                 for j, n in enumerate(self.tables.nodes)}
+        out["peak_per_s"] = {n: float(rate[after, j].max()) for j, n in enumerate(self.tables.nodes)}
+        for what in ("offered", "carried"):
+            out[f"{what}_peak_per_s"] = {n: float((ts[f"{what}_{n}"][after] / bin_len[after]).max())
+                                         for n in self.node_log}
+        return out
+
     def _by_type(self, call_type: np.ndarray, setup_s: np.ndarray) -> dict[str, dict[str, Any]]:
         """Per call type that was placed: decided attempts, messages per node (its legs, and for the data
         call types the voice app's RRC procedures: one data type per run, so they are its), per call,
@@ -434,6 +490,53 @@ class Reducer:
                 "setup_p95_s": float(np.percentile(setup_s[mine], 95)),
             }
         return out
+
+
+def _with_capacity(controlplane: dict[str, Any], node_log: dict[str, dict[str, Any]], end_s: float
+                   ) -> dict[str, Any]:
+    """The closed loop's node statistics with each limited node's capacity over the run
+    (``capacity_messages``: what its processors could have handled) and ``offered_load``, the
+    messages offered to it as a share of that (above 1: more than it could ever carry)."""
+    out = dict(controlplane)
+    for name, node in node_log.items():
+        capacity = float(node["capacity_per_s"]) * end_s
+        out[name] = {**out[name], "capacity_messages": capacity,
+                     "offered_load": out[name]["offered_messages"] / capacity if capacity > 0 else 0.0}
+    return out
+
+
+def _storm(edges: np.ndarray, per_bin: np.ndarray, events: list[Any]) -> dict[str, Any]:
+    """The signalling peak from the first event on against the level before it: ``start_s`` (the
+    first event's start), ``baseline_per_s`` (messages per second over the bins that end by then;
+    None if none does), ``peak_per_s`` and ``peak_t_s`` (the busiest bin from then on, its start)
+    and ``peak_ratio`` (peak over baseline; None without a baseline or when it is 0)."""
+    start = min(float(getattr(e, "start_s", getattr(e, "at_s", 0.0))) for e in events)
+    rate = per_bin / np.diff(edges)
+    before, after = edges[1:] <= start, edges[:-1] >= start
+    baseline = float(per_bin[before].sum() / (edges[1:][before][-1] - edges[0])) if before.any() else None
+    peak_bin = int(np.flatnonzero(after)[np.argmax(rate[after])]) if after.any() else None
+    peak = float(rate[peak_bin]) if peak_bin is not None else None
+    return {"start_s": start, "baseline_per_s": baseline, "peak_per_s": peak,
+            "peak_t_s": float(edges[peak_bin]) if peak_bin is not None else None,
+            "peak_ratio": peak / baseline if peak is not None and baseline else None}
+
+
+def _battery(battery: Any, energy_j: np.ndarray, group_of: np.ndarray, groups: list[str], end_s: float
+             ) -> dict[str, Any]:
+    """Battery life from the radio's mean power over the run and the rest of the phone's draw, overall
+    and per group: capacity x voltage / (other power + radio power) (docs/model.md §8)."""
+    wh = battery.capacity_mah * battery.voltage_v / 1000.0
+
+    def life(radio_j: float, devices: int) -> dict[str, float]:
+        radio_mw = 1000.0 * radio_j / (devices * end_s) if devices else 0.0
+        total_mw = battery.other_power_mw + radio_mw
+        return {"radio_power_mw": radio_mw, "life_h": 1000.0 * wh / total_mw if total_mw > 0 else math.inf,
+                "radio_drain_share": radio_mw / total_mw if total_mw > 0 else 0.0}
+
+    per_group = np.bincount(group_of, weights=energy_j, minlength=len(groups))
+    sizes = np.bincount(group_of, minlength=len(groups))
+    return battery.model_dump() | life(float(energy_j.sum()), energy_j.size) | {
+        "by_group": {name: life(float(per_group[g]), int(sizes[g])) for g, name in enumerate(groups)}}
 
 
 def _concentration(per_device: np.ndarray) -> dict[str, Any]:

@@ -11,8 +11,8 @@ if TYPE_CHECKING:  # the tables are made in sim.metrics.reduce; this module stay
 # The top-level keys a summary may have (a test checks every run's against it): sweep axes may
 # not be named like them, since the sweep table's columns are the summary's flattened keys.
 SUMMARY_KEYS = ("scenario", "seed", "engine", "software_version", "duration_s", "bin_s", "devices", "signalling",
-                "rrc", "apps", "concentration", "concentration_apps", "energy", "traffic", "controlplane", "events",
-                "calls", "outputs")
+                "rrc", "apps", "concentration", "concentration_apps", "energy", "traffic", "controlplane", "rach",
+                "events", "calls", "outputs", "sms", "battery")
 
 
 @dataclass(frozen=True)

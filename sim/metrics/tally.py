@@ -14,9 +14,10 @@ def transitions(t, dev, proc, owner, state, layer, end_s, bin_s, n_bins, n_dev, 
                 n_layers):
     """Per device (``dev``: 0 .. ``n_dev`` - 1): seconds in each state code and occurrences of each
     procedure (code + 1; 0: the initial state); per bin and per owner app (+ 1; 0: none): occurrences
-    of each procedure; and the histograms of the state intervals' bounds per ``layer[state]`` (of
-    ``n_layers``) and bin (see ``sim.metrics.reduce._Coverage``):
-    ``(seconds, counts, bin_proc, app_proc, starts, start_sums, ends, end_sums)``.
+    of each procedure; per owner app (+ 1), seconds in each state code its records began; and the
+    histograms of the state intervals' bounds per ``layer[state]`` (of ``n_layers``) and bin (see
+    ``sim.metrics.reduce._Coverage``):
+    ``(seconds, counts, bin_proc, app_proc, app_seconds, starts, start_sums, ends, end_sums)``.
 
     Each device's records are consecutive and in time order: a record's state lasts until the device's
     next record, or ``end_s``; records at or after ``end_s`` never happened."""
@@ -24,6 +25,7 @@ def transitions(t, dev, proc, owner, state, layer, end_s, bin_s, n_bins, n_dev, 
     counts = np.zeros((n_dev, n_procs), dtype=np.int64)
     bin_proc = np.zeros((n_bins, n_procs), dtype=np.int64)
     app_proc = np.zeros((n_owners, n_procs), dtype=np.int64)
+    app_seconds = np.zeros((n_owners, n_codes))
     edges = n_bins + 1
     starts, ends = np.zeros(n_layers * edges), np.zeros(n_layers * edges)
     start_sums, end_sums = np.zeros(n_layers * edges), np.zeros(n_layers * edges)
@@ -38,12 +40,13 @@ def transitions(t, dev, proc, owner, state, layer, end_s, bin_s, n_bins, n_dev, 
         t_bin, u_bin = min(int(ti / bin_s), n_bins - 1), min(int(ui / bin_s), n_bins - 1)
         bin_proc[t_bin, code] += 1
         app_proc[owner[i] + 1, code] += 1
+        app_seconds[owner[i] + 1, s] += ui - ti
         k = layer[s] * edges
         starts[k + t_bin] += 1.0
         start_sums[k + t_bin] += ti
         ends[k + u_bin] += 1.0
         end_sums[k + u_bin] += ui
-    return seconds, counts, bin_proc, app_proc, starts, start_sums, ends, end_sums
+    return seconds, counts, bin_proc, app_proc, app_seconds, starts, start_sums, ends, end_sums
 
 
 @njit(cache=True, nogil=True)

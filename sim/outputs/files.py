@@ -7,12 +7,13 @@ from pathlib import Path
 
 from sim.metrics.results import Results
 from sim.outputs.folders import Layout, write_directory
+from sim.outputs.run_page import write_run_page
 from sim.outputs.tables import DEVICE_FILES, device_file, write_devices
 from sim.scenario.schema import DeviceTable
 
 # and the per-device table, as the scenario's outputs.devices asks (sim.outputs.tables)
 FILES = ("summary.json", "timeseries.csv", "apps.csv", "scenario.resolved.toml")
-RUN = Layout("run", ("summary.json", "scenario.resolved.toml"), (*FILES, *DEVICE_FILES, "plots/*.png"))
+RUN = Layout("run", ("summary.json", "scenario.resolved.toml"), (*FILES, *DEVICE_FILES, "plots/*.png", "report.html"))
 
 
 def write_results(results: Results, resolved_toml: str, out_dir: Path,
@@ -20,7 +21,8 @@ def write_results(results: Results, resolved_toml: str, out_dir: Path,
     """Write every output of a run into ``out_dir`` atomically (see :func:`write_directory`).
 
     ``devices`` is the run's ``outputs.devices``: the per-device table's format. ``summary.json``
-    also names the table's file (``outputs.devices``)."""
+    also names the table's file (``outputs.devices``). ``report.html``, written last, shows the
+    answer and links the rest."""
     summary = {**results.summary, "outputs": {"devices": device_file(devices, len(results.devices))}}
 
     def fill(tmp: Path) -> None:
@@ -31,5 +33,6 @@ def write_results(results: Results, resolved_toml: str, out_dir: Path,
         (tmp / "scenario.resolved.toml").write_text(resolved_toml, encoding="utf-8")
         if plots is not None:
             plots(results, tmp / "plots")
+        write_run_page(results, summary, resolved_toml, tmp)
 
     return write_directory(out_dir, RUN, fill)

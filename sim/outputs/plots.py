@@ -249,8 +249,10 @@ def _mark_events(results: PlotResults, ax: Axes) -> None:
                     "ran_outage": lambda e: f"{e['node']} outage"}[event["kind"]](event)
             ax.axvspan(event["start_s"] * scale, event["end_s"] * scale, color="tab:orange", alpha=0.12, label=what)
         else:
-            what = (f"{event['app']} heartbeat -> {event['interval_s']:g} s" if event["kind"] == "heartbeat_change"
-                    else f"NAT timeout -> {event['nat_timeout_s']} s")
+            what = {"heartbeat_change": lambda e: f"{e['app']} heartbeat -> {e['interval_s']:g} s",
+                    "nat_change": lambda e: f"NAT timeout -> {e['nat_timeout_s']} s",
+                    "core_restart": lambda e: f"{e['node']} restart ({e['reattach'].replace('_', '-')} re-attach"
+                                              f"{', T3346 back-off' if e['backoff'] else ''})"}[event["kind"]](event)
             ax.axvline(event["at_s"] * scale, color="grey", ls=":", lw=1.5, label=what)
     if events:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))

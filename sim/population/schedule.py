@@ -4,16 +4,21 @@ Fixed heartbeats (an app's own, and the OS push channel's) and user messages do 
 on anything the network does, so a block's are computed at once: per connection, one dense
 ``[device, k]`` matrix of times per stream (``inf`` where a device has no more). Stream codes
 say what each send is: ``2a`` app a's heartbeat, ``2a + 1`` app a's message, ``2 x apps`` the
-push channel's heartbeat; so ``code // 2`` is the sending app and an even code a heartbeat.
+push channel's heartbeat; so ``code // 2`` is the sending app and an even code a heartbeat. An app
+replaying a capture (``traffic``) sends its pattern's transfers, each kind of transfer a code of its
+own after the voice sends' (:func:`trace_codes`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from sim.population.draws import BlockDraws, fixed_beat_times
-from sim.scenario.schema import CALL_TYPES, VOIP_BATCH_S, Scenario
+from sim.population.traffic import Payload
+from sim.scenario.schema import CALL_TYPES, VOIP_BATCH_S, Doze, Scenario
+from sim.trace.replay import Pattern, load_pattern, replay_times
 
 _NO_JITTER = np.zeros(0)
 
@@ -25,6 +30,7 @@ class Stream:
     code: int
     times: np.ndarray  # [device, k] in time order per device, inf after a device's last
     incoming: np.ndarray | None  # [device, k] bool: mobile-terminated; None: all outgoing
+    codes: np.ndarray | None = None  # [device, k] each send's code, where they differ (a replay); None: all ``code``
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,24 @@ class ConnectionStreams:
 
     owner: int  # app code owning the connection: its heartbeat and reconnects
     streams: tuple[Stream, ...]  # in stream-code order
+
+
+def trace_codes(scenario: Scenario) -> dict[int, tuple[int, Pattern]]:
+    """Per app replaying a capture: the code of its pattern's first kind of transfer, and the pattern.
+    The codes follow the voice sends' (``3 x apps + 2`` and ``+ 3``, ``sim.engine.connections.Codes``),
+    app after app."""
+    out, code = {}, 3 * len(scenario.apps) + 4
+    for a, app in enumerate(scenario.apps):
+        if app.traffic is not None:
+            pattern = load_pattern(app.traffic.trace, app.traffic.flow)
+            out[a] = (code, pattern)
+            code += len(pattern.kinds)
+    return out
+
+
+def replay_payloads(scenario: Scenario) -> list[tuple[int, Payload]]:
+    """(app, payload) of every kind of transfer replayed, in code order (:func:`trace_codes`)."""
+    return [(a, Payload(*kind)) for a, (_, pattern) in trace_codes(scenario).items() for kind in pattern.kinds]
 
 
 def push_users(scenario: Scenario, d: BlockDraws) -> np.ndarray:
@@ -52,32 +76,115 @@ def _dense(offsets: np.ndarray, values: np.ndarray, fill: float | bool) -> np.nd
     return out
 
 
+@njit(cache=True)
+def _restart(first: np.ndarray, interval_s: float, jitter: float, draws: np.ndarray, messages: np.ndarray,
+             end_s: float, width: int) -> np.ndarray:
+    out = np.full((first.size, width), np.inf)
+    for i in range(first.size):
+        t, k, m = first[i], 0, 0
+        while k < width:
+            gap = interval_s * (1.0 + jitter * draws[i, k]) if draws.shape[1] else interval_s
+            while m < messages.shape[1] and messages[i, m] < t:  # a message before the beat restarts its timer
+                t, m = messages[i, m] + gap, m + 1
+            if t >= end_s:
+                break
+            out[i, k], t, k = t, t + gap, k + 1
+    return out
+
+
+def restarted_beats(interval_s: float, jitter: float, phase: np.ndarray, jitter_draws: np.ndarray,
+                    messages: np.ndarray, end_s: float) -> np.ndarray:
+    """Fixed heartbeat times ``[device, beat]`` whose timer restarts at each message (``messages``:
+    ``[device, k]`` in time order, ``inf`` after the last; ``Heartbeat.restart_on_traffic``): the first
+    due at ``phase x interval``; each next one gap after the beat or the latest message before it, the
+    gap ``interval x (1 + jitter x draw)`` with the pending beat's draw, as :func:`fixed_beat_times`."""
+    width = int(end_s / (interval_s * (1.0 - jitter))) + 2
+    return _restart(phase * interval_s, interval_s, jitter, jitter_draws, messages, end_s, width)
+
+
+def batched(times: np.ndarray, window_s: float | None, phase: np.ndarray, end_s: float) -> np.ndarray:
+    """Alarm times ``[device, k]`` as the OS delivers them when it batches alarms into windows of
+    ``window_s`` (``Group.alarm_window_s``; None: exact): each at the first of its device's window
+    boundaries, ``(phase + k) x window_s``, at or after it; ``inf`` past ``end_s``. The device's grid
+    phase is its push-channel phase draw (the OS's own alarm), so no draw changes."""
+    if window_s is None:
+        return times
+    grid = phase[:, None]
+    out = (np.ceil(times / window_s - grid) + grid) * window_s
+    np.copyto(out, np.inf, where=out >= end_s)
+    return out
+
+
+def doze_windows(doze: Doze, end_s: float) -> np.ndarray:
+    """``[k, (start, end)]`` of the Doze maintenance windows that start before ``end_s`` (``Group.doze``):
+    the first gaps as listed, then the last one's period repeated (a closed form, however many)."""
+    *first, last = doze.intervals_s
+    gaps = np.array([*first, last]) + np.append(0.0, np.full(len(first), doze.window_s))  # start to start
+    starts = doze.enter_after_s + np.cumsum(gaps)
+    period = last + doze.window_s
+    repeats = max(0, int(np.ceil((end_s - starts[-1]) / period)))
+    starts = np.concatenate([starts, starts[-1] + period * np.arange(1, repeats + 1)])
+    starts = starts[starts < end_s]
+    return np.stack([starts, starts + doze.window_s], axis=1)
+
+
+def dozed(times: np.ndarray, doze: Doze | None, end_s: float) -> np.ndarray:
+    """Send times ``[device, k]`` under Doze: one in Doze outside a maintenance window waits for the
+    next window's start (``inf`` if none comes before ``end_s``); before Doze or in a window, as it was."""
+    if doze is None:
+        return times
+    windows = doze_windows(doze, end_s)
+    starts, ends = windows[:, 0], windows[:, 1]
+    k = np.searchsorted(ends, times, side="right")  # the first window not over by then
+    waiting = (times >= doze.enter_after_s) & ((k == ends.size) | (times < starts[np.minimum(k, ends.size - 1)]))
+    out = times.copy()
+    out[waiting] = np.append(starts, np.inf)[k[waiting]]
+    return out
+
+
 def connection_streams(scenario: Scenario, d: BlockDraws, uses_push: np.ndarray) -> list[ConnectionStreams]:
     """The open-loop streams of every connection: each app's own (in app order), then the push channel.
 
     Adaptive heartbeats are not open-loop (each beat depends on what the last one found), so
-    an adaptive app's connection lists its messages only.
+    an adaptive app's connection lists its messages only. Fixed heartbeats go as the OS batches
+    alarms (:func:`batched`); under Doze every send waits for a maintenance window (:func:`dozed`)
+    but a push-channel message to the phone (high priority: assumption).
     """
     end_s, n_apps = scenario.simulation.duration_s, len(scenario.apps)
+    window_s, doze = scenario.groups[d.group].alarm_window_s, scenario.groups[d.group].doze
+    replays = trace_codes(scenario)
     own: list[ConnectionStreams] = []
     push: list[Stream] = []
     for a, (app, draws) in enumerate(zip(scenario.apps, d.apps)):
         messages = _dense(draws.msg_offsets, draws.msg_times_s, np.inf)
         np.copyto(messages, np.inf, where=~draws.installed[:, None])
-        message = Stream(2 * a + 1, messages, _dense(draws.msg_offsets, draws.msg_incoming, False))
+        incoming = _dense(draws.msg_offsets, draws.msg_incoming, False)
         if app.connection == "push":
-            push.append(message)
+            if doze is not None:  # what the phone sends waits; what the push service sends it does not
+                messages = np.where(incoming, messages, dozed(messages, doze, end_s))
+                order = np.argsort(messages, axis=1, kind="stable")
+                messages, incoming = np.take_along_axis(messages, order, 1), np.take_along_axis(incoming, order, 1)
+            push.append(Stream(2 * a + 1, messages, incoming))
             continue
-        streams = [message]
+        streams = [Stream(2 * a + 1, dozed(messages, doze, end_s), incoming)]
         if app.heartbeat.policy == "fixed":
             hb = app.heartbeat
-            beats = fixed_beat_times(hb.interval_s, hb.jitter, draws.phase, draws.jitter, end_s)
+            beats = restarted_beats(hb.interval_s, hb.jitter, draws.phase, draws.jitter, messages, end_s) \
+                if hb.restart_on_traffic else fixed_beat_times(hb.interval_s, hb.jitter, draws.phase, draws.jitter,
+                                                               end_s)
+            beats = batched(beats, window_s, d.push_phase, end_s)
             np.copyto(beats, np.inf, where=~draws.installed[:, None])
-            streams.insert(0, Stream(2 * a, beats, None))
+            streams.insert(0, Stream(2 * a, dozed(beats, doze, end_s), None))
+        if a in replays:
+            first, pattern = replays[a]
+            times, kind, replay_in = replay_times(pattern, draws.phase, end_s)
+            np.copyto(times, np.inf, where=~draws.installed[:, None])
+            streams.append(Stream(first, dozed(times, doze, end_s), replay_in, first + kind))
         own.append(ConnectionStreams(a, tuple(streams)))
-    beats = fixed_beat_times(scenario.groups[d.group].push_interval_s, 0.0, d.push_phase, _NO_JITTER, end_s)
+    beats = batched(fixed_beat_times(scenario.groups[d.group].push_interval_s, 0.0, d.push_phase, _NO_JITTER, end_s),
+                    window_s, d.push_phase, end_s)
     np.copyto(beats, np.inf, where=~uses_push[:, None])
-    return own + [ConnectionStreams(n_apps, (*push, Stream(2 * n_apps, beats, None)))]
+    return own + [ConnectionStreams(n_apps, (*push, Stream(2 * n_apps, dozed(beats, doze, end_s), None)))]
 
 
 def open_loop_sends(scenario: Scenario, d: BlockDraws, uses_push: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -88,7 +195,7 @@ def open_loop_sends(scenario: Scenario, d: BlockDraws, uses_push: np.ndarray) ->
             dev, k = np.nonzero(np.isfinite(s.times))
             columns[0].append(dev)
             columns[1].append(s.times[dev, k])
-            columns[2].append(np.full(dev.size, s.code))
+            columns[2].append(np.full(dev.size, s.code) if s.codes is None else s.codes[dev, k])
             columns[3].append(s.incoming[dev, k] if s.incoming is not None else np.zeros(dev.size, dtype=bool))
     dev, t, stream, incoming = (np.concatenate(c) for c in columns)
     order = np.lexsort((stream, t, dev))

@@ -2,7 +2,9 @@
 
 With ``inactive_enabled`` the inactivity timer suspends the UE to RRC_INACTIVE (one RRCRelease
 with suspend, gNB only); the next transfer resumes it with three RRC messages and no core
-signalling. Otherwise the timer releases to RRC_IDLE as in LTE.
+signalling. Otherwise the timer releases to RRC_IDLE as in LTE. With ``sdt_enabled`` (Rel-17 small
+data transmission) an outgoing transfer of at most ``sdt_max_bytes`` each way from RRC_INACTIVE is
+one ``sdt`` record instead: the state, its timers and the periodic RNA update stay as they were.
 
 Upkeep (``sim.radio.compiled``): in RRC_IDLE (CM-IDLE) a periodic registration update every
 ``t3512_s`` (TS 24.501 §5.3.7); in RRC_INACTIVE the UE stays CM-CONNECTED, so no registration
@@ -47,6 +49,9 @@ class Spec:
     paging_key: int  # the run's key of the paging draws (sim.radio.compiled.paging_repeats)
     upkeep: tuple[tuple[int, int, float], ...]  # (state, periodic update procedure, period s)
     keeper: int  # the app code owning the periodic updates (the ``mobility`` pseudo-app)
+    sdt: int
+    sdt_enabled: bool
+    sdt_max_bytes: int
 
 
 def spec(profile: NrProfile, proc: dict[str, int], state: dict[str, int], key: int, keeper: int) -> Spec:
@@ -57,7 +62,13 @@ def spec(profile: NrProfile, proc: dict[str, int], state: dict[str, int], key: i
                 profile.inactive_enabled, profile.inactive_release_s, area(profile, proc, "paging"),
                 area(profile, proc, "ran_paging"), key,
                 ((state["RRC_IDLE"], proc["periodic_registration"], float(profile.t3512_s)),
-                 (state["RRC_INACTIVE"], proc["rna_update"], float(profile.t380_s))), keeper)
+                 (state["RRC_INACTIVE"], proc["rna_update"], float(profile.t380_s))), keeper,
+                proc["sdt"], profile.sdt_enabled, profile.sdt_max_bytes)
+
+
+def uses_bytes(spec: Spec) -> bool:
+    """Whether transfers' bytes matter: for small data transmission only."""
+    return spec.sdt_enabled
 
 
 def state_power_mw(profile: NrProfile) -> dict[str, float]:
@@ -77,6 +88,10 @@ class NrMachine(Machine):
     def data(self, t: float, app: int, up_bytes: int, down_bytes: int, incoming: bool) -> float:
         s = self.spec
         t = self.settle(t)
+        if (s.sdt_enabled and self.state == s.inactive and not incoming and up_bytes <= s.sdt_max_bytes
+                and down_bytes <= s.sdt_max_bytes):  # a small data transmission: RRC_INACTIVE stays
+            self.rec((t, self.device, s.sdt, app, s.inactive))
+            return t
         if self.state == s.idle:
             if incoming:
                 self.page(t, s.paging, app, s.paging_area)
@@ -100,7 +115,7 @@ class NrMachine(Machine):
 def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row, device,
          idle, inactive, connected, service_request, release, suspend, resume, inactive_release, paging, ran_paging,
          tail_s, promotion_delay_s, resume_delay_s, inactive_enabled, inactive_release_s, paging_area, ran_paging_area,
-         paging_key, upkeep, keeper):
+         paging_key, upkeep, keeper, sdt, sdt_enabled, sdt_max_bytes):
     """The compiled form of :class:`NrMachine` (``sim.radio.compiled``): every row's records; returns how many."""
     (heads, head_t, order), chain = space(runs, t, CHAIN)
     due, due_proc, due_state = chain
@@ -114,6 +129,10 @@ def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row, device,
             n, state, head, tk, last = settle(recs, n, owner, state, chain, head, size, t[r, k], ready, last, upkeep,
                                               keeper)
             kk = key[r, k]
+            if (sdt_enabled and state == inactive and not kk & 1 and up[r, k] <= sdt_max_bytes
+                    and down[r, k] <= sdt_max_bytes):  # a small data transmission: RRC_INACTIVE stays
+                n = put(recs, n, tk, sdt, app_of_key[kk], inactive)
+                continue
             if state == idle or state == inactive:
                 owner = app_of_key[kk]
                 if state == idle:

@@ -17,6 +17,10 @@ RADIOS = ("umts", "lte", "nr")
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 Timer = Annotated[float, Field(gt=0.0)]  # inf allowed: "never"
+# A NAS retry timer (T3411, T3402, ...): at least 1 s (assumption: the standard's are 10 s to minutes; shorter
+# would make a rejected attach spin); inf allowed: "never again"
+RetryTimer = Annotated[float, Field(ge=1.0)]
+AttachAttempts = Annotated[int, Field(ge=1, le=100)]  # the attach attempt counter's limit (TS 24.301: 5)
 Count = Annotated[int, Field(ge=0, le=1_000_000)]  # bounded so that every message total fits in 64 bits
 MAX_PAGING_REPETITIONS = 10  # further whole-area attempts at most (TS 23.401 leaves the count to the MME)
 
@@ -62,6 +66,30 @@ class PagingArea(BaseModel):
         return out
 
 
+class RandomAccess(BaseModel):
+    """Contention-based random access in each cell (``sim.radio.rach``; docs/model.md §14): off unless
+    ``enabled``. Ranges are those TS 36.321 / TS 36.331 allow where they give one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    enabled: bool
+    preambles: Annotated[int, Field(ge=1, le=64)]  # contention preambles (numberOfRA-Preambles: 4 ... 64)
+    rao_period_ms: Annotated[int, Field(ge=1, le=20)]  # prach-ConfigIndex: every 1 ... 20 subframes
+    ul_grants_per_rao: Annotated[int, Field(ge=1, le=1000)]
+    preamble_trans_max: Annotated[int, Field(ge=1, le=200)]  # preambleTransMax: n3 ... n200
+    backoff_ms: Annotated[float, Field(ge=0.0, le=960.0, allow_inf_nan=False)]  # TS 36.321 Table 7.2-1
+    detection: Literal["tr37868", "ideal"]  # 1 - e^(-k) on the k-th transmission, or always detected
+    preamble_processing_ms: Annotated[int, Field(ge=0, le=100)]
+    rar_window_ms: Annotated[int, Field(ge=1, le=10)]  # ra-ResponseWindowSize: sf2 ... sf10 (1 allowed)
+    msg3_delay_ms: Annotated[int, Field(ge=0, le=100)]
+    msg3_rtt_ms: Annotated[int, Field(ge=1, le=100)]
+    msg4_delay_ms: Annotated[int, Field(ge=0, le=100)]
+    msg4_rtt_ms: Annotated[int, Field(ge=1, le=100)]
+    harq_retx_probability: Annotated[float, Field(ge=0.0, lt=1.0)]
+    harq_max_tx: Annotated[int, Field(ge=1, le=8)]  # maxHARQ-Msg3Tx: 1 ... 8
+    contention_resolution_timer_ms: Annotated[int, Field(ge=1, le=64)]  # sf8 ... sf64 (shorter allowed)
+
+
 class _Profile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -74,9 +102,16 @@ class _Profile(BaseModel):
     #: paging procedures, each with a ``paging_areas`` entry; each also has a ``<name>_repeat``
     #: procedure (a further attempt over the whole area), derived from it
     PAGINGS: ClassVar[tuple[str, ...]] = ("paging",)
+    #: the fields of the UE's retry after a failed attach: the short timer, the long one, the attempts before it
+    ATTACH_RETRY: ClassVar[tuple[str, str, str]] = ("", "", "")
 
     messages: dict[str, dict[str, Count]]
     paging_areas: dict[str, PagingArea]
+
+    def attach_retry(self) -> tuple[float, float, int]:
+        """After a failed attach: the short wait, the long one and the attempts before it (``ATTACH_RETRY``)."""
+        short_s, long_s, attempts = (getattr(self, f) for f in self.ATTACH_RETRY)
+        return short_s, long_s, attempts
 
     @field_validator("paging_areas")
     @classmethod
@@ -116,6 +151,7 @@ class UmtsProfile(_Profile):
 
     NODES: ClassVar[tuple[str, ...]] = ("RNC", "SGSN", "HLR", "GGSN")
     BASE_STATION: ClassVar[str] = "RNC"
+    ATTACH_RETRY: ClassVar[tuple[str, str, str]] = ("t3311_s", "t3302_s", "attach_attempts")  # TS 24.008 §4.7.3.1.5
     PROCEDURES: ClassVar[tuple[str, ...]] = (
         "rrc_setup", "release", "dch_to_fach", "fach_to_dch", "to_pch",
         "cell_update", "pch_release", "paging", "fd_release", "fd_to_pch", "call_setup", "attach",
@@ -134,6 +170,9 @@ class UmtsProfile(_Profile):
     fast_dormancy: Literal["off", "legacy", "rel8"]
     fast_dormancy_s: Positive
     t3312_s: Timer
+    t3311_s: RetryTimer
+    t3302_s: RetryTimer
+    attach_attempts: AttachAttempts
     t305_s: Timer
     pch_mobility_updates_per_h: NonNegative
     idle_power_mw: NonNegative
@@ -150,6 +189,7 @@ class LteProfile(_Profile):
 
     NODES: ClassVar[tuple[str, ...]] = ("eNB", "MME", "S-GW", "HSS", "P-GW")
     BASE_STATION: ClassVar[str] = "eNB"
+    ATTACH_RETRY: ClassVar[tuple[str, str, str]] = ("t3411_s", "t3402_s", "attach_attempts")  # TS 24.301 §5.5.1.2.6
     PROCEDURES: ClassVar[tuple[str, ...]] = (
         "service_request", "s1_release", "paging", "call_setup", "attach", "rrc_reject", "service_reject",
         "periodic_tau", "csfb_call", "sms",
@@ -157,6 +197,9 @@ class LteProfile(_Profile):
     radio: Literal["lte"]
     tail_s: Positive
     t3412_s: Timer
+    t3411_s: RetryTimer
+    t3402_s: RetryTimer
+    attach_attempts: AttachAttempts
     promotion_delay_s: NonNegative
     idle_power_mw: NonNegative
     promotion_power_mw: NonNegative
@@ -168,6 +211,7 @@ class LteProfile(_Profile):
     continuous_reception_power_mw: NonNegative
     drx_on_power_mw: NonNegative
     connected_power_mw: NonNegative
+    rach: RandomAccess | None = None
 
     @model_validator(mode="after")
     def _on_duration_fits_cycles(self) -> LteProfile:
@@ -181,10 +225,11 @@ class NrProfile(_Profile):
 
     NODES: ClassVar[tuple[str, ...]] = ("gNB", "AMF", "SMF", "AUSF", "UDM", "UPF")
     BASE_STATION: ClassVar[str] = "gNB"
+    ATTACH_RETRY: ClassVar[tuple[str, str, str]] = ("t3511_s", "t3502_s", "attach_attempts")  # TS 24.501 §5.5.1.2.7
     PAGINGS: ClassVar[tuple[str, ...]] = ("paging", "ran_paging")
     PROCEDURES: ClassVar[tuple[str, ...]] = (
         "service_request", "release", "suspend", "resume", "inactive_release", "paging", "ran_paging",
-        "call_setup", "attach", "rrc_reject", "service_reject", "periodic_registration", "rna_update", "sms",
+        "call_setup", "attach", "rrc_reject", "service_reject", "periodic_registration", "rna_update", "sms", "sdt",
     )
     radio: Literal["nr"]
     tail_s: Positive
@@ -193,11 +238,17 @@ class NrProfile(_Profile):
     inactive_enabled: bool
     inactive_release_s: Timer
     t3512_s: Timer
+    t3511_s: RetryTimer
+    t3502_s: RetryTimer
+    attach_attempts: AttachAttempts
     t380_s: Timer
+    sdt_enabled: bool
+    sdt_max_bytes: Annotated[int, Field(ge=0, le=10**6)]
     idle_power_mw: NonNegative
     inactive_power_mw: NonNegative
     connected_power_mw: NonNegative
     promotion_power_mw: NonNegative
+    rach: RandomAccess | None = None
 
 
 Profile = UmtsProfile | LteProfile | NrProfile

@@ -18,8 +18,9 @@ from sim.radio.profiles import Profile
 
 MODULES: dict[str, ModuleType] = {"umts": umts, "lte": lte, "nr": nr}
 # The signalling of each call type (and short message) on each radio that is not the RRC machines': its
-# legs (procedure, occurrences per call), then what else a carried call exchanges. A cs, csfb or volte attempt is one leg,
-# the placing device's (the far party's leg is its own attempt, as BHCA per subscriber counts legs); a
+# legs (procedure, occurrences per call), then what else a carried call exchanges. A cs, csfb or volte
+# attempt is one leg, the placing device's (the far party's leg is its own attempt, as BHCA per subscriber
+# counts legs); a
 # call-back has the network call both parties (reference §6): two mobile-terminated CS legs, on LTE each
 # by fallback; the called party's pages it in every cell of the area ("a mobile-terminated leg adds ...
 # paging in every cell", reference §6; the PS paging area stands in for the location area), the caller's
@@ -32,6 +33,10 @@ CALL_LEGS: dict[tuple[str, str], tuple[tuple[str, int], ...]] = {
     # a short message (the sms pseudo-app's, [sms]): its one leg; a received one pages the phone first
     **{("sms_mo", r): (("sms", 1),) for r in MODULES}, **{("sms_mt", r): (("sms", 1), ("paging", 1)) for r in MODULES},
 }
+# the states of each radio by what they mean to the phone: no connection (its idle draw belongs to no app);
+# a radio connection held (a call's connected seconds)
+IDLE_STATES = ("IDLE", "RRC_IDLE")
+CONNECTED_STATES = ("CELL_DCH", "CELL_FACH", "RRC_CONNECTED")
 PAGING_STREAM = 0x9A61  # spawn key of the paging draws' stream, apart from the traffic draws' streams
 MOBILITY_OFFSET = 2  # the mobility pseudo-app's code, less the app count: after os-push and network
 MACHINES: dict[str, type[Machine]] = {"umts": umts.UmtsMachine, "lte": lte.LteMachine, "nr": nr.NrMachine}
@@ -95,10 +100,11 @@ class ModelTables:
         return run_rows(module.rows, self.specs[radio], module.CHAIN, t, runs, key, up, down, app_of_key, device,
                         end_s)
 
-    @staticmethod
-    def uses_bytes(radio: str) -> bool:
-        """Whether ``radio``'s promotions depend on the bytes a transfer carries."""
-        return getattr(MODULES[radio], "USES_BYTES", False)
+    def uses_bytes(self, radio: str) -> bool:
+        """Whether ``radio``'s machine (as its profile sets it) depends on the bytes a transfer carries."""
+        module = MODULES[radio]
+        return module.uses_bytes(self.specs[radio]) if hasattr(module, "uses_bytes") else \
+            getattr(module, "USES_BYTES", False)
 
 
 def build_tables(profiles: dict[str, Profile], radios: list[str], seed: int = 0, apps: int = 0) -> ModelTables:

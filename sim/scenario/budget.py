@@ -3,7 +3,7 @@ log records, peak memory and wall time on each engine; and the refusal of a run 
 
 The formulas and the measurements their constants are calibrated on are in ``docs/performance.md``
 ("Budget: what signalsim refuses"). In short, with T the transfers (every send of every device:
-heartbeats, messages, push-channel beats, calls, reconnects, retries; expected counts at each
+heartbeats, messages, push-channel beats, calls, reconnects, retries, TCP's retransmissions; expected counts at each
 stream's worst-case rate) and B the bins:
 
 - fast engine: memory = base + per-device outputs x devices + per-bin columns x B x (workers + 1)
@@ -26,9 +26,11 @@ from typing import TYPE_CHECKING
 
 from sim.errors import Problem, ScenarioError
 from sim.population import draws as _draws
+from sim.radio.profiles import Profile
 from sim.scenario.schema import VOIP_BATCH_S, Scenario
 
 if TYPE_CHECKING:
+    from sim.population.tcp import TcpTiming
     from sim.scenario.loader import ResolvedScenario
 
 # --- limits -------------------------------------------------------------------------------------
@@ -178,6 +180,7 @@ def _combined(sends: list[_Send]) -> list[_Send]:
 def _app_sends(scn: Scenario, nat_s: float | None) -> list[list[_Send]]:
     """Per app, what one device that has it installed sends over the run (its push-channel part aside)."""
     duration_s = scn.simulation.duration_s
+    per_drop = _per_nat_drop(scn)
     events: dict[str, list[tuple[int, object]]] = {}
     for e, event in enumerate(scn.events):
         if hasattr(event, "app"):
@@ -193,10 +196,19 @@ def _app_sends(scn: Scenario, nat_s: float | None) -> list[list[_Send]]:
         elif hb.policy == "adaptive":  # worst case: always at the minimum interval
             sends.append((duration_s / hb.min_interval_s,
                           (f"{where}.heartbeat.min_interval_s", REF_HEARTBEAT_S / hb.min_interval_s)))
+        if app.traffic is not None:  # a replayed capture: its pattern's transfers, cycle after cycle
+            from sim.trace.replay import load_pattern  # here: the loader has checked the capture already
+
+            pattern = load_pattern(app.traffic.trace, app.traffic.flow)
+            per_s = pattern.offsets_s.size / pattern.cycle_s
+            sends.append(((duration_s / pattern.cycle_s + 1.0) * pattern.offsets_s.size,
+                          (f"{where}.traffic.trace", per_s * REF_HEARTBEAT_S)))
         rate = app.messages.per_hour / 3600.0
         sends.append((rate * duration_s, (f"{where}.messages.per_hour", rate / REF_MESSAGES_PER_S)))
-        if nat_s is not None and app.connection == "own":  # a reconnect needs an idle gap of nat_s
-            sends.append((duration_s / nat_s, ("network.nat_timeout_s", REF_HEARTBEAT_S / nat_s)))
+        longest_s = {"fixed": hb.interval_s, "adaptive": hb.max_interval_s}.get(hb.policy)
+        if nat_s is not None and app.connection == "own" and not _kept_alive(longest_s, hb.jitter, nat_s):
+            # a reconnect needs an idle gap of nat_s
+            sends.append((per_drop * duration_s / nat_s, ("network.nat_timeout_s", REF_HEARTBEAT_S / nat_s)))
         by_event: list[_Send] = []
         for e, event in events.get(app.name, []):
             if event.kind == "heartbeat_change":
@@ -204,15 +216,57 @@ def _app_sends(scn: Scenario, nat_s: float | None) -> list[list[_Send]]:
                                  (f"events[{e}].interval_s", REF_HEARTBEAT_S / event.interval_s)))
             elif event.kind == "server_outage":  # every attempt fails until the end, then one reconnect
                 r = event.retry
-                t = r.attempt_timeout_s + {"fixed": r.interval_s, "exponential": 0.0 if r.jitter else r.initial_s
-                                           }.get(r.policy, 0.0)  # the shortest time between attempts
-                by_event.append(((event.end_s - event.start_s + t) / t,
+                syns, attempt_s = _tcp(scn).connect(r.attempt_timeout_s)
+                t = attempt_s + {"fixed": r.interval_s, "exponential": 0.0 if r.jitter else r.initial_s
+                                 }.get(r.policy, 0.0)  # the shortest time between attempts
+                # each attempt's SYN and its retransmissions, and the retransmissions of the send that noticed
+                by_event.append((len(syns) * (event.end_s - event.start_s + t) / t + per_drop,
                                  (f"events[{e}].retry.attempt_timeout_s", REF_RETRY_S / t)))
         out.append(sends + _combined(by_event))
     return out
 
 
-def _network_sends(scn: Scenario) -> list[_Send]:
+def _kept_alive(interval_s: float | None, jitter: float, nat_s: float) -> bool:
+    """Whether a heartbeat at most ``interval_s x (1 + jitter)`` apart keeps its connection from ever
+    timing out at the NAT (as ``sim.engine.connections.open_loop`` decides); None: no heartbeat."""
+    return interval_s is not None and interval_s * (1.0 + jitter) * (1.0 + 1e-9) < nat_s
+
+
+def _per_nat_drop(scn: Scenario) -> float:
+    """Transfers a send that finds its connection dropped adds (``sim.population.tcp``): its reconnect,
+    and with TCP retransmitting, its unanswered first transmission and each retransmission."""
+    tcp = _tcp(scn)
+    return 1.0 + (1.0 + len(tcp.unanswered_s) if tcp.retransmit else 0.0)
+
+
+def _tcp(scn: Scenario) -> TcpTiming:
+    from sim.population.tcp import tcp_timing  # here: it imports the scenario schema, whose package imports this
+
+    return tcp_timing(scn.network.tcp)
+
+
+def _reattaches(scn: Scenario, profiles: dict[str, Profile], e: int, event) -> _Send:
+    """A core restart at worst: every attach attempt of a device rejected until the run ends, retried by the
+    retry timers of the radio that retries most often (``attempts`` within ``short`` of each other, then
+    ``long``), or, with back-off, after the shortest T3346 if that is shorter; then its service reject and a
+    reconnect per connection. One attempt each when no limited node can reject."""
+    if not _can_reject(scn):  # an unlimited queue only delays: one attempt each
+        return len(scn.apps) + 3.0, None
+    left_s = scn.simulation.duration_s - event.at_s
+    options = []
+    for radio, profile in profiles.items():
+        short_s, long_s, attempts = profile.attach_retry()
+        cycle_s = long_s + (attempts - 1) * short_s if attempts > 1 else long_s  # (0 x inf is not 0)
+        options.append((attempts * (left_s / cycle_s + 1.0),
+                        (f"network.overrides.{radio}.{profile.ATTACH_RETRY[0]}", REF_RETRY_S / short_s)))
+    if event.backoff:
+        options.append((left_s / event.t3346_min_s + 1.0, (f"events[{e}].t3346_min_s",
+                                                          REF_RETRY_S / event.t3346_min_s)))
+    attempts, field = max(options, key=lambda o: o[0])
+    return attempts + len(scn.apps) + 2.0, field
+
+
+def _network_sends(scn: Scenario, profiles: dict[str, Profile]) -> list[_Send]:
     """What every device sends again when the network pushes back (every attempt refused again)."""
     sends: list[_Send] = []
     for e, event in enumerate(scn.events):
@@ -226,16 +280,18 @@ def _network_sends(scn: Scenario) -> list[_Send]:
                           (f"events[{e}].extended_wait_s", REF_RETRY_S / wait_s)))
         elif event.kind == "ran_outage":  # one re-attach, then a reconnect per connection
             sends.append((len(scn.apps) + 2.0, None))
+        elif event.kind == "core_restart":
+            sends.append(_reattaches(scn, profiles, e, event))
     return _combined(sends)
 
 
-def _streams(scn: Scenario) -> list[_Stream]:
-    """Every kind of send, per group, at its worst-case rate."""
+def _streams(scn: Scenario, profiles: dict[str, Profile]) -> list[_Stream]:
+    """Every kind of send, per group, at its worst-case rate (``profiles``: the radios', for their timers)."""
     duration_s, span = scn.simulation.duration_s, scn.simulation.duration_s / REF_DURATION_S
     nats = [scn.network.nat_timeout_s] + [e.nat_timeout_s for e in scn.events if e.kind == "nat_change"]
     nat_s = min((n for n in nats if n is not None), default=None)
     index = {app.name: a for a, app in enumerate(scn.apps)}
-    app_sends, network = _app_sends(scn, nat_s), _network_sends(scn)
+    app_sends, network = _app_sends(scn, nat_s), _network_sends(scn, profiles)
     out: list[_Stream] = []
     for g, group in enumerate(scn.groups):
         n, size = float(group.devices), ("groups[%d].devices" % g, group.devices / REF_DEVICES)
@@ -255,8 +311,9 @@ def _streams(scn: Scenario) -> list[_Stream]:
         if no_push < 1.0:
             add(n * (1.0 - no_push), duration_s / group.push_interval_s,
                 (f"groups[{g}].push_interval_s", REF_PUSH_S / group.push_interval_s))
-            if nat_s is not None:
-                add(n * (1.0 - no_push), duration_s / nat_s, ("network.nat_timeout_s", REF_HEARTBEAT_S / nat_s))
+            if nat_s is not None and not _kept_alive(group.push_interval_s, 0.0, nat_s):
+                add(n * (1.0 - no_push), _per_nat_drop(scn) * duration_s / nat_s,
+                    ("network.nat_timeout_s", REF_HEARTBEAT_S / nat_s))
         rate = scn.calls.per_hour / 3600.0
         add(n, rate * duration_s, ("calls.per_hour", rate / REF_CALLS_PER_S))
         for kind, per_hour in scn.calls.per_hour_by_type.items():  # each call, and its data sends
@@ -302,12 +359,17 @@ def _draw_slots(scn: Scenario) -> list[_Part]:
     return parts
 
 
+def _can_reject(scn: Scenario) -> bool:
+    """Whether a limited node may reject (a queue limit or a guard time): else it only delays."""
+    return any(n.queue_limit is not None or n.guard_s is not None for n in scn.controlplane.nodes.values())
+
+
 def _attempts_per_send(scn: Scenario) -> float:
     """Attempts one send may take at worst: a node that can reject (a queue limit or a guard time)
     rejecting every attempt, each retried ``reject_wait_s`` later up to ``max_attempts``; 1 when no
     limited node can reject (an unlimited queue only delays)."""
     cp = scn.controlplane
-    if not any(n.queue_limit is not None or n.guard_s is not None for n in cp.nodes.values()):
+    if not _can_reject(scn):
         return 1.0
     return float(min(cp.max_attempts, 1 + math.floor(scn.simulation.duration_s / cp.reject_wait_s)))
 
@@ -335,7 +397,7 @@ def estimate(rs: ResolvedScenario, workers: int = 1) -> Estimate:
 
     scn = rs.scenario
     duration_s, bin_s = scn.simulation.duration_s, scn.simulation.bin_s
-    streams = _streams(scn)
+    streams = _streams(scn, rs.profiles)
     transfers = sum(s.devices * s.per_device for s in streams)
     devices = sum(g.devices for g in scn.groups)
     biggest = max(range(len(scn.groups)), key=lambda g: scn.groups[g].devices)

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from sim.errors import Problem, ScenarioError
 from sim.radio.profiles import PROFILE_MODELS, Profile, builtin_profile_data, merge
 from sim.scenario.budget import check
-from sim.scenario.schema import EVENT_KINDS, FOLDER_PATTERN, LABEL_PATTERN, PSEUDO_APPS, Scenario
+from sim.scenario.schema import EVENT_KINDS, FOLDER_PATTERN, LABEL_PATTERN, OUTAGE_NODES, PSEUDO_APPS, Scenario
 
 DEFAULT_SCENARIO = "quickstart.toml"
 MAX_FILE_BYTES = 1 << 20  # a scenario or sweep file: 1 MiB is thousands of groups and apps
@@ -50,10 +50,12 @@ class ResolvedScenario:
 
     @property
     def engine(self) -> str:
-        """The engine that runs it: ``simulation.engine``, with "auto" made "fast" for an open loop."""
+        """The engine that runs it: ``simulation.engine``, with "auto" made "fast" for an open loop and for
+        feedback per device alone (``Scenario.per_device_feedback``)."""
         chosen = self.scenario.simulation.engine
         if chosen == "auto":
-            return "des" if self.scenario.closed_loop() else "fast"
+            scn = self.scenario
+            return "des" if scn.closed_loop() and not scn.per_device_feedback() else "fast"
         return chosen
 
     def group_radio(self, index: int) -> str:
@@ -105,18 +107,7 @@ def read_toml(file: Path, source: str | None = None, where: str = "") -> dict[st
     def problem(message: str) -> ScenarioError:
         return ScenarioError([Problem(source, where, message)])
 
-    try:
-        with open(file, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK)) as handle:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise problem("not a regular file" + (" (a folder)" if stat.S_ISDIR(info.st_mode) else ""))
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except IsADirectoryError:
-        raise problem("not a regular file (a folder)") from None
-    except OSError as exc:
-        raise problem(f"cannot read file: {exc.strerror or exc}") from None
-    except ValueError:  # a NUL character in the path (a sweep's base is any TOML string): open() refuses it
-        raise problem("cannot read file: its name holds a NUL character") from None
+    raw = read_regular(file, MAX_FILE_BYTES, problem)
     if len(raw) > MAX_FILE_BYTES:
         raise problem(f"larger than {MAX_FILE_BYTES // 1024} KiB: not a scenario")
     try:
@@ -129,6 +120,23 @@ def read_toml(file: Path, source: str | None = None, where: str = "") -> dict[st
     if deep is not None:
         raise ScenarioError([Problem(source, deep, f"nested more than {MAX_DEPTH} levels deep")])
     return data
+
+
+def read_regular(file: str | Path, limit: int, problem: Callable[[str], ScenarioError]) -> bytes:
+    """At most ``limit`` + 1 bytes of ``file``, which must be a regular file (not a folder, a FIFO or
+    ``/dev/zero``); what makes it unreadable is raised as ``problem(message)``."""
+    try:
+        with open(file, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK)) as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise problem("not a regular file" + (" (a folder)" if stat.S_ISDIR(info.st_mode) else ""))
+            return handle.read(limit + 1)
+    except IsADirectoryError:
+        raise problem("not a regular file (a folder)") from None
+    except OSError as exc:
+        raise problem(f"cannot read file: {exc.strerror or exc}") from None
+    except ValueError:  # a NUL character in the path (a sweep's base is any TOML string): open() refuses it
+        raise problem("cannot read file: its name holds a NUL character") from None
 
 
 def parse_toml(text: str, problem: Callable[[str], ScenarioError]) -> dict[str, Any]:
@@ -190,6 +198,7 @@ def resolve(data: dict[str, Any], source: str, overrides: Sequence[str] = (),
             problems.append(Problem(source, f"controlplane.nodes.{node}.messages_per_s",
                                     f"required: the reference has no capacity figure for {node}"))
     problems += _instance_problems(source, scenario)
+    problems += _trace_problems(source, scenario)
     if problems:
         raise ScenarioError(problems)
     resolved = ResolvedScenario(scenario, profiles, source)
@@ -224,10 +233,14 @@ def _reference_problems(source: str, scenario: Scenario, known_nodes: list[str])
             problems.append(Problem(source, f"{where}.{end_key}", "event falls after the run (simulation.duration_s)"))
         if end_key == "end_s" and event.end_s <= event.start_s:
             problems.append(Problem(source, f"{where}.end_s", "end_s must be after start_s"))
-        if event.kind == "ran_outage" and event.node not in ("RNC", "eNB", "gNB"):
-            problems.append(Problem(source, f"{where}.node", f"unknown RAN node {event.node!r} (RNC, eNB or gNB)"))
-        elif event.kind == "ran_outage" and event.node not in known_nodes:
+        kinds = OUTAGE_NODES.get(event.kind)
+        if kinds is not None and event.node not in kinds[1]:
+            problems.append(Problem(source, f"{where}.node", f"unknown {kinds[0]} node {event.node!r} "
+                                    f"({', '.join(kinds[1][:-1])} or {kinds[1][-1]})"))
+        elif kinds is not None and event.node not in known_nodes:
             problems.append(Problem(source, f"{where}.node", f"no group uses a radio with node {event.node!r}"))
+        if event.kind == "core_restart" and event.t3346_min_s > event.t3346_max_s:
+            problems.append(Problem(source, f"{where}.t3346_min_s", "must not exceed t3346_max_s"))
         if not hasattr(event, "app"):
             continue
         app = apps.get(event.app)
@@ -240,9 +253,9 @@ def _reference_problems(source: str, scenario: Scenario, known_nodes: list[str])
             problems.append(Problem(source, f"{where}.app", "heartbeat changes are modelled for apps with their "
                                     "own connection and a fixed heartbeat"))
     closed = scenario.closed_loop()
-    if scenario.simulation.engine == "fast" and closed:
-        problems.append(Problem(source, "simulation.engine", "the fast engine runs open-loop scenarios only, and this "
-                                f"one has {' and '.join(closed)}: use \"des\" or \"auto\""))
+    if scenario.simulation.engine == "fast" and closed and not scenario.per_device_feedback():
+        problems.append(Problem(source, "simulation.engine", "the fast engine runs open-loop scenarios and per-device "
+                                f"events only, and this one has {' and '.join(closed)}: use \"des\" or \"auto\""))
     outages = [(e.app, e.start_s, e.end_s, i) for i, e in enumerate(scenario.events) if e.kind == "server_outage"]
     for (a1, _, end1, _), (a2, start2, _, j) in zip(sorted(outages), sorted(outages)[1:]):
         if a1 == a2 and start2 < end1:
@@ -250,13 +263,37 @@ def _reference_problems(source: str, scenario: Scenario, known_nodes: list[str])
     return problems
 
 
+def _trace_problems(source: str, scenario: Scenario) -> list[Problem]:
+    """Apps replaying a capture: its path made absolute (relative to the scenario file, so that the resolved
+    scenario reruns from anywhere), the capture and its flow readable, and the open loop."""
+    from sim.trace.replay import load_pattern  # here: sim.trace reads scenario files for its own options
+
+    problems = []
+    for i, app in enumerate(scenario.apps):
+        if app.traffic is None:
+            continue
+        where = f"apps[{i}].traffic"
+        path = Path(app.traffic.trace)
+        if not path.is_absolute():
+            path = Path(source).parent / path
+        app.traffic.trace = os.path.abspath(path)
+        try:
+            load_pattern(app.traffic.trace, app.traffic.flow)
+        except ScenarioError as exc:
+            problems += [Problem(source, f"{where}.trace", f"{p.source}: {p.message}") for p in exc.problems]
+        if scenario.closed_loop():
+            problems.append(Problem(source, where, "a replayed capture runs in the open loop only (no limited "
+                                    "nodes, no events)"))
+    return problems
+
+
 def _instance_problems(source: str, scenario: Scenario) -> list[Problem]:
-    """A ``ran_outage`` of one instance must name an instance that serves devices (device ``d`` is
-    served by instance ``d // devices_per_node`` of each node its radio uses; one instance without it)."""
+    """A ``ran_outage`` or ``core_restart`` of one instance must name an instance that serves devices (device
+    ``d`` is served by instance ``d // devices_per_node`` of each node its radio uses; one instance without it)."""
     problems = []
     served: dict[str, list[tuple[int, int]]] = {}  # per node: ranges of instances, both ends included, ascending
     for i, event in enumerate(scenario.events):
-        if event.kind != "ran_outage" or event.instance is None:
+        if event.kind not in OUTAGE_NODES or event.instance is None:
             continue
         cap = scenario.controlplane.nodes.get(event.node)
         per_node = cap.devices_per_node if cap is not None else None

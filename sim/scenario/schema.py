@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from sim.radio.profiles import RADIOS
 
 PUSH_APP = "os-push"  # pseudo-app that owns the OS shared push channel's heartbeat
-NETWORK_APP = "network"  # pseudo-app that owns network-driven procedures (re-attach after a RAN outage)
+NETWORK_APP = "network"  # pseudo-app that owns network-driven procedures (re-attaches after outages and restarts)
 # pseudo-app that owns idle/PCH/INACTIVE upkeep (periodic TAU/RAU/registration, cell and RNA updates)
 MOBILITY_APP = "mobility"
 VOICE_APP = "voice"  # pseudo-app that owns voice calls' signalling (their setup, or the reject that refused it)
@@ -74,7 +74,7 @@ class Simulation(_Model):
     # assumption: 1 ms, far below any RRC timer (the shortest, an LTE promotion, is 0.26 s); finer
     # bins only multiply the time series (see MAX_BINS in sim/scenario/budget.py)
     bin_s: AtLeast1ms = 60.0
-    # "des": event by event (SimPy); "fast": vectorised, open loop only; "auto": fast when open loop
+    # "des": event by event (SimPy); "fast": vectorised, open loop and feedback per device; "auto": fast for those
     engine: Literal["auto", "des", "fast"] = "auto"
 
     @model_validator(mode="after")
@@ -84,11 +84,48 @@ class Simulation(_Model):
         return self
 
 
+class Tcp(_Model):
+    """How the phones' TCP retransmits what nobody answers (docs/model.md §6): the SYNs of a connect
+    attempt, the segments of a send on a connection that is gone, and how long the app waits for an
+    answer before it reconnects. Every SYN and retransmitted segment is a radio transfer."""
+
+    # false: no TCP retransmission at all, the model before network.tcp: a connect attempt is one SYN
+    # waiting retry.attempt_timeout_s, and a send on a connection the NAT dropped reconnects at once
+    retransmit: bool = True
+    # page: RFC 6298 (2.1) sets the RTO to 1 s until an RTT is measured (RFC 1122 had 3 s); Linux
+    # TCP_TIMEOUT_INIT = 1 s. Doubled at each retransmission: RFC 6298 (5.5). At least 0.2 s, as rto_s.
+    syn_rto_s: AtLeast200ms = 1.0
+    # page: Linux ip-sysctl tcp_syn_retries, default 6: SYNs after 1, 3, 7, 15, 31, 63 s, the connect
+    # gives up at 127 s. At least 1, at most 127: the bounds ip-sysctl documents.
+    syn_retries: Annotated[int, Field(ge=1, le=127)] = 6
+    # The RTO of an established connection: Linux's floor TCP_RTO_MIN = 200 ms (ip-sysctl, tcp(7); RFC
+    # 6298 (2.4) asks 1 s), taken as the RTO itself: assumption (RTO = SRTT + 4 RTTVAR, and a phone's RTT
+    # is small beside 200 ms once connected). At least 0.2 s, TCP_RTO_MIN: no RTO is shorter.
+    rto_s: AtLeast200ms = 0.2
+    # page: Linux ip-sysctl tcp_retries2, default 15: from a 200 ms RTO, TCP gives up after 924.6 s
+    # (RFC 1122 4.2.3.5 asks at least 100 s). At most 255: assumption (bounds a send's retransmissions).
+    retries: Annotated[int, Field(ge=0, le=255)] = 15
+    # page: Linux TCP_RTO_MAX = 120 s (ip-sysctl tcp_retries2's arithmetic); RFC 6298 (2.5) allows any
+    # maximum of at least 60 s. Not below syn_rto_s or rto_s (checked).
+    rto_max_s: AtLeast200ms = 120.0
+    # code: Tencent Mars LongLink::__NoopReq (mars/stn/src/longlink.cc): a heartbeat (noop) with no answer
+    # in 10 s (2 s in the foreground) ends the link, and the client reconnects. Used for any send nothing
+    # answers. At least 0.2 s, TCP_RTO_MIN: no client can tell a send failed sooner.
+    app_timeout_s: AtLeast200ms = 10.0
+
+    @model_validator(mode="after")
+    def _max_above_initial(self) -> "Tcp":
+        if self.rto_max_s < max(self.syn_rto_s, self.rto_s):
+            raise ValueError("rto_max_s must not be below syn_rto_s or rto_s")
+        return self
+
+
 class Network(_Model):
     radio: Radio = "lte"
     # Carrier NAT/firewall idle timeout; None = no NAT. page: Wang et al. SIGCOMM 2011 (minutes to ~1 h).
     # Minimum 1 s: assumption (RFC 5382 REQ-5 asks >= 2 h 4 min of a TCP NAT; carriers use minutes).
     nat_timeout_s: AtLeast1s | None = None
+    tcp: Tcp = Tcp()
     # Per-radio overrides of built-in profile parameters, validated against the profile.
     overrides: dict[Radio, dict[str, Any]] = {}
 
@@ -105,6 +142,10 @@ class Heartbeat(_Model):
     # assumption: about one small TCP/TLS segment each way (the issue's example figures).
     up_bytes: Bytes = 70
     down_bytes: Bytes = 60
+    # fixed only: the heartbeat timer restarts at each of the app's messages (either way), as a client
+    # that beats only after interval_s of silence on its connection does (a mitigation). assumption:
+    # false, the timer runs regardless (the model before; no client's rule is published)
+    restart_on_traffic: bool = False
     # adaptive ("Tencent Mars smart heartbeat"), code: Tencent/mars mars/stn/config.h (2018 values)
     # minimum 0.1 s for both, as interval_s (assumption); Mars MinHeartInterval is 210 s
     min_interval_s: AtLeast100ms = 210.0
@@ -150,12 +191,41 @@ class Reconnect(_Model):
     down_packets: Count = 5
 
 
+class TraceTraffic(_Model):
+    """An app whose sends replay a flow of a packet capture (sim.trace.replay), each device from its own phase."""
+
+    trace: Annotated[str, Field(min_length=1, max_length=4096)]  # the capture; relative to the scenario file
+    flow: Annotated[str, Field(min_length=1, max_length=MAX_NAME)] = "*"  # which flows: "ADDR:PORT/PROTO", * for any
+
+
 class App(_Model):
     name: Label
     connection: Literal["own", "push"] = "own"  # "push": the OS shared push channel (its heartbeat replaces the app's)
     heartbeat: Heartbeat = Heartbeat()
     messages: Messages = Messages()
     reconnect: Reconnect = Reconnect()
+    traffic: TraceTraffic | None = None  # its sends from a capture instead of heartbeat and messages
+
+    @model_validator(mode="after")
+    def _trace_alone(self) -> "App":
+        if self.traffic is not None and (self.connection != "own" or self.heartbeat.policy != "none"
+                                         or self.messages.per_hour > 0):
+            raise ValueError("an app with traffic from a trace sends what the capture holds: it has its own "
+                             "connection, no heartbeat and no messages")
+        return self
+
+
+class Doze(_Model):
+    """Android Doze (docs/model.md §5): a stationary phone with its screen off defers network access to
+    maintenance windows whose spacing grows. page: reference §5 (developer.android.com, community
+    measurements): enters after about 1 h idle; windows after 1, 2 and 4 h, then every 6 h; 5-10 min each."""
+
+    # seconds from the run's start (taken as the screen going off) to entering Doze. page: about 1 h
+    enter_after_s: NonNegative = 3600.0
+    # the gaps before each maintenance window, from entering or the last window's end; the last repeats. page
+    intervals_s: Annotated[list[AtLeast1s], Field(min_length=1, max_length=100)] = [3600.0, 7200.0, 14400.0, 21600.0]
+    # how long a window lasts. page: 5-10 min; the shorter: assumption
+    window_s: AtLeast1s = 300.0
 
 
 class Group(_Model):
@@ -169,6 +239,15 @@ class Group(_Model):
     # assumption: the push heartbeat is as small as an IM heartbeat.
     push_up_bytes: Bytes = 70
     push_down_bytes: Bytes = 60
+    # The OS batches the apps' wake-up alarms (fixed heartbeats and the push channel's) into windows of
+    # this length: an alarm fires at the first window boundary at or after its time, so alarms of several
+    # apps that fall in one window share one wake-up. page: Android's AlarmManager from API 19 delivers
+    # inexact alarms "batched together ... so the system wakes the device once" and never before their
+    # time (developer.android.com AlarmManager, "Schedule alarms"). None: exact alarms (the model before).
+    # Minimum 0.1 s, as an interval (assumption).
+    alarm_window_s: AtLeast100ms | None = None
+    # Doze on every phone of the group (a mitigation; None: never, the model before)
+    doze: Doze | None = None
 
 
 class NodeCapacity(_Model):
@@ -275,7 +354,8 @@ class Retry(_Model):
     policy: Literal["immediate", "fixed", "exponential"] = "exponential"
     # Each wait below is at least 0.2 s, Linux's minimum TCP retransmission timeout (TCP_RTO_MIN;
     # RFC 6298 2.4 sets 1 s and allows a lower floor): no client can tell an attempt failed sooner.
-    # code: Tencent Mars config.h kLonglinkConnTimeout: a connect attempt gets no answer for 10 s
+    # code: Tencent Mars config.h kLonglinkConnTimeout: a connect attempt gets no answer for 10 s (its SYN
+    # retransmitted meanwhile by network.tcp; TCP's own give-up, 127 s by default, ends it if sooner)
     attempt_timeout_s: AtLeast200ms = 10.0
     # code: Mars kLonglinkConnInteral 2.5 s between connect attempts (used by "fixed")
     interval_s: AtLeast200ms = 2.5
@@ -283,7 +363,10 @@ class Retry(_Model):
     initial_s: AtLeast200ms = 2.5
     max_s: AtLeast200ms = 300.0  # "exponential": the longest wait (assumption)
     jitter: bool = False  # "exponential": wait a uniform random share of the backoff ("full jitter")
-    syn_up_bytes: Bytes = 60  # what a failed attempt sends (a TCP SYN); assumption
+    # what a failed attempt sends, and each retransmission of it: a TCP SYN of 60 B, derived: IPv4 header
+    # 20 B (RFC 791) + TCP header 20 B (RFC 9293) + options 20 B (MSS 4, SACK-permitted 2, timestamps 10,
+    # window scale 3: RFC 9293, 2018, 7323; one NOP), as Linux sends them
+    syn_up_bytes: Bytes = 60
 
 
 class ServerOutage(_Model):
@@ -350,9 +433,44 @@ class RanOutage(_Model):
     end_s: Positive
 
 
-EVENTS = (ServerOutage, HeartbeatChange, NatChange, AccessBarring, CoreOverload, RanOutage)
-Event = Annotated[ServerOutage | HeartbeatChange | NatChange | AccessBarring | CoreOverload | RanOutage,
-                  Field(discriminator="kind")]
+class CoreRestart(_Model):
+    """A core node (SGSN, MME or AMF) restarts at ``at_s`` and loses the contexts of the devices it
+    served: their connections are released, the gateways delete their PDN connections (so every IP
+    connection is lost), and each device must attach again (``docs/model.md`` §10).
+
+    ``on_demand``: a device finds out at its next own contact, a service request or periodic update
+    the core rejects as "implicitly detached" (TS 24.301 §5.6.1.5, §5.5.3.2.5, cause #10), and then
+    attaches; mobile-terminated data cannot reach it until then (the core cannot page a device it has
+    no context for). ``immediate``: every device attaches at once, spread uniformly over ``spread_s``.
+    A rejected attach is retried after the radio's retry timers (T3411 / T3402 in the profile), or,
+    with ``backoff``, after the T3346 back-off the core's reject carries (TS 24.301 §5.3.9)."""
+
+    kind: Literal["core_restart"]
+    node: str
+    instance: Annotated[int, Field(ge=0, le=MAX_DEVICES)] | None = None  # None: every instance (see devices_per_node)
+    at_s: NonNegative
+    # page: after a restart the core learns of a device only when the device contacts it (TS 23.007 §25's
+    # paging with IMSI on downlink data is optional and not modelled); "immediate": every device at once
+    reattach: Literal["on_demand", "immediate"] = "on_demand"
+    # "immediate": attaches uniform over [at_s, at_s + spread_s]. assumption: 0, all at the restart (no
+    # 3GPP procedure makes every device attach at once: it stands for the worst case)
+    spread_s: NonNegative = 0.0
+    # NAS back-off: the core answers attach attempts it rejects (a limited core node's queue limit or guard
+    # time) with EMM cause #22 and a T3346 drawn uniformly from [t3346_min_s, t3346_max_s], "so that deferred
+    # requests are not synchronised" (TS 23.012; TS 23.401 §4.3.7.4.2.4, recalled). page: Cisco StarOS SGSN `gmm t3346`
+    # defaults 15 and 30 min; Cisco's AMF 900 s plus a random offset. At least 1 s: assumption (GPRS timer 3
+    # counts in 2 s units at the finest, TS 24.008 §10.5.7.4a; a zero T3346 would mean no back-off).
+    backoff: bool = False
+    t3346_min_s: AtLeast1s = 900.0
+    t3346_max_s: AtLeast1s = 1800.0  # at least t3346_min_s (checked in sim.scenario.loader, with its path)
+
+
+# the nodes an outage or restart may take down, per event kind: what the error message calls them, their names
+OUTAGE_NODES: dict[str, tuple[str, tuple[str, ...]]] = {"ran_outage": ("RAN", ("RNC", "eNB", "gNB")),
+                                                         "core_restart": ("core", ("SGSN", "MME", "AMF"))}
+EVENTS = (ServerOutage, HeartbeatChange, NatChange, AccessBarring, CoreOverload, RanOutage, CoreRestart)
+Event = Annotated[ServerOutage | HeartbeatChange | NatChange | AccessBarring | CoreOverload | RanOutage
+                  | CoreRestart, Field(discriminator="kind")]
 # the tags pydantic puts in an event's error path (events[0].server_outage.start_s), left out of ours
 EVENT_KINDS = tuple(get_args(e.model_fields["kind"].annotation)[0] for e in EVENTS)
 
@@ -367,6 +485,19 @@ class Provenance(_Model):
 
 # the per-device table: "auto" is CSV up to sim.outputs.tables.CSV_MAX_DEVICES devices, Parquet above
 DeviceTable = Literal["auto", "csv", "parquet", "none"]
+
+
+class Battery(_Model):
+    """The phone's battery, for the battery-life estimate (docs/model.md §8): life = capacity x voltage /
+    (other power + the radio's mean power)."""
+
+    # assumption: a smartphone cell of the 2013-2016 phones the scenarios model (no figure in the reference)
+    capacity_mah: Positive = 3000.0
+    # assumption: a Li-ion cell's nominal voltage
+    voltage_v: Positive = 3.7
+    # what the phone draws apart from the radio (screen off, CPU mostly asleep). assumption: 80 mW, as the
+    # G1 battery validation case's (sim.validation.cases.G1_OTHER_POWER_MW)
+    other_power_mw: NonNegative = 80.0
 
 
 class Outputs(_Model):
@@ -385,6 +516,7 @@ class Scenario(_Model):
     controlplane: ControlPlane = ControlPlane()
     calls: Calls = Calls()
     sms: Sms = Sms()
+    battery: Battery = Battery()
     events: list[Event] = []
     outputs: Outputs = Outputs()
     provenance: Provenance | None = None
@@ -416,9 +548,31 @@ class Scenario(_Model):
             reasons.append("finite capacity at " + ", ".join(self.controlplane.nodes))
         if self.events:
             reasons.append("events (" + ", ".join(dict.fromkeys(e.kind for e in self.events)) + ")")
+        rach = [r for r in dict.fromkeys(g.radio or self.network.radio for g in self.groups)
+                if _enabled(self.network.overrides.get(r, {}).get("rach"))]
+        if rach:  # the built-in profiles have it off: only an override turns it on
+            reasons.append("random access (" + ", ".join(rach) + ")")
         return reasons
 
 
-__all__ = ["Scenario", "App", "Group", "Heartbeat", "Messages", "Reconnect", "Network", "Simulation",
+    def per_device_feedback(self) -> bool:
+        """Whether the closed loop's only feedback is each device's own (server outages, heartbeat and NAT
+        changes, no limited node, no random access, no adaptive heartbeat): then the fast engine runs it."""
+        return (bool(self.events) and len(self.closed_loop()) == 1  # the events are its only reason
+                and all(e.kind in PER_DEVICE_EVENTS for e in self.events)
+                and all(a.heartbeat.policy != "adaptive" for a in self.apps))
+
+
+# events whose feedback is per device: a client's own outage, retries and reconnect; its app's or NAT's timers
+PER_DEVICE_EVENTS = ("server_outage", "heartbeat_change", "nat_change")
+
+
+def _enabled(table: Any) -> bool:
+    """Whether a profile override's ``rach`` table turns random access on (a malformed one is the
+    profile validation's to report)."""
+    return isinstance(table, dict) and table.get("enabled") is True
+
+
+__all__ = ["Scenario", "App", "Group", "Heartbeat", "Messages", "Reconnect", "Network", "Tcp", "Simulation",
            "PUSH_APP", "NETWORK_APP", "MOBILITY_APP", "VOICE_APP", "SMS_APP", "PSEUDO_APPS",
            "RADIOS"]

@@ -1,9 +1,10 @@
 """Sweep plots: each main metric against each swept axis, the mean over replications with its
 95 % confidence band, one line per value of a second axis.
 
-Metrics plotted (``METRICS``): signalling messages per device-hour, promotions per device-hour
-and radio energy per device-hour, and the call failure ratio where any run placed calls. The lines split by the first other axis of a grid; axes
-beyond the second are pooled with the replications (the title says so). In a zipped sweep the
+Metrics plotted (``METRICS``): signalling messages per device-hour, promotions per device-hour,
+radio energy per device-hour, and the call failure ratio where any run placed calls. The lines
+split by the first other axis of a grid; axes beyond the second are pooled with the replications
+(the title says so). In a zipped sweep the
 axes move together, so there is one line. Failed runs are left out. Figures are built on an
 Agg canvas, as ``sim.outputs.plots``.
 """

@@ -21,6 +21,7 @@ from sim.errors import ScenarioError
 from sim.metrics import Results
 from sim.outputs.files import RUN, write_results
 from sim.outputs.folders import Layout, prepare_folder
+from sim.outputs.html import write_page
 from sim.scenario import resolve
 from sim.scenario.schema import DeviceTable
 from sim.sweep.points import Run, expand
@@ -30,8 +31,9 @@ from sim.sweep.table import build_table, flatten
 from sim.workers import process_pool
 
 TABLE = "results.parquet"
-SWEEP = Layout("sweep", ("points",), (TABLE, "results.csv", f".{TABLE}.*.tmp", ".results.csv.*.tmp", "points/*.json",
-                                     "points/.*.tmp", "plots/*.png"), children=(("runs", RUN),))
+SWEEP = Layout("sweep", ("points",), (TABLE, "results.csv", "report.html", f".{TABLE}.*.tmp", ".results.csv.*.tmp",
+                                     ".report.html.*.tmp", "points/*.json", "points/.*.tmp", "plots/*.png"),
+               children=(("runs", RUN),))
 Kept = tuple[Results, str, DeviceTable] | None  # a run's results, resolved scenario and device table, when kept
 
 
@@ -45,6 +47,7 @@ class SweepReport:
     failed: int  # in the table, failed
     table: Path
     plots: list[Path]
+    report: Path  # report.html
 
 
 def execute(base_data: dict[str, Any], source: str, run: Run, keep: bool) -> tuple[Record, Kept]:
@@ -71,7 +74,7 @@ def run_sweep(sweep: Sweep, out_dir: str | Path, *, workers: int = 1, executor: 
               keep_runs: bool = False, csv: bool = False, plots: bool = True,
               progress: Callable[[int, int], None] | None = None) -> SweepReport:
     """Run every unfinished run of ``sweep`` into ``out_dir`` and write ``results.parquet`` (and
-    ``results.csv`` with ``csv``) and ``plots/``.
+    ``results.csv`` with ``csv``), ``plots/`` and ``report.html``.
 
     ``executor`` (e.g. ``client.get_executor()`` of a Dask client) runs them if given; else
     ``workers`` > 1 local processes, or this process. ``progress(done, total)`` after each run."""
@@ -99,13 +102,17 @@ def run_sweep(sweep: Sweep, out_dir: str | Path, *, workers: int = 1, executor: 
     path = write_atomic(out_dir / TABLE, lambda tmp: table.to_parquet(tmp, index=False))
     if csv:
         write_atomic(out_dir / "results.csv", lambda tmp: table.to_csv(tmp, index=False))
-    written: list[Path] = []
-    if plots:  # matplotlib is imported only to draw: not by --no-plots, nor by the workers (this module's preload)
-        from sim.sweep.plots import write_sweep_plots
-        axes = [axis.column for axis in sweep.spec.axes]
-        written = write_sweep_plots(table, axes, out_dir / "plots", zipped=sweep.spec.mode == "zip")
+    # the plots and the page are this process's last step: imported here, matplotlib stays out of the
+    # workers, whose forkserver preloads this module
+    from sim.sweep.page import sweep_page
+    from sim.sweep.plots import write_sweep_plots
+
+    axes = [axis.column for axis in sweep.spec.axes]
+    written = write_sweep_plots(table, axes, out_dir / "plots", zipped=sweep.spec.mode == "zip") if plots else []
+    page = write_atomic(out_dir / "report.html",
+                        lambda tmp: write_page(sweep_page(sweep, table, written, out_dir), tmp))
     return SweepReport(len(runs), len(todo), len(runs) - len(todo), int((table["status"] == "failed").sum()),
-                       path, written)
+                       path, written, page)
 
 
 def _results(executor: Executor | None, sweep: Sweep, todo: list[Run], keep: bool) -> Iterator[tuple[Record, Kept]]:

@@ -14,13 +14,14 @@ from rich import box
 from rich.table import Table
 
 from sim.outputs.folders import Layout, write_directory
+from sim.outputs import headline, html
 from sim.outputs.plots import DPI
 from sim.validation.runner import Validation
 from sim.validation.table import Curve, Row
 
 HEADERS = ("case", "quantity", "engine", "expected", "source", "simulated", "rel. error", "tolerance", "pass")
 VALIDATION = Layout("validation", ("validation.csv", "validation.md"),
-                    ("validation.csv", "validation.md", "plots/*.png"))
+                    ("validation.csv", "validation.md", "plots/*.png", "report.html"))
 CSV_HEADERS = ("case", "quantity", "engine", "expected", "source", "simulated", "rel_error", "tolerance",
                "tolerance_basis", "passed")
 
@@ -34,9 +35,11 @@ def _pct(x: float) -> str:
 
 
 def cells(row: Row) -> tuple[str, ...]:
-    """The row as printed: numbers to 6 significant digits, errors and tolerances in percent."""
+    """The row as printed: numbers to 6 significant digits, errors and tolerances in percent, the
+    labels after the quantity (``collision_probability (model=2, devices=30000)``)."""
     tolerance = row.basis if math.isnan(row.tolerance) else f"{_pct(row.tolerance)} ({row.basis})"
-    return (row.case, row.quantity, row.engine, _num(row.expected), row.source, _num(row.simulated),
+    where = f" ({', '.join(f'{k}={v}' for k, v in row.labels)})" if row.labels else ""
+    return (row.case, row.quantity + where, row.engine, _num(row.expected), row.source, _num(row.simulated),
             _pct(row.rel_error), tolerance, "pass" if row.passed else "FAIL")
 
 
@@ -65,21 +68,50 @@ def markdown(validation: Validation) -> str:
 
 
 def write_validation(validation: Validation, out_dir: Path) -> Path:
-    """``validation.csv``, ``validation.md`` and ``plots/<case>.png``, written atomically."""
+    """``validation.csv`` (its label columns after the fixed ones), ``validation.md``,
+    ``plots/<case>.png`` and ``report.html``, written atomically."""
+
+    # one column per label any row has (``model``, ``devices``), empty in the rows without it
+    labels = list(dict.fromkeys(k for r in validation.rows for k, _ in r.labels))
 
     def fill(tmp: Path) -> None:
         with open(tmp / "validation.csv", "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
-            writer.writerow(CSV_HEADERS)
+            writer.writerow((*CSV_HEADERS, *labels))
             for r in validation.rows:
+                where = dict(r.labels)
                 writer.writerow([r.case, r.quantity, r.engine, r.expected, r.source, r.simulated, r.rel_error,
-                                 r.tolerance, r.basis, r.passed])
+                                 r.tolerance, r.basis, r.passed, *(where.get(k, "") for k in labels)])
         (tmp / "validation.md").write_text(markdown(validation), encoding="utf-8")
         (tmp / "plots").mkdir()
         for curve in validation.curves:
             plot_curve(curve, tmp / "plots" / f"{curve.case}.png")
+        html.write_page(validation_page(validation, tmp), tmp / "report.html")
 
     return write_directory(out_dir, VALIDATION, fill)
+
+
+def validation_page(validation: Validation, folder: Path) -> html.Page:
+    """The page of a validation whose plots are in ``folder/plots``: how many checks passed, then
+    every check with its expected value and source, failures marked, then the curves."""
+    rows = validation.rows
+    failed = [i for i, r in enumerate(rows) if not r.passed]
+    cases, failed_cases = (list(dict.fromkeys(rows[i].case for i in among)) for among in (range(len(rows)), failed))
+    passed = len(rows) - len(failed)
+    facts = (headline.Fact("checks", headline.Figure((), passed, f"{passed} of {len(rows)}"), "checks passed",
+                           (("cases run: {}", headline.Figure((), len(cases), str(len(cases)))),)),
+             headline.Fact("failed", headline.Figure((), len(failed), str(len(failed))), "checks failed",
+                           (("in {}", headline.Figure((), None, ", ".join(failed_cases))),) if failed else ()))
+    numeric = tuple(h in ("expected", "simulated", "rel. error") for h in HEADERS)
+    table = html.Table(HEADERS, tuple(cells(r) for r in rows), numeric, failed=frozenset(failed))
+    images = tuple(html.Image.read(folder / "plots" / f"{c.case}.png", c.title, folder) for c in validation.curves)
+    sections = (html.Section("Every check", (
+        "Each quantity simulated against a value the code did not produce: a closed form, a hand count or a "
+        "published measurement (source), within a tolerance derived from the variance. docs/validation.md "
+        "derives each.",), (table,)),
+        html.Section("Curves", ("Simulated points per engine over the closed form.",), images=images))
+    return html.Page("validation", "signalsim validation", summary_line(validation), facts, sections,
+                     files=html.folder_files(folder))
 
 
 def plot_curve(curve: Curve, path: Path) -> None:

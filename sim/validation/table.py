@@ -11,18 +11,21 @@ class Row:
 
     ``tolerance`` is relative to ``expected``; ``basis`` says how it was derived (e.g. "4 SE
     over 400 devices"). Rows checked by order rather than by value (``tolerance`` NaN) carry
-    their verdict in ``passed``.
+    their verdict in ``passed``. ``labels`` name where the quantity was measured when one case
+    measures it at several points (``(("model", 2), ("devices", 30000))``): a CSV column each, so
+    a script can find a row by them.
     """
 
     case: str
     quantity: str
-    engine: str  # "fast", "des", or "node" for the control-plane node on its own
+    engine: str  # "fast", "des"; "node" for the control-plane node on its own, "rach" for a cell's random access
     expected: float
     source: str
     simulated: float
     tolerance: float
     basis: str
     passed: bool
+    labels: tuple[tuple[str, int | str], ...] = ()
 
     @property
     def rel_error(self) -> float:
@@ -32,11 +35,11 @@ class Row:
 
 
 def check(case: str, quantity: str, engine: str, expected: float, source: str, simulated: float,
-          tolerance_abs: float, basis: str) -> Row:
+          tolerance_abs: float, basis: str, labels: tuple[tuple[str, int | str], ...] = ()) -> Row:
     """A row that passes when ``|simulated - expected| <= tolerance_abs``."""
     scale = abs(expected) or 1.0
     return Row(case, quantity, engine, expected, source, simulated, tolerance_abs / scale, basis,
-               abs(simulated - expected) <= tolerance_abs)
+               abs(simulated - expected) <= tolerance_abs, labels)
 
 
 @dataclass

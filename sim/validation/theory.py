@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 
 def fixed_heartbeat_promotions_per_hour(interval_s: float, tail_s: float, delay_s: float, duration_s: float) -> float:
     """Promotions per device-hour of a fixed heartbeat alone (LTE, devices start idle).
@@ -103,3 +105,88 @@ def paging_repeat_moments(answer_probability: float, repetitions: int) -> tuple[
     mean = sum(q ** k for k in range(1, repetitions + 1))
     second = sum((2 * k - 1) * q ** k for k in range(1, repetitions + 1))
     return mean, second - mean * mean
+
+
+
+def _truncated_geometric_mean(p: float, most: int) -> float:
+    """Mean of the repeats before the first success, each try failing with ``p``, given a success
+    within ``most`` tries."""
+    return sum(m * p**m * (1.0 - p) for m in range(most)) / (1.0 - p**most)
+
+
+def beta_cdf(u: np.ndarray, a: int, b: int) -> np.ndarray:
+    """The Beta(a, b) distribution function for whole ``a``, ``b``: P(at least a of a + b - 1 uniforms <= u)."""
+    n, u = a + b - 1, np.clip(u, 0.0, 1.0)
+    return sum(math.comb(n, j) * u**j * (1.0 - u) ** (n - j) for j in range(a, n + 1))
+
+
+def rach_light_load(p: dict, devices: int, period_s: float, beta: tuple[int, int] | None) -> dict[str, float]:
+    """TR 37.868's measures for ``devices`` accessing once over ``period_s`` (uniformly, or Beta(a, b)
+    distributed), by a mean-field argument that holds while the RACH is lightly loaded.
+
+    ``p``: a profile's ``rach`` table. RAO j (at j x period) gets the ``a_j`` devices arriving since the
+    last one; its contenders are those and their retransmissions, G_j = a_j E[K] (retries come tens of
+    ms later, a blink on the arrival curve), Poisson, so a preamble carries Poisson(x_j = G_j / M) of
+    them. A contender collides with probability c = 1 - e^(-x) and its k-th transmission is heard with
+    1 - e^(-k), so it fails with q_k = 1 - (1 - c)(1 - e^(-k))(1 - h) (h: Msg3 or Msg4 exhausting its
+    HARQ transmissions); E[K], the mean of min(first success, K_max), and x are solved by fixed-point
+    iteration. Then:
+
+    - collision probability: the mean over the period's RAOs of P(Poisson(x) >= 2) = 1 - e^(-x)(1 + x);
+    - access success: 1 - q_1 ... q_Kmax;
+    - transmissions and delay, over the successful devices: the transmissions k with P(success at k);
+      the uncontended access (15 ms), plus the grant's response subframe (a heard contender's rank among
+      the heard of its RAO is uniform, the others heard Poisson; rank r gets subframe
+      floor(r x window / grants)), plus HARQ repeats (truncated geometric), plus per failed attempt the
+      wait past the response window and the back-off to the next RAO:
+      E[ceil((1 + processing + window + U(0, B)) / period)] x period.
+
+    Neglected, hence "light load": grants running out (fewer than ``ul_grants_per_rao`` heard per RAO)
+    and the correlation of collisions between retransmitting devices."""
+    m, period_ms, grants, max_tx = p["preambles"], p["rao_period_ms"], p["ul_grants_per_rao"], p["preamble_trans_max"]
+    window_ms, backoff_ms, harq_p, harq_tx = (p["rar_window_ms"], p["backoff_ms"], p["harq_retx_probability"],
+                                              p["harq_max_tx"])
+    harq_fail = 1.0 - (1.0 - harq_p**harq_tx) ** 2
+    uncontended_ms = 1 + p["preamble_processing_ms"] + 1 + p["msg3_delay_ms"] + 1 + p["msg4_delay_ms"] + 1
+    harq_ms = _truncated_geometric_mean(harq_p, harq_tx) * (p["msg3_rtt_ms"] + p["msg4_rtt_ms"])
+    fail_ms = 1 + p["preamble_processing_ms"] + window_ms  # a failed attempt: its response window is over
+    backoffs = fail_ms + backoff_ms * (np.arange(100_000) + 0.5) / 100_000
+    retry_ms = float(np.ceil(backoffs / period_ms).mean() * period_ms)
+    k = np.arange(1, max_tx + 1)
+    heard = np.ones(max_tx) if p["detection"] == "ideal" else 1.0 - np.exp(-k)
+
+    # RAO j (j = 0 .. n) at j x period serves the arrivals in ((j - 1) x period, j x period]; the period's RAOs
+    # are those before period_s, the last one (j = n) is at or after it
+    n_rao = math.ceil(period_s * 1000.0 / period_ms)
+    edges = np.minimum(np.arange(n_rao + 1) * period_ms / (period_s * 1000.0), 1.0)
+    arrivals = devices * np.diff(edges if beta is None else beta_cdf(edges, *beta), prepend=0.0)
+
+    def attempts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """[RAO, k]: P(a k-th transmission) and P(success at the k-th)."""
+        win = np.exp(-x)[:, None] * heard[None, :] * (1.0 - harq_fail)
+        reach = np.cumprod(np.hstack([np.ones((x.size, 1)), 1.0 - win[:, :-1]]), axis=1)
+        return reach, reach * win
+
+    x = np.zeros(arrivals.size)
+    for _ in range(500):
+        x_new = arrivals * attempts(x)[0].sum(axis=1) / m
+        if np.max(np.abs(x_new - x)) < 1e-14:
+            break
+        x = x_new
+    reach, wins = attempts(x)
+    p_win = wins.sum(axis=1)
+    # a heard contender's response subframe, the others heard Poisson(mu); rank r < grants gets floor(r W / G)
+    share = reach / reach.sum(axis=1, keepdims=True)
+    mu = x * m * np.exp(-x) * (share * heard).sum(axis=1)
+    others = np.arange(4 * grants)
+    by_others = np.array([sum((r * window_ms) // grants for r in range(min(n + 1, grants))) / (n + 1)
+                          for n in others])
+    log_pois = -mu[:, None] + others[None, :] * np.log(np.maximum(mu, 1e-300))[:, None] - \
+        np.array([math.lgamma(n + 1.0) for n in others])[None, :]
+    slot = (np.exp(log_pois) * by_others[None, :]).sum(axis=1)
+    won = arrivals * p_win
+    delay_ms = uncontended_ms + slot[:, None] + harq_ms + (k[None, :] - 1) * retry_ms
+    return {"collision_probability": float((1.0 - np.exp(-x[:n_rao]) * (1.0 + x[:n_rao])).mean()),
+            "access_success_probability": float(won.sum() / devices),
+            "preamble_transmissions_mean": float((arrivals[:, None] * wins * k).sum() / won.sum()),
+            "access_delay_mean_s": float((arrivals[:, None] * wins * delay_ms).sum() / won.sum() / 1000.0)}

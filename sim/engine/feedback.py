@@ -1,0 +1,313 @@
+"""The array form of :class:`sim.engine.controlled.ControlledPhone` where the only feedback is per device.
+
+Server outages, heartbeat changes and NAT changes without limited nodes (``Scenario.per_device_feedback``)
+change what a phone sends next only through its own state: the outage it noticed at its next send, its
+retry schedule, its reconnect and the heartbeat phase that follows. So each connection of a chunk is
+walked row by row in compiled form (:func:`_walk`), as the SimPy engine's processes take it, and what it
+puts on the radio goes through the same compiled RRC machines as the open loop's (``sim.engine.fast``).
+
+The SimPy engine's times are its clock's: a process that waits until ``t`` wakes at ``now + (t - now)``,
+which may differ from ``t`` in the last bit. Both forms here reproduce that arithmetic (the device's
+schedule process, :func:`simpy_clock`; each retry, retransmission and restarted-heartbeat process, in
+:func:`_walk`), so the logs are equal record for record. Sends of one connection at the very same
+instant (a probability-zero event with continuous times) are taken in a fixed order: the retry or
+wait-out process's step, a restarted heartbeat, a heartbeat change, a scheduled send.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from sim.engine.connections import KEY, Codes, RadioSends, Transfers
+from sim.engine.log import HEARTBEAT
+from sim.population.draws import BlockDraws
+from sim.population.schedule import ConnectionStreams, connection_streams, push_users
+from sim.population.tcp import TcpTiming
+from sim.scenario.schema import Scenario
+
+IMMEDIATE, FIXED, EXPONENTIAL = 0, 1, 2  # retry policies, as ``Retry.policy``
+_POLICY = {"immediate": IMMEDIATE, "fixed": FIXED, "exponential": EXPONENTIAL}
+# the walk's process steps: TCP's retransmissions of an unanswered send, the end of the app's wait for an
+# answer, the retry policy's wait before an attempt, one SYN of an attempt
+_RETRANSMIT, _WAITED, _POLICY_WAIT, _SYN = 0, 1, 2, 3
+_NO_PROCESS, _WAIT_OUT, _RECONNECT = 0, 1, 2  # what the process is: none, ControlledPhone._wait_out, _reconnect
+
+
+@njit(cache=True, nogil=True)
+def simpy_clock(t: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """When a SimPy process that waits for each of ``t[offsets[i]:offsets[i + 1]]`` in turn (sorted; from
+    time 0) wakes: ``now + (t - now)``, or at once (``now``) for a time not after it."""
+    out = np.empty_like(t)
+    for i in range(offsets.size - 1):
+        now = 0.0
+        for k in range(offsets[i], offsets[i + 1]):
+            if t[k] > now:
+                now = now + (t[k] - now)
+            out[k] = now
+    return out
+
+
+def device_clock(conns: list[ConnectionStreams], rows: int) -> list[list[np.ndarray]]:
+    """Every stream's send times (``[row, k]`` per connection and stream) as the SimPy engine's schedule
+    process takes them: one per device, over the sends of all its connections in time order, ties in stream
+    order (``sim.engine.des._controlled_schedule``)."""
+    streams = [s for c in conns for s in c.streams]
+    cells = [np.nonzero(np.isfinite(s.times)) for s in streams]
+    row = np.concatenate([r for r, _ in cells])
+    t = np.concatenate([s.times[r, k] for s, (r, k) in zip(streams, cells)])
+    stream = np.concatenate([np.full(r.size, s.code) for s, (r, _) in zip(streams, cells)])
+    order = np.lexsort((stream, t, row))
+    actual = np.empty_like(t)
+    actual[order] = simpy_clock(t[order], np.searchsorted(row[order], np.arange(rows + 1)))
+    out: list[list[np.ndarray]] = []
+    at, cell = 0, iter(cells)
+    for c in conns:
+        out.append([])
+        for s in c.streams:
+            m, (r, k) = s.times.copy(), next(cell)
+            m[r, k] = actual[at:at + r.size]
+            at += r.size
+            out[-1].append(m)
+    return out
+
+
+@njit(cache=True)
+def _grow(a: np.ndarray, n: int) -> np.ndarray:
+    """``a``, or a copy twice as long if it has no room for an ``n``-th item."""
+    if n <= a.size:
+        return a
+    b = np.empty(2 * a.size, dtype=a.dtype)
+    b[:a.size] = a
+    return b
+
+
+@njit(cache=True, nogil=True)
+def _walk(t, code, incoming, beat, last0, nat_at, nat_val, o_start, o_end, o_policy, o_param, o_jitter, o_draws,
+          o_syns, o_nsyn, o_code, beat_code, beat_s, beat_jitter, beat_draws, installed, ch_at, ch_interval, un_off, wait_s,
+          retransmit, failed_of, again_of, reconnect, up, down, end_s):
+    """One connection of every row through ``ControlledPhone``.
+
+    ``t``, ``code``, ``incoming``, ``beat`` (a heartbeat): its scheduled sends, per row in time order as the
+    device's clock takes them (:func:`simpy_clock`), ``inf`` past the last; ``last0``: each row's last packet
+    before the run. ``nat_val[m]``: the NAT timeout (``inf``: none) from ``nat_at[m]`` on (sorted, the first
+    ``-inf``). Per outage o of its server: ``o_start``, ``o_end``, ``o_policy``, ``o_param`` (fixed interval,
+    exponential initial and maximum), ``o_jitter`` and the rows' draws, an attempt's SYN offsets ``o_syns``
+    (``o_nsyn`` of them, then when the attempt fails), and the first of its three codes (the SYN, its
+    retransmission, the answered reconnect's radio transfer). Its fixed heartbeat, restarted after a reconnect or an app
+    update (``ch_at``, ``ch_interval``, on the rows where the app is ``installed``): ``beat_code`` (< 0: none),
+    interval, jitter and the rows' draws.
+    TCP: the retransmissions of an unanswered send ``un_off``, the app's wait ``wait_s``, ``retransmit``; codes
+    ``failed_of`` and ``again_of`` a send's (``Codes.failed``, ``Codes.again``), the reconnect's, bytes per code.
+
+    Returns the radio transfers (row, t, key, extra up and down bytes; per row in time order), the log
+    (t, row, code) and how many sends were held."""
+    rows, width = t.shape
+    n_o, n_u, n_draws = o_start.size, un_off.size, beat_draws.shape[1]
+    r_row, r_key, r_xu, r_xd = np.empty(256, np.int64), np.empty(256, np.int64), np.empty(256, np.int64), \
+        np.empty(256, np.int64)
+    r_t, l_t, l_row, l_code = np.empty(256), np.empty(256), np.empty(256, np.int64), np.empty(256, np.int64)
+    nr, nl, held_total = 0, 0, 0
+    held = np.empty(16, np.int64)
+    for i in range(rows):
+        last, last_beat, n_held, k = last0[i], last0[i], 0, 0
+        retrying, scheduled, redial = False, True, False
+        interval, hi = beat_s, 0
+        p3_on, p3_nom, p3_now, p3_k, p3_next = False, 0.0, 0.0, 0, np.inf
+        proc, step, p_next, p_now, last_off, j = _NO_PROCESS, 0, np.inf, 0.0, 0.0, 0
+        p_code, p_beat, p_o, attempt, syn = 0, False, 0, 0, 0
+        while True:
+            sched = t[i, k] if k < width else np.inf
+            change = ch_at[hi] if hi < ch_at.size and installed[i] else np.inf
+            now = min(p_next, p3_next, change, sched)
+            if now >= end_s:
+                break
+            # what happens now: a radio transfer (key, extra bytes) and the codes it logs, a send to take
+            x_code, x_up, x_down, carry, logged = -1, 0, 0, False, -1
+            s_code, s_inc, s_beat, send, beats = -1, False, False, False, False
+            if p_next == now:  # the wait-out's or the reconnect's next step
+                p_now = now
+                if step == _RETRANSMIT:  # TCP sends the unanswered segment again
+                    x_code = again_of[p_code]
+                    logged, last_off, j = x_code, un_off[j], j + 1
+                    step, p_next = (_RETRANSMIT, now + (un_off[j] - last_off)) if j < n_u else \
+                        (_WAITED, now + (wait_s - last_off))
+                elif step == _WAITED and proc == _WAIT_OUT:  # ControlledPhone._wait_out, after the app's timeout
+                    redial, p_o = False, -1
+                    for o in range(n_o):
+                        if o_start[o] <= now < o_end[o]:
+                            p_o = o
+                    if p_o < 0:  # it reconnects, carrying the send that went unanswered and what was held
+                        x_code, carry, logged, proc, p_next = p_code, True, p_code, _NO_PROCESS, np.inf
+                    else:  # its server is down by now: it retries by the outage's policy
+                        if not p_beat:
+                            held = _grow(held, n_held + 1)
+                            held[n_held] = p_code
+                            n_held, held_total = n_held + 1, held_total + 1
+                        retrying, p3_on, p3_next = True, False, np.inf
+                        proc, step, attempt = _RECONNECT, _POLICY_WAIT, 0
+                elif step == _WAITED:  # ControlledPhone._reconnect, after the noticing send's wait
+                    step, attempt = _POLICY_WAIT, 0
+                if step == _POLICY_WAIT and p_next == now:  # the policy's wait, then the attempt's first SYN
+                    pol = o_policy[p_o]
+                    if pol == FIXED:
+                        p_now = p_now + o_param[p_o, 0]
+                    elif pol == EXPONENTIAL:
+                        w = min(o_param[p_o, 2], o_param[p_o, 1] * 2.0 ** attempt)
+                        p_now = p_now + (w * o_draws[p_o, i, attempt] if o_jitter[p_o] else w)
+                    attempt, syn, step, p_next = attempt + 1, 0, _SYN, p_now + 0.0
+                elif step == _SYN and x_code < 0:
+                    n_syn = o_nsyn[p_o]
+                    if now < o_end[p_o]:  # unanswered: the SYN or a retransmission of it
+                        x_code = o_code[p_o] + (1 if syn else 0)
+                        logged, syn = x_code, syn + 1
+                        p_next = now + (o_syns[p_o, syn] - o_syns[p_o, syn - 1])
+                        if syn == n_syn:  # the attempt goes unanswered until it fails
+                            step = _POLICY_WAIT
+                    else:  # answered: the reconnect, carrying what was held (no send of its own, so nothing
+                        # more is logged); the heartbeat restarts from it
+                        x_code, carry, logged = o_code[p_o] + 2, True, -1
+                        retrying, scheduled, proc, p_next = False, False, _NO_PROCESS, np.inf
+                        if beat_code >= 0:
+                            p3_on, p3_nom, p3_now, p3_k, beats = True, now, now, 0, True
+            elif p3_next == now:  # a restarted heartbeat (ControlledPhone._beats)
+                s_code, s_beat, send, beats = beat_code, True, True, True
+            elif change == now:  # an app update (sim.engine.des._app_update)
+                interval, hi = ch_interval[hi], hi + 1
+                if not retrying:
+                    scheduled, p3_on, p3_nom, p3_now, p3_k = False, True, max(last_beat, now - interval), now, 0
+                    beats = True
+            else:  # the next scheduled send (sim.engine.des._controlled_schedule)
+                s_code, s_inc, s_beat = code[i, k], incoming[i, k], beat[i, k]
+                k += 1
+                send = not (s_beat and (retrying or not scheduled))
+            if send:  # ControlledPhone.send_gen
+                down_o = -1
+                for o in range(n_o):
+                    if o_start[o] <= now < o_end[o]:
+                        down_o = o
+                nat = nat_val[0]
+                for m in range(nat_at.size):
+                    if nat_at[m] <= now:
+                        nat = nat_val[m]
+                alive = now - last <= nat
+                if retrying or (s_inc and down_o >= 0) or (redial and not s_beat) or (s_inc and not alive):
+                    held = _grow(held, n_held + 1)  # it waits for the reconnect
+                    held[n_held] = s_code
+                    n_held, held_total = n_held + 1, held_total + 1
+                elif redial:
+                    pass  # a heartbeat skipped while the app waits out its timeout
+                elif not alive and retransmit:  # unanswered: retransmitted until the app's timeout
+                    x_code = failed_of[s_code]
+                    logged = x_code
+                    redial, proc, p_code, p_beat, p_now, last_off, j = True, _WAIT_OUT, s_code, s_beat, now, 0.0, 0
+                    step, p_next = (_RETRANSMIT, now + un_off[0]) if n_u else (_WAITED, now + wait_s)
+                else:
+                    x_code, carry, logged = s_code, not alive, s_code
+                    if s_inc:
+                        x_code = -2 - s_code  # marks a page: received on a live connection
+                    if s_beat:
+                        last_beat = now
+                    if down_o >= 0:  # sent, but its server is down: nothing answers; the client starts retrying
+                        retrying, p3_on, p3_next = True, False, np.inf
+                        proc, p_code, p_o, p_now, last_off, j = _RECONNECT, s_code, down_o, now, 0.0, 0
+                        step, p_next = (_RETRANSMIT, now + un_off[0]) if n_u else (_WAITED, now + wait_s)
+            if x_code != -1:  # on the radio and in the log
+                nr += 1
+                r_row, r_t, r_key, r_xu, r_xd = (_grow(r_row, nr), _grow(r_t, nr), _grow(r_key, nr), _grow(r_xu, nr),
+                                                 _grow(r_xd, nr))
+                own = 1 if logged != -1 else 0  # the send's own record, after the reconnect's and the held ones'
+                nl += own + (n_held + 1 if carry else 0)
+                l_t, l_row, l_code = _grow(l_t, nl), _grow(l_row, nl), _grow(l_code, nl)
+                r_key[nr - 1] = 2 * x_code if x_code >= 0 else 2 * (-2 - x_code) + 1
+                if carry:  # the reconnect first, and every message held meanwhile
+                    x_up, x_down = up[reconnect], down[reconnect]
+                    for h in range(n_held):
+                        x_up, x_down = x_up + up[held[h]], x_down + down[held[h]]
+                        l_t[nl - 2 - own - h], l_row[nl - 2 - own - h], l_code[nl - 2 - own - h] = now, i, held[h]
+                    l_t[nl - 1 - own], l_row[nl - 1 - own], l_code[nl - 1 - own] = now, i, reconnect
+                    n_held = 0
+                r_row[nr - 1], r_t[nr - 1], r_xu[nr - 1], r_xd[nr - 1] = i, now, x_up, x_down
+                if own:
+                    l_t[nl - 1], l_row[nl - 1], l_code[nl - 1] = now, i, logged
+                if logged == s_code or carry:
+                    last = now
+            if beats and p3_on:  # the restarted heartbeat's next beat, on the SimPy process's clock
+                p3_nom += interval * (1.0 + beat_jitter * beat_draws[i, p3_k % n_draws]) if n_draws else interval
+                p3_k += 1
+                if p3_nom > p3_now:
+                    p3_now = p3_now + (p3_nom - p3_now)
+                p3_next = p3_now
+    return r_row[:nr], r_t[:nr], r_key[:nr], r_xu[:nr], r_xd[:nr], l_t[:nl], l_row[:nl], l_code[:nl], held_total
+
+
+def sends(scn: Scenario, d: BlockDraws, codes: Codes, tcp: TcpTiming, log: Transfers) -> list[RadioSends]:
+    """Every connection of the chunk ``d`` through :func:`_walk`, logged in ``log``; what goes on the radio."""
+    group, n = scn.groups[d.group], d.n
+    conns = connection_streams(scn, d, push_users(scn, d))
+    nat_changes = sorted((e for e in scn.events if e.kind == "nat_change"), key=lambda e: e.at_s)
+    nat_at = np.array([-np.inf, *(e.at_s for e in nat_changes)])
+    nat_val = np.array([x if x is not None else np.inf
+                        for x in (scn.network.nat_timeout_s, *(e.nat_timeout_s for e in nat_changes))])
+    syns = [tcp.connect(e.retry.attempt_timeout_s) if e.kind == "server_outage" else ((0.0,), 0.0) for e in scn.events]
+    un_off = np.array(tcp.unanswered_s)
+    every = np.arange(codes.app.size)
+    sent = every <= 2 * codes.apps  # the streams' codes, which an unanswered send can have
+    failed_of, again_of = ((np.where(sent, f(every), -1) if codes.unanswered else np.full(every.size, -1))
+                           for f in (codes.failed, codes.again))
+    parts = []
+    for conn, times in zip(conns, device_clock(conns, n)):
+        t = np.concatenate(times, axis=1)
+        code = np.concatenate([np.full(s.times.shape[1], s.code, dtype=KEY) for s in conn.streams])
+        incoming = np.concatenate([s.incoming if s.incoming is not None else np.zeros(s.times.shape, dtype=bool)
+                                   for s in conn.streams], axis=1)
+        order = np.argsort(t, axis=1, kind="stable")  # ties in stream-code order, as the SimPy engine
+        flat = order + (np.arange(n) * t.shape[1])[:, None]
+        t, code, incoming = t.ravel()[flat], code[order], incoming.ravel()[flat]
+        a = conn.owner
+        own = a < len(scn.apps)
+        hb = scn.apps[a].heartbeat if own else None
+        if not own:
+            last0 = (d.push_phase - 1.0) * group.push_interval_s
+        elif hb.policy == "fixed":
+            last0 = d.apps[a].phase * hb.interval_s - hb.interval_s
+        else:
+            last0 = np.zeros(n)
+        outages = [(k, e) for k, e in enumerate(scn.events) if own and e.kind == "server_outage"
+                   and e.app == scn.apps[a].name]
+        width = max((d.retry_jitter[k].shape[1] for k, _ in outages), default=0)
+        draws = np.zeros((len(outages), n, width))
+        for o, (k, _) in enumerate(outages):
+            draws[o, :, :d.retry_jitter[k].shape[1]] = d.retry_jitter[k]
+        n_syn = max((len(syns[k][0]) for k, _ in outages), default=0)
+        o_syns = np.zeros((len(outages), n_syn + 1))
+        for o, (k, _) in enumerate(outages):
+            offsets, fail_s = syns[k]
+            o_syns[o, :len(offsets) + 1] = (*offsets, fail_s)
+        fixed = own and hb.policy == "fixed"
+        changes = sorted((e for e in scn.events if fixed and e.kind == "heartbeat_change"
+                          and e.app == scn.apps[a].name), key=lambda e: e.at_s)
+        out = _walk(t, code, incoming, codes.kind[code] == HEARTBEAT, last0, nat_at, nat_val,
+                    np.array([e.start_s for _, e in outages]), np.array([e.end_s for _, e in outages]),
+                    np.array([_POLICY[e.retry.policy] for _, e in outages], dtype=np.int64),
+                    np.array([(e.retry.interval_s, e.retry.initial_s, e.retry.max_s) for _, e in outages]
+                             ).reshape(-1, 3),
+                    np.array([e.retry.jitter for _, e in outages], dtype=bool), draws, o_syns,
+                    np.array([len(syns[k][0]) for k, _ in outages], dtype=np.int64),
+                    np.array([codes.outage(k) for k, _ in outages], dtype=np.int64),
+                    2 * a if fixed else -1, hb.interval_s if fixed else 0.0, hb.jitter if fixed else 0.0,
+                    d.apps[a].jitter if fixed else np.zeros((n, 0)), d.apps[a].installed if fixed else np.zeros(n, bool),
+                    np.array([e.at_s for e in changes]), np.array([e.interval_s for e in changes]),
+                    un_off, tcp.wait_s, tcp.retransmit, failed_of, again_of, codes.reconnect(a), codes.up,
+                    codes.down, scn.simulation.duration_s)
+        row, r_t, key, x_up, x_down, l_t, l_row, l_code, held = out
+        log.add(l_t, l_row, l_code)
+        log.held_messages += held
+        counts = np.bincount(row, minlength=n)
+        col = np.arange(row.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        shape = (n, int(counts.max(initial=0)))
+        radio = RadioSends(np.full(shape, np.inf), np.zeros(shape, dtype=KEY), np.zeros(shape, dtype=np.int64),
+                           np.zeros(shape, dtype=np.int64))
+        for f, v in (("t", r_t), ("key", key), ("extra_up", x_up), ("extra_down", x_down)):
+            getattr(radio, f)[row, col] = v
+        parts.append(radio)
+    return parts
