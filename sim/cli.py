@@ -389,9 +389,14 @@ def _interrupted(code: int) -> NoReturn:
 def main() -> None:
     """The console script (see :class:`Commands` for what it prints and exits with)."""
     signal.signal(signal.SIGTERM, _terminate)
+    # Start-up makes some 160,000 objects that live as long as the process (modules, classes, Numba's
+    # registries): at CPython's default threshold of 700 allocations the collector ran some 400 times
+    # while they were made, three times over all of them, 0.1-0.2 s of a quickstart run. A young
+    # generation of 10,000 runs it a fourteenth as often; the SimPy engine turns it off for its run anyway.
+    gc.set_threshold(10_000, 10, 10)
     try:
         cli(prog_name="signalsim")
     finally:
-        # The interpreter's exit would sweep every object pandas and Numba made for cycles (0.15 s of a
-        # quickstart run's 0.8 s); frozen, the collector skips them. The results are written and closed by now.
+        # The interpreter's exit would sweep them all once more (0.15 s); frozen, the collector skips them.
+        # The results are written and closed by now.
         gc.freeze()
