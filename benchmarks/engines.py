@@ -32,9 +32,12 @@ SimPy engine one transfer is one SimPy timeout, so the bare loop does the same n
 events. (``des_throughput.py`` counts packets instead, about 2.5 per transfer here; the packet
 count is kept in the ``--json`` output.)
 
-Peak memory = ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of the case's process at its end: it
-includes the interpreter and the imported libraries (numpy, pandas, SimPy, pydantic), shown
-apart as "base", the peak before the timed run. MB = 10^6 bytes.
+Peak memory = the peak RSS of the case's process and every process under it (a split run's
+forkserver, its workers and the resource tracker), each process's own peak summed
+(``process_tree.TreePeak``; one process: its ``ru_maxrss``). It includes the interpreter and the
+imported libraries (numpy, pandas, SimPy, pydantic); "base" is the case process's peak before
+the timed run. MB = 10^6 bytes. (Until 2026-12 a split run's figure added ``RUSAGE_CHILDREN``,
+which never sees the forkserver's workers while the case runs: it was the parent's alone.)
 
 Targets (fast engine): 10^6 devices x 3 apps x 1 h in <= 10 s wall and <= 2 GB (2000 MB) peak
 RSS; device-events/s >= 50 x the SimPy engine's at every size both ran; cost per device-hour
@@ -54,6 +57,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from process_tree import TreePeak
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent
@@ -78,13 +83,10 @@ def _import_sim() -> None:
         sys.path.insert(0, str(REPO_ROOT))
 
 
-def peak_rss_mb(workers: int = 1) -> float:
-    """This process's peak RSS; with worker processes, plus ``workers`` x the largest worker's (a bound)."""
+def peak_rss_mb() -> float:
+    """This process's peak RSS so far."""
     unit = 1e-6 if sys.platform == "darwin" else 1024 / 1e6  # bytes on macOS, KiB on Linux
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    if workers > 1:
-        rss += workers * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return rss * unit
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit
 
 
 def one_line(exc: BaseException) -> str:
@@ -103,6 +105,7 @@ def run_case(engine: str, devices: int, args: argparse.Namespace) -> dict[str, A
     """One measurement, in this process; never raises (an error becomes ``out["error"]``)."""
     label = engine if args.workers == 1 else f"{engine}x{args.workers}"
     out: dict[str, Any] = {"engine": label, "devices": devices, "workers": args.workers, "error": None}
+    trees: list[TreePeak] = []  # one per timed run: each split run has workers of its own
     try:
         walls: list[float] = []
         if engine == "bare":
@@ -114,9 +117,11 @@ def run_case(engine: str, devices: int, args: argparse.Namespace) -> dict[str, A
             out["base_rss_mb"] = peak_rss_mb()
             for _ in range(args.repeat):
                 gc.collect()
-                start = time.perf_counter()
-                done = bare_loop(devices, out["duration_s"], args.events, gc_off=args.bare_gc_off)
-                walls.append(time.perf_counter() - start)
+                with TreePeak() as tree:
+                    start = time.perf_counter()
+                    done = bare_loop(devices, out["duration_s"], args.events, gc_off=args.bare_gc_off)
+                    walls.append(time.perf_counter() - start)
+                trees.append(tree)
             out["device_events"] = done
             if done != args.events:
                 out["warning"] = f"bare loop completed {done} timeouts, expected {args.events}"
@@ -138,9 +143,11 @@ def run_case(engine: str, devices: int, args: argparse.Namespace) -> dict[str, A
             for _ in range(args.repeat):
                 res = None  # free the previous run's results first
                 gc.collect()
-                start = time.perf_counter()
-                res = simulate(rs, workers=args.workers)
-                walls.append(time.perf_counter() - start)
+                with TreePeak() as tree:
+                    start = time.perf_counter()
+                    res = simulate(rs, workers=args.workers)
+                    walls.append(time.perf_counter() - start)
+                trees.append(tree)
             summary = res.summary
             out["device_events"] = device_events(summary)
             out["packets"] = int(summary["traffic"]["packets_total"])
@@ -152,7 +159,10 @@ def run_case(engine: str, devices: int, args: argparse.Namespace) -> dict[str, A
         out["walls_s"] = walls
     except Exception as exc:  # noqa: BLE001  (report, do not crash: e.g. the fast engine not there yet)
         out["error"] = one_line(exc)
-    out["peak_rss_mb"] = peak_rss_mb(args.workers)
+    out["peak_rss_mb"] = max([peak_rss_mb(), *(t.peak_mb for t in trees)])
+    if trees:
+        out["processes"] = max(t.processes for t in trees)
+        out["concurrent_rss_mb"] = max(t.concurrent_mb for t in trees)  # the tree's largest sampled sum
     return out
 
 
@@ -407,8 +417,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print_table(rows, args.plain)
     ratios = report(results, sizes)
-    print("\npeak RSS is the case process's ru_maxrss: it includes the interpreter and imports "
-          "(base = peak before the timed run); MB = 10^6 bytes.")
+    print("\npeak RSS: the case process and every process under it (forkserver, workers), each one's own peak "
+          "summed; it includes the interpreter and imports (base = the case process's peak before the timed run); "
+          "MB = 10^6 bytes.")
     if args.json:
         data = {"sizes": sizes, "cases": rows, "derived": {f"{e}:{n}": derived(r) for (e, n), r in results.items()
                                                             if ok(r)},

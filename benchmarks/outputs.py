@@ -21,9 +21,9 @@ compiled kernels are loaded and the peak memory is per size. Timers, in that ord
 
 Writes go to a fresh directory under ``--dir`` (default ``results/``, on the same disk as a
 run's results), removed afterwards; the times are what a run waits for (the page cache takes the
-data; nothing is fsynced). Peak RSS = ``ru_maxrss`` of the case process, plus ``--workers`` x
-that of its largest worker process when there are workers (a bound for the whole process tree).
-MB = 10^6 bytes. Target: at 10^7 devices, write (with plots) <= 0.5 x simulate. The exit
+data; nothing is fsynced). Peak RSS = the peak of the case process and every process under it
+(a split run's forkserver and workers), each one's own peak summed (``process_tree.TreePeak``;
+until 2026-12 the workers, the forkserver's children, were missed). MB = 10^6 bytes. Target: at 10^7 devices, write (with plots) <= 0.5 x simulate. The exit
 status is 0 whatever the figures.
 """
 from __future__ import annotations
@@ -32,7 +32,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -43,6 +42,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from process_tree import TreePeak
+
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent
 SCENARIO = HERE / "scenario-3apps.toml"
@@ -50,14 +51,6 @@ MARK = "OUTPUTS-CASE-RESULT "  # prefix of the result line a case process prints
 SIZES = [10**6, 10**7]
 TARGET_RATIO = 0.5  # write / simulate at 10^7 devices
 TARGET_SIZE = 10**7
-
-
-def peak_rss_mb(workers: int) -> float:
-    """This process's peak RSS; with worker processes, plus ``workers`` x the largest worker's."""
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    if workers > 1:
-        rss += workers * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return rss * 1024 / 1e6  # KiB on Linux
 
 
 def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
@@ -82,24 +75,26 @@ def run_case(devices: int, args: argparse.Namespace) -> dict[str, Any]:
     simulate(load_scenario(args.scenario, [*overrides, "groups[0].devices=10"]), workers=args.workers)
     rs = load_scenario(args.scenario, overrides)
     out: dict[str, Any] = {"devices": devices, "workers": args.workers}
-    results, out["simulate_s"] = _timed(lambda: simulate(rs, workers=args.workers))
-    resolved = rs.to_toml(provenance(out["simulate_s"]))
-    Path(args.dir).mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="bench-outputs-", dir=args.dir))
-    try:
-        written, out["write_s"] = _timed(lambda: write_results(results, resolved, work / "run", write_plots))
-        out["files"] = {p.name: p.stat().st_size for p in written.iterdir() if p.is_file()}
-        _, out["write_no_plots_s"] = _timed(lambda: write_results(results, resolved, work / "no-plots"))
-        part = work / "parts"
-        part.mkdir()
-        _, out["device_table_s"] = _timed(lambda: write_devices(results.devices, part, "auto"))
-        _, out["plots_s"] = _timed(lambda: write_plots(results, part / "plots"))
-        if args.csv:
-            path, out["csv_s"] = _timed(lambda: write_devices(results.devices, part, "csv"))
-            out["csv_bytes"] = path.stat().st_size
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    out["peak_rss_mb"] = peak_rss_mb(args.workers)
+    # the whole tree's peak (a split run's workers are the forkserver's children), the writes included
+    with TreePeak() as tree:
+        results, out["simulate_s"] = _timed(lambda: simulate(rs, workers=args.workers))
+        resolved = rs.to_toml(provenance(out["simulate_s"]))
+        Path(args.dir).mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix="bench-outputs-", dir=args.dir))
+        try:
+            written, out["write_s"] = _timed(lambda: write_results(results, resolved, work / "run", write_plots))
+            out["files"] = {p.name: p.stat().st_size for p in written.iterdir() if p.is_file()}
+            _, out["write_no_plots_s"] = _timed(lambda: write_results(results, resolved, work / "no-plots"))
+            part = work / "parts"
+            part.mkdir()
+            _, out["device_table_s"] = _timed(lambda: write_devices(results.devices, part, "auto"))
+            _, out["plots_s"] = _timed(lambda: write_plots(results, part / "plots"))
+            if args.csv:
+                path, out["csv_s"] = _timed(lambda: write_devices(results.devices, part, "csv"))
+                out["csv_bytes"] = path.stat().st_size
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    out["peak_rss_mb"] = tree.peak_mb
     return out
 
 

@@ -13,12 +13,11 @@ from concurrent.futures import Executor
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sim.engine.des import run_des
-from sim.metrics import Results
-from sim.metrics.reduce import Reducer, software_version
+from sim.metrics.reduce import Reducer
+from sim.metrics.results import Results
 from sim.radio.tables import build_tables
 from sim.scenario import ResolvedScenario, load_scenario
-from sim.split import reduce_fast
+from sim.version import software_version
 
 
 def simulate(rs: ResolvedScenario, progress: Callable[[float], None] | None = None, workers: int = 1,
@@ -28,9 +27,13 @@ def simulate(rs: ResolvedScenario, progress: Callable[[float], None] | None = No
     ``workers`` > 1 splits a fast-engine run over that many processes, or ``executor`` (e.g. a
     Dask client's ``get_executor()``) over its workers; the results are the same either way."""
     tables = build_tables(rs.profiles, rs.radios, rs.scenario.simulation.seed, len(rs.scenario.apps))
+    # each engine's modules are imported by its first run: a fast run never loads SimPy, a SimPy run never
+    # the chunked split (start-up, docs/performance.md)
     if rs.engine == "fast":
+        from sim.split import reduce_fast
         reducer = reduce_fast(rs, tables, progress, workers, executor)
     else:
+        from sim.engine.des import run_des
         reducer = Reducer(tables, rs)
         reducer.add(run_des(rs, tables, progress))
     return reducer.results(rs.engine)

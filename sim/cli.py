@@ -1,40 +1,59 @@
 """The ``signalsim`` command line. Library errors become one-line messages and exit codes here."""
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from concurrent.futures import Executor
+from functools import cached_property
+from importlib import import_module
 from pathlib import Path
-from typing import Any, NoReturn, get_args
+from typing import TYPE_CHECKING, Any, NoReturn, get_args
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from sim.api import provenance, simulate, timed
 from sim.cluster import ClusterError, connect
 from sim.errors import ScenarioError
 from sim.errors import printable
-from sim.outputs.files import RUN, write_results
 from sim.outputs.folders import Layout, OutputError, check_target
-from sim.outputs.plots import write_plots
-from sim.outputs.report import render
-from sim.outputs.tables import CSV_MAX_DEVICES, device_file
-from sim.scenario import load_scenario
-from sim.scenario.budget import LONG_RUN_S, check
-from sim.radio.profiles import RADIOS
-from sim.scenario.schema import DeviceTable, Scenario
-from sim.sweep import load_sweep, run_sweep
-from sim.trace.files import TRACE, default_folder, write_trace
-from sim.trace.report import render_trace
-from sim.trace.run import app_map, trace_capture
-from sim.sweep.runner import SWEEP
-from sim.sweep.spec import MAX_RUNS
-from sim.validation import CASES, Settings, run_validation
-from sim.validation.report import VALIDATION, rich_table, summary_line, write_validation
+from sim.outputs.tables import CSV_MAX_DEVICES
+
+# Each command imports what it runs when it runs (start-up, docs/performance.md): `signalsim --help`
+# loads none of the engines, `run` neither SimPy (on the fast engine) nor matplotlib (with --no-plots).
+if TYPE_CHECKING:
+    from sim.scenario.schema import Scenario
+
+
+class LazyChoice(click.Choice):
+    """A ``click.Choice`` over values held by a module imported only once they are needed (the
+    command's options parsed or its help shown), not when the command group is built."""
+
+    def __init__(self, module: str, values: Callable[[Any], Iterable[str]]) -> None:
+        self._module, self._values = module, values  # no super().__init__(): it would read the values now
+        self.case_sensitive = True
+
+    @cached_property
+    def choices(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(self._values(import_module(self._module)))
+
+
+class LazyDefault:
+    """An option's default held by a module imported once it is needed; the help shows its value."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self._module, self._name = module, name
+
+    def __call__(self) -> Any:
+        return getattr(import_module(self._module), self._name)
+
+    def __str__(self) -> str:
+        return str(self())
+
 
 EXIT_BAD_INPUT = 2
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2: a bare group's help
@@ -101,7 +120,7 @@ def cli() -> None:
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes for a fast-engine run, split by device chunks (the results are identical).")
 @click.option("--scheduler", metavar="ADDRESS", help=SCHEDULER_HELP + " Replaces --workers.")
-@click.option("--devices", "device_table", type=click.Choice(get_args(DeviceTable)),
+@click.option("--devices", "device_table", type=LazyChoice("sim.scenario.schema", lambda m: get_args(m.DeviceTable)),
               help=f"Replace outputs.devices, the per-device table's format: auto (CSV up to {CSV_MAX_DEVICES:,} "
                    "devices, Parquet above), csv, parquet or none.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
@@ -110,6 +129,13 @@ def run(scenario: Path | None, out_dir: Path | None, seed: int | None, overrides
         engine: str | None, workers: int, scheduler: str | None, device_table: str | None, no_plots: bool,
         quiet: bool) -> None:
     """Run SCENARIO (default: scenarios/quickstart.toml) and write its results."""
+    from sim.api import provenance, simulate, timed
+    from sim.outputs.files import RUN, write_results
+    from sim.outputs.report import render
+    from sim.outputs.tables import device_file
+    from sim.scenario import load_scenario
+    from sim.scenario.budget import LONG_RUN_S, check
+
     err = Console(stderr=True)
     try:
         rs = load_scenario(scenario, overrides + ((f"simulation.engine={engine}",) if engine else ())
@@ -134,8 +160,11 @@ def run(scenario: Path | None, out_dir: Path | None, seed: int | None, overrides
     with console.capture() as report:  # rendered before anything is written: a failure here replaces nothing
         if not quiet:
             render(results, console)
-    _write(target, lambda: write_results(results, rs.to_toml(provenance(wall_s)), target,
-                                         None if no_plots else write_plots, rs.scenario.outputs.devices))
+    plots = None
+    if not no_plots:
+        from sim.outputs.plots import write_plots as plots  # matplotlib is imported only to draw
+    _write(target, lambda: write_results(results, rs.to_toml(provenance(wall_s)), target, plots,
+                                         rs.scenario.outputs.devices))
     if not quiet:
         sys.stdout.write(report.get())
         n_devices = len(results.devices)
@@ -151,7 +180,8 @@ def run(scenario: Path | None, out_dir: Path | None, seed: int | None, overrides
               help="Also write validation.csv, validation.md and a plot per curve here.")
 @click.option("--engine", type=click.Choice(["both", "fast", "des"]), default="both", show_default=True,
               help="Engines to run the open-loop cases on.")
-@click.option("--case", "cases", multiple=True, type=click.Choice(list(CASES)), help="Run only this case (repeatable).")
+@click.option("--case", "cases", multiple=True, type=LazyChoice("sim.validation.cases", lambda m: m.CASES),
+              help="Run only this case (repeatable).")
 @click.option("--quick", is_flag=True, help="Smaller sizes (as in the test suite); tolerances widen with the variance.")
 @click.option("--set", "overrides", multiple=True, metavar="RADIO.KEY=VALUE",
               help="Alter a profile parameter on the simulated side only, e.g. --set lte.tail_s=5: "
@@ -159,6 +189,9 @@ def run(scenario: Path | None, out_dir: Path | None, seed: int | None, overrides
 def validate(out_dir: Path | None, engine: str, cases: tuple[str, ...], quick: bool,
              overrides: tuple[str, ...]) -> None:
     """Check the model against theory and published measurements; exit 0 only if every check passes."""
+    from sim.validation import Settings, run_validation
+    from sim.validation.report import VALIDATION, rich_table, summary_line, write_validation
+
     err = Console(stderr=True)
     if out_dir is not None:
         _check_out(out_dir, VALIDATION)
@@ -193,12 +226,16 @@ def validate(out_dir: Path | None, engine: str, cases: tuple[str, ...], quick: b
 @click.option("--keep-runs", is_flag=True, help="Also write each run's results folder under runs/<run id>/.")
 @click.option("--csv", is_flag=True, help="Also write the table as results.csv.")
 @click.option("--no-plots", is_flag=True, help="Skip the sweep plots.")
-@click.option("--max-runs", type=click.IntRange(min=1), default=MAX_RUNS, show_default=True,
+@click.option("--max-runs", type=click.IntRange(min=1), default=LazyDefault("sim.sweep.spec", "MAX_RUNS"),
+              show_default=True,
               help="Refuse a sweep of more runs than this (counted from the axes before anything runs).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or closing line.")
 def sweep(sweep_file: Path, out_dir: Path | None, workers: int, scheduler: str | None, keep_runs: bool, csv: bool,
           no_plots: bool, max_runs: int, quiet: bool) -> None:
     """Run every point of SWEEP (a sweep file: base scenario, axes, replications) into one table."""
+    from sim.sweep import load_sweep, run_sweep
+    from sim.sweep.runner import SWEEP
+
     try:
         spec = load_sweep(sweep_file, max_runs)
     except ScenarioError as exc:
@@ -227,7 +264,8 @@ def sweep(sweep_file: Path, out_dir: Path | None, workers: int, scheduler: str |
 
 @cli.command()
 @click.argument("capture", type=click.Path(path_type=Path))
-@click.option("--radio", type=click.Choice(RADIOS), default="lte", show_default=True, help="The RRC profile to run.")
+@click.option("--radio", type=LazyChoice("sim.radio.profiles", lambda m: m.RADIOS), default="lte", show_default=True,
+              help="The RRC profile to run.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a profile value as in a scenario, e.g. --set network.overrides.lte.tail_s=5 "
                    "(repeatable).")
@@ -245,6 +283,10 @@ def sweep(sweep_file: Path, out_dir: Path | None, workers: int, scheduler: str |
 def trace(capture: Path, radio: str, overrides: tuple[str, ...], device: str | None, app_flows: tuple[str, ...],
           apps_file: Path | None, out_dir: Path | None, no_plots: bool, quiet: bool) -> None:
     """Run one device's packet capture (pcap or pcapng) through an RRC profile: states, signalling, energy."""
+    from sim.trace.files import TRACE, default_folder, write_trace
+    from sim.trace.report import render_trace
+    from sim.trace.run import app_map, trace_capture
+
     target = out_dir or default_folder(capture)
     _check_out(target, TRACE)
     try:
@@ -347,4 +389,14 @@ def _interrupted(code: int) -> NoReturn:
 def main() -> None:
     """The console script (see :class:`Commands` for what it prints and exits with)."""
     signal.signal(signal.SIGTERM, _terminate)
-    cli(prog_name="signalsim")
+    # Start-up makes some 160,000 objects that live as long as the process (modules, classes, Numba's
+    # registries): at CPython's default threshold of 700 allocations the collector ran some 400 times
+    # while they were made, three times over all of them, 0.1-0.2 s of a quickstart run. A young
+    # generation of 10,000 runs it a fourteenth as often; the SimPy engine turns it off for its run anyway.
+    gc.set_threshold(10_000, 10, 10)
+    try:
+        cli(prog_name="signalsim")
+    finally:
+        # The interpreter's exit would sweep them all once more (0.15 s); frozen, the collector skips them.
+        # The results are written and closed by now.
+        gc.freeze()

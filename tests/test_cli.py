@@ -134,3 +134,30 @@ def test_python_dash_m_runs_the_embedded_default(tmp_path: Path) -> None:
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads((tmp_path / "q" / "summary.json").read_text())["scenario"] == "quickstart"
+
+
+# What each command imports, seen in sys.modules of a fresh interpreter (nothing here is timed; the
+# start-up times are benchmarks/startup.py's): listing the commands loads no engine, no table library
+# and no plotting; a fast-engine run without plots neither SimPy nor matplotlib.
+IMPORTS = """
+import json, sys
+from sim.cli import cli
+HEAVY = ("matplotlib", "pandas", "pyarrow", "numba", "simpy", "dask", "distributed", "sim.api")
+seen = {"import": [m for m in HEAVY if m in sys.modules]}
+cli(["--help"], standalone_mode=False)
+seen["--help"] = [m for m in HEAVY if m in sys.modules]
+cli(sys.argv[1:], standalone_mode=False)
+seen["run"] = [m for m in HEAVY if m in sys.modules]
+print(json.dumps(seen))
+"""
+
+
+def test_commands_import_only_what_they_run(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(GOOD, encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-c", IMPORTS, "run", str(scenario), "--out", str(tmp_path / "out"),
+                           "--quiet", "--no-plots"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout.splitlines()[-1])
+    assert seen["import"] == seen["--help"] == []
+    assert "numba" in seen["run"] and not {"matplotlib", "simpy", "dask", "distributed"} & set(seen["run"])

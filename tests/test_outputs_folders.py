@@ -166,7 +166,7 @@ def test_a_failure_after_simulating_keeps_the_earlier_run(home: Path, monkeypatc
     def broken(*_: object) -> None:
         raise RuntimeError("plotting failed")
 
-    monkeypatch.setattr("sim.cli.write_plots", broken)
+    monkeypatch.setattr("sim.outputs.plots.write_plots", broken)
     result = invoke("run", "s.toml", "-q", "--seed", "3", "--out", "r")
     assert result.exit_code != 0
     assert tree(home) == before  # nothing replaced, no partial folder left

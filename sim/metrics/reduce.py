@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict
-from functools import cache
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import numpy as np
@@ -23,13 +21,8 @@ from sim.metrics.results import Results
 from sim.radio.tables import CONNECTED_STATES, IDLE_STATES, ModelTables
 from sim.scenario import ResolvedScenario
 from sim.scenario.schema import CALL_TYPES, PSEUDO_APPS, SERVICE_APP, SERVICE_TYPES, SMS_APP, SMS_TYPES, VOICE_APP
+from sim.version import software_version
 
-@cache
-def software_version() -> str:
-    try:
-        return version("signalsim")
-    except PackageNotFoundError:  # running from a source tree that was not installed
-        return "unknown"
 
 
 class _Coverage:

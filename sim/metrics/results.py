@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # the tables are made in sim.metrics.reduce; this module stays light for the CLI
+    import pandas as pd
 
 
 # The top-level keys a summary may have (a test checks every run's against it): sweep axes may

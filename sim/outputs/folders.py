@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.metrics.reduce import software_version
+from sim.version import software_version
 
 MARKER = ".signalsim"
 # bytes, with a margin, of the longest path a command writes under its folder (a sweep's

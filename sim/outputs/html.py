@@ -21,7 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.metrics.reduce import software_version
+from sim.version import software_version
 from sim.outputs.headline import Fact, duration
 
 if TYPE_CHECKING:

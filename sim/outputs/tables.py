@@ -6,11 +6,12 @@ Parquet (pyarrow, columnar and compressed) writes the same table in a few second
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pandas as pd
+if TYPE_CHECKING:  # the table arrives made; the CLI reads CSV_MAX_DEVICES without importing pandas
+    import pandas as pd
 
-from sim.scenario.schema import DeviceTable
+    from sim.scenario.schema import DeviceTable
 
 # "auto": CSV up to this many devices, Parquet above (the one place the threshold is set)
 CSV_MAX_DEVICES = 1_000_000

@@ -24,8 +24,6 @@ from sim.outputs.folders import Layout, prepare_folder
 from sim.outputs.html import write_page
 from sim.scenario import resolve
 from sim.scenario.schema import DeviceTable
-from sim.sweep.page import sweep_page
-from sim.sweep.plots import write_sweep_plots
 from sim.sweep.points import Run, expand
 from sim.sweep.spec import Sweep
 from sim.sweep.store import PointStore, Record, write_atomic
@@ -104,6 +102,11 @@ def run_sweep(sweep: Sweep, out_dir: str | Path, *, workers: int = 1, executor: 
     path = write_atomic(out_dir / TABLE, lambda tmp: table.to_parquet(tmp, index=False))
     if csv:
         write_atomic(out_dir / "results.csv", lambda tmp: table.to_csv(tmp, index=False))
+    # the plots and the page are this process's last step: imported here, matplotlib stays out of the
+    # workers, whose forkserver preloads this module
+    from sim.sweep.page import sweep_page
+    from sim.sweep.plots import write_sweep_plots
+
     axes = [axis.column for axis in sweep.spec.axes]
     written = write_sweep_plots(table, axes, out_dir / "plots", zipped=sweep.spec.mode == "zip") if plots else []
     page = write_atomic(out_dir / "report.html",

@@ -8,7 +8,6 @@ from pathlib import Path
 from sim.outputs.folders import Layout, write_directory
 from sim.outputs.html import write_page
 from sim.trace.page import trace_page
-from sim.trace.plots import write_trace_plots
 from sim.trace.run import TraceRun
 
 FILES = ("summary.json", "packets.csv", "states.csv")
@@ -29,7 +28,8 @@ def write_trace(run: TraceRun, out_dir: Path, plots: bool = True) -> Path:
         (tmp / "summary.json").write_text(json.dumps(run.summary, indent=2) + "\n", encoding="utf-8")
         run.packets.to_csv(tmp / "packets.csv", index=False)
         run.states.to_csv(tmp / "states.csv", index=False)
-        if plots:
+        if plots:  # matplotlib is imported only to draw
+            from sim.trace.plots import write_trace_plots
             write_trace_plots(run, tmp / "plots")
         write_page(trace_page(run, tmp), tmp / "report.html")
 
