@@ -138,11 +138,11 @@ def test_python_dash_m_runs_the_embedded_default(tmp_path: Path) -> None:
 
 # What each command imports, seen in sys.modules of a fresh interpreter (nothing here is timed; the
 # start-up times are benchmarks/startup.py's): listing the commands loads no engine, no table library
-# and no plotting; a fast-engine run without plots neither SimPy nor matplotlib.
+# and no plotting; a fast-engine run without plots neither SimPy nor matplotlib, nor the capture reader.
 IMPORTS = """
 import json, sys
 from sim.cli import cli
-HEAVY = ("matplotlib", "pandas", "pyarrow", "numba", "simpy", "dask", "distributed", "sim.api")
+HEAVY = ("matplotlib", "pandas", "pyarrow", "numba", "simpy", "dask", "distributed", "sim.api", "dpkt")
 seen = {"import": [m for m in HEAVY if m in sys.modules]}
 cli(["--help"], standalone_mode=False)
 seen["--help"] = [m for m in HEAVY if m in sys.modules]
@@ -160,4 +160,5 @@ def test_commands_import_only_what_they_run(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     seen = json.loads(proc.stdout.splitlines()[-1])
     assert seen["import"] == seen["--help"] == []
-    assert "numba" in seen["run"] and not {"matplotlib", "simpy", "dask", "distributed"} & set(seen["run"])
+    # the capture reader (dpkt) only for a scenario that replays a capture
+    assert "numba" in seen["run"] and not {"matplotlib", "simpy", "dask", "distributed", "dpkt"} & set(seen["run"])

@@ -11,6 +11,7 @@ own after the voice sends' (:func:`trace_codes`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit
@@ -18,7 +19,9 @@ from numba import njit
 from sim.population.draws import BlockDraws, fixed_beat_times
 from sim.population.traffic import Payload
 from sim.scenario.schema import CALL_TYPES, VOIP_BATCH_S, Doze, Scenario
-from sim.trace.replay import Pattern, load_pattern, replay_times
+
+if TYPE_CHECKING:  # the capture reader (dpkt) loads only for a scenario that replays one (trace_codes)
+    from sim.trace.replay import Pattern
 
 _NO_JITTER = np.zeros(0)
 
@@ -48,6 +51,7 @@ def trace_codes(scenario: Scenario) -> dict[int, tuple[int, Pattern]]:
     out, code = {}, 3 * len(scenario.apps) + 4
     for a, app in enumerate(scenario.apps):
         if app.traffic is not None:
+            from sim.trace.replay import load_pattern
             pattern = load_pattern(app.traffic.trace, app.traffic.flow)
             out[a] = (code, pattern)
             code += len(pattern.kinds)
@@ -177,6 +181,7 @@ def connection_streams(scenario: Scenario, d: BlockDraws, uses_push: np.ndarray)
             streams.insert(0, Stream(2 * a, dozed(beats, doze, end_s), None))
         if a in replays:
             first, pattern = replays[a]
+            from sim.trace.replay import replay_times
             times, kind, replay_in = replay_times(pattern, draws.phase, end_s)
             np.copyto(times, np.inf, where=~draws.installed[:, None])
             streams.append(Stream(first, dozed(times, doze, end_s), replay_in, first + kind))

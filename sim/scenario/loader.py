@@ -266,12 +266,12 @@ def _reference_problems(source: str, scenario: Scenario, known_nodes: list[str])
 def _trace_problems(source: str, scenario: Scenario) -> list[Problem]:
     """Apps replaying a capture: its path made absolute (relative to the scenario file, so that the resolved
     scenario reruns from anywhere), the capture and its flow readable, and the open loop."""
-    from sim.trace.replay import load_pattern  # here: sim.trace reads scenario files for its own options
-
     problems = []
     for i, app in enumerate(scenario.apps):
         if app.traffic is None:
             continue
+        # here, and only for a replay: sim.trace reads scenario files for its own options, and dpkt loads
+        from sim.trace.replay import load_pattern
         where = f"apps[{i}].traffic"
         path = Path(app.traffic.trace)
         if not path.is_absolute():
