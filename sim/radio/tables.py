@@ -103,8 +103,7 @@ class ModelTables:
     def uses_bytes(self, radio: str) -> bool:
         """Whether ``radio``'s machine (as its profile sets it) depends on the bytes a transfer carries."""
         module = MODULES[radio]
-        return module.uses_bytes(self.specs[radio]) if hasattr(module, "uses_bytes") else \
-            getattr(module, "USES_BYTES", False)
+        return hasattr(module, "uses_bytes") and module.uses_bytes(self.specs[radio])
 
 
 def build_tables(profiles: dict[str, Profile], radios: list[str], seed: int = 0, apps: int = 0) -> ModelTables:

@@ -30,7 +30,6 @@ from sim.radio.profiles import UmtsProfile
 STATES = ("IDLE", "CELL_FACH", "CELL_DCH", "CELL_PCH")
 
 CHAIN = 3  # demotions pending at most (``sim.radio.compiled``)
-USES_BYTES = True  # CELL_FACH -> CELL_DCH above the RLC buffer thresholds
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +87,11 @@ def spec(profile: UmtsProfile, proc: dict[str, int], state: dict[str, int], key:
                 profile.pch_enabled, profile.pch_release_s, profile.fast_dormancy_s, area(profile, proc, "paging"), key,
                 ((state["IDLE"], proc["periodic_rau"], float(profile.t3312_s)),
                  (state["CELL_PCH"], proc["pch_cell_update"], pch_update_s(profile))), keeper)
+
+
+def uses_bytes(spec: Spec) -> bool:
+    """Transfers' bytes always matter: CELL_FACH -> CELL_DCH above the RLC buffer thresholds."""
+    return True
 
 
 def state_power_mw(profile: UmtsProfile) -> dict[str, float]:
