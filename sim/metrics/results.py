@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # the tables are made in sim.metrics.reduce; this module stay
 # not be named like them, since the sweep table's columns are the summary's flattened keys.
 SUMMARY_KEYS = ("scenario", "seed", "engine", "software_version", "duration_s", "bin_s", "devices", "signalling",
                 "rrc", "apps", "concentration", "concentration_apps", "energy", "traffic", "controlplane", "rach",
-                "events", "calls", "outputs", "sms", "battery")
+                "events", "calls", "outputs", "sms", "battery", "delivery")
 
 
 @dataclass(frozen=True)

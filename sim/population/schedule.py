@@ -147,10 +147,11 @@ def dozed(times: np.ndarray, doze: Doze | None, end_s: float) -> np.ndarray:
         return times
     windows = doze_windows(doze, end_s)
     starts, ends = windows[:, 0], windows[:, 1]
-    k = np.searchsorted(ends, times, side="right")  # the first window not over by then
-    waiting = (times >= doze.enter_after_s) & ((k == ends.size) | (times < starts[np.minimum(k, ends.size - 1)]))
+    k = np.searchsorted(ends, times, side="right")  # the first window not over by then (none: inf)
+    next_start = np.append(starts, np.inf)[k]
+    waiting = (times >= doze.enter_after_s) & (times < next_start)
     out = times.copy()
-    out[waiting] = np.append(starts, np.inf)[k[waiting]]
+    out[waiting] = next_start[waiting]
     return out
 
 
