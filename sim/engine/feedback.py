@@ -88,16 +88,16 @@ def _walk(t, gen, code, incoming, beat, last0, nat_at, nat_val, o_start, o_end, 
     """One connection of every row through ``ControlledPhone``.
 
     ``t``, ``code``, ``incoming``, ``beat`` (a heartbeat): its scheduled sends, per row in time order as the
-    device's clock takes them (:func:`simpy_clock`), ``inf`` past the last, generated at ``gen``; ``last0``: each row's last packet
-    before the run. ``nat_val[m]``: the NAT timeout (``inf``: none) from ``nat_at[m]`` on (sorted, the first
-    ``-inf``). Per outage o of its server: ``o_start``, ``o_end``, ``o_policy``, ``o_param`` (fixed interval,
-    exponential initial and maximum), ``o_jitter`` and the rows' draws, an attempt's SYN offsets ``o_syns``
-    (``o_nsyn`` of them, then when the attempt fails), and the first of its three codes (the SYN, its
-    retransmission, the answered reconnect's radio transfer). Its fixed heartbeat, restarted after a reconnect or an app
-    update (``ch_at``, ``ch_interval``, on the rows where the app is ``installed``): ``beat_code`` (< 0: none),
-    interval, jitter and the rows' draws.
-    TCP: the retransmissions of an unanswered send ``un_off``, the app's wait ``wait_s``, ``retransmit``; codes
-    ``failed_of`` and ``again_of`` a send's (``Codes.failed``, ``Codes.again``), the reconnect's, bytes per code.
+    device's clock takes them (:func:`simpy_clock`), ``inf`` past the last, generated at ``gen``; ``last0``: each
+    row's last packet before the run. ``nat_val[m]``: the NAT timeout (``inf``: none) from ``nat_at[m]`` on (sorted,
+    the first ``-inf``). Per outage o of its server: ``o_start``, ``o_end``, ``o_policy``, ``o_param`` (fixed
+    interval, exponential initial and maximum), ``o_jitter`` and the rows' draws, an attempt's SYN offsets
+    ``o_syns`` (``o_nsyn`` of them, then when the attempt fails), and the first of its three codes (the SYN, its
+    retransmission, the answered reconnect's radio transfer). Its fixed heartbeat, restarted after a reconnect or an
+    app update (``ch_at``, ``ch_interval``, on the rows where the app is ``installed``): ``beat_code`` (< 0: none),
+    interval, jitter and the rows' draws. TCP: the retransmissions of an unanswered send ``un_off``, the app's wait
+    ``wait_s``, ``retransmit``; codes ``failed_of`` and ``again_of`` a send's (``Codes.failed``, ``Codes.again``),
+    the reconnect's, bytes per code.
 
     Returns the radio transfers (row, t, key, extra up and down bytes; per row in time order), the log
     (t, row, code, generated) and how many sends were held."""

@@ -68,20 +68,20 @@ def quanta(delay_s: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def tally(q, app, dev, t_gen, threshold_us, bin_s, n_apps, n_dev, n_bins):
-    """One pass over rounded delays ``q`` (microseconds) of messages of ``app`` on ``dev`` generated at
-    ``t_gen``: per app the histogram (bucket 0: zero; k >= 1: ``[GROWTH^(k-1), GROWTH^k)``) with each bucket's
-    least and greatest delay, the sum and how many exceed ``threshold_us``; per device the count and sum; per
-    bin of generation time the count, sum and how many exceed it:
-    ``(hist, low, high, app_us, app_delayed, dev_n, dev_us, bin_n, bin_us, bin_delayed)``."""
-    hist = np.zeros((n_apps, BUCKETS), dtype=np.int64)
-    low, high = np.full((n_apps, BUCKETS), EMPTY_LOW), np.zeros((n_apps, BUCKETS), dtype=np.int64)
-    app_us, app_delayed = np.zeros(n_apps, dtype=np.int64), np.zeros(n_apps, dtype=np.int64)
+def tally(q, series, dev, t_gen, threshold_us, bin_s, n_series, n_dev, n_bins):
+    """One pass over rounded delays ``q`` (microseconds) on devices ``dev``, generated at ``t_gen``: per
+    ``series`` (an app's heartbeats, say) the histogram (bucket 0: zero; k >= 1: ``[GROWTH^(k-1), GROWTH^k)``)
+    with each bucket's least and greatest delay, the sum and how many exceed ``threshold_us``; per device the
+    count and sum; per bin of generation time the count, sum and how many exceed it:
+    ``(hist, low, high, series_us, series_delayed, dev_n, dev_us, bin_n, bin_us, bin_delayed)``."""
+    hist = np.zeros((n_series, BUCKETS), dtype=np.int64)
+    low, high = np.full((n_series, BUCKETS), EMPTY_LOW), np.zeros((n_series, BUCKETS), dtype=np.int64)
+    app_us, app_delayed = np.zeros(n_series, dtype=np.int64), np.zeros(n_series, dtype=np.int64)
     dev_n, dev_us = np.zeros(n_dev, dtype=np.int64), np.zeros(n_dev, dtype=np.int64)
     bin_n, bin_us = np.zeros(n_bins, dtype=np.int64), np.zeros(n_bins, dtype=np.int64)
     bin_delayed = np.zeros(n_bins, dtype=np.int64)
     for i in range(q.size):
-        qi, a, b = q[i], app[i], min(int(t_gen[i] / bin_s), n_bins - 1)
+        qi, a, b = q[i], series[i], min(int(t_gen[i] / bin_s), n_bins - 1)
         k = 0 if qi == 0 else min(1 + int(np.floor(np.log(qi) / _LOG_GROWTH)), BUCKETS - 1)
         late = 1 if qi > threshold_us else 0
         hist[a, k] += 1
@@ -109,12 +109,11 @@ def percentile_s(hist: np.ndarray, low: np.ndarray, high: np.ndarray, p: float) 
     return min(max(centre, float(low[k])), float(high[k])) * RESOLUTION_S
 
 
-def figures(hist: np.ndarray, low: np.ndarray, high: np.ndarray, total_us: int, delayed: int,
-            threshold_s: float | None = None) -> dict[str, float]:
-    """``messages``, ``mean_s``, ``p50_s``, ``p95_s``, ``p99_s``, ``share_delayed`` (beyond the threshold)
-    and, if given, ``threshold_s``, of the delays in histogram ``hist`` (:func:`tally`) summing to ``total_us``."""
+def figures(hist: np.ndarray, low: np.ndarray, high: np.ndarray, total_us: int, delayed: int) -> dict[str, float]:
+    """``delivered`` (how many), ``mean_s``, ``p50_s``, ``p95_s``, ``p99_s`` and ``share_delayed`` (``delayed`` of them
+    beyond the threshold) of the delays in histogram ``hist`` (:func:`tally`) summing to ``total_us``."""
     n = int(hist.sum())
-    out = {"messages": n, "mean_s": total_us * RESOLUTION_S / n if n else 0.0}
+    out = {"delivered": n, "mean_s": total_us * RESOLUTION_S / n if n else 0.0}
     out |= {f"p{p}_s": percentile_s(hist, low, high, p) for p in (50, 95, 99)}
     out["share_delayed"] = delayed / n if n else 0.0
-    return out | ({"threshold_s": threshold_s} if threshold_s is not None else {})
+    return out

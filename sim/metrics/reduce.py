@@ -138,13 +138,15 @@ class Reducer:
         self.dev_packets = np.zeros(n_dev)
         self.energy = np.zeros(n_dev)
         self.state_time = np.zeros((n_dev, n_states))
-        # delivery delay (sim.metrics.delivery): per app a histogram, the sum (us) and how many beyond the
-        # threshold; per device and per bin of generation time the count and sum (and per bin how many beyond)
+        # delivery delay (sim.metrics.delivery): per app and kind (row 2 x app: its heartbeats, + 1: its messages)
+        # a histogram, the sum (us) and how many beyond the threshold; per device and per bin of generation time
+        # the count and sum (and per bin how many beyond)
         self.threshold_us = int(delivery.quanta(np.array([scn.outputs.delivery_threshold_s]))[0])
-        self.delay_hist = np.zeros((n_apps, delivery.BUCKETS), dtype=np.int64)
-        self.delay_low = np.full((n_apps, delivery.BUCKETS), delivery.EMPTY_LOW)  # each bucket's least delay
-        self.delay_high = np.zeros((n_apps, delivery.BUCKETS), dtype=np.int64)  # ... and greatest
-        self.app_delay_us, self.app_delayed = np.zeros(n_apps, dtype=np.int64), np.zeros(n_apps, dtype=np.int64)
+        self.delay_hist = np.zeros((2 * n_apps, delivery.BUCKETS), dtype=np.int64)
+        self.delay_low = np.full((2 * n_apps, delivery.BUCKETS), delivery.EMPTY_LOW)  # each bucket's least delay
+        self.delay_high = np.zeros((2 * n_apps, delivery.BUCKETS), dtype=np.int64)  # ... and greatest
+        self.app_delay_us = np.zeros(2 * n_apps, dtype=np.int64)
+        self.app_delayed = np.zeros(2 * n_apps, dtype=np.int64)
         self.dev_delivered, self.dev_delay_us = np.zeros(n_dev, dtype=np.int64), np.zeros(n_dev, dtype=np.int64)
         self.bin_delivered, self.bin_delay_us = np.zeros(n_bins, dtype=np.int64), np.zeros(n_bins, dtype=np.int64)
         self.bin_delayed = np.zeros(n_bins, dtype=np.int64)
@@ -274,9 +276,10 @@ class Reducer:
         """Account the delivery delays of the log's heartbeats and messages (``is_message``: per code)."""
         messages = is_message[log.x_code]
         generated_s, delay_s = delivery.delays(log, self.first, self.n_dev, self.tables.promotion_delay_s, messages)
-        parts = delivery.tally(delivery.quanta(delay_s), log.x_table[log.x_code[messages], 0],
+        app, kind = log.x_table[log.x_code[messages], :2].T
+        parts = delivery.tally(delivery.quanta(delay_s), 2 * app + (kind == MESSAGE),
                                log.x_device[messages] - self.first, generated_s, self.threshold_us, self.bin_s,
-                               len(self.apps), self.n_dev, self.n_bins)
+                               2 * len(self.apps), self.n_dev, self.n_bins)
         hist, low, high, *sums = parts
         self.delay_hist += hist
         self._bounds(low, high)
@@ -440,12 +443,11 @@ class Reducer:
             "battery": _battery(scn.battery, self.energy, group_of, [g.name for g in scn.groups], end_s),
             "traffic": {"packets_total": packets, "bytes_total": up + down, "up_bytes": up, "down_bytes": down,
                         "messages_held": held},
-            "delivery": delivery.figures(self.delay_hist.sum(axis=0), self.delay_low.min(axis=0),
-                                         self.delay_high.max(axis=0), int(self.app_delay_us.sum()),
-                                         int(self.app_delayed.sum()), scn.outputs.delivery_threshold_s) | {
-                "by_app": {apps[i]: delivery.figures(self.delay_hist[i], self.delay_low[i], self.delay_high[i],
-                                                     int(self.app_delay_us[i]), int(self.app_delayed[i]))
-                           for i in present if i < len(scn.apps) or self.delay_hist[i].any()}},
+            "delivery": self._delivery_figures(slice(None)) | {"threshold_s": scn.outputs.delivery_threshold_s} | {
+                "by_kind": {"heartbeats": self._delivery_figures(slice(0, None, 2)),
+                            "messages": self._delivery_figures(slice(1, None, 2))},
+                "by_app": {apps[i]: self._delivery_figures(slice(2 * i, 2 * i + 2)) for i in present
+                           if i < len(scn.apps) or self.delay_hist[2 * i:2 * i + 2].any()}},
         }
         if self.controlplane:
             summary["controlplane"] = _with_capacity(self.controlplane, self.node_log, end_s)
@@ -468,6 +470,12 @@ class Reducer:
                                     self.call_legs[k:k + 1])
                 for k, name in enumerate(SERVICE_TYPES) if name in SMS_TYPES}
         return Results(summary, timeseries, apps_df, devices, nodes, states)
+
+    def _delivery_figures(self, rows: slice) -> dict[str, float]:
+        """``delivery.figures`` of the delay histograms' ``rows`` together (``delay_hist``: app and kind)."""
+        return delivery.figures(self.delay_hist[rows].sum(axis=0), self.delay_low[rows].min(axis=0),
+                                self.delay_high[rows].max(axis=0), int(self.app_delay_us[rows].sum()),
+                                int(self.app_delayed[rows].sum()))
 
     def _decided(self, attempts: int, ok: np.ndarray, setup_s: np.ndarray, legs: np.ndarray) -> dict[str, Any]:
         """Calls or short messages (``legs``: their rows of ``call_legs``): attempts, failed ones, what they

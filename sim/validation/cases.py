@@ -814,7 +814,7 @@ def delivery(lab: Lab) -> CaseResult:
         res = lab.run(engine, "lte", [poisson_app(DOZE_PER_HOUR)], {"chat": 1.0}, devices, DOZE_PERIODS * cycle_s,
                       51, {"promotion_delay_s": 0.0, "t3412_s": math.inf}, doze)
         d = res.summary["delivery"]
-        n = d["messages"]
+        n = d["delivered"]
         rows.append(check("delivery", f"Doze: mean delay (s), {DOZE_GAP_S:g} s gaps, {DOZE_WINDOW_S:g} s windows",
                           engine, mean_s, "theory: G²/(2(G + W)), uniform wait over a gap", d["mean_s"],
                           SE_BAND * sd_s / math.sqrt(n), f"{SE_BAND:g} SE of {n} independent delays"))
