@@ -82,18 +82,21 @@ def test_engines_agree_on_delivery_under_alarm_batching_doze_and_a_dropping_nat(
     assert d["p99_s"] > 300.0  # sends deferred for Doze's gaps
 
 
+def _histogram(delay_s: np.ndarray) -> dict[str, float]:
+    """``figures`` of delays given as transfers at ``delay_s`` generated at 0, with no promotion to wait for."""
+    n, ints = delay_s.size, np.zeros(delay_s.size, dtype=np.int64)
+    none = np.zeros(0, dtype=np.int64)
+    hist, low, high, total, *_ = tally(delay_s, np.zeros(n), ints, ints, np.zeros(1, dtype=np.int64), np.zeros(0),
+                                       none, none, np.zeros(0), 10_000_000, 60.0, 1, 1, 1)
+    return figures(hist[0], low[0], high[0], int(total[0]), 0)
+
+
 def test_percentiles_are_within_half_a_percent_of_the_exact_nearest_rank() -> None:
     rng = np.random.default_rng(1)
     delay = np.concatenate([rng.lognormal(0.0, 2.0, 20_000), np.zeros(500), np.full(3000, 0.26)])
-    q = quanta(delay)
-    hist, low, high, total, *_ = tally(q, np.zeros(q.size, dtype=np.int64), np.zeros(q.size, dtype=np.int64),
-                                       np.zeros(q.size), 10_000_000, 60.0, 1, 1, 1)
-    out = figures(hist[0], low[0], high[0], int(total[0]), 0)
+    out = _histogram(delay)
     assert out["mean_s"] == pytest.approx(delay.mean(), abs=RESOLUTION_S)
     for p in (50, 95, 99):
-        exact = np.percentile(q, p, method="inverted_cdf") * RESOLUTION_S
+        exact = np.percentile(quanta(delay), p, method="inverted_cdf") * RESOLUTION_S
         assert out[f"p{p}_s"] == pytest.approx(exact, rel=(GROWTH - 1.0) / 2.0)
-    one = np.full(100, 0.26)  # a bucket holding one value gives it exactly
-    hist, low, high, total, *_ = tally(quanta(one), np.zeros(100, dtype=np.int64), np.zeros(100, dtype=np.int64),
-                                       np.zeros(100), 0, 60.0, 1, 1, 1)
-    assert figures(hist[0], low[0], high[0], int(total[0]), 0)["p95_s"] == 0.26
+    assert _histogram(np.full(100, 0.26))["p95_s"] == 0.26  # a bucket holding one value gives it exactly

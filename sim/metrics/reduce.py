@@ -224,7 +224,7 @@ class Reducer:
         pairs = np.unique(np.concatenate([with_any.astype(np.int64) * n_apps + app[code], callers]))
         self.installed += np.bincount(pairs % n_apps, minlength=n_apps)
         self.traffic += [int(per_code @ packets), int(per_code @ up), int(per_code @ down), log.held_messages]
-        self._delivery(log, (kind == HEARTBEAT) | (kind == MESSAGE))
+        self._delivery(log, (kind == HEARTBEAT) | (kind == MESSAGE), (t, dev, proc))
 
         # --- voice calls, short messages and the closed loop ---------------------------------
         # A decided call attempt (or short message) is signalling like any other, owned by the voice
@@ -272,14 +272,15 @@ class Reducer:
         self.rach_log |= log.rach_log
         self.restart_outcomes |= log.restart_outcomes
 
-    def _delivery(self, log: LogArrays, is_message: np.ndarray) -> None:
-        """Account the delivery delays of the log's heartbeats and messages (``is_message``: per code)."""
-        messages = is_message[log.x_code]
-        generated_s, delay_s = delivery.delays(log, self.first, self.n_dev, self.tables.promotion_delay_s, messages)
-        app, kind = log.x_table[log.x_code[messages], :2].T
-        parts = delivery.tally(delivery.quanta(delay_s), 2 * app + (kind == MESSAGE),
-                               log.x_device[messages] - self.first, generated_s, self.threshold_us, self.bin_s,
-                               2 * len(self.apps), self.n_dev, self.n_bins)
+    def _delivery(self, log: LogArrays, counted: np.ndarray, transitions: tuple[np.ndarray, ...]) -> None:
+        """Account the delivery delays of the log's heartbeats and messages (``counted``: per code);
+        ``transitions``: its ``(t, device in range, proc)``, device by device in time order."""
+        app, kind = log.x_table[:, :2].T
+        series = np.where(counted, 2 * app + (kind == MESSAGE), -1)  # rows of delay_hist
+        parts = delivery.tally(log.x_t, log.x_generated_t if log.x_generated_t is not None else log.x_t,
+                               log.x_device - self.first, log.x_code, series, *transitions,
+                               self.tables.promotion_delay_s, self.threshold_us, self.bin_s, 2 * len(self.apps),
+                               self.n_dev, self.n_bins)
         hist, low, high, *sums = parts
         self.delay_hist += hist
         self._bounds(low, high)
