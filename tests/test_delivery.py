@@ -100,3 +100,26 @@ def test_percentiles_are_within_half_a_percent_of_the_exact_nearest_rank() -> No
         exact = np.percentile(quanta(delay), p, method="inverted_cdf") * RESOLUTION_S
         assert out[f"p{p}_s"] == pytest.approx(exact, rel=(GROWTH - 1.0) / 2.0)
     assert _histogram(np.full(100, 0.26))["p95_s"] == 0.26  # a bucket holding one value gives it exactly
+
+
+def test_a_send_the_network_rejects_is_delivered_a_reject_wait_later_each_time() -> None:
+    # a loss eNB (one server, no queue, 5 s a promotion) offered 200 phones' 300 s beats: many are rejected and
+    # retried 20 s later, up to 5 attempts; a beat rejected k times goes k x 20 s late, then promotes (0.26 s)
+    wait_s, delay_s = 20.0, 0.26
+    rs = scenario(apps=[{"name": "im", "heartbeat": {"policy": "fixed", "interval_s": 300.0, "jitter": 0.0}}],
+                  network={"radio": "lte", "overrides": {"lte": {"t3412_s": float("inf"),
+                                                                  "messages": {"s1_release": {"eNB": 0}}}}},
+                  controlplane={"reject_wait_s": wait_s, "max_attempts": 5,
+                                "nodes": {"eNB": {"messages_per_s": 2.0, "servers": 1, "queue_limit": 0}}},
+                  groups=[{"name": "g", "devices": 200, "apps": {"im": 1.0}}], simulation={"duration_s": 3600.0})
+    log = run_log(rs)
+    beats = log.x_kind == HEARTBEAT
+    late_s = log.x_t[beats] - log.x_generated_t[beats]
+    retries = np.rint(late_s / wait_s)
+    np.testing.assert_allclose(late_s, retries * wait_s, atol=1e-6)
+    assert retries.max() >= 2 and (retries == 0).any()
+    s = run(rs).summary
+    assert s["controlplane"]["rrc_rejects"] >= retries.sum() > 0
+    d = s["delivery"]
+    assert d["delivered"] == beats.sum()
+    assert d["mean_s"] * d["delivered"] == pytest.approx((late_s + delay_s).sum(), abs=d["delivered"] * RESOLUTION_S)
