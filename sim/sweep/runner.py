@@ -108,7 +108,7 @@ def run_sweep(sweep: Sweep, out_dir: str | Path, *, workers: int = 1, executor: 
     # workers, whose forkserver preloads this module
     from sim.sweep.page import sweep_page
     from sim.sweep.plots import write_sweep_plots
-    from sim.sweep.tradeoff import tradeoff_table, write_tradeoff_plot
+    from sim.sweep.tradeoff import PLOT, tradeoff_table, write_tradeoff_plot
 
     axes = [axis.column for axis in sweep.spec.axes]
     written = write_sweep_plots(table, axes, out_dir / "plots", zipped=sweep.spec.mode == "zip") if plots else []
@@ -118,7 +118,7 @@ def run_sweep(sweep: Sweep, out_dir: str | Path, *, workers: int = 1, executor: 
         write_atomic(out_dir / TRADEOFF, lambda tmp: frame.to_csv(tmp, index=False))
         if plots and not frame.empty:
             (out_dir / "plots").mkdir(exist_ok=True)
-            written.append(write_atomic(out_dir / "plots" / "tradeoff.png",
+            written.append(write_atomic(out_dir / "plots" / PLOT,
                                         lambda tmp: write_tradeoff_plot(frame, trade, tmp)))
     page = write_atomic(out_dir / "report.html",
                         lambda tmp: write_page(sweep_page(sweep, table, written, out_dir), tmp))

@@ -30,7 +30,7 @@ MEANS = {"messages_per_device_hour": "signalling.messages_per_device_hour", "del
          "message_share_delayed": f"{MESSAGES}share_delayed", "battery_life_h": "battery.life_h"}
 LABEL_GAP, LABEL_OFFSET = 0.03, 1.15  # labels: the least gap, a share of the height; to the right, a factor in delay
 DELAY_FLOOR_S = 0.01  # the plot's delay axis is logarithmic: a p95 below this (a radio always connected) shows here
-FILE = "tradeoff.csv"
+PLOT = "tradeoff.png"  # in the sweep's plots/
 
 
 def tradeoff_table(table: pd.DataFrame, trade: Tradeoff) -> pd.DataFrame:
