@@ -45,7 +45,7 @@ def assert_same_logs(rs: ResolvedScenario) -> None:
     assert all(p.tr_grouped for p in parts)
     assert (np.diff(cat("tr_device")) >= 0).all()
     # transfers: the same multiset (the engines log them in different orders)
-    names = ("x_t", "x_device", "x_app", "x_kind", "x_up_bytes", "x_down_bytes", "x_packets")
+    names = ("x_t", "x_generated_t", "x_device", "x_app", "x_kind", "x_up_bytes", "x_down_bytes", "x_packets")
     f = np.stack([cat(n) for n in names])
     d = np.stack([getattr(des, n) for n in names])
     np.testing.assert_array_equal(f[:, np.lexsort(f)], d[:, np.lexsort(d)])

@@ -241,3 +241,66 @@ def test_summary_keys_are_the_reserved_column_prefixes() -> None:
     london = load_scenario(ROOT / "scenarios" / "london-2009.toml", ["groups[0].devices=30", "simulation.duration_s=600"])
     for rs in (storm, london, load_scenario(None, ["groups[0].devices=5"])):
         assert set(sim.run(rs).summary) <= set(SUMMARY_KEYS)
+
+
+TRADEOFF = """
+base = "base.toml"
+replications = 2
+seed = 5
+[tradeoff]
+axis = "mitigation"
+baseline = "baseline"
+by = "network"
+[[axes]]
+name = "network"
+cases.lte = { "network.radio" = "lte", "groups[0].radio" = "lte" }
+cases.nr = { "network.radio" = "nr", "groups[0].radio" = "nr", "network.overrides.nr.inactive_enabled" = false }
+[[axes]]
+name = "mitigation"
+cases.baseline = { "apps[0].heartbeat.interval_s" = 270.0 }
+cases.longer = { "apps[0].heartbeat.interval_s" = 540.0 }
+cases.alignment = { "groups[0].alarm_window_s" = 120.0 }
+cases.doze = { "groups[0].doze.enter_after_s" = 300.0 }
+cases.inactive = { "network.overrides.nr.inactive_enabled" = true }
+"""
+
+
+def test_tradeoff_table_and_plot_against_the_runs(tmp_path: Path) -> None:
+    # an axis may set keys inside a table the base leaves out (doze) and another radio's profile (nr)
+    out = tmp_path / "out"
+    result = sweep_cli(str(write(tmp_path, TRADEOFF)), "--out", str(out), "--workers", "1")
+    assert result.exit_code == 0, result.output
+    runs, trade = pd.read_parquet(out / "results.parquet"), pd.read_csv(out / "tradeoff.csv")
+    assert list(zip(trade["network"], trade["mitigation"])) == [
+        (n, m) for n in ("lte", "nr") for m in ("baseline", "longer", "alignment", "doze", "inactive")]
+    mean = runs.groupby(["network", "mitigation"], sort=False).mean(numeric_only=True)
+    for _, row in trade.iterrows():
+        here, base = mean.loc[(row["network"], row["mitigation"])], mean.loc[(row["network"], "baseline")]
+        metric = "signalling.messages_per_device_hour"
+        assert row["signalling_saved"] == pytest.approx(1.0 - here[metric] / base[metric])
+        node = "eNB" if row["network"] == "lte" else "gNB"  # the base station carries the most
+        assert row["busiest_node"] == node
+        assert row["busiest_peak_per_s"] == pytest.approx(here[f"signalling.peak_per_s.{node}"])
+        assert row["message_p95_s"] == pytest.approx(here["delivery.by_kind.messages.p95_s"])
+        assert row["battery_life_h"] == pytest.approx(here["battery.life_h"])
+    by = trade.set_index(["network", "mitigation"])
+    assert by.loc[("lte", "longer"), "signalling_saved"] > 0.3  # half the beats, about half the promotions
+    assert by.loc[("lte", "alignment"), "delivery_p95_s"] > 60.0  # beats wait up to 120 s for the window
+    assert by.loc[("lte", "doze"), "signalling_saved"] > 0.3  # in Doze from 300 s, no window before the end
+    # RRC_INACTIVE is an NR setting: on LTE the case is the baseline
+    assert by.loc[("lte", "inactive"), "signalling_saved"] == 0.0 < by.loc[("nr", "inactive"), "signalling_saved"]
+    assert (out / "plots" / "tradeoff.png").stat().st_size > 0
+    assert "Trade-off" in (out / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("change, expected", [
+    (('axis = "mitigation"', 'axis = "network2"'), ": tradeoff.axis: 'network2' is not an axis of cases"),
+    (('baseline = "baseline"', 'baseline = "none"'), ": tradeoff.baseline: 'none' is not a case of 'mitigation'"),
+    (('by = "network"', 'by = "mitigation"'), ": tradeoff.by: 'mitigation' is not another axis"),
+])
+def test_malformed_tradeoff_exits_2_before_running(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
+    path = write(tmp_path, TRADEOFF.replace(*change))
+    result = sweep_cli(str(path), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path}") and expected in lines[0], result.output

@@ -146,22 +146,26 @@ class RadioSends:
 
 @dataclass
 class Transfers:
-    """The transfer log of a chunk: ``(t, row, code)`` of each, expanded by :meth:`arrays`."""
+    """The transfer log of a chunk: ``(t, row, code, generated)`` of each, expanded by :meth:`take`."""
 
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray | int]] = field(default_factory=list)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray | int, np.ndarray]] = field(default_factory=list)
     held_messages: int = 0
 
-    def add(self, t: np.ndarray, row: np.ndarray, code: np.ndarray | int) -> None:
-        self.parts.append((t, row, code))
+    def add(self, t: np.ndarray, row: np.ndarray, code: np.ndarray | int, generated: np.ndarray | None = None
+            ) -> None:
+        """Log transfers at ``t``, generated at ``generated`` (None: at ``t``; ``LogArrays.x_generated_t``)."""
+        self.parts.append((t, row, code, t if generated is None else generated))
 
     def take(self) -> tuple[np.ndarray, ...]:
-        """``(t, row, code)`` of every transfer; the parts are let go (memory the next step can reuse)."""
+        """``(t, row, code, generated)`` of every transfer; the parts are let go (memory the next step can
+        reuse)."""
         parts, self.parts = self.parts, []
         t = np.concatenate([p[0] for p in parts] + [np.zeros(0)])
         row = np.concatenate([p[1] for p in parts] + [np.zeros(0, dtype=np.int64)])
         code = np.concatenate([p[2] if isinstance(p[2], np.ndarray) else np.full(p[0].size, p[2])
                                for p in parts] + [np.zeros(0, dtype=np.int64)])
-        return t, row, code
+        generated = np.concatenate([p[3] for p in parts] + [np.zeros(0)])
+        return t, row, code, generated
 
 
 def open_loop(conn: ConnectionStreams, codes: Codes, last_s: np.ndarray, nat_s: float | None, tcp: TcpTiming,
@@ -170,6 +174,7 @@ def open_loop(conn: ConnectionStreams, codes: Codes, last_s: np.ndarray, nat_s: 
     run; ``beat_gap_s``: the longest gap its heartbeat leaves between sends, if it has one. Returns its
     sends on the radio, and the unanswered ones' run if any."""
     t = np.concatenate([s.times for s in conn.streams], axis=1)
+    gen = np.concatenate([s.generated_s for s in conn.streams], axis=1)
     code = np.concatenate([np.full(s.times.shape[1], s.code, dtype=KEY) for s in conn.streams])
     if any(s.codes is not None for s in conn.streams):  # a replay: a code per send, [row, k] like the times
         code = np.concatenate([np.full(s.times.shape, s.code, dtype=KEY) if s.codes is None else s.codes.astype(KEY)
@@ -182,21 +187,21 @@ def open_loop(conn: ConnectionStreams, codes: Codes, last_s: np.ndarray, nat_s: 
         order = np.argsort(t, axis=1, kind="stable")  # ties in stream-code order, as the SimPy engine
         flat = order + (np.arange(rows) * width)[:, None]
         code = code[order] if code.ndim == 1 else code.ravel()[flat]
-        t, incoming = t.ravel()[flat], incoming.ravel()[flat]
+        t, incoming, gen = t.ravel()[flat], incoming.ravel()[flat], gen.ravel()[flat]
         valid = np.isfinite(t)
         prev = np.concatenate([last_s[:, None], t[:, :-1]], axis=1)
         with np.errstate(invalid="ignore"):  # inf - inf past a row's last send
             timeout = valid & (t - prev > nat_s)
         if timeout.any():
-            return _through_nat(t, code, incoming, last_s, nat_s, tcp, end_s, codes.reconnect(conn.owner), codes,
-                                log)
+            return _through_nat(t, code, incoming, gen, last_s, nat_s, tcp, end_s, codes.reconnect(conn.owner),
+                                codes, log)
         sent = np.flatnonzero(valid)
-        log.add(t.ravel()[sent], sent // width, code.ravel()[sent])
+        log.add(t.ravel()[sent], sent // width, code.ravel()[sent], gen.ravel()[sent])
         return [RadioSends(t, code * 2 + incoming)]
     # no NAT, or a heartbeat that never lets it time out: the streams as they are (each in time order)
     sent = np.flatnonzero(np.isfinite(t))
     row, col = np.divmod(sent, width)
-    log.add(t.ravel()[sent], row, code[col] if code.ndim == 1 else code.ravel()[sent])
+    log.add(t.ravel()[sent], row, code[col] if code.ndim == 1 else code.ravel()[sent], gen.ravel()[sent])
     return [RadioSends(t, code * 2 + incoming, runs=tuple(s.times.shape[1] for s in conn.streams))]
 
 
@@ -251,22 +256,24 @@ def _walk(t: np.ndarray, beat: np.ndarray, incoming: np.ndarray, last_s: np.ndar
     return radio_t, redial, paged, holder
 
 
-def _through_nat(t: np.ndarray, code: np.ndarray, incoming: np.ndarray, last_s: np.ndarray, nat_s: float,
-                 tcp: TcpTiming, end_s: float, reconnect: int, codes: Codes, log: Transfers) -> list[RadioSends]:
-    """:func:`open_loop` where some gap exceeds the NAT timeout."""
+def _through_nat(t: np.ndarray, code: np.ndarray, incoming: np.ndarray, gen: np.ndarray, last_s: np.ndarray,
+                 nat_s: float, tcp: TcpTiming, end_s: float, reconnect: int, codes: Codes, log: Transfers
+                 ) -> list[RadioSends]:
+    """:func:`open_loop` where some gap exceeds the NAT timeout (``gen``: when each send was generated)."""
     rows, width = t.shape
     wait_s = tcp.nat_wait_s
     radio_t, redial, paged, holder = _walk(t, codes.kind[code] == HEARTBEAT, incoming, last_s, nat_s, wait_s)
     radio_t[radio_t >= end_s] = np.inf  # a reconnect the run's end cut off (every send is before it)
     live = np.flatnonzero(np.isfinite(radio_t) & ~redial)
-    log.add(t.ravel()[live], live // width, code.ravel()[live])
+    log.add(t.ravel()[live], live // width, code.ravel()[live], gen.ravel()[live])
     again = np.flatnonzero(np.isfinite(radio_t) & redial)
-    for c in (reconnect, code.ravel()[again]):  # the reconnect, and the send it carries
-        log.add(radio_t.ravel()[again], again // width, c)
+    log.add(radio_t.ravel()[again], again // width, reconnect)  # the reconnect, and the send it carries
+    log.add(radio_t.ravel()[again], again // width, code.ravel()[again], gen.ravel()[again])
     held = np.flatnonzero(holder >= 0)
     carrier = holder.ravel()[held] + held // width * width
     delivered = np.isfinite(radio_t.ravel()[carrier])
-    log.add(radio_t.ravel()[carrier[delivered]], held[delivered] // width, code.ravel()[held[delivered]])
+    log.add(radio_t.ravel()[carrier[delivered]], held[delivered] // width, code.ravel()[held[delivered]],
+            gen.ravel()[held[delivered]])
     log.held_messages += int((holder != -1).sum())
     extra = []
     for by in (codes.up, codes.down):
@@ -314,12 +321,18 @@ def adaptive(a: int, hb: Heartbeat, messages: Stream, installed: np.ndarray, pha
     n, r = rows.size, np.arange(rows.size)
     msg_t = np.concatenate([messages.times[rows], np.full((n, 1), np.inf)], axis=1)  # a sentinel column
     msg_in = np.concatenate([messages.incoming[rows], np.zeros((n, 1), dtype=bool)], axis=1)
+    msg_gen = np.concatenate([messages.generated_s[rows], np.full((n, 1), np.inf)], axis=1)
     nxt = np.zeros(n, dtype=np.int64)  # each row's next message
     beat_t = phase[rows] * hb.min_interval_s  # first beat, in steady state as the SimPy engine starts it
     last_s = beat_t - hb.min_interval_s
     held = np.zeros(n, dtype=np.int64)
     wait_s = tcp.nat_wait_s
     redial_s, redial_code = np.full(n, np.inf), np.zeros(n, dtype=KEY)  # a reconnect the app waits to make
+    redial_gen = np.zeros(n)  # when the send it carries was generated
+    # held messages (row, generated, the row's redials before) and the redials that carry them (row, number, t)
+    holds: list[tuple[np.ndarray, ...]] = []
+    redials: list[tuple[np.ndarray, ...]] = []
+    redialled = np.zeros(n, dtype=np.int64)
     mars, beats, draws = MarsArrays(hb, n), np.zeros(n, dtype=np.int64), jitter[rows]
     beat, message, reconnect = 2 * a, 2 * a + 1, codes.reconnect(a)
     steps: list[tuple[np.ndarray, ...]] = []
@@ -341,10 +354,13 @@ def adaptive(a: int, hb: Heartbeat, messages: Stream, installed: np.ndarray, pha
         redial = (dropped if wait_s == 0.0 else np.zeros(n, dtype=bool)) | (live & is_redial)
         sent = alive | redial
         code = np.where(is_redial, redial_code, np.where(is_beat, beat, message)).astype(KEY)
-        log.add(t[sent], rows[sent], code[sent])
+        gen = np.where(is_redial, redial_gen, np.where(is_beat, t, msg_gen[r, nxt]))
+        log.add(t[sent], rows[sent], code[sent], gen[sent])
         log.add(t[redial], rows[redial], reconnect)
-        carried = np.repeat(np.flatnonzero(redial), held[redial])
-        log.add(t[carried], rows[carried], message)
+        h, rd = np.flatnonzero(hold), np.flatnonzero(redial)
+        holds.append((h, msg_gen[h, nxt[h]], redialled[h]))
+        redials.append((rd, redialled[rd], t[rd]))
+        redialled[rd] += 1
         log.held_messages += int(hold.sum())
         extra = [np.where(redial, by[reconnect] + held * by[message], 0) for by in (codes.up, codes.down)]
         steps.append((np.where(sent, t, np.inf), code * 2 + (incoming & alive), *extra))
@@ -353,7 +369,7 @@ def adaptive(a: int, hb: Heartbeat, messages: Stream, installed: np.ndarray, pha
         if wait_s > 0.0:  # the dropped sends go unanswered; the app reconnects after its timeout
             fail = np.flatnonzero(dropped)
             failed.append((rows[fail], t[fail], code[fail]))
-            redial_s[fail], redial_code[fail] = t[fail] + wait_s, code[fail]
+            redial_s[fail], redial_code[fail], redial_gen[fail] = t[fail] + wait_s, code[fail], gen[fail]
         redial_s[is_redial] = np.inf
         nxt += live & ~is_beat & ~is_redial
         b = np.flatnonzero(live & is_beat & ~is_redial)
@@ -365,6 +381,7 @@ def adaptive(a: int, hb: Heartbeat, messages: Stream, installed: np.ndarray, pha
             beats[b] += 1
         # a beat that found the connection dropped: the next one an interval after its reconnect
         beat_t[b] = np.where(dropped[b], beat_t[b] + wait_s, beat_t[b]) + interval
+    _carry_held(holds, redials, rows, message, log)
     shape = (installed.size, len(steps))
     out = RadioSends(np.full(shape, np.inf), np.zeros(shape, dtype=KEY), np.zeros(shape, dtype=np.int64),
                      np.zeros(shape, dtype=np.int64))
@@ -375,3 +392,18 @@ def adaptive(a: int, hb: Heartbeat, messages: Stream, installed: np.ndarray, pha
     row, t, code = (np.concatenate(c) for c in zip(*failed))
     order = np.argsort(row, kind="stable")  # each row's in time order (the steps')
     return [out, unanswered_run(installed.size, row[order], t[order], code[order], tcp, end_s, codes, log)]
+
+
+def _carry_held(holds: list[tuple[np.ndarray, ...]], redials: list[tuple[np.ndarray, ...]], rows: np.ndarray,
+                message: int, log: Transfers) -> None:
+    """Log the messages an adaptive connection held, each with the reconnect that carried it: a row's message
+    held after its k-th reconnect goes with its (k + 1)-th, if one comes before the run's end."""
+    ints, floats = np.zeros(0, dtype=np.int64), np.zeros(0)
+    h_row, h_gen, h_k = (np.concatenate([x[i] for x in holds] + [e]) for i, e in enumerate((ints, floats, ints)))
+    r_row, r_k, r_t = (np.concatenate([x[i] for x in redials] + [e]) for i, e in enumerate((ints, ints, floats)))
+    span = int(max(h_k.max(initial=0), r_k.max(initial=0))) + 1
+    key, wanted = r_row * span + r_k, h_row * span + h_k
+    order = np.argsort(key)
+    at = np.minimum(np.searchsorted(key[order], wanted), max(key.size - 1, 0))
+    found = (key[order][at] == wanted) if key.size else np.zeros(wanted.size, dtype=bool)
+    log.add(r_t[order][at[found]], rows[h_row[found]], message, h_gen[found])

@@ -117,27 +117,28 @@ class ControlledPhone(Phone):
             self.radio.advance(self.env.now)
             self.arm()
 
-    def send_gen(self, conn: Connection, app: int, kind: int, p: Payload,
-                 incoming: bool) -> Generator[simpy.Event, None, bool | None]:
-        """Send ``p`` now, or as soon as the device and the network let it; returns whether the
-        connection was alive and answered (False also when the send was dropped or held; None for a
-        heartbeat skipped while the app waits out its timeout to reconnect)."""
+    def send_gen(self, conn: Connection, app: int, kind: int, p: Payload, incoming: bool,
+                 generated_s: float) -> Generator[simpy.Event, None, bool | None]:
+        """Send ``p`` (generated at ``generated_s``) now, or as soon as the device and the network let it;
+        returns whether the connection was alive and answered (False also when the send was dropped or held;
+        None for a heartbeat skipped while the app waits out its timeout to reconnect)."""
         env = self.env
         with self.lock.request() as turn:
             yield turn
             t = env.now
             down = conn.outage_at(t)
             if conn.retrying or (incoming and down is not None) or t < self.down_until:
-                self.hold(conn, app, p)  # nothing reaches the app's server, or comes from it, until it is back
+                # nothing reaches the app's server, or comes from it, until it is back
+                self.hold(conn, app, p, generated_s)
                 return False
             if conn.redial_s is not None:  # waiting out its timeout on a dropped connection (see _wait_out)
                 if kind == HEARTBEAT:
                     return None
-                self.hold(conn, app, p)
+                self.hold(conn, app, p, generated_s)
                 return False
             alive = self.alive(t, conn)
             if not alive and incoming:
-                self.hold(conn, app, p)
+                self.hold(conn, app, p, generated_s)
                 return False
             # nothing answers a connection the NAT dropped: TCP retransmits, the app times out; one lost with the
             # IP address (a RAN outage, a core restart) fails at once and the app reconnects on its new address
@@ -146,15 +147,15 @@ class ControlledPhone(Phone):
                 done_s = yield from self._radio(app, first.up_bytes, 0, False)
                 if done_s is None:
                     return False
-                self.log.transfer((done_s, self.device, app, UNANSWERED, first.up_bytes, 0, first.packets))
-                conn.redial_s, conn.failed = done_s + self.tcp.wait_s, (app, kind, p)
+                self.log.transfer((done_s, self.device, app, UNANSWERED, first.up_bytes, 0, first.packets, done_s))
+                conn.redial_s, conn.failed = done_s + self.tcp.wait_s, (app, kind, p, generated_s)
                 env.process(self._wait_out(conn))
                 return False
             up, down_bytes = (p.up_bytes, p.down_bytes) if alive else self.with_reconnect(conn, p)
             done_s = yield from self._radio(app, up, down_bytes, incoming and alive)
             if done_s is None:
-                return self._detached_send(conn, app, kind, p) if self.lost is not None else False
-            self.commit(done_s, conn, app, kind, p, alive)
+                return self._detached_send(conn, app, kind, p, generated_s) if self.lost is not None else False
+            self.commit(done_s, conn, app, kind, p, alive, generated_s)
             if kind == HEARTBEAT:
                 conn.last_beat_s = done_s
             if down is not None:  # sent, but the server is down: no answer; the client starts retrying
@@ -175,24 +176,25 @@ class ControlledPhone(Phone):
                 yield turn
                 done_s = yield from self._radio(app, again.up_bytes, 0, False)
                 if done_s is not None:
-                    self.log.transfer((done_s, self.device, app, UNANSWERED, again.up_bytes, 0, again.packets))
+                    self.log.transfer((done_s, self.device, app, UNANSWERED, again.up_bytes, 0, again.packets,
+                                       done_s))
         yield self.env.timeout(self.tcp.wait_s - last_s)
 
     def _wait_out(self, conn: Connection) -> Generator[simpy.Event, None, None]:
         """A send just now found the connection dropped by the NAT: TCP retransmits it, the app
         times out and reconnects, carrying it and what it held (or, if its server is down by then,
         retries by the outage's policy)."""
-        app, _, p = conn.failed
+        app, _, p, _ = conn.failed
         yield from self._retransmit(app, p)
         with self.lock.request() as turn:
             yield turn
-            app, kind, p = conn.failed
+            app, kind, p, generated_s = conn.failed
             conn.redial_s = conn.failed = None
             now = self.env.now
             down = conn.outage_at(now)
             if down is not None or now < self.down_until:  # its server, or its RAN node, is down by now
                 if kind != HEARTBEAT:
-                    self.hold(conn, app, p)
+                    self.hold(conn, app, p, generated_s)
                 if down is not None and now >= self.down_until:
                     conn.retrying = True
                     self.env.process(self._reconnect(conn, *down))
@@ -200,7 +202,7 @@ class ControlledPhone(Phone):
             up, down_bytes = self.with_reconnect(conn, p)
             done_s = yield from self._radio(app, up, down_bytes, False)
             if done_s is not None:
-                self.commit(done_s, conn, app, kind, p, alive=False)
+                self.commit(done_s, conn, app, kind, p, False, generated_s)
 
     def _radio(self, app: int, up: int, down: int, incoming: bool) -> Generator[simpy.Event, None, float | None]:
         """Carry one transfer now, admitting its promotion through the limited nodes (retrying
@@ -369,11 +371,11 @@ class ControlledPhone(Phone):
             lost.known = True
         yield from self._attach_until_done(lost, lost.uniform() * event.spread_s if event.spread_s else 0.0)
 
-    def _detached_send(self, conn: Connection, app: int, kind: int, p: Payload) -> bool:
+    def _detached_send(self, conn: Connection, app: int, kind: int, p: Payload, generated_s: float) -> bool:
         """A send while the device is detached: nothing goes until it has attached again; a message waits
         for the reconnect after it, a heartbeat is dropped (the next one will do)."""
         if kind != HEARTBEAT:
-            self.hold(conn, app, p)
+            self.hold(conn, app, p, generated_s)
         return False
 
     def _update_detached(self, owner: int) -> None:
@@ -487,9 +489,10 @@ class ControlledPhone(Phone):
                     if done_s is None:
                         continue
                     if not back:
-                        self.log.transfer((done_s, self.device, conn.app, UNANSWERED if k else RECONNECT, up, 0, 1))
+                        self.log.transfer((done_s, self.device, conn.app, UNANSWERED if k else RECONNECT, up, 0, 1,
+                                           done_s))
                         continue
-                    self.commit(done_s, conn, conn.app, RECONNECT, None, alive=False)  # one reconnect, no send
+                    self.commit(done_s, conn, conn.app, RECONNECT, None, False, done_s)  # one reconnect, no send
                     conn.retrying, conn.scheduled = False, False
                     break
             else:
@@ -517,4 +520,4 @@ class ControlledPhone(Phone):
                 yield env.timeout(t - env.now)
             if conn.retrying or conn.beat_gen != gen:
                 return  # an outage or an app update took the connection over
-            yield from self.send_gen(conn, conn.app, HEARTBEAT, p, False)
+            yield from self.send_gen(conn, conn.app, HEARTBEAT, p, False, t)

@@ -39,11 +39,12 @@ class _Schedule:
     waiting on anything but time, and a callback saves SimPy's process-resume step per event.
     """
 
-    __slots__ = ("env", "phone", "times", "actions", "incoming", "i", "fire_cb")
+    __slots__ = ("env", "phone", "times", "actions", "incoming", "generated", "i", "fire_cb")
 
     def __init__(self, env: simpy.Environment, phone: Phone, times: list[float],
-                 actions: list[tuple[Connection, int, int, Payload]], incoming: list[bool]):
+                 actions: list[tuple[Connection, int, int, Payload]], incoming: list[bool], generated: list[float]):
         self.env, self.phone, self.times, self.actions, self.incoming = env, phone, times, actions, incoming
+        self.generated = generated
         self.i = 0
         self.fire_cb = self.fire
         env.timeout(times[0]).callbacks.append(self.fire_cb)
@@ -51,7 +52,7 @@ class _Schedule:
     def fire(self, _event: simpy.Event) -> None:
         i = self.i
         conn, app, kind, p = self.actions[i]
-        self.phone.send(self.times[i], conn, app, kind, p, self.incoming[i])
+        self.phone.send(self.times[i], conn, app, kind, p, self.incoming[i], self.generated[i])
         i += 1
         if i < len(self.times):
             self.i = i
@@ -62,15 +63,15 @@ class _Schedule:
 
 
 def _controlled_schedule(env: simpy.Environment, phone: ControlledPhone, times: list[float],
-                         actions: list[tuple[Connection, int, int, Payload]], incoming: list[bool]
-                         ) -> Generator[simpy.Event, None, None]:
+                         actions: list[tuple[Connection, int, int, Payload]], incoming: list[bool],
+                         generated: list[float]) -> Generator[simpy.Event, None, None]:
     """Closed loop: the same sends as :class:`_Schedule`, each waiting for the network if it must."""
-    for t, (conn, app, kind, p), inc in zip(times, actions, incoming):
+    for t, (conn, app, kind, p), inc, gen_s in zip(times, actions, incoming, generated):
         if t > env.now:
             yield env.timeout(t - env.now)
         if kind == HEARTBEAT and (conn.retrying or not conn.scheduled):
             continue  # the app lost its server, or beats on its own schedule since it came back
-        yield from phone.send_gen(conn, app, kind, p, inc)
+        yield from phone.send_gen(conn, app, kind, p, inc, gen_s)
 
 
 def _adaptive(env: simpy.Environment, phone: Phone, conn: Connection, hb: Heartbeat, first_s: float,
@@ -82,9 +83,9 @@ def _adaptive(env: simpy.Environment, phone: Phone, conn: Connection, hb: Heartb
         if t > env.now:
             yield env.timeout(t - env.now)
         if isinstance(phone, ControlledPhone):
-            ok = yield from phone.send_gen(conn, conn.app, HEARTBEAT, p, False)
+            ok = yield from phone.send_gen(conn, conn.app, HEARTBEAT, p, False, t)
         else:
-            ok = phone.send(t, conn, conn.app, HEARTBEAT, p, False)
+            ok = phone.send(t, conn, conn.app, HEARTBEAT, p, False, t)
         if ok is not None:  # None: skipped while the app waits to reconnect; Mars learns nothing
             mars.result(ok)
         interval = mars.next_interval_s()
@@ -189,7 +190,7 @@ class _Builder:
         nat_s = scn.network.nat_timeout_s
         push, push_app, push_s = push_traffic(group), self.push_app, group.push_interval_s
         uses_push = push_users(scn, d)
-        dev, times, streams, incoming = open_loop_sends(scn, d, uses_push)
+        dev, times, streams, incoming, generated = open_loop_sends(scn, d, uses_push)
         # per app: (code, app, traffic, installed per device, heartbeat phase per device)
         apps = [(a, app, self.traffic[a], draws.installed.tolist(), draws.phase.tolist())
                 for a, (app, draws) in enumerate(zip(scn.apps, d.apps))]
@@ -206,10 +207,10 @@ class _Builder:
         # the calls' data sends (call-back requests, VoIP frames) join the schedule after its streams
         v_dev, v_t, v_in, v_which = voice_sends(scn, d)
         if v_dev.size:
-            joined = ((dev, v_dev), (times, v_t), (streams, n_streams + v_which), (incoming, v_in))
-            dev, times, streams, incoming = (np.concatenate(p) for p in joined)
+            joined = ((dev, v_dev), (times, v_t), (streams, n_streams + v_which), (incoming, v_in), (generated, v_t))
+            dev, times, streams, incoming, generated = (np.concatenate(p) for p in joined)
             order = np.lexsort((streams, times, dev))  # stable: the voice sends' own order among equals
-            dev, times, streams, incoming = dev[order], times[order], streams[order], incoming[order]
+            dev, times, streams, incoming, generated = (c[order] for c in (dev, times, streams, incoming, generated))
         guard_s = scn.calls.setup_guard_s
         nodes_here = type(self.rs.profiles[radio]).NODES
         ran_outages = [e for e in scn.events if e.kind == "ran_outage" and e.node in nodes_here]
@@ -217,7 +218,8 @@ class _Builder:
         retry = self.rs.profiles[radio].attach_retry()
         network_app = self.push_app + 1
         bounds = np.searchsorted(dev, np.arange(d.n + 1)).tolist()
-        times_l, streams_l, incoming_l = times.tolist(), streams.tolist(), incoming.tolist()
+        times_l, streams_l, incoming_l, generated_l = times.tolist(), streams.tolist(), incoming.tolist(), \
+            generated.tolist()
         # no connection (the call's own flow), the voice pseudo-app
         voice = (None, len(scn.apps) + PSEUDO_APPS.index(VOICE_APP), MESSAGE)
         voice_actions = [(*voice, CALLBACK_REQUEST), (*voice, VOIP_BATCH)]
@@ -271,9 +273,10 @@ class _Builder:
             if hi > lo:
                 actions = [table[k] for k in streams_l[lo:hi]]
                 if self.net is None:
-                    _Schedule(env, phone, times_l[lo:hi], actions, incoming_l[lo:hi])
+                    _Schedule(env, phone, times_l[lo:hi], actions, incoming_l[lo:hi], generated_l[lo:hi])
                 else:
-                    env.process(_controlled_schedule(env, phone, times_l[lo:hi], actions, incoming_l[lo:hi]))
+                    env.process(_controlled_schedule(env, phone, times_l[lo:hi], actions, incoming_l[lo:hi],
+                                                     generated_l[lo:hi]))
 
     def _served_by(self, event, device: int) -> bool:
         """Whether ``device`` is served by the node instance a ``ran_outage`` or ``core_restart`` takes down."""

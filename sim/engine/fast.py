@@ -77,7 +77,7 @@ def _chunk(rs: ResolvedScenario, tables: ModelTables, d: BlockDraws) -> LogArray
     log = Transfers()
     sends = RadioSends.concat([*feedback.sends(scn, d, codes, tcp, log), _voice(scn, d, codes, log)]) \
         if scn.events else _sends(scn, d, codes, tcp, log)
-    x_t, x_row, x_code = log.take()  # before the RRC machines, which can reuse the parts' memory
+    x_t, x_row, x_code, x_generated_t = log.take()  # before the RRC machines, which can reuse the parts' memory
     device = np.arange(d.first_device, d.first_device + d.n, dtype=np.int32 if d.first_device + d.n < 2**31
                        else np.int64)
     tr_t, tr_dev, tr_proc, tr_owner, tr_state = _radio(tables, rs.group_radio(d.group), sends, device, codes,
@@ -94,7 +94,7 @@ def _chunk(rs: ResolvedScenario, tables: ModelTables, d: BlockDraws) -> LogArray
                      call_proc=legs[d.call_type, 0], call_type=d.call_type, call_carried=np.zeros_like(d.call_type),
                      call_undecided=np.zeros(d.call_type.size, dtype=bool),
                      call_attempts=np.bincount(d.call_type, minlength=len(SERVICE_TYPES)),
-                     controlplane=dict.fromkeys(SEND_STATS, 0) if scn.events else {})
+                     controlplane=dict.fromkeys(SEND_STATS, 0) if scn.events else {}, x_generated_t=x_generated_t)
 
 
 def _sends(scn: Scenario, d: BlockDraws, codes: Codes, tcp: TcpTiming, log: Transfers) -> RadioSends:

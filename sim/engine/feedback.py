@@ -82,39 +82,40 @@ def _grow(a: np.ndarray, n: int) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def _walk(t, code, incoming, beat, last0, nat_at, nat_val, o_start, o_end, o_policy, o_param, o_jitter, o_draws,
+def _walk(t, gen, code, incoming, beat, last0, nat_at, nat_val, o_start, o_end, o_policy, o_param, o_jitter, o_draws,
           o_syns, o_nsyn, o_code, beat_code, beat_s, beat_jitter, beat_draws, installed, ch_at, ch_interval, un_off, wait_s,
           retransmit, failed_of, again_of, reconnect, up, down, end_s):
     """One connection of every row through ``ControlledPhone``.
 
     ``t``, ``code``, ``incoming``, ``beat`` (a heartbeat): its scheduled sends, per row in time order as the
-    device's clock takes them (:func:`simpy_clock`), ``inf`` past the last; ``last0``: each row's last packet
-    before the run. ``nat_val[m]``: the NAT timeout (``inf``: none) from ``nat_at[m]`` on (sorted, the first
-    ``-inf``). Per outage o of its server: ``o_start``, ``o_end``, ``o_policy``, ``o_param`` (fixed interval,
-    exponential initial and maximum), ``o_jitter`` and the rows' draws, an attempt's SYN offsets ``o_syns``
-    (``o_nsyn`` of them, then when the attempt fails), and the first of its three codes (the SYN, its
-    retransmission, the answered reconnect's radio transfer). Its fixed heartbeat, restarted after a reconnect or an app
-    update (``ch_at``, ``ch_interval``, on the rows where the app is ``installed``): ``beat_code`` (< 0: none),
-    interval, jitter and the rows' draws.
-    TCP: the retransmissions of an unanswered send ``un_off``, the app's wait ``wait_s``, ``retransmit``; codes
-    ``failed_of`` and ``again_of`` a send's (``Codes.failed``, ``Codes.again``), the reconnect's, bytes per code.
+    device's clock takes them (:func:`simpy_clock`), ``inf`` past the last, generated at ``gen``; ``last0``: each
+    row's last packet before the run. ``nat_val[m]``: the NAT timeout (``inf``: none) from ``nat_at[m]`` on (sorted,
+    the first ``-inf``). Per outage o of its server: ``o_start``, ``o_end``, ``o_policy``, ``o_param`` (fixed
+    interval, exponential initial and maximum), ``o_jitter`` and the rows' draws, an attempt's SYN offsets
+    ``o_syns`` (``o_nsyn`` of them, then when the attempt fails), and the first of its three codes (the SYN, its
+    retransmission, the answered reconnect's radio transfer). Its fixed heartbeat, restarted after a reconnect or an
+    app update (``ch_at``, ``ch_interval``, on the rows where the app is ``installed``): ``beat_code`` (< 0: none),
+    interval, jitter and the rows' draws. TCP: the retransmissions of an unanswered send ``un_off``, the app's wait
+    ``wait_s``, ``retransmit``; codes ``failed_of`` and ``again_of`` a send's (``Codes.failed``, ``Codes.again``),
+    the reconnect's, bytes per code.
 
     Returns the radio transfers (row, t, key, extra up and down bytes; per row in time order), the log
-    (t, row, code) and how many sends were held."""
+    (t, row, code, generated) and how many sends were held."""
     rows, width = t.shape
     n_o, n_u, n_draws = o_start.size, un_off.size, beat_draws.shape[1]
     r_row, r_key, r_xu, r_xd = np.empty(256, np.int64), np.empty(256, np.int64), np.empty(256, np.int64), \
         np.empty(256, np.int64)
     r_t, l_t, l_row, l_code = np.empty(256), np.empty(256), np.empty(256, np.int64), np.empty(256, np.int64)
+    l_gen = np.empty(256)
     nr, nl, held_total = 0, 0, 0
-    held = np.empty(16, np.int64)
+    held, held_gen = np.empty(16, np.int64), np.empty(16)
     for i in range(rows):
         last, last_beat, n_held, k = last0[i], last0[i], 0, 0
         retrying, scheduled, redial = False, True, False
         interval, hi = beat_s, 0
         p3_on, p3_nom, p3_now, p3_k, p3_next = False, 0.0, 0.0, 0, np.inf
         proc, step, p_next, p_now, last_off, j = _NO_PROCESS, 0, np.inf, 0.0, 0.0, 0
-        p_code, p_beat, p_o, attempt, syn = 0, False, 0, 0, 0
+        p_code, p_beat, p_o, attempt, syn, p_gen = 0, False, 0, 0, 0, 0.0
         while True:
             sched = t[i, k] if k < width else np.inf
             change = ch_at[hi] if hi < ch_at.size and installed[i] else np.inf
@@ -122,8 +123,8 @@ def _walk(t, code, incoming, beat, last0, nat_at, nat_val, o_start, o_end, o_pol
             if now >= end_s:
                 break
             # what happens now: a radio transfer (key, extra bytes) and the codes it logs, a send to take
-            x_code, x_up, x_down, carry, logged = -1, 0, 0, False, -1
-            s_code, s_inc, s_beat, send, beats = -1, False, False, False, False
+            x_code, x_up, x_down, carry, logged, own_gen = -1, 0, 0, False, -1, now
+            s_code, s_inc, s_beat, send, beats, s_gen = -1, False, False, False, False, now
             if p_next == now:  # the wait-out's or the reconnect's next step
                 p_now = now
                 if step == _RETRANSMIT:  # TCP sends the unanswered segment again
@@ -138,10 +139,11 @@ def _walk(t, code, incoming, beat, last0, nat_at, nat_val, o_start, o_end, o_pol
                             p_o = o
                     if p_o < 0:  # it reconnects, carrying the send that went unanswered and what was held
                         x_code, carry, logged, proc, p_next = p_code, True, p_code, _NO_PROCESS, np.inf
+                        own_gen = p_gen
                     else:  # its server is down by now: it retries by the outage's policy
                         if not p_beat:
-                            held = _grow(held, n_held + 1)
-                            held[n_held] = p_code
+                            held, held_gen = _grow(held, n_held + 1), _grow(held_gen, n_held + 1)
+                            held[n_held], held_gen[n_held] = p_code, p_gen
                             n_held, held_total = n_held + 1, held_total + 1
                         retrying, p3_on, p3_next = True, False, np.inf
                         proc, step, attempt = _RECONNECT, _POLICY_WAIT, 0
@@ -169,15 +171,15 @@ def _walk(t, code, incoming, beat, last0, nat_at, nat_val, o_start, o_end, o_pol
                         retrying, scheduled, proc, p_next = False, False, _NO_PROCESS, np.inf
                         if beat_code >= 0:
                             p3_on, p3_nom, p3_now, p3_k, beats = True, now, now, 0, True
-            elif p3_next == now:  # a restarted heartbeat (ControlledPhone._beats)
-                s_code, s_beat, send, beats = beat_code, True, True, True
+            elif p3_next == now:  # a restarted heartbeat (ControlledPhone._beats), generated on its nominal time
+                s_code, s_beat, send, beats, s_gen = beat_code, True, True, True, p3_nom
             elif change == now:  # an app update (sim.engine.des._app_update)
                 interval, hi = ch_interval[hi], hi + 1
                 if not retrying:
                     scheduled, p3_on, p3_nom, p3_now, p3_k = False, True, max(last_beat, now - interval), now, 0
                     beats = True
             else:  # the next scheduled send (sim.engine.des._controlled_schedule)
-                s_code, s_inc, s_beat = code[i, k], incoming[i, k], beat[i, k]
+                s_code, s_inc, s_beat, s_gen = code[i, k], incoming[i, k], beat[i, k], gen[i, k]
                 k += 1
                 send = not (s_beat and (retrying or not scheduled))
             if send:  # ControlledPhone.send_gen
@@ -191,8 +193,8 @@ def _walk(t, code, incoming, beat, last0, nat_at, nat_val, o_start, o_end, o_pol
                         nat = nat_val[m]
                 alive = now - last <= nat
                 if retrying or (s_inc and down_o >= 0) or (redial and not s_beat) or (s_inc and not alive):
-                    held = _grow(held, n_held + 1)  # it waits for the reconnect
-                    held[n_held] = s_code
+                    held, held_gen = _grow(held, n_held + 1), _grow(held_gen, n_held + 1)  # it waits for the reconnect
+                    held[n_held], held_gen[n_held] = s_code, s_gen
                     n_held, held_total = n_held + 1, held_total + 1
                 elif redial:
                     pass  # a heartbeat skipped while the app waits out its timeout
@@ -200,9 +202,10 @@ def _walk(t, code, incoming, beat, last0, nat_at, nat_val, o_start, o_end, o_pol
                     x_code = failed_of[s_code]
                     logged = x_code
                     redial, proc, p_code, p_beat, p_now, last_off, j = True, _WAIT_OUT, s_code, s_beat, now, 0.0, 0
+                    p_gen = s_gen
                     step, p_next = (_RETRANSMIT, now + un_off[0]) if n_u else (_WAITED, now + wait_s)
                 else:
-                    x_code, carry, logged = s_code, not alive, s_code
+                    x_code, carry, logged, own_gen = s_code, not alive, s_code, s_gen
                     if s_inc:
                         x_code = -2 - s_code  # marks a page: received on a live connection
                     if s_beat:
@@ -217,18 +220,20 @@ def _walk(t, code, incoming, beat, last0, nat_at, nat_val, o_start, o_end, o_pol
                                                  _grow(r_xd, nr))
                 own = 1 if logged != -1 else 0  # the send's own record, after the reconnect's and the held ones'
                 nl += own + (n_held + 1 if carry else 0)
-                l_t, l_row, l_code = _grow(l_t, nl), _grow(l_row, nl), _grow(l_code, nl)
+                l_t, l_row, l_code, l_gen = _grow(l_t, nl), _grow(l_row, nl), _grow(l_code, nl), _grow(l_gen, nl)
                 r_key[nr - 1] = 2 * x_code if x_code >= 0 else 2 * (-2 - x_code) + 1
                 if carry:  # the reconnect first, and every message held meanwhile
                     x_up, x_down = up[reconnect], down[reconnect]
                     for h in range(n_held):
                         x_up, x_down = x_up + up[held[h]], x_down + down[held[h]]
-                        l_t[nl - 2 - own - h], l_row[nl - 2 - own - h], l_code[nl - 2 - own - h] = now, i, held[h]
-                    l_t[nl - 1 - own], l_row[nl - 1 - own], l_code[nl - 1 - own] = now, i, reconnect
+                        m = nl - 2 - own - h
+                        l_t[m], l_row[m], l_code[m], l_gen[m] = now, i, held[h], held_gen[h]
+                    m = nl - 1 - own
+                    l_t[m], l_row[m], l_code[m], l_gen[m] = now, i, reconnect, now
                     n_held = 0
                 r_row[nr - 1], r_t[nr - 1], r_xu[nr - 1], r_xd[nr - 1] = i, now, x_up, x_down
                 if own:
-                    l_t[nl - 1], l_row[nl - 1], l_code[nl - 1] = now, i, logged
+                    l_t[nl - 1], l_row[nl - 1], l_code[nl - 1], l_gen[nl - 1] = now, i, logged, own_gen
                 if logged == s_code or carry:
                     last = now
             if beats and p3_on:  # the restarted heartbeat's next beat, on the SimPy process's clock
@@ -237,7 +242,8 @@ def _walk(t, code, incoming, beat, last0, nat_at, nat_val, o_start, o_end, o_pol
                 if p3_nom > p3_now:
                     p3_now = p3_now + (p3_nom - p3_now)
                 p3_next = p3_now
-    return r_row[:nr], r_t[:nr], r_key[:nr], r_xu[:nr], r_xd[:nr], l_t[:nl], l_row[:nl], l_code[:nl], held_total
+    return (r_row[:nr], r_t[:nr], r_key[:nr], r_xu[:nr], r_xd[:nr], l_t[:nl], l_row[:nl], l_code[:nl], l_gen[:nl],
+            held_total)
 
 
 def sends(scn: Scenario, d: BlockDraws, codes: Codes, tcp: TcpTiming, log: Transfers) -> list[RadioSends]:
@@ -260,9 +266,10 @@ def sends(scn: Scenario, d: BlockDraws, codes: Codes, tcp: TcpTiming, log: Trans
         code = np.concatenate([np.full(s.times.shape[1], s.code, dtype=KEY) for s in conn.streams])
         incoming = np.concatenate([s.incoming if s.incoming is not None else np.zeros(s.times.shape, dtype=bool)
                                    for s in conn.streams], axis=1)
+        gen = np.concatenate([s.generated_s for s in conn.streams], axis=1)
         order = np.argsort(t, axis=1, kind="stable")  # ties in stream-code order, as the SimPy engine
         flat = order + (np.arange(n) * t.shape[1])[:, None]
-        t, code, incoming = t.ravel()[flat], code[order], incoming.ravel()[flat]
+        t, code, incoming, gen = t.ravel()[flat], code[order], incoming.ravel()[flat], gen.ravel()[flat]
         a = conn.owner
         own = a < len(scn.apps)
         hb = scn.apps[a].heartbeat if own else None
@@ -286,7 +293,7 @@ def sends(scn: Scenario, d: BlockDraws, codes: Codes, tcp: TcpTiming, log: Trans
         fixed = own and hb.policy == "fixed"
         changes = sorted((e for e in scn.events if fixed and e.kind == "heartbeat_change"
                           and e.app == scn.apps[a].name), key=lambda e: e.at_s)
-        out = _walk(t, code, incoming, codes.kind[code] == HEARTBEAT, last0, nat_at, nat_val,
+        out = _walk(t, gen, code, incoming, codes.kind[code] == HEARTBEAT, last0, nat_at, nat_val,
                     np.array([e.start_s for _, e in outages]), np.array([e.end_s for _, e in outages]),
                     np.array([_POLICY[e.retry.policy] for _, e in outages], dtype=np.int64),
                     np.array([(e.retry.interval_s, e.retry.initial_s, e.retry.max_s) for _, e in outages]
@@ -299,8 +306,8 @@ def sends(scn: Scenario, d: BlockDraws, codes: Codes, tcp: TcpTiming, log: Trans
                     np.array([e.at_s for e in changes]), np.array([e.interval_s for e in changes]),
                     un_off, tcp.wait_s, tcp.retransmit, failed_of, again_of, codes.reconnect(a), codes.up,
                     codes.down, scn.simulation.duration_s)
-        row, r_t, key, x_up, x_down, l_t, l_row, l_code, held = out
-        log.add(l_t, l_row, l_code)
+        row, r_t, key, x_up, x_down, l_t, l_row, l_code, l_gen, held = out
+        log.add(l_t, l_row, l_code, l_gen)
         log.held_messages += held
         counts = np.bincount(row, minlength=n)
         col = np.arange(row.size) - np.repeat(np.cumsum(counts) - counts, counts)

@@ -74,6 +74,11 @@ class LogArrays:
     rach_log: dict[str, np.ndarray] = field(default_factory=dict)
     #: closed loop only: per core restart (its index in the scenario's events), what its devices did
     restart_outcomes: dict[int, RestartOutcome] = field(default_factory=dict)
+    #: float64, parallel to ``x_t``: when each transfer's content was generated (the app's send or the
+    #: server's message, before any deferral: alarm batching, Doze, a dead connection's hold, a reconnect's
+    #: wait, the device's and the network's queues, rejects); ``x_t`` is when it went on the radio.
+    #: A reconnect and an unanswered transmission are generated when they go. None: every one at ``x_t``
+    x_generated_t: np.ndarray | None = None
 
     x_app = property(lambda self: self.x_table[self.x_code, 0])
     x_kind = property(lambda self: self.x_table[self.x_code, 1])
@@ -98,7 +103,7 @@ class EventLog:
         self.held_messages = 0
         #: record a transition: ``(t, device, proc, owner, state)``
         self.transition = self._tr.extend
-        #: record a transfer: ``(t, device, app, kind, up_bytes, down_bytes, packets)``
+        #: record a transfer: ``(t, device, app, kind, up_bytes, down_bytes, packets, generated_t)``
         self.transfer = self._x.extend
         #: record a voice call attempt or short message: ``(t, device, succeeded, setup_s, procedure
         #: exchanged, service type, offers carried before a reject, undecided at the end)``
@@ -115,13 +120,13 @@ class EventLog:
 
     def arrays(self) -> LogArrays:
         tr = np.array(self._tr, dtype=np.float64).reshape(-1, 5)  # integers are exact below 2**53
-        x = np.array(self._x, dtype=np.float64).reshape(-1, 7)
+        x = np.array(self._x, dtype=np.float64).reshape(-1, 8)
         c = np.array(self._calls, dtype=np.float64).reshape(-1, 8)
         i = np.int64
-        table, code = np.unique(x[:, 2:].astype(i), axis=0, return_inverse=True)  # the kinds of transfer
+        table, code = np.unique(x[:, 2:7].astype(i), axis=0, return_inverse=True)  # the kinds of transfer
         return LogArrays(tr[:, 0].copy(), tr[:, 1].astype(i), tr[:, 2].astype(i), tr[:, 3].astype(i),
                          tr[:, 4].astype(i), x[:, 0].copy(), x[:, 1].astype(i), code.reshape(-1),
                          table.reshape(-1, 5), self.held_messages, call_t=c[:, 0].copy(), call_device=c[:, 1].astype(i),
                          call_ok=c[:, 2].astype(bool), call_setup_s=c[:, 3].copy(), call_proc=c[:, 4].astype(i),
                          call_type=c[:, 5].astype(i), call_carried=c[:, 6].astype(i),
-                         call_undecided=c[:, 7].astype(bool))
+                         call_undecided=c[:, 7].astype(bool), x_generated_t=x[:, 7].copy())

@@ -20,7 +20,7 @@ class Connection:
     def __init__(self, app: int, last_s: float, reconnect: Payload):
         self.app = app  # app code owning the connection (its heartbeat and reconnects)
         self.last_s = last_s  # last packet through the NAT
-        self.held: list[tuple[int, Payload]] = []  # MT messages waiting for a reconnect
+        self.held: list[tuple[int, Payload, float]] = []  # messages waiting for a reconnect: app, payload, generated
         self.reconnect = reconnect
         self.outages: list = []  # closed loop: (ServerOutage, this device's retry jitter draws)
         self.retrying = False  # lost its server: the client is trying to reconnect
@@ -30,8 +30,8 @@ class Connection:
         self.beat_gen = 0  # closed loop: which restarted heartbeat process is the live one
         # a send found the connection dropped: the app waits out its timeout and reconnects then (network.tcp)
         self.redial_s: float | None = None
-        # that send (app, kind, payload): it goes with the reconnect
-        self.failed: tuple[int, int, Payload] | None = None
+        # that send (app, kind, payload, generated): it goes with the reconnect
+        self.failed: tuple[int, int, Payload, float] | None = None
 
     def outage_at(self, t: float):
         """The outage (event, draws) of this connection's server at ``t``, if any."""
@@ -51,52 +51,54 @@ class Phone:
         self.device, self.radio, self.log, self.nat_s = device, radio, log, nat_s
         self.env, self.tcp, self.end_s = env, tcp, end_s
 
-    def send(self, t: float, conn: Connection | None, app: int, kind: int, p: Payload, incoming: bool) -> bool | None:
-        """Send (or receive) ``p`` at ``t``; returns False if the NAT had dropped the connection (or the app
-        waits to reconnect it: the send goes with the reconnect), None for a heartbeat skipped meanwhile.
-        ``conn`` None: a call's data (its own flow, set up by the call: no NAT state to find dropped)."""
+    def send(self, t: float, conn: Connection | None, app: int, kind: int, p: Payload, incoming: bool,
+             generated_s: float) -> bool | None:
+        """Send (or receive) ``p``, generated at ``generated_s``, at ``t``; returns False if the NAT had dropped
+        the connection (or the app waits to reconnect it: the send goes with the reconnect), None for a heartbeat
+        skipped meanwhile. ``conn`` None: a call's data (its own flow, set up by the call: no NAT state to find
+        dropped)."""
         nat_s = self.nat_s
         if conn is None:
             self.radio.data(t, app, p.up_bytes, p.down_bytes, incoming)
-            self.log.transfer((t, self.device, app, kind, p.up_bytes, p.down_bytes, p.packets))
+            self.log.transfer((t, self.device, app, kind, p.up_bytes, p.down_bytes, p.packets, generated_s))
             return True
         if conn.redial_s is not None:
             if t < conn.redial_s:  # the app is waiting out its timeout on a dropped connection
                 if kind == HEARTBEAT:
                     return None
-                self.hold(conn, app, p)
+                self.hold(conn, app, p, generated_s)
                 return False
             self.redial(conn)  # due at this very instant: the reconnect first
         if nat_s is not None and t - conn.last_s > nat_s:
             if incoming:
-                self.hold(conn, app, p)
+                self.hold(conn, app, p, generated_s)
                 return False
             if self.tcp.retransmit:
-                self.go_unanswered(t, conn, app, kind, p)
+                self.go_unanswered(t, conn, app, kind, p, generated_s)
                 return False
             up, down = self.with_reconnect(conn, p)
             self.radio.data(t, app, up, down, False)
-            self.commit(t, conn, app, kind, p, alive=False)
+            self.commit(t, conn, app, kind, p, False, generated_s)
             return False
         conn.last_s = t
         self.radio.data(t, app, p.up_bytes, p.down_bytes, incoming)
-        self.log.transfer((t, self.device, app, kind, p.up_bytes, p.down_bytes, p.packets))
+        self.log.transfer((t, self.device, app, kind, p.up_bytes, p.down_bytes, p.packets, generated_s))
         return True
 
-    def go_unanswered(self, t: float, conn: Connection, app: int, kind: int, p: Payload) -> None:
+    def go_unanswered(self, t: float, conn: Connection, app: int, kind: int, p: Payload, generated_s: float) -> None:
         """``p`` went out at ``t`` on a connection the NAT had dropped: nothing answers it, TCP retransmits
         it, and the app reconnects after its timeout, the send going with the reconnect."""
         first, again = unanswered(p)
         self.transmit(t, app, first)
         for offset_s in self.tcp.unanswered_s:
             self.at(t + offset_s, lambda at: self.transmit(at, app, again))
-        conn.redial_s, conn.failed = t + self.tcp.wait_s, (app, kind, p)
+        conn.redial_s, conn.failed = t + self.tcp.wait_s, (app, kind, p, generated_s)
         self.at(conn.redial_s, lambda at: self.redial(conn) if conn.redial_s == at else None)
 
     def transmit(self, t: float, app: int, p: Payload) -> None:
         """A transfer nothing answers (``UNANSWERED``)."""
         self.radio.data(t, app, p.up_bytes, p.down_bytes, False)
-        self.log.transfer((t, self.device, app, UNANSWERED, p.up_bytes, p.down_bytes, p.packets))
+        self.log.transfer((t, self.device, app, UNANSWERED, p.up_bytes, p.down_bytes, p.packets, t))
 
     def at(self, t: float, action: Callable[[float], None]) -> None:
         """Call ``action(t)`` at ``t``, if that is before the run's end."""
@@ -105,19 +107,20 @@ class Phone:
 
     def redial(self, conn: Connection) -> None:
         """The app gave up waiting and reconnects: the failed send and everything held go with it."""
-        t, (app, kind, p) = conn.redial_s, conn.failed
+        t, (app, kind, p, generated_s) = conn.redial_s, conn.failed
         conn.redial_s = conn.failed = None
         up, down = self.with_reconnect(conn, p)
         self.radio.data(t, app, up, down, False)
-        self.commit(t, conn, app, kind, p, alive=False)
+        self.commit(t, conn, app, kind, p, False, generated_s)
 
     def alive(self, t: float, conn: Connection) -> bool:
         return self.nat_s is None or t - conn.last_s <= self.nat_s
 
-    def hold(self, conn: Connection, app: int, p: Payload) -> None:
-        """A message on a dropped connection: it waits for the reconnect (incoming: the server cannot reach
-        the phone until then; outgoing: the app holds it while it waits to reconnect)."""
-        conn.held.append((app, p))
+    def hold(self, conn: Connection, app: int, p: Payload, generated_s: float) -> None:
+        """A message (generated at ``generated_s``) on a dropped connection: it waits for the reconnect
+        (incoming: the server cannot reach the phone until then; outgoing: the app holds it while it waits to
+        reconnect)."""
+        conn.held.append((app, p, generated_s))
         self.log.held_messages += 1
 
     @staticmethod
@@ -125,21 +128,22 @@ class Phone:
         """Bytes up and down of ``p`` sent after re-establishing ``conn`` (one radio transfer)."""
         r = conn.reconnect
         up, down = p.up_bytes + r.up_bytes, p.down_bytes + r.down_bytes
-        for _, h in conn.held:
+        for _, h, _ in conn.held:
             up += h.up_bytes
             down += h.down_bytes
         return up, down
 
-    def commit(self, t: float, conn: Connection, app: int, kind: int, p: Payload | None, alive: bool) -> None:
-        """Log a completed send at ``t`` (with the reconnect and held messages it carried, if ``conn`` was
-        dropped); ``p`` None: the reconnect carried no send of its own."""
+    def commit(self, t: float, conn: Connection, app: int, kind: int, p: Payload | None, alive: bool,
+               generated_s: float) -> None:
+        """Log a completed send at ``t`` of ``p``, generated at ``generated_s`` (with the reconnect and held
+        messages it carried, if ``conn`` was dropped); ``p`` None: the reconnect carried no send of its own."""
         log, dev = self.log, self.device
         if not alive:
             r = conn.reconnect
-            log.transfer((t, dev, conn.app, RECONNECT, r.up_bytes, r.down_bytes, r.packets))
-            for held_app, h in conn.held:
-                log.transfer((t, dev, held_app, MESSAGE, h.up_bytes, h.down_bytes, h.packets))
+            log.transfer((t, dev, conn.app, RECONNECT, r.up_bytes, r.down_bytes, r.packets, t))
+            for held_app, h, held_s in conn.held:
+                log.transfer((t, dev, held_app, MESSAGE, h.up_bytes, h.down_bytes, h.packets, held_s))
             conn.held.clear()
         conn.last_s = t
         if p is not None:
-            log.transfer((t, dev, app, kind, p.up_bytes, p.down_bytes, p.packets))
+            log.transfer((t, dev, app, kind, p.up_bytes, p.down_bytes, p.packets, generated_s))

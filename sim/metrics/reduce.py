@@ -15,7 +15,7 @@ import pandas as pd
 
 from sim.engine.log import HEARTBEAT, MESSAGE, RECONNECT, UNANSWERED, LogArrays, RestartOutcome
 from sim.metrics.rach import rach_columns
-from sim.metrics import tally
+from sim.metrics import delivery, tally
 from sim.metrics.concentration import TOP_PERCENTS, gini, top_share
 from sim.metrics.results import Results
 from sim.radio.tables import CONNECTED_STATES, IDLE_STATES, ModelTables
@@ -94,10 +94,10 @@ class Reducer:
     """
 
     PER_DEVICE = ("dev_msgs", "dev_voice_msgs", "dev_sms_msgs", "dev_promos", "dev_up", "dev_down", "dev_packets",
-                  "energy",
-                  "state_time")
+                  "energy", "state_time", "dev_delivered", "dev_delay_us")
     ADDITIVE = ("bin_proc", "app_proc", "bin_up", "bin_down", "app_bytes", "app_kind", "installed", "traffic",
-                "call_legs", "voice_radio", "call_attempts", "app_state_s")
+                "call_legs", "voice_radio", "call_attempts", "app_state_s", "delay_hist", "app_delay_us",
+                "app_delayed", "bin_delivered", "bin_delay_us", "bin_delayed")
 
     def __init__(self, tables: ModelTables, rs: ResolvedScenario, first_device: int = 0,
                  n_devices: int | None = None):
@@ -138,6 +138,18 @@ class Reducer:
         self.dev_packets = np.zeros(n_dev)
         self.energy = np.zeros(n_dev)
         self.state_time = np.zeros((n_dev, n_states))
+        # delivery delay (sim.metrics.delivery): per app and kind (row 2 x app: its heartbeats, + 1: its messages)
+        # a histogram, the sum (us) and how many beyond the threshold; per device and per bin of generation time
+        # the count and sum (and per bin how many beyond)
+        self.threshold_us = int(delivery.quanta(np.array([scn.outputs.delivery_threshold_s]))[0])
+        self.delay_hist = np.zeros((2 * n_apps, delivery.BUCKETS), dtype=np.int64)
+        self.delay_low = np.full((2 * n_apps, delivery.BUCKETS), delivery.EMPTY_LOW)  # each bucket's least delay
+        self.delay_high = np.zeros((2 * n_apps, delivery.BUCKETS), dtype=np.int64)  # ... and greatest
+        self.app_delay_us = np.zeros(2 * n_apps, dtype=np.int64)
+        self.app_delayed = np.zeros(2 * n_apps, dtype=np.int64)
+        self.dev_delivered, self.dev_delay_us = np.zeros(n_dev, dtype=np.int64), np.zeros(n_dev, dtype=np.int64)
+        self.bin_delivered, self.bin_delay_us = np.zeros(n_bins, dtype=np.int64), np.zeros(n_bins, dtype=np.int64)
+        self.bin_delayed = np.zeros(n_bins, dtype=np.int64)
         self.traffic = np.zeros(4, dtype=np.int64)  # packets, up bytes, down bytes, held messages
         self.calls: list[tuple[np.ndarray, ...]] = []
         self.call_legs = np.zeros((len(SERVICE_TYPES), self.n_procs), dtype=np.int64)  # [type, procedure + 1]
@@ -212,6 +224,7 @@ class Reducer:
         pairs = np.unique(np.concatenate([with_any.astype(np.int64) * n_apps + app[code], callers]))
         self.installed += np.bincount(pairs % n_apps, minlength=n_apps)
         self.traffic += [int(per_code @ packets), int(per_code @ up), int(per_code @ down), log.held_messages]
+        self._delivery(log, (kind == HEARTBEAT) | (kind == MESSAGE), (t, dev, proc))
 
         # --- voice calls, short messages and the closed loop ---------------------------------
         # A decided call attempt (or short message) is signalling like any other, owned by the voice
@@ -259,6 +272,26 @@ class Reducer:
         self.rach_log |= log.rach_log
         self.restart_outcomes |= log.restart_outcomes
 
+    def _delivery(self, log: LogArrays, counted: np.ndarray, transitions: tuple[np.ndarray, ...]) -> None:
+        """Account the delivery delays of the log's heartbeats and messages (``counted``: per code);
+        ``transitions``: its ``(t, device in range, proc)``, device by device in time order."""
+        app, kind = log.x_table[:, :2].T
+        series = np.where(counted, 2 * app + (kind == MESSAGE), -1)  # rows of delay_hist
+        parts = delivery.tally(log.x_t, log.x_generated_t if log.x_generated_t is not None else log.x_t,
+                               log.x_device - self.first, log.x_code, series, *transitions,
+                               self.tables.promotion_delay_s, self.threshold_us, self.bin_s, 2 * len(self.apps),
+                               self.n_dev, self.n_bins)
+        hist, low, high, *sums = parts
+        self.delay_hist += hist
+        self._bounds(low, high)
+        for name, part in zip(("app_delay_us", "app_delayed", "dev_delivered", "dev_delay_us", "bin_delivered",
+                               "bin_delay_us", "bin_delayed"), sums):
+            getattr(self, name)[...] += part
+
+    def _bounds(self, low: np.ndarray, high: np.ndarray) -> None:
+        np.minimum(self.delay_low, low, out=self.delay_low)
+        np.maximum(self.delay_high, high, out=self.delay_high)
+
     def absorb(self, part: Reducer) -> None:
         """Account a reducer of a sub-range of this one's devices."""
         span = slice(part.first - self.first, part.first - self.first + part.n_dev)
@@ -266,6 +299,7 @@ class Reducer:
             getattr(self, name)[span] += getattr(part, name)
         for name in self.ADDITIVE:
             setattr(self, name, getattr(self, name) + getattr(part, name))
+        self._bounds(part.delay_low, part.delay_high)
         self.occupancy.count += part.occupancy.count
         self.occupancy.total += part.occupancy.total
         self.calls += part.calls
@@ -295,6 +329,10 @@ class Reducer:
         ts["up_bytes"] = np.rint(self.bin_up).astype(np.int64)
         ts["down_bytes"] = np.rint(self.bin_down).astype(np.int64)
         ts["bytes"] = ts["up_bytes"] + ts["down_bytes"]
+        # heartbeats and messages by the bin they were generated in (delivered by the end)
+        ts["delivered_messages"] = self.bin_delivered
+        ts["delivery_mean_s"] = _ratio(self.bin_delay_us * delivery.RESOLUTION_S, self.bin_delivered, 0.0)
+        ts["delivery_delayed_share"] = _ratio(self.bin_delayed, self.bin_delivered, 0.0)
         call_t, _, call_ok, call_setup_s, call_type = (np.concatenate(c) for c in zip(*self.calls))
         c_bin = np.minimum((call_t / self.bin_s).astype(np.int64), n_bins - 1)
         is_call = call_type < len(CALL_TYPES)  # the rest: short messages
@@ -355,6 +393,7 @@ class Reducer:
             "promotions": self.dev_promos,
             "up_bytes": self.dev_up.astype(np.int64), "down_bytes": self.dev_down.astype(np.int64),
             "packets": self.dev_packets.astype(np.int64), "radio_energy_j": self.energy,
+            "delivery_delay_mean_s": _ratio(self.dev_delay_us * delivery.RESOLUTION_S, self.dev_delivered, np.nan),
         } | {f"time_s_{s}": self.state_time[:, k] for k, s in enumerate(states)})
 
         by_procedure: dict[str, int] = {}
@@ -405,6 +444,11 @@ class Reducer:
             "battery": _battery(scn.battery, self.energy, group_of, [g.name for g in scn.groups], end_s),
             "traffic": {"packets_total": packets, "bytes_total": up + down, "up_bytes": up, "down_bytes": down,
                         "messages_held": held},
+            "delivery": self._delivery_figures(slice(None)) | {"threshold_s": scn.outputs.delivery_threshold_s} | {
+                "by_kind": {"heartbeats": self._delivery_figures(slice(0, None, 2)),
+                            "messages": self._delivery_figures(slice(1, None, 2))},
+                "by_app": {apps[i]: self._delivery_figures(slice(2 * i, 2 * i + 2)) for i in present
+                           if i < len(scn.apps) or self.delay_hist[2 * i:2 * i + 2].any()}},
         }
         if self.controlplane:
             summary["controlplane"] = _with_capacity(self.controlplane, self.node_log, end_s)
@@ -427,6 +471,12 @@ class Reducer:
                                     self.call_legs[k:k + 1])
                 for k, name in enumerate(SERVICE_TYPES) if name in SMS_TYPES}
         return Results(summary, timeseries, apps_df, devices, nodes, states)
+
+    def _delivery_figures(self, rows: slice) -> dict[str, float]:
+        """``delivery.figures`` of the delay histograms' ``rows`` together (``delay_hist``: app and kind)."""
+        return delivery.figures(self.delay_hist[rows].sum(axis=0), self.delay_low[rows].min(axis=0),
+                                self.delay_high[rows].max(axis=0), int(self.app_delay_us[rows].sum()),
+                                int(self.app_delayed[rows].sum()))
 
     def _decided(self, attempts: int, ok: np.ndarray, setup_s: np.ndarray, legs: np.ndarray) -> dict[str, Any]:
         """Calls or short messages (``legs``: their rows of ``call_legs``): attempts, failed ones, what they
@@ -490,6 +540,11 @@ class Reducer:
                 "setup_p95_s": float(np.percentile(setup_s[mine], 95)),
             }
         return out
+
+
+def _ratio(num: np.ndarray, den: np.ndarray, empty: float) -> np.ndarray:
+    """``num / den`` elementwise, ``empty`` where ``den`` is 0."""
+    return np.divide(num, den, out=np.full(den.shape, empty), where=den > 0)
 
 
 def _with_capacity(controlplane: dict[str, Any], node_log: dict[str, dict[str, Any]], end_s: float

@@ -34,6 +34,14 @@ class Stream:
     times: np.ndarray  # [device, k] in time order per device, inf after a device's last
     incoming: np.ndarray | None  # [device, k] bool: mobile-terminated; None: all outgoing
     codes: np.ndarray | None = None  # [device, k] each send's code, where they differ (a replay); None: all ``code``
+    #: [device, k] when each send was generated, where the OS deferred it (alarm batching, Doze: ``times`` are
+    #: then when it goes); None: generated when it goes (``LogArrays.x_generated_t``)
+    generated: np.ndarray | None = None
+
+    @property
+    def generated_s(self) -> np.ndarray:
+        """When each send was generated: ``generated``, or ``times`` where the OS deferred nothing."""
+        return self.times if self.generated is None else self.generated
 
 
 @dataclass(frozen=True)
@@ -139,10 +147,11 @@ def dozed(times: np.ndarray, doze: Doze | None, end_s: float) -> np.ndarray:
         return times
     windows = doze_windows(doze, end_s)
     starts, ends = windows[:, 0], windows[:, 1]
-    k = np.searchsorted(ends, times, side="right")  # the first window not over by then
-    waiting = (times >= doze.enter_after_s) & ((k == ends.size) | (times < starts[np.minimum(k, ends.size - 1)]))
+    k = np.searchsorted(ends, times, side="right")  # the first window not over by then (none: inf)
+    next_start = np.append(starts, np.inf)[k]
+    waiting = (times >= doze.enter_after_s) & (times < next_start)
     out = times.copy()
-    out[waiting] = np.append(starts, np.inf)[k[waiting]]
+    out[waiting] = next_start[waiting]
     return out
 
 
@@ -164,37 +173,47 @@ def connection_streams(scenario: Scenario, d: BlockDraws, uses_push: np.ndarray)
         np.copyto(messages, np.inf, where=~draws.installed[:, None])
         incoming = _dense(draws.msg_offsets, draws.msg_incoming, False)
         if app.connection == "push":
+            generated = None
             if doze is not None:  # what the phone sends waits; what the push service sends it does not
-                messages = np.where(incoming, messages, dozed(messages, doze, end_s))
-                order = np.argsort(messages, axis=1, kind="stable")
-                messages, incoming = np.take_along_axis(messages, order, 1), np.take_along_axis(incoming, order, 1)
-            push.append(Stream(2 * a + 1, messages, incoming))
+                sent = np.where(incoming, messages, dozed(messages, doze, end_s))
+                order = np.argsort(sent, axis=1, kind="stable")
+                messages, generated, incoming = (np.take_along_axis(m, order, 1) for m in (sent, messages, incoming))
+            push.append(Stream(2 * a + 1, messages, incoming, generated=generated))
             continue
-        streams = [Stream(2 * a + 1, dozed(messages, doze, end_s), incoming)]
+        streams = [_deferred(2 * a + 1, messages, doze, end_s, incoming)]
         if app.heartbeat.policy == "fixed":
             hb = app.heartbeat
             beats = restarted_beats(hb.interval_s, hb.jitter, draws.phase, draws.jitter, messages, end_s) \
                 if hb.restart_on_traffic else fixed_beat_times(hb.interval_s, hb.jitter, draws.phase, draws.jitter,
                                                                end_s)
-            beats = batched(beats, window_s, d.push_phase, end_s)
             np.copyto(beats, np.inf, where=~draws.installed[:, None])
-            streams.insert(0, Stream(2 * a, dozed(beats, doze, end_s), None))
+            streams.insert(0, _deferred(2 * a, beats, doze, end_s, window=(window_s, d.push_phase)))
         if a in replays:
             first, pattern = replays[a]
             from sim.trace.replay import replay_times
             times, kind, replay_in = replay_times(pattern, draws.phase, end_s)
             np.copyto(times, np.inf, where=~draws.installed[:, None])
-            streams.append(Stream(first, dozed(times, doze, end_s), replay_in, first + kind))
+            streams.append(_deferred(first, times, doze, end_s, replay_in, first + kind))
         own.append(ConnectionStreams(a, tuple(streams)))
-    beats = batched(fixed_beat_times(scenario.groups[d.group].push_interval_s, 0.0, d.push_phase, _NO_JITTER, end_s),
-                    window_s, d.push_phase, end_s)
+    beats = fixed_beat_times(scenario.groups[d.group].push_interval_s, 0.0, d.push_phase, _NO_JITTER, end_s)
     np.copyto(beats, np.inf, where=~uses_push[:, None])
-    return own + [ConnectionStreams(n_apps, (*push, Stream(2 * n_apps, dozed(beats, doze, end_s), None)))]
+    push.append(_deferred(2 * n_apps, beats, doze, end_s, window=(window_s, d.push_phase)))
+    return own + [ConnectionStreams(n_apps, tuple(push))]
+
+
+def _deferred(code: int, times: np.ndarray, doze: Doze | None, end_s: float, incoming: np.ndarray | None = None,
+              codes: np.ndarray | None = None, window: tuple[float | None, np.ndarray] | None = None) -> Stream:
+    """A stream generated at ``times``, sent as the OS lets it go: alarms batched into ``window`` (the window
+    and each device's grid phase, :func:`batched`; alarms only), then held for Doze (:func:`dozed`)."""
+    sent = batched(times, *window, end_s) if window is not None else times
+    sent = dozed(sent, doze, end_s)
+    return Stream(code, sent, incoming, codes, None if sent is times else times)
 
 
 def open_loop_sends(scenario: Scenario, d: BlockDraws, uses_push: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(device in block, time, stream, incoming) of every open-loop send, sorted by device then time."""
-    columns: list[list[np.ndarray]] = [[], [], [], []]
+    """(device in block, time, stream, incoming, generated) of every open-loop send, sorted by device then time
+    (``generated``: when it was generated, :attr:`Stream.generated_s`)."""
+    columns: list[list[np.ndarray]] = [[], [], [], [], []]
     for conn in connection_streams(scenario, d, uses_push):
         for s in conn.streams:
             dev, k = np.nonzero(np.isfinite(s.times))
@@ -202,9 +221,10 @@ def open_loop_sends(scenario: Scenario, d: BlockDraws, uses_push: np.ndarray) ->
             columns[1].append(s.times[dev, k])
             columns[2].append(np.full(dev.size, s.code) if s.codes is None else s.codes[dev, k])
             columns[3].append(s.incoming[dev, k] if s.incoming is not None else np.zeros(dev.size, dtype=bool))
-    dev, t, stream, incoming = (np.concatenate(c) for c in columns)
+            columns[4].append(s.generated_s[dev, k])
+    dev, t, stream, incoming, generated = (np.concatenate(c) for c in columns)
     order = np.lexsort((stream, t, dev))
-    return dev[order], t[order], stream[order], incoming[order]
+    return dev[order], t[order], stream[order], incoming[order], generated[order]
 
 
 CALLBACK_SEND, VOIP_SEND = 0, 1  # what a voice data send is: a call-back request, a second of VoIP frames

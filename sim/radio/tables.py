@@ -58,6 +58,7 @@ class ModelTables:
     states: tuple[tuple[str, str], ...]  # (radio, state) per code
     state_power_w: np.ndarray  # [state]
     specs: dict[str, Any]  # radio -> machine spec
+    promotion_delay_s: np.ndarray  # [procedure] how long a data-triggered promotion takes; -1: not one
 
     @property
     def procedure_names(self) -> list[str]:
@@ -121,6 +122,7 @@ def build_tables(profiles: dict[str, Profile], radios: list[str], seed: int = 0,
     messages = np.zeros((len(procedures), len(nodes)), dtype=np.int64)
     is_promotion = np.zeros(len(procedures), dtype=bool)
     extra_j = np.zeros(len(procedures))
+    delay_s = np.full(len(procedures), -1.0)
     power_w = np.zeros(len(states))
     specs = {}
     serving: list[tuple[int, int, int]] = []  # (procedure, base station node, change) for ``routed``
@@ -143,12 +145,13 @@ def build_tables(profiles: dict[str, Profile], radios: list[str], seed: int = 0,
         powers = module.state_power_mw(profile)
         for state, mw in powers.items():
             power_w[state_code[state]] = mw / 1000.0
-        for proc, (delay_s, mw, target) in module.promotions(profile).items():
+        for proc, (delay, mw, target) in module.promotions(profile).items():
             is_promotion[proc_code[proc]] = True
-            extra_j[proc_code[proc]] = delay_s * (mw - powers[target]) / 1000.0
+            extra_j[proc_code[proc]] = delay * (mw - powers[target]) / 1000.0
+            delay_s[proc_code[proc]] = delay
         specs[radio] = module.spec(profile, proc_code, state_code, key, apps + MOBILITY_OFFSET)
     routed = messages.copy()
     for code, node, change in serving:
         routed[code, node] += change
     return ModelTables(tuple(radios), tuple(nodes), tuple(procedures), messages, routed, is_promotion, extra_j,
-                       tuple(states), power_w, specs)
+                       tuple(states), power_w, specs, delay_s)

@@ -504,6 +504,9 @@ class Outputs(_Model):
     """What a run writes beyond the small tables."""
 
     devices: DeviceTable = "auto"
+    # a message delivered later than this after it was generated counts as delayed (summary.json delivery.
+    # share_delayed). assumption: 10 s, issue 16's threshold (a chat message a user waits for, not a figure)
+    delivery_threshold_s: NonNegative = 10.0
 
 
 class Scenario(_Model):

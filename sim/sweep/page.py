@@ -11,6 +11,7 @@ from sim.outputs.html import Image, Page, Section, Table, folder_files
 from sim.sweep.plots import METRICS, OPTIONAL
 from sim.sweep.spec import Sweep
 from sim.sweep.table import mean_ci
+from sim.sweep.tradeoff import PLOT as TRADEOFF_PLOT, tradeoff_table
 
 MAX_ROWS = 1000  # points shown in the table; results.parquet has them all
 HEADLINE = ("signalling.messages_per_device_hour", "calls.failure_ratio")  # metrics whose range the page opens with
@@ -29,9 +30,12 @@ def sweep_page(sweep: Sweep, table: pd.DataFrame, plots: list[Path], folder: Pat
                 f"({spec.mode}, seed {spec.seed}): {len(table):,} runs, {len(failed):,} failed")
     runs = Fact("runs", Figure((), len(ok), integer(len(ok))), "runs finished",
                 (("{} failed", Figure((), len(failed), integer(len(failed)))),))
+    trade_plots = [p for p in plots if p.name == TRADEOFF_PLOT]
+    plots = [p for p in plots if p.name != TRADEOFF_PLOT]
     sections = [
         Section("Axes", (), (Table(("axis", "sets", "values"), tuple(
             (axis.column, ", ".join(axis.paths()), ", ".join(str(v) for v in axis.levels())) for axis in spec.axes)),)),
+        *_tradeoff(sweep, table, trade_plots, folder),
         Section("Plots", ("Each metric against each axis: the mean over the replications of each point and its "
                           "95 % confidence band, one line per value of the next axis.",),
                 images=tuple(Image.read(p, p.stem.replace("--", " against "), folder) for p in plots))
@@ -76,6 +80,28 @@ def _points(axes: list[str], metrics: list[str], means: dict[str, pd.DataFrame])
                                         "95 % confidence interval (Student t)." + more,),
                    (Table((*axes, "runs", *(METRICS[m] for m in metrics)), tuple(rows),
                           (False,) * len(axes) + (True,) * (1 + len(metrics))),))
+
+
+def _tradeoff(sweep: Sweep, table: pd.DataFrame, plots: list[Path], folder: Path) -> list[Section]:
+    """With a ``[tradeoff]``: each case's savings against the baseline and its costs (``tradeoff.csv``), and
+    its plot (``plots``, in ``folder``)."""
+    trade = sweep.spec.tradeoff
+    frame = tradeoff_table(table, trade) if trade is not None else pd.DataFrame()
+    if frame.empty:
+        return []
+    by = [trade.by] if trade.by else []
+    rows = tuple((*(str(r[c]) for c in [*by, trade.axis]), f"{r['messages_per_device_hour']:.1f}",
+                  percent(r["signalling_saved"]), f"{r['busiest_node']} {r['busiest_peak_per_s']:.3g}",
+                  percent(r["peak_saved"]), _value("", r["delivery_p95_s"]), _value("", r["message_p95_s"]),
+                  percent(r["message_share_delayed"]), f"{r['battery_life_h']:.1f}") for _, r in frame.iterrows())
+    columns = (*by, trade.axis, "messages per device-hour", "saved", "busiest node's peak per s", "peak saved",
+               "p95 delivery delay (s)", "messages' p95 (s)", "messages delayed", "battery life (h)")
+    return [Section("Trade-off", (f"Each case against {trade.baseline}" + (f" at the same {trade.by}" if by else "")
+                                  + ": signalling saved, and what it costs in delivery delay and battery life "
+                                  "(means over the replications; tradeoff.csv).",),
+                    (Table(columns, rows, (False,) * (len(by) + 1) + (True,) * 8),),
+                    images=tuple(Image.read(p, "signalling saved against the messages' p95 delivery delay", folder)
+                                 for p in plots))]
 
 
 def _failures(failed: pd.DataFrame) -> list[Section]:

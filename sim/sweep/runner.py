@@ -31,8 +31,10 @@ from sim.sweep.table import build_table, flatten
 from sim.workers import process_pool
 
 TABLE = "results.parquet"
+TRADEOFF = "tradeoff.csv"  # with a [tradeoff]: sim.sweep.tradeoff
 SWEEP = Layout("sweep", ("points",), (TABLE, "results.csv", "report.html", f".{TABLE}.*.tmp", ".results.csv.*.tmp",
-                                     ".report.html.*.tmp", "points/*.json", "points/.*.tmp", "plots/*.png"),
+                                     ".report.html.*.tmp", "points/*.json", "points/.*.tmp", "plots/*.png",
+                                     TRADEOFF, f".{TRADEOFF}.*.tmp", "plots/.*.png.*.tmp"),
                children=(("runs", RUN),))
 Kept = tuple[Results, str, DeviceTable] | None  # a run's results, resolved scenario and device table, when kept
 
@@ -106,9 +108,18 @@ def run_sweep(sweep: Sweep, out_dir: str | Path, *, workers: int = 1, executor: 
     # workers, whose forkserver preloads this module
     from sim.sweep.page import sweep_page
     from sim.sweep.plots import write_sweep_plots
+    from sim.sweep.tradeoff import PLOT, tradeoff_table, write_tradeoff_plot
 
     axes = [axis.column for axis in sweep.spec.axes]
     written = write_sweep_plots(table, axes, out_dir / "plots", zipped=sweep.spec.mode == "zip") if plots else []
+    trade = sweep.spec.tradeoff
+    if trade is not None:
+        frame = tradeoff_table(table, trade)
+        write_atomic(out_dir / TRADEOFF, lambda tmp: frame.to_csv(tmp, index=False))
+        if plots and not frame.empty:
+            (out_dir / "plots").mkdir(exist_ok=True)
+            written.append(write_atomic(out_dir / "plots" / PLOT,
+                                        lambda tmp: write_tradeoff_plot(frame, trade, tmp)))
     page = write_atomic(out_dir / "report.html",
                         lambda tmp: write_page(sweep_page(sweep, table, written, out_dir), tmp))
     return SweepReport(len(runs), len(todo), len(runs) - len(todo), int((table["status"] == "failed").sum()),

@@ -31,6 +31,7 @@ import copy
 import hashlib
 import math
 import re
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -41,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sim.errors import Problem, ScenarioError
 from sim.scenario import ResolvedScenario, resolve
 from sim.metrics.results import SUMMARY_KEYS
+from sim.radio.profiles import RADIOS, builtin_profile_data
 from sim.scenario.loader import read_toml, validation_problems
 
 Scalar = bool | int | float | str
@@ -145,6 +147,16 @@ class Axis(_Model):
         return [self.path or ""]
 
 
+class Tradeoff(_Model):
+    """What each case of an axis of cases saves against a baseline case and what it costs
+    (``sim.sweep.tradeoff``): ``axis`` the cases' axis, ``baseline`` one of its cases, ``by`` another axis
+    whose every value has its own baseline and series (a network, say)."""
+
+    axis: Annotated[str, Field(min_length=1)]
+    baseline: Annotated[str, Field(min_length=1)]
+    by: Annotated[str, Field(min_length=1)] | None = None
+
+
 class SweepFile(_Model):
     base: Annotated[str, Field(min_length=1)]
     set: list[str] = []
@@ -152,6 +164,7 @@ class SweepFile(_Model):
     replications: Annotated[int, Field(ge=1)] = 1
     seed: Annotated[int, Field(ge=0)] = 1
     axes: Annotated[list[Axis], Field(min_length=1)]
+    tradeoff: Tradeoff | None = None
 
     def points(self) -> int:
         """Parameter combinations, counted from the axes' sizes (nothing is expanded)."""
@@ -201,7 +214,10 @@ def load_sweep(path: str | Path, max_runs: int = MAX_RUNS) -> Sweep:
 
 def _axis_problems(source: str, spec: SweepFile, base: ResolvedScenario) -> list[Problem]:
     full = base.scenario.model_dump(mode="python", exclude={"provenance"})
-    full["network"]["overrides"] = {r: p.model_dump() for r, p in base.profiles.items()}
+    _absent_tables(base.scenario, full)
+    # every radio's profile: an axis may set one a case switches the network to
+    full["network"]["overrides"] = {r: builtin_profile_data(r) for r in RADIOS} | {
+        r: p.model_dump() for r, p in base.profiles.items()}
     problems = []
     columns = [axis.column for axis in spec.axes]
     for i, axis in enumerate(spec.axes):
@@ -238,10 +254,50 @@ def _axis_problems(source: str, spec: SweepFile, base: ResolvedScenario) -> list
                                         "name a key inside it"))
     if spec.mode == "zip" and len({len(axis.levels()) for axis in spec.axes}) > 1:
         problems.append(Problem(source, "axes", "mode = \"zip\" needs axes of the same length"))
+    return problems + _tradeoff_problems(source, spec)
+
+
+def _tradeoff_problems(source: str, spec: SweepFile) -> list[Problem]:
+    """A ``[tradeoff]`` must name an axis of cases, one of its cases and, for ``by``, another axis of a grid."""
+    trade = spec.tradeoff
+    if trade is None:
+        return []
+    axes = {axis.column: axis for axis in spec.axes}
+    problems = []
+    cases = axes.get(trade.axis)
+    if cases is None or cases.cases is None:
+        problems.append(Problem(source, "tradeoff.axis", f"{trade.axis!r} is not an axis of cases"))
+    elif trade.baseline not in cases.cases:
+        problems.append(Problem(source, "tradeoff.baseline", f"{trade.baseline!r} is not a case of {trade.axis!r}"))
+    if trade.by is not None and (trade.by not in axes or trade.by == trade.axis):
+        problems.append(Problem(source, "tradeoff.by", f"{trade.by!r} is not another axis"))
+    elif trade.by is not None and spec.mode != "grid":
+        problems.append(Problem(source, "tradeoff.by", "needs mode = \"grid\" (a baseline at every value)"))
     return problems
 
 
 _MISSING = object()
+
+
+def _absent_tables(model: BaseModel, dump: dict[str, Any]) -> None:
+    """Fill into ``dump`` (``model``'s) the defaults of its optional tables that are absent (a group's
+    ``doze``), recursively, so that an axis may set a key inside one (the loader creates it)."""
+    for name, field in type(model).model_fields.items():
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            _absent_tables(value, dump[name])
+        elif isinstance(value, list):
+            for item, sub in zip(value, dump[name]):
+                if isinstance(item, BaseModel):
+                    _absent_tables(item, sub)
+        elif value is None:
+            table = next((a for a in typing.get_args(field.annotation) if isinstance(a, type)
+                          and issubclass(a, BaseModel)), None)
+            if table is not None:
+                try:
+                    dump[name] = table().model_dump(mode="python")
+                except ValidationError:  # a table with required keys: not settable key by key
+                    pass
 
 
 def _get(data: Any, path: str) -> Any:

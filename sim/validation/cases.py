@@ -792,6 +792,65 @@ def mitigations(lab: Lab) -> CaseResult:
     return CaseResult(rows)
 
 
+DOZE_GAP_S, DOZE_WINDOW_S, DOZE_PERIODS, DOZE_PER_HOUR = 3600.0, 300.0, 3, 20.0
+MD1_RHO, MD1_SERVICE_S, MD1_PER_HOUR = 0.5, 0.5, 1.0
+
+
+def delivery(lab: Lab) -> CaseResult:
+    """Delivery delay against two closed forms (docs/model.md §15). Doze: a phone in Doze from the start,
+    gaps G between windows W, run to the end of its k-th window; with no promotion delay a message generated
+    in a gap waits for the next window's start, uniform on [0, G], one in a window goes at once: mean
+    G²/(2(G + W)) and p-th percentile p(G + W) − W (above W/(G + W)). M/D/1: phones whose rare messages each
+    promote alone (Poisson superposed), through one eNB server of deterministic service D at utilisation ρ:
+    the mean delay less the promotion delay is Pollaczek–Khinchine's ρD/(2(1 − ρ))."""
+    rows = []
+    cycle_s = DOZE_GAP_S + DOZE_WINDOW_S
+    doze = {"doze": {"enter_after_s": 0.0, "intervals_s": [DOZE_GAP_S], "window_s": DOZE_WINDOW_S}}
+    devices = lab.size(600, 150)
+    in_gap = DOZE_GAP_S / cycle_s
+    mean_s = in_gap * DOZE_GAP_S / 2.0
+    sd_s = math.sqrt(in_gap * DOZE_GAP_S ** 2 / 3.0 - mean_s ** 2)
+    for engine in lab.settings.engines:
+        res = lab.run(engine, "lte", [poisson_app(DOZE_PER_HOUR)], {"chat": 1.0}, devices, DOZE_PERIODS * cycle_s,
+                      51, {"promotion_delay_s": 0.0, "t3412_s": math.inf}, doze)
+        d = res.summary["delivery"]
+        n = d["delivered"]
+        rows.append(check("delivery", f"Doze: mean delay (s), {DOZE_GAP_S:g} s gaps, {DOZE_WINDOW_S:g} s windows",
+                          engine, mean_s, "theory: G²/(2(G + W)), uniform wait over a gap", d["mean_s"],
+                          SE_BAND * sd_s / math.sqrt(n), f"{SE_BAND:g} SE of {n} independent delays"))
+        for p in (50, 95):
+            quantile_s = p / 100.0 * cycle_s - DOZE_WINDOW_S
+            se_s = math.sqrt(p / 100.0 * (1.0 - p / 100.0) / n) * cycle_s  # density 1/(G + W) there
+            rows.append(check("delivery", f"Doze: p{p} delay (s)", engine, quantile_s, "theory: p(G + W) − W",
+                              d[f"p{p}_s"], SE_BAND * se_s + 0.005 * quantile_s,
+                              f"{SE_BAND:g} SE of the sample quantile + 0.5 % histogram resolution"))
+    if "des" not in lab.settings.engines:  # a closed loop: the fast engine cannot run it
+        return CaseResult(rows)
+    lte = lab.defaults["lte"]
+    m = lte["messages"]["service_request"]["eNB"]
+    rate_per_s = MD1_RHO / MD1_SERVICE_S  # promotions a second
+    duration_s = float(lab.size(14_400, 3600))
+    data = {"name": "validation",
+            "simulation": {"duration_s": duration_s, "seed": 52, "bin_s": duration_s / BATCHES, "engine": "des"},
+            # releases cost the eNB nothing and a 1 s tail rarely finds a phone still connected: each message
+            # is one promotion, the eNB's only load
+            "network": {"radio": "lte", "overrides": {"lte": {"messages": {"s1_release": {"eNB": 0}}, "tail_s": 1.0,
+                                                               "t3412_s": math.inf}}},
+            "controlplane": {"nodes": {"eNB": {"messages_per_s": m / MD1_SERVICE_S, "servers": 1}}},
+            "apps": [poisson_app(MD1_PER_HOUR)],
+            "groups": [{"name": "phones", "devices": round(rate_per_s * 3600.0 / MD1_PER_HOUR), "apps": {"chat": 1.0}}]}
+    altered = [f"network.overrides.{item}" for item in lab.settings.profile_overrides]
+    res = simulate(resolve(data, "validation", altered))
+    ts = res.timeseries
+    batch_s = ts["delivery_mean_s"].to_numpy() - lte["promotion_delay_s"]
+    mean_s, se_s = float(np.average(batch_s, weights=ts["delivered_messages"])), \
+        float(batch_s.std(ddof=1) / math.sqrt(BATCHES))
+    rows.append(check("delivery", f"M/D/1 mean delay less the promotion (s), ρ = {MD1_RHO:g}", "des",
+                      theory.md1_mean_wait_s(rate_per_s, MD1_SERVICE_S), "Pollaczek–Khinchine: ρD/(2(1-ρ))",
+                      mean_s, SE_BAND * se_s, f"{SE_BAND:g} SE of {BATCHES} batch means (bins) of messages"))
+    return CaseResult(rows)
+
+
 CASES: dict[str, Callable[[Lab], CaseResult]] = {
     "renewal-fixed": renewal_fixed,
     "renewal-poisson": renewal_poisson,
@@ -809,4 +868,5 @@ CASES: dict[str, Callable[[Lab], CaseResult]] = {
     "call-types": call_types,
     "rach-tr37868": rach_tr37868,
     "mitigations": mitigations,
+    "delivery": delivery,
 }
