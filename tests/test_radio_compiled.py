@@ -2,18 +2,17 @@
 
 Each kernel's results are checked record by record against the scalar machines through the
 engines (``test_engines.py``); here, the row merge against a stable sort, and the binding of
-profile specs to kernel parameters.
+each radio's piece to the one kernel.
 """
 from __future__ import annotations
 
 import inspect
-from dataclasses import fields
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.radio import compiled, lte, nr, umts
+from sim.radio import compiled, kernel, tables
 
 # times on a coarse grid, so ties within and across runs are common; None: no transfer (inf)
 run = st.lists(st.one_of(st.none(), st.integers(0, 6).map(float)), max_size=7)
@@ -37,12 +36,11 @@ def test_merge_orders_a_row_like_a_stable_sort(runs: list[list[float | None]]) -
     np.testing.assert_array_equal(order[:m], expected)
 
 
-def test_every_kernel_takes_its_spec_fields_in_order() -> None:
-    """``run_rows`` passes a spec positionally (``astuple``): the kernel's trailing parameters must be
-    the spec's fields, in order."""
-    for module in (lte, nr, umts):
-        params = list(inspect.signature(module.rows.py_func).parameters)
-        names = [f.name for f in fields(module.Spec)]
-        assert params[-len(names):] == names, module.__name__
-        assert params[:-len(names)] == ["t", "runs", "key", "up", "down", "app_of_key", "end_s", "recs", "per_row",
-                                         "device"]
+def test_every_radio_has_a_transfer_piece_with_one_signature() -> None:
+    """The kernel (``sim.radio.kernel``) is compiled per radio with the radio's ``transfer``: every radio module is
+    registered, its spec a named tuple, and every piece takes the same parameters, in order."""
+    assert set(kernel.RADIOS.values()) == set(tables.MODULES.values()) and set(kernel.ROWS) == set(kernel.RADIOS)
+    signatures = {m.__name__: list(inspect.signature(m.transfer.py_func).parameters) for m in kernel.RADIOS.values()}
+    assert len({tuple(p) for p in signatures.values()}) == 1, signatures
+    for spec_type in kernel.RADIOS:
+        assert issubclass(spec_type, tuple) and spec_type._fields

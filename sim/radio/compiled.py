@@ -2,17 +2,18 @@
 
 The fast engine hands over a chunk's radio transfers as ``[row, k]`` arrays (each row one
 device, made of a few runs of columns, each in time order, ``inf`` where there is no transfer).
-A radio's *kernel* (``rows`` in ``sim.radio.lte``, ``umts`` and ``nr``) merges each row's runs
-and walks its transfers in time order with the same decisions, in the same
-order and with the same float arithmetic as the scalar machine's ``data``: apply the demotions
-due at or before the transfer, wait for a promotion in progress, promote if the state needs it,
-then replace the pending demotions. Kernels are compiled with Numba (cached on disk after the
-first run), so a transfer costs nanoseconds instead of a Python call.
+The *kernel* (``sim.radio.kernel.rows``) merges each row's runs and walks its transfers in time
+order with the same decisions, in the same order and with the same float arithmetic as the scalar
+machine's ``data``: apply the demotions due at or before the transfer (:func:`settle`), wait for a
+promotion in progress, promote if the state needs it, then replace the pending demotions (each
+radio's ``transfer``, the one piece of its compiled form, which the closed loop's engine steps
+too). Kernels are compiled with Numba (cached on disk after the first run), so a transfer costs
+nanoseconds instead of a Python call.
 
 Records come out device by device, each device's in time order: the metrics need not sort them
 to know how long each state lasted (until the device's next record). The pieces every kernel
-shares are here; a chain of pending demotions is held in three small arrays (time, procedure,
-state) with a head and a length.
+shares are here; a chain of pending demotions is held in three small 2-D arrays (time, procedure,
+state; one row per machine) with a head and a length.
 
 Upkeep: a state may have a periodic update (a periodic tracking/routing-area update or
 registration in idle, a cell or RNA update in CELL_PCH or RRC_INACTIVE), a spec's ``upkeep``:
@@ -23,16 +24,42 @@ first (as a demotion due then comes before the transfer), one due at the run's e
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import astuple, fields
-
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 CODE = np.int16  # procedure, state and app codes
 PROMOTIONS = 2  # records one transfer's promotion makes at most (paging included), beside paging's repeats
 
 jit = njit(cache=True, nogil=True)  # compiled once per machine, then loaded from the on-disk cache
+part = njit(cache=True, inline="always")  # a piece inlined into every kernel that uses it
+
+
+@intrinsic
+def borrow(typingctx, arr):
+    """``arr`` without its owner (a NULL meminfo): the same data, shape and strides, but passing it on costs no
+    reference counting. Numba counts references with atomic operations (about 50 ns per array for each call
+    it is passed through, measured), which in a loop of small steps costs more than the steps: hot loops
+    borrow their arrays once, at the top, from arrays their caller keeps alive."""
+    if not isinstance(arr, types.Array):
+        return None
+
+    def codegen(context, builder, signature, args):
+        src = context.make_array(arr)(context, builder, value=args[0])
+        out = context.make_array(arr)(context, builder)
+        out.meminfo = cgutils.get_null_value(out.meminfo.type)
+        out.parent = cgutils.get_null_value(out.parent.type)
+        out.nitems, out.itemsize, out.data = src.nitems, src.itemsize, src.data
+        out.shape, out.strides = src.shape, src.strides
+        return out._getvalue()
+    return arr(arr), codegen
+
+
+@njit(cache=True, inline="always")
+def borrowed(recs):
+    """A record buffer (:func:`put`) borrowed (:func:`borrow`)."""
+    return borrow(recs[0]), borrow(recs[1]), borrow(recs[2]), borrow(recs[3])
 
 
 @njit(cache=True, inline="always")
@@ -57,9 +84,9 @@ def _head(t, r: int, h: int, stop: int) -> int:
 @njit(cache=True, inline="always")
 def space(runs, t, chain: int):
     """Scratch arrays: for :func:`merge`, each run's head column and head time, and a row's order; for
-    :func:`fire`, a chain of ``chain`` pending demotions (time, procedure, state)."""
+    :func:`fire`, one row of a chain of ``chain`` pending demotions (time, procedure, state)."""
     return ((np.empty(runs.size, dtype=np.int64), np.empty(runs.size), np.empty(t.shape[1], dtype=np.int64)),
-            (np.empty(chain), np.empty(chain, dtype=np.int64), np.empty(chain, dtype=np.int64)))
+            (np.empty((1, chain)), np.empty((1, chain), dtype=np.int64), np.empty((1, chain), dtype=np.int64)))
 
 
 @njit(cache=True, inline="always")
@@ -126,28 +153,29 @@ def keep(recs, n: int, state: int, last: float, until: float, strict: bool, upke
 
 
 @njit(cache=True, inline="always")
-def fire(recs, n: int, owner: int, state: int, chain, head: int, size: int, t: float, strict: bool, last: float,
-         upkeep, keeper: int) -> tuple[int, int, int, float]:
-    """Apply the pending demotions due at or before ``t`` (strictly before, if ``strict``), in chain order,
-    each state's periodic updates (owned by ``keeper``) before it is left; returns ``n``, the state, the
-    chain's new head and when the update timer last started."""
+def fire(recs, n: int, owner: int, state: int, chain, row: int, head: int, size: int, t: float, strict: bool,
+         last: float, upkeep, keeper: int) -> tuple[int, int, int, float]:
+    """Apply the pending demotions (``chain``'s row ``row``) due at or before ``t`` (strictly before, if
+    ``strict``), in chain order, each state's periodic updates (owned by ``keeper``) before it is left;
+    returns ``n``, the state, the chain's new head and when the update timer last started."""
     due, due_proc, due_state = chain
-    while head < size and (due[head] < t if strict else due[head] <= t):
-        n, last = keep(recs, n, state, last, due[head], False, upkeep, keeper)
-        state, last = due_state[head], due[head]
-        n = put(recs, n, due[head], due_proc[head], owner, state)
+    while head < size and (due[row, head] < t if strict else due[row, head] <= t):
+        at = due[row, head]
+        n, last = keep(recs, n, state, last, at, False, upkeep, keeper)
+        state, last = due_state[row, head], at
+        n = put(recs, n, at, due_proc[row, head], owner, state)
         head += 1
     n, last = keep(recs, n, state, last, t, strict, upkeep, keeper)
     return n, state, head, last
 
 
 @njit(cache=True, inline="always")
-def settle(recs, n: int, owner: int, state: int, chain, head: int, size: int, t: float, ready: float, last: float,
-           upkeep, keeper: int) -> tuple[int, int, int, float, float]:
+def settle(recs, n: int, owner: int, state: int, chain, row: int, head: int, size: int, t: float, ready: float,
+           last: float, upkeep, keeper: int) -> tuple[int, int, int, float, float]:
     """Before a transfer requested at ``t``: apply the demotions and periodic updates due by then; a transfer
     arriving during a promotion waits for it. Returns ``n``, the state, the chain's head, when the transfer
     starts and when the update timer last started."""
-    n, state, head, last = fire(recs, n, owner, state, chain, head, size, t, False, last, upkeep, keeper)
+    n, state, head, last = fire(recs, n, owner, state, chain, row, head, size, t, False, last, upkeep, keeper)
     return n, state, head, t if t >= ready else ready, last
 
 
@@ -201,27 +229,3 @@ def page(recs, n: int, t: float, paging: int, app: int, state: int, area, key: i
     for _ in range(paging_repeats(key, device, pages, answer_probability, repetitions)):
         n = put(recs, n, t, repeat, app, state)
     return n, pages + 1
-
-
-def run_rows(kernel: Callable, spec, chain: int, t: np.ndarray, runs: tuple[int, ...], key: np.ndarray,
-             up: np.ndarray | None, down: np.ndarray | None, app_of_key: np.ndarray, device: np.ndarray, end_s: float
-             ) -> tuple[np.ndarray, ...]:
-    """Every row's machine; ``(t, device, proc, owner, state)`` of every record, each device's in time order.
-
-    ``t``: transfer times, each row in ``runs`` (widths of column ranges, in time order but for
-    ``inf`` entries); ``chain``: the kernel's longest chain of pending demotions; ``up``/``down``:
-    bytes per transfer, for the radios whose promotions depend on them (``None`` otherwise)."""
-    rows = t.shape[0]
-    most_repeats = max((getattr(spec, f.name)[2] for f in fields(spec) if f.name.endswith("paging_area")), default=0)
-    # periodic updates: a row's states with upkeep last at most end_s between them, and the idle timer's
-    # phase (:func:`start`) adds at most one update
-    shortest = min((period for _, _, period in spec.upkeep), default=np.inf)
-    upkept = 0 if shortest == np.inf else int(end_s / shortest) + 2
-    capacity = rows * (1 + chain + upkept) + int(np.isfinite(t).sum()) * (chain + PROMOTIONS + most_repeats)
-    recs = (np.empty(capacity), *(np.empty(capacity, dtype=CODE) for _ in range(3)))
-    none = np.zeros((0, 0), dtype=np.int64)
-    per_row = np.zeros(rows, dtype=np.int64)
-    up, down = (none if b is None else b for b in (up, down))
-    n = kernel(t, np.cumsum((0, *runs)), key, up, down, app_of_key, end_s, recs, per_row, device, *astuple(spec))
-    rec_t, proc, owner, state = (r[:n] for r in recs)
-    return rec_t, np.repeat(device, per_row), proc, owner, state

@@ -11,10 +11,10 @@ Continuous reception and DRX inside RRC_CONNECTED are folded into one mean tail 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sim.radio.base import Machine, area
-from sim.radio.compiled import fire, jit, merge, page, promote, put, settle, space, start
+from sim.radio.compiled import page, part, promote
 from sim.radio.profiles import LteProfile
 
 STATES = ("RRC_IDLE", "RRC_CONNECTED")
@@ -22,8 +22,7 @@ STATES = ("RRC_IDLE", "RRC_CONNECTED")
 CHAIN = 1  # demotions pending at most (``sim.radio.compiled``)
 
 
-@dataclass(frozen=True, slots=True)
-class Spec:
+class Spec(NamedTuple):
     idle: int
     connected: int
     service_request: int
@@ -94,31 +93,17 @@ class LteMachine(Machine):
         return t
 
 
-@jit
-def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row, device,
-         idle, connected, service_request, s1_release, paging, tail_s, promotion_delay_s, paging_area, paging_key,
-         upkeep, keeper):
-    """The compiled form of :class:`LteMachine` (``sim.radio.compiled``): every row's records; returns how many."""
-    (heads, head_t, order), chain = space(runs, t, CHAIN)
+@part
+def transfer(recs, n, state, ready, owner, chain, row, head, size, tk, app, up, down, incoming, device, pages, s):
+    """The compiled form of :meth:`LteMachine.data` after :func:`~sim.radio.compiled.settle` (``sim.radio.kernel``):
+    the promotion (a page first if ``incoming``) and the new pending demotion. Returns ``n``, the state, when a
+    promotion ends, the owner, the chain's head and size, when the transfer goes and the pages so far."""
     due, due_proc, due_state = chain
-    n = 0
-    for r in range(t.shape[0]):
-        first, n = n, put(recs, n, 0.0, -1, -1, idle)
-        state, ready, owner, head, size, pages = idle, 0.0, -1, 0, 0, 0
-        last = start(paging_key, device[r], upkeep, idle)
-        for j in range(merge(t, r, runs, heads, head_t, order)):
-            k = order[j]
-            n, state, head, tk, last = settle(recs, n, owner, state, chain, head, size, t[r, k], ready, last, upkeep,
-                                              keeper)
-            if state == idle:
-                kk = key[r, k]
-                owner = app_of_key[kk]
-                if kk & 1:
-                    n, pages = page(recs, n, tk, paging, owner, state, paging_area, paging_key, device[r], pages)
-                n, tk = promote(recs, n, tk, service_request, connected, owner, promotion_delay_s)
-                state, ready = connected, tk
-            due[0], due_proc[0], due_state[0] = tk + tail_s, s1_release, idle
-            head, size = 0, 1
-        n, state, head, last = fire(recs, n, owner, state, chain, head, size, end_s, True, last, upkeep, keeper)
-        per_row[r] = n - first
-    return n
+    if state == s.idle:
+        owner = app
+        if incoming:
+            n, pages = page(recs, n, tk, s.paging, owner, state, s.paging_area, s.paging_key, device, pages)
+        n, tk = promote(recs, n, tk, s.service_request, s.connected, owner, s.promotion_delay_s)
+        state, ready = s.connected, tk
+    due[row, 0], due_proc[row, 0], due_state[row, 0] = tk + s.tail_s, s.s1_release, s.idle
+    return n, state, ready, owner, 0, 1, tk, pages

@@ -14,12 +14,12 @@ is one record, the state unchanged, its short connection folded into its message
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from sim.radio.base import Machine, area
-from sim.radio.compiled import fire, jit, merge, page, promote, put, settle, space, start
+from sim.radio.compiled import page, part, promote, put
 from sim.radio.profiles import NrProfile
 
 STATES = ("RRC_IDLE", "RRC_INACTIVE", "RRC_CONNECTED")
@@ -27,8 +27,7 @@ STATES = ("RRC_IDLE", "RRC_INACTIVE", "RRC_CONNECTED")
 CHAIN = 2  # demotions pending at most (``sim.radio.compiled``)
 
 
-@dataclass(frozen=True, slots=True)
-class Spec:
+class Spec(NamedTuple):
     idle: int
     inactive: int
     connected: int
@@ -111,49 +110,36 @@ class NrMachine(Machine):
         return t
 
 
-@jit
-def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row, device,
-         idle, inactive, connected, service_request, release, suspend, resume, inactive_release, paging, ran_paging,
-         tail_s, promotion_delay_s, resume_delay_s, inactive_enabled, inactive_release_s, paging_area, ran_paging_area,
-         paging_key, upkeep, keeper, sdt, sdt_enabled, sdt_max_bytes):
-    """The compiled form of :class:`NrMachine` (``sim.radio.compiled``): every row's records; returns how many."""
-    (heads, head_t, order), chain = space(runs, t, CHAIN)
+@part
+def transfer(recs, n, state, ready, owner, chain, row, head, size, tk, app, up, down, incoming, device, pages, s):
+    """The compiled form of :meth:`NrMachine.data` after :func:`~sim.radio.compiled.settle` (``sim.radio.kernel``):
+    a small data transmission, or the promotion (a page first if ``incoming``) and the new chain of demotions.
+    Returns ``n``, the state, when a promotion ends, the owner, the chain's head and size, when the transfer goes
+    and the pages so far."""
+    if (s.sdt_enabled and state == s.inactive and not incoming and up <= s.sdt_max_bytes
+            and down <= s.sdt_max_bytes):  # a small data transmission: RRC_INACTIVE and its timers stay
+        n = put(recs, n, tk, s.sdt, app, s.inactive)
+        return n, state, ready, owner, head, size, tk, pages
     due, due_proc, due_state = chain
-    n = 0
-    for r in range(t.shape[0]):
-        first, n = n, put(recs, n, 0.0, -1, -1, idle)
-        state, ready, owner, head, size, pages = idle, 0.0, -1, 0, 0, 0
-        last = start(paging_key, device[r], upkeep, idle)
-        for j in range(merge(t, r, runs, heads, head_t, order)):
-            k = order[j]
-            n, state, head, tk, last = settle(recs, n, owner, state, chain, head, size, t[r, k], ready, last, upkeep,
-                                              keeper)
-            kk = key[r, k]
-            if (sdt_enabled and state == inactive and not kk & 1 and up[r, k] <= sdt_max_bytes
-                    and down[r, k] <= sdt_max_bytes):  # a small data transmission: RRC_INACTIVE stays
-                n = put(recs, n, tk, sdt, app_of_key[kk], inactive)
-                continue
-            if state == idle or state == inactive:
-                owner = app_of_key[kk]
-                if state == idle:
-                    if kk & 1:
-                        n, pages = page(recs, n, tk, paging, owner, state, paging_area, paging_key, device[r], pages)
-                    n, tk = promote(recs, n, tk, service_request, connected, owner, promotion_delay_s)
-                else:
-                    if kk & 1:
-                        n, pages = page(recs, n, tk, ran_paging, owner, state, ran_paging_area, paging_key, device[r],
-                                        pages)
-                    n, tk = promote(recs, n, tk, resume, connected, owner, resume_delay_s)
-                state, ready = connected, tk
-            end = tk + tail_s
-            head, size = 0, 1
-            if not inactive_enabled:
-                due[0], due_proc[0], due_state[0] = end, release, idle
-            else:
-                due[0], due_proc[0], due_state[0] = end, suspend, inactive
-                if inactive_release_s != np.inf:
-                    due[1], due_proc[1], due_state[1] = end + inactive_release_s, inactive_release, idle
-                    size = 2
-        n, state, head, last = fire(recs, n, owner, state, chain, head, size, end_s, True, last, upkeep, keeper)
-        per_row[r] = n - first
-    return n
+    if state == s.idle or state == s.inactive:
+        owner = app
+        if state == s.idle:
+            if incoming:
+                n, pages = page(recs, n, tk, s.paging, owner, state, s.paging_area, s.paging_key, device, pages)
+            n, tk = promote(recs, n, tk, s.service_request, s.connected, owner, s.promotion_delay_s)
+        else:
+            if incoming:
+                n, pages = page(recs, n, tk, s.ran_paging, owner, state, s.ran_paging_area, s.paging_key, device,
+                                pages)
+            n, tk = promote(recs, n, tk, s.resume, s.connected, owner, s.resume_delay_s)
+        state, ready = s.connected, tk
+    end = tk + s.tail_s
+    size = 1
+    if not s.inactive_enabled:
+        due[row, 0], due_proc[row, 0], due_state[row, 0] = end, s.release, s.idle
+    else:
+        due[row, 0], due_proc[row, 0], due_state[row, 0] = end, s.suspend, s.inactive
+        if s.inactive_release_s != np.inf:
+            due[row, 1], due_proc[row, 1], due_state[row, 1] = end + s.inactive_release_s, s.inactive_release, s.idle
+            size = 2
+    return n, state, ready, owner, 0, size, tk, pages

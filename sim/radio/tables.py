@@ -13,7 +13,7 @@ import numpy as np
 
 from sim.radio import lte, nr, umts
 from sim.radio.base import Machine, TransitionSink
-from sim.radio.compiled import run_rows
+from sim.radio.kernel import run_rows
 from sim.radio.profiles import Profile
 
 MODULES: dict[str, ModuleType] = {"umts": umts, "lte": lte, "nr": nr}
@@ -97,9 +97,7 @@ class ModelTables:
              down: np.ndarray | None, app_of_key: np.ndarray, device: np.ndarray, end_s: float
              ) -> tuple[np.ndarray, ...]:
         """The records of ``device``'s machines (one per row of transfers) in compiled form (``sim.radio.compiled``)."""
-        module = MODULES[radio]
-        return run_rows(module.rows, self.specs[radio], module.CHAIN, t, runs, key, up, down, app_of_key, device,
-                        end_s)
+        return run_rows(self.specs[radio], t, runs, key, up, down, app_of_key, device, end_s)
 
     def uses_bytes(self, radio: str) -> bool:
         """Whether ``radio``'s machine (as its profile sets it) depends on the bytes a transfer carries."""

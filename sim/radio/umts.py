@@ -19,12 +19,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from sim.radio.base import Machine, area
-from sim.radio.compiled import fire, jit, merge, page, promote, put, settle, space, start
+from sim.radio.compiled import page, part, promote
 from sim.radio.profiles import UmtsProfile
 
 STATES = ("IDLE", "CELL_FACH", "CELL_DCH", "CELL_PCH")
@@ -32,8 +32,7 @@ STATES = ("IDLE", "CELL_FACH", "CELL_DCH", "CELL_PCH")
 CHAIN = 3  # demotions pending at most (``sim.radio.compiled``)
 
 
-@dataclass(frozen=True, slots=True)
-class Spec:
+class Spec(NamedTuple):
     idle: int
     fach: int
     dch: int
@@ -145,58 +144,43 @@ class UmtsMachine(Machine):
         return t
 
 
-@jit
-def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row, device,
-         idle, fach, dch, pch, rrc_setup, release, dch_to_fach, fach_to_dch, to_pch, cell_update, pch_release, paging,
-         fd_proc, fd_state, t1_s, t2_s, idle_to_dch_delay_s, fach_to_dch_delay_s, pch_to_fach_delay_s, up_threshold,
-         down_threshold, pch_enabled, pch_release_s, fast_dormancy_s, paging_area, paging_key, upkeep, keeper):
-    """The compiled form of :class:`UmtsMachine` (``sim.radio.compiled``), the chain as :func:`demotions` makes it:
-    every row's records; returns how many."""
-    (heads, head_t, order), chain = space(runs, t, CHAIN)
+@part
+def transfer(recs, n, state, ready, owner, chain, row, head, size, tk, app, up, down, incoming, device, pages, s):
+    """The compiled form of :meth:`UmtsMachine.data` after :func:`~sim.radio.compiled.settle` (``sim.radio.kernel``),
+    the chain as :func:`demotions` makes it. Returns ``n``, the state, when a promotion ends, the owner, the chain's
+    head and size, when the transfer goes and the pages so far."""
     due, due_proc, due_state = chain
-    n = 0
-    for r in range(t.shape[0]):
-        first, n = n, put(recs, n, 0.0, -1, -1, idle)
-        state, ready, owner, head, size, pages = idle, 0.0, -1, 0, 0, 0
-        last = start(paging_key, device[r], upkeep, idle)
-        for j in range(merge(t, r, runs, heads, head_t, order)):
-            k = order[j]
-            n, state, head, tk, last = settle(recs, n, owner, state, chain, head, size, t[r, k], ready, last, upkeep,
-                                              keeper)
-            kk = key[r, k]
-            app = app_of_key[kk]
-            if state == idle:
-                if kk & 1:
-                    n, pages = page(recs, n, tk, paging, app, state, paging_area, paging_key, device[r], pages)
-                n, tk = promote(recs, n, tk, rrc_setup, dch, app, idle_to_dch_delay_s)
-                state, owner, ready = dch, app, tk
-            else:
-                if state == pch:
-                    n, tk = promote(recs, n, tk, cell_update, fach, app, pch_to_fach_delay_s)
-                    state, owner, ready = fach, app, tk
-                if state == fach and (up[r, k] > up_threshold or down[r, k] > down_threshold):
-                    n, tk = promote(recs, n, tk, fach_to_dch, dch, app, fach_to_dch_delay_s)
-                    state, owner, ready = dch, app, tk
-            head, size, fach_from = 0, 0, tk
-            if state == dch:
-                fach_from = tk + t1_s
-                due[0], due_proc[0], due_state[0] = fach_from, dch_to_fach, fach
-                size = 1
-            end = fach_from + t2_s
-            if pch_enabled:
-                due[size], due_proc[size], due_state[size] = end, to_pch, pch
-            else:
-                due[size], due_proc[size], due_state[size] = end, release, idle
+    if state == s.idle:
+        if incoming:
+            n, pages = page(recs, n, tk, s.paging, app, state, s.paging_area, s.paging_key, device, pages)
+        n, tk = promote(recs, n, tk, s.rrc_setup, s.dch, app, s.idle_to_dch_delay_s)
+        state, owner, ready = s.dch, app, tk
+    else:
+        if state == s.pch:
+            n, tk = promote(recs, n, tk, s.cell_update, s.fach, app, s.pch_to_fach_delay_s)
+            state, owner, ready = s.fach, app, tk
+        if state == s.fach and (up > s.up_threshold or down > s.down_threshold):
+            n, tk = promote(recs, n, tk, s.fach_to_dch, s.dch, app, s.fach_to_dch_delay_s)
+            state, owner, ready = s.dch, app, tk
+    size, fach_from = 0, tk
+    if state == s.dch:
+        fach_from = tk + s.t1_s
+        due[row, 0], due_proc[row, 0], due_state[row, 0] = fach_from, s.dch_to_fach, s.fach
+        size = 1
+    end = fach_from + s.t2_s
+    if s.pch_enabled:
+        due[row, size], due_proc[row, size], due_state[row, size] = end, s.to_pch, s.pch
+    else:
+        due[row, size], due_proc[row, size], due_state[row, size] = end, s.release, s.idle
+    size += 1
+    if s.fd_proc >= 0:
+        fd_at = tk + s.fast_dormancy_s
+        if fd_at < end:  # the UE is still in CELL_DCH or CELL_FACH when its dormancy timer fires
+            size = 1 if size == 2 and due[row, 0] < fd_at else 0
+            due[row, size], due_proc[row, size], due_state[row, size] = fd_at, s.fd_proc, s.fd_state
             size += 1
-            if fd_proc >= 0:
-                fd_at = tk + fast_dormancy_s
-                if fd_at < end:  # the UE is still in CELL_DCH or CELL_FACH when its dormancy timer fires
-                    size = 1 if size == 2 and due[0] < fd_at else 0
-                    due[size], due_proc[size], due_state[size] = fd_at, fd_proc, fd_state
-                    size += 1
-            if due_state[size - 1] == pch and pch_release_s != np.inf:
-                due[size], due_proc[size], due_state[size] = due[size - 1] + pch_release_s, pch_release, idle
-                size += 1
-        n, state, head, last = fire(recs, n, owner, state, chain, head, size, end_s, True, last, upkeep, keeper)
-        per_row[r] = n - first
-    return n
+    if due_state[row, size - 1] == s.pch and s.pch_release_s != np.inf:
+        due[row, size], due_proc[row, size], due_state[row, size] = (due[row, size - 1] + s.pch_release_s,
+                                                                     s.pch_release, s.idle)
+        size += 1
+    return n, state, ready, owner, 0, size, tk, pages
