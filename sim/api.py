@@ -29,14 +29,22 @@ def simulate(rs: ResolvedScenario, progress: Callable[[float], None] | None = No
     tables = build_tables(rs.profiles, rs.radios, rs.scenario.simulation.seed, len(rs.scenario.apps))
     # each engine's modules are imported by its first run: a fast run never loads SimPy, a SimPy run never
     # the chunked split (start-up, docs/performance.md)
-    if rs.engine == "fast":
-        from sim.split import reduce_fast
-        reducer = reduce_fast(rs, tables, progress, workers, executor)
-    else:
-        from sim.engine.des import run_des
+    scn = rs.scenario
+    if rs.engine == "fast" and scn.closed_loop() and not scn.per_device_feedback():
+        from sim.engine.closed import Unsupported, run_closed
         reducer = Reducer(tables, rs)
-        reducer.add(run_des(rs, tables, progress))
-    return reducer.results(rs.engine)
+        try:
+            reducer.add(run_closed(rs, tables))
+            return reducer.results("fast")
+        except Unsupported:  # met at run time (docs/model.md §9): the SimPy engine runs it
+            pass
+    elif rs.engine == "fast":
+        from sim.split import reduce_fast
+        return reduce_fast(rs, tables, progress, workers, executor).results("fast")
+    from sim.engine.des import run_des
+    reducer = Reducer(tables, rs)
+    reducer.add(run_des(rs, tables, progress))
+    return reducer.results("des")
 
 
 def run(scenario: str | Path | ResolvedScenario | None = None, *, seed: int | None = None,

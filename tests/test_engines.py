@@ -222,25 +222,27 @@ def test_chunks_and_blocks_do_not_change_anything(monkeypatch) -> None:
 CLOSED = {"controlplane": {"nodes": {"eNB": {"messages_per_s": 100.0}}}}
 
 
-def test_auto_picks_fast_for_an_open_loop_and_des_when_the_network_pushes_back() -> None:
+def test_auto_picks_fast_unless_the_compiled_closed_loop_lacks_part_of_the_scenario() -> None:
     assert scenario().engine == "fast"
-    assert scenario(**CLOSED).engine == "des"
+    assert scenario(**CLOSED).engine == "fast"  # the compiled closed loop (sim.engine.closed)
     nat = {"kind": "nat_change", "at_s": 10.0, "nat_timeout_s": 60.0}
     assert scenario(events=[nat]).engine == "fast"  # feedback per device only
-    assert scenario(events=[nat], **CLOSED).engine == "des"
+    assert scenario(events=[nat], **CLOSED).engine == "des"  # events behind a limited node: SimPy's alone
     assert scenario(events=[{"kind": "ran_outage", "node": "eNB", "start_s": 10.0, "end_s": 20.0}]).engine == "des"
     adaptive = [{"name": "chat", "heartbeat": {"policy": "adaptive"}}]
     assert scenario(events=[nat], apps=adaptive).engine == "des"
-    assert scenario(simulation__engine="des").engine == "des"
+    assert scenario(apps=adaptive, **CLOSED).engine == "des"
+    assert scenario(simulation__engine="des", **CLOSED).engine == "des"
 
 
-def test_fast_engine_on_a_closed_loop_scenario_is_a_one_line_error(tmp_path) -> None:
-    with pytest.raises(ScenarioError, match="simulation.engine: the fast engine runs open-loop scenarios and per-device"):
-        scenario(simulation__engine="fast", **CLOSED)
+def test_fast_engine_on_a_closed_loop_it_does_not_model_is_a_one_line_error(tmp_path) -> None:
+    events = [{"kind": "nat_change", "at_s": 10.0, "nat_timeout_s": 60.0}]
+    with pytest.raises(ScenarioError, match="simulation.engine: the fast engine does not model events"):
+        scenario(simulation__engine="fast", events=events, **CLOSED)
     out = tmp_path / "out"
-    res = CliRunner().invoke(cli, ["run", "scenarios/london-2009.toml", "--engine", "fast", "--out", str(out)])
+    res = CliRunner().invoke(cli, ["run", "scenarios/core-restart.toml", "--engine", "fast", "--out", str(out)])
     assert res.exit_code == 2
-    assert res.output.count("\n") == 1 and "simulation.engine" in res.output and "finite capacity at RNC" in res.output
+    assert res.output.count("\n") == 1 and "simulation.engine" in res.output and "core_restart" in res.output
     assert not out.exists()
 
 

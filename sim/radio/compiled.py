@@ -36,6 +36,17 @@ jit = njit(cache=True, nogil=True)  # compiled once per machine, then loaded fro
 part = njit(cache=True, inline="always")  # a piece inlined into every kernel that uses it
 
 
+def _borrowed_value(context, builder, ty, value):
+    """An array value's copy with no owner (a NULL meminfo and parent)."""
+    src = context.make_array(ty)(context, builder, value=value)
+    out = context.make_array(ty)(context, builder)
+    out.meminfo = cgutils.get_null_value(out.meminfo.type)
+    out.parent = cgutils.get_null_value(out.parent.type)
+    out.nitems, out.itemsize, out.data = src.nitems, src.itemsize, src.data
+    out.shape, out.strides = src.shape, src.strides
+    return out._getvalue()
+
+
 @intrinsic
 def borrow(typingctx, arr):
     """``arr`` without its owner (a NULL meminfo): the same data, shape and strides, but passing it on costs no
@@ -44,22 +55,26 @@ def borrow(typingctx, arr):
     borrow their arrays once, at the top, from arrays their caller keeps alive."""
     if not isinstance(arr, types.Array):
         return None
+    return arr(arr), lambda context, builder, signature, args: _borrowed_value(context, builder, arr, args[0])
+
+
+@intrinsic
+def borrow_all(typingctx, tup):
+    """A tuple with each of its arrays borrowed (:func:`borrow`), its other members as they are."""
+    if not isinstance(tup, types.BaseTuple):
+        return None
 
     def codegen(context, builder, signature, args):
-        src = context.make_array(arr)(context, builder, value=args[0])
-        out = context.make_array(arr)(context, builder)
-        out.meminfo = cgutils.get_null_value(out.meminfo.type)
-        out.parent = cgutils.get_null_value(out.parent.type)
-        out.nitems, out.itemsize, out.data = src.nitems, src.itemsize, src.data
-        out.shape, out.strides = src.shape, src.strides
-        return out._getvalue()
-    return arr(arr), codegen
-
-
-@njit(cache=True, inline="always")
-def borrowed(recs):
-    """A record buffer (:func:`put`) borrowed (:func:`borrow`)."""
-    return borrow(recs[0]), borrow(recs[1]), borrow(recs[2]), borrow(recs[3])
+        members = []
+        for i, ty in enumerate(tup.types):
+            value = builder.extract_value(args[0], i)
+            if isinstance(ty, types.Array):
+                value = _borrowed_value(context, builder, ty, value)
+            else:  # the result is a new reference: so is each member passed on
+                context.nrt.incref(builder, ty, value)
+            members.append(value)
+        return context.make_tuple(builder, tup, members)
+    return tup(tup), codegen
 
 
 @njit(cache=True, inline="always")

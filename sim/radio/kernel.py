@@ -10,18 +10,33 @@ from collections.abc import Callable
 from types import FunctionType, ModuleType
 
 import numpy as np
+from numba.extending import overload
 
 from sim.radio import lte, nr, umts
-from sim.radio.compiled import CODE, PROMOTIONS, borrow, borrowed, fire, jit, merge, put, settle, space, start
+from sim.radio.compiled import CODE, PROMOTIONS, borrow_all, fire, jit, merge, put, settle, space, start
 
 RADIOS: dict[type, ModuleType] = {lte.Spec: lte, nr.Spec: nr, umts.Spec: umts}
+
+
+def transfer(recs, n, state, ready, owner, chain, row, head, size, tk, app, up, down, incoming, device, pages, spec):
+    """The ``transfer`` of ``spec``'s radio, for compiled code that serves every radio (``sim.engine.closed``):
+    picked when Numba compiles the caller, a call (an inlined overload miscompiles)."""
+    raise NotImplementedError("compiled only: called from Numba code")
+
+
+@overload(transfer)
+def _transfer(recs, n, state, ready, owner, chain, row, head, size, tk, app, up, down, incoming, device, pages, spec):
+    piece = RADIOS[spec.instance_class].transfer
+    return lambda recs, n, state, ready, owner, chain, row, head, size, tk, app, up, down, incoming, device, pages, \
+        spec: piece(recs, n, state, ready, owner, chain, row, head, size, tk, app, up, down, incoming, device, pages,
+                    spec)
 
 
 def rows(t, runs, key, up, down, app_of_key, end_s, recs, per_row, device, spec, chain_len):
     """Every row's machine for ``spec``'s radio (compiled per radio: :data:`ROWS`): its records; returns how many.
     ``up``/``down``: bytes per transfer, empty when the radio's machine does not use them."""
     (heads, head_t, order), (due, due_proc, due_state) = space(runs, t, chain_len)
-    recs, chain = borrowed(recs), (borrow(due), borrow(due_proc), borrow(due_state))
+    recs, chain = borrow_all(recs), borrow_all((due, due_proc, due_state))
     upkeep, keeper, idle = spec.upkeep, spec.keeper, spec.idle
     n = 0
     for r in range(t.shape[0]):

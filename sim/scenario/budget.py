@@ -9,6 +9,9 @@ stream's worst-case rate) and B the bins:
 - fast engine: memory = base + per-device outputs x devices + per-bin columns x B x (workers + 1)
   + per worker one chunk's working set (its draws, drawn for whole blocks of 1,024 devices, and
   its transfers); time = T x cost per transfer / workers + draws + B x chunks x cost per bin.
+- fast engine on a closed loop with limited nodes (the compiled closed loop, ``sim.engine.closed``):
+  one process that keeps its log, so memory = base + T x bytes per transfer + devices x bytes per
+  device + bins; time = T x its cost per transfer + draws.
 - SimPy engine (``des``): everything stays in memory until the end, so memory = base + T x bytes
   per transfer + devices x bytes per device + bins + one block's draws; time = T x cost per transfer
   (a closed loop costs more per transfer: the network's queues and real timer events).
@@ -50,6 +53,9 @@ BASE_BYTES = 250e6  # measured 194-216 MB RSS before any work (Python, numpy, pa
 FAST_S_PER_TRANSFER = 200e-9  # measured 149-158 ns per transfer (benchmarks/engines.py, 10^4-10^7 devices)
 FAST_BYTES_PER_DEVICE = 300.0  # measured 187 B: (2,135 - 452) MB / (10^7 - 10^6) devices
 FAST_BYTES_PER_CHUNK_TRANSFER = 400.0  # a chunk's working set per transfer of its devices; measured ~240 B
+CLOSED_S_PER_TRANSFER = 20e-6  # measured 8.3-10.7 µs per transfer: london-2009 (2x10^4), an MME storm (2x10^4)
+CLOSED_BYTES_PER_TRANSFER = 2000.0  # measured 900-1,000 B per transfer (peak RSS over base), the same runs
+CLOSED_BYTES_PER_DEVICE = 1000.0  # each device's machine, its snapshot, its capture and its send state: ~600 B
 DES_S_PER_TRANSFER = 20e-6  # measured 10-18.6 µs per transfer, open loop, 10^4-10^5 devices
 DES_CLOSED_S_PER_TRANSFER = 150e-6  # measured 26-107 µs per transfer: reconnect-storm, london-2009
 DES_BYTES_PER_TRANSFER = 800.0  # measured 570-634 B per transfer at 10^4-10^5 devices
@@ -454,6 +460,12 @@ def estimate(rs: ResolvedScenario, workers: int = 1) -> Estimate:
                         _Part(n_chunks * S_PER_CHUNK / parallel, "groups"),
                         _Part(transfers * (len(scn.apps) + 1) * FAST_S_PER_TRANSFER_CONNECTION / parallel, "apps"),
                         _Part(devices * codes * S_PER_DEVICE_CODE / parallel, "apps"), *outputs])
+    if scn.closed_loop() and not scn.per_device_feedback():  # the fast engine runs the compiled closed loop
+        fast_memory = _total([_Part(BASE_BYTES, devices_field),
+                              _Part(transfers * CLOSED_BYTES_PER_TRANSFER, stream_field),
+                              _Part(devices * CLOSED_BYTES_PER_DEVICE, devices_field), bin_part,
+                              _Part(chunk_draw.amount / CHUNK_BLOCKS, chunk_draw.field)])
+        fast_time = _total([_Part(transfers * CLOSED_S_PER_TRANSFER, stream_field), draw_time, *outputs])
     des_per_transfer = DES_CLOSED_S_PER_TRANSFER if scn.closed_loop() else DES_S_PER_TRANSFER
     des_memory = _total([_Part(BASE_BYTES, devices_field), _Part(transfers * DES_BYTES_PER_TRANSFER, stream_field),
                          _Part(devices * DES_BYTES_PER_DEVICE, devices_field), bin_part,

@@ -50,12 +50,12 @@ class ResolvedScenario:
 
     @property
     def engine(self) -> str:
-        """The engine that runs it: ``simulation.engine``, with "auto" made "fast" for an open loop and for
-        feedback per device alone (``Scenario.per_device_feedback``)."""
+        """The engine that runs it: ``simulation.engine``, with "auto" made "fast" for an open loop, for feedback
+        per device alone (``Scenario.per_device_feedback``) and for a closed loop the compiled closed loop
+        models (``Scenario.uncompiled``)."""
         chosen = self.scenario.simulation.engine
         if chosen == "auto":
-            scn = self.scenario
-            return "des" if scn.closed_loop() and not scn.per_device_feedback() else "fast"
+            return "des" if self.scenario.uncompiled() else "fast"
         return chosen
 
     def group_radio(self, index: int) -> str:
@@ -252,10 +252,10 @@ def _reference_problems(source: str, scenario: Scenario, known_nodes: list[str])
         elif event.kind == "heartbeat_change" and (app.connection != "own" or app.heartbeat.policy != "fixed"):
             problems.append(Problem(source, f"{where}.app", "heartbeat changes are modelled for apps with their "
                                     "own connection and a fixed heartbeat"))
-    closed = scenario.closed_loop()
-    if scenario.simulation.engine == "fast" and closed and not scenario.per_device_feedback():
-        problems.append(Problem(source, "simulation.engine", "the fast engine runs open-loop scenarios and per-device "
-                                f"events only, and this one has {' and '.join(closed)}: use \"des\" or \"auto\""))
+    missing = scenario.uncompiled()
+    if scenario.simulation.engine == "fast" and missing:
+        problems.append(Problem(source, "simulation.engine", f"the fast engine does not model {missing} in a closed "
+                                f"loop ({' and '.join(scenario.closed_loop())}): use \"des\" or \"auto\""))
     outages = [(e.app, e.start_s, e.end_s, i) for i, e in enumerate(scenario.events) if e.kind == "server_outage"]
     for (a1, _, end1, _), (a2, start2, _, j) in zip(sorted(outages), sorted(outages)[1:]):
         if a1 == a2 and start2 < end1:

@@ -566,6 +566,26 @@ class Scenario(_Model):
                 and all(a.heartbeat.policy != "adaptive" for a in self.apps))
 
 
+    def uncompiled(self) -> str | None:
+        """What of this closed loop the compiled closed-loop engine (``sim.engine.closed``) does not model yet;
+        None: all of it (or it is an open loop, or its feedback is per device alone)."""
+        if not self.closed_loop() or self.per_device_feedback():
+            return None
+        if self.events:
+            return "events (" + ", ".join(dict.fromkeys(e.kind for e in self.events)) + ")"
+        if any(r.startswith("random access") for r in self.closed_loop()):
+            return "random access"
+        if len({g.radio or self.network.radio for g in self.groups}) > 1:
+            return "several radios in one run"
+        if any(a.heartbeat.policy == "adaptive" for a in self.apps):
+            return "adaptive heartbeats"
+        if any(a.traffic is not None for a in self.apps):
+            return "capture replays"
+        if any(self.calls.per_hour_by_type.get(t, 0.0) > 0 for t in ("callback", "voip")):
+            return "call-back and VoIP calls"
+        return None
+
+
 # events whose feedback is per device: a client's own outage, retries and reconnect; its app's or NAT's timers
 PER_DEVICE_EVENTS = ("server_outage", "heartbeat_change", "nat_change")
 

@@ -1,0 +1,142 @@
+"""The compiled form of :class:`sim.controlplane.node.Node`: every limited node instance's queue as arrays.
+
+The same decisions, in the same order and with the same float arithmetic as the SimPy node, for the
+compiled closed-loop engine (``sim.engine.closed``): an offer is rejected at once (reserved share,
+full waiting room), served at once (a free processor) or queued by admission class (``rank``:
+first-in-first-out within a class, one linked list per class); a completion serves the next live
+waiting procedure; a guard expiry takes a waiting one out of the queue (it stays in its list, emptied,
+until it surfaces, as in the SimPy node's heap). What the caller must schedule (a completion, a guard
+expiry) is returned, not scheduled here.
+
+State, per instance ``i`` (``QueueState``): the counters and time integrals of the SimPy node. Entries
+(procedures in the node) live in a pool with a free list; an entry's ``gen`` grows each time it is
+reused, so that a stale guard expiry is recognised and skipped.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+RANKS = 8  # admission classes (sim.controlplane.node.CAUSES)
+REJECTED, SERVED, QUEUED = 0, 1, 2
+
+part = njit(cache=True, inline="always")
+
+# instance columns of the float state ``f`` and the integer state ``c``
+F_START, F_LAST, F_QUEUE_AREA, F_BUSY_AREA = range(4)
+(C_CREATED, C_IN_SERVICE, C_MSG_SERVICE, C_WAITING, C_MSG_WAITING, C_OFFERED, C_CARRIED, C_REJECTED, C_MSG_OFFERED,
+ C_MSG_CARRIED, C_MSG_REJECTED, C_REJECT_MESSAGES) = range(12)
+# entry columns: float ``ef`` (arrival, service start), integer ``ei``
+EF_ARRIVAL, EF_START = range(2)
+EI_INSTANCE, EI_MESSAGES, EI_LIVE, EI_NEXT, EI_GEN, EI_WHO, EI_OWNER, EI_MARK = range(8)
+
+
+@part
+def advance(f, c, i: int, now: float) -> None:
+    """Add the time since instance ``i``'s last state change to its queue and busy-server integrals."""
+    elapsed = now - f[i, F_LAST]
+    if elapsed:
+        f[i, F_QUEUE_AREA] += c[i, C_WAITING] * elapsed
+        f[i, F_BUSY_AREA] += c[i, C_IN_SERVICE] * elapsed
+        f[i, F_LAST] = now
+
+
+@part
+def new_entry(ef, ei, free, n_free: int) -> tuple[int, int]:
+    """Take an entry from the pool's free list; returns it and the free list's new length."""
+    n_free -= 1
+    e = free[n_free]
+    ei[e, EI_GEN] += 1
+    return e, n_free
+
+
+@part
+def offer(f, c, heads, tails, ef, ei, free, n_free: int, i: int, messages: int, rank: int, reserved_ok: bool,
+          servers: int, room: float, unreserved: float, now: float, who: int, owner: int, mark: int
+          ) -> tuple[int, int, int]:
+    """Offer ``messages`` of class ``rank`` to instance ``i`` now (``Node.offer``); returns REJECTED, SERVED
+    or QUEUED, the entry (-1 if rejected) and the free list's length. ``who``, ``owner``, ``mark``: whose
+    procedure it is, for the caller."""
+    advance(f, c, i, now)
+    c[i, C_OFFERED] += 1
+    c[i, C_MSG_OFFERED] += messages
+    in_system = c[i, C_WAITING] + c[i, C_IN_SERVICE]
+    if (in_system >= unreserved and not reserved_ok) or (c[i, C_WAITING] >= room and c[i, C_IN_SERVICE] == servers):
+        c[i, C_REJECTED] += 1
+        c[i, C_MSG_REJECTED] += messages
+        return REJECTED, -1, n_free
+    e, n_free = new_entry(ef, ei, free, n_free)
+    ef[e, EF_ARRIVAL] = now
+    ei[e, EI_INSTANCE], ei[e, EI_MESSAGES], ei[e, EI_WHO], ei[e, EI_OWNER], ei[e, EI_MARK] = i, messages, who, owner, mark
+    if c[i, C_IN_SERVICE] < servers:
+        serve(c, ef, e, i, messages, now)
+        return SERVED, e, n_free
+    ei[e, EI_LIVE], ei[e, EI_NEXT] = 1, -1
+    if tails[i, rank] < 0:
+        heads[i, rank] = e
+    else:
+        ei[tails[i, rank], EI_NEXT] = e
+    tails[i, rank] = e
+    c[i, C_WAITING] += 1
+    c[i, C_MSG_WAITING] += messages
+    return QUEUED, e, n_free
+
+
+@part
+def serve(c, ef, e: int, i: int, messages: int, now: float) -> None:
+    """Entry ``e`` starts service now; the caller schedules its completion ``messages x service`` later."""
+    c[i, C_IN_SERVICE] += 1
+    c[i, C_MSG_SERVICE] += messages
+    ef[e, EF_START] = now
+
+
+@part
+def complete(f, c, ei, i: int, messages: int, now: float) -> None:
+    """An entry of instance ``i`` completes service now (the caller logs it and frees the entry)."""
+    advance(f, c, i, now)
+    c[i, C_IN_SERVICE] -= 1
+    c[i, C_MSG_SERVICE] -= messages
+    c[i, C_CARRIED] += 1
+    c[i, C_MSG_CARRIED] += messages
+
+
+@part
+def next_waiting(c, heads, tails, ef, ei, free, n_free: int, i: int, now: float) -> tuple[int, int]:
+    """Serve instance ``i``'s next live waiting entry (lowest class first, in arrival order), dropping the
+    emptied ones before it; returns it (-1: none) and the free list's length."""
+    for rank in range(RANKS):
+        while heads[i, rank] >= 0:
+            e = heads[i, rank]
+            heads[i, rank] = ei[e, EI_NEXT]
+            if heads[i, rank] < 0:
+                tails[i, rank] = -1
+            if ei[e, EI_LIVE]:
+                ei[e, EI_LIVE] = 0
+                c[i, C_WAITING] -= 1
+                c[i, C_MSG_WAITING] -= ei[e, EI_MESSAGES]
+                serve(c, ef, e, i, ei[e, EI_MESSAGES], now)
+                return e, n_free
+            free[n_free] = e  # gone at its guard time: back to the pool
+            n_free += 1
+    return -1, n_free
+
+
+@part
+def expire(f, c, ei, e: int, now: float) -> None:
+    """Live waiting entry ``e`` reaches its guard time: it leaves the queue, rejected (``Node._expire``)."""
+    i = ei[e, EI_INSTANCE]
+    advance(f, c, i, now)
+    ei[e, EI_LIVE] = 0
+    c[i, C_WAITING] -= 1
+    c[i, C_MSG_WAITING] -= ei[e, EI_MESSAGES]
+    c[i, C_REJECTED] += 1
+    c[i, C_MSG_REJECTED] += ei[e, EI_MESSAGES]
+
+
+def state(instances: int, entries: int) -> tuple[np.ndarray, ...]:
+    """Empty queues: the float and integer state per instance, the class lists' heads and tails, the entry
+    pool (float and integer columns) and its free list."""
+    ei = np.zeros((entries, 8), dtype=np.int64)
+    return (np.zeros((instances, 4)), np.zeros((instances, 12), dtype=np.int64),
+            np.full((instances, RANKS), -1, dtype=np.int64), np.full((instances, RANKS), -1, dtype=np.int64),
+            np.zeros((entries, 2)), ei, np.arange(entries - 1, -1, -1, dtype=np.int64))

@@ -1,0 +1,76 @@
+"""The compiled closed loop (``sim.engine.closed``) against the SimPy engine: identical results."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+
+from sim.engine.closed import Unsupported, run_closed
+from sim.engine.des import run_des
+from sim.radio.tables import build_tables
+from sim.scenario import load_scenario
+from tests.test_properties import closed_loop_scenarios
+
+LONDON = ["groups[0].devices=1800", "groups[1].devices=200", "controlplane.nodes.RNC.messages_per_s=39.31",
+          "controlplane.nodes.RNC.devices_per_node=2000"]  # the RNC as saturated as at full size
+LTE = ["events=[]", "groups[0].devices=1500", "calls.per_hour=2.0",
+       "controlplane.nodes.MME={messages_per_s=300.0, queue_limit=5, guard_s=1.0}",
+       "controlplane.nodes.eNB={messages_per_s=80.0, devices_per_node=500, queue_limit=3, admission=\"priority\"}"]
+
+
+def _records(log) -> tuple[np.ndarray, np.ndarray]:
+    o = np.lexsort((log.tr_state, log.tr_owner, log.tr_proc, log.tr_t, log.tr_device))
+    return np.stack([log.tr_device[o], log.tr_proc[o], log.tr_owner[o], log.tr_state[o]]), log.tr_t[o]
+
+
+def assert_same(rs) -> None:
+    """Both engines' logs: every transition (times included), transfer, call record and node counter."""
+    tables = build_tables(rs.profiles, rs.radios, rs.scenario.simulation.seed, len(rs.scenario.apps))
+    a = run_des(rs, tables)
+    try:
+        b = run_closed(rs, tables)
+    except Unsupported:
+        assume(False)  # a case met at run time: the run goes to SimPy (tested in test_fallback...)
+        return
+    (ka, ta), (kb, tb) = _records(a), _records(b)
+    np.testing.assert_array_equal(ka, kb)
+    np.testing.assert_array_equal(ta, tb)
+    xa = np.lexsort((a.x_code, a.x_t, a.x_device))
+    xb = np.lexsort((b.x_code, b.x_t, b.x_device))
+    np.testing.assert_array_equal(a.x_table[a.x_code[xa]], b.x_table[b.x_code[xb]])
+    np.testing.assert_array_equal(a.x_t[xa], b.x_t[xb])
+    np.testing.assert_array_equal(a.x_generated_t[xa], b.x_generated_t[xb])
+    ca, cb = (np.lexsort((l.call_t, l.call_device)) for l in (a, b))
+    for field in ("call_t", "call_device", "call_ok", "call_setup_s", "call_proc", "call_type", "call_carried",
+                  "call_undecided"):
+        np.testing.assert_array_equal(getattr(a, field)[ca], getattr(b, field)[cb], field)
+    assert a.held_messages == b.held_messages
+    for name, stats in a.controlplane.items():
+        if isinstance(stats, dict):
+            for k, v in stats.items():
+                assert b.controlplane[name][k] == pytest.approx(v, rel=1e-12), (name, k)
+        else:
+            assert b.controlplane[name] == stats, name
+
+
+@pytest.mark.parametrize("path, overrides", [("scenarios/london-2009.toml", LONDON),
+                                             ("scenarios/reconnect-storm.toml", LTE)], ids=["london", "lte-mme-enb"])
+def test_compiled_closed_loop_equals_simpy(path, overrides) -> None:
+    assert_same(load_scenario(path, overrides))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(closed_loop_scenarios())
+def test_random_closed_loops_are_identical_on_both_engines(rs) -> None:
+    assume(rs.scenario.controlplane.nodes and not rs.scenario.events)
+    assert_same(rs)
+
+
+def test_fast_runs_london_compiled_and_a_run_time_gap_on_simpy() -> None:
+    from sim import run
+    fast = ['simulation.engine="fast"', *LONDON]
+    assert run(load_scenario("scenarios/london-2009.toml", fast)).summary["engine"] == "fast"
+    # priority admission with a reserved share starves data until a connection outlives the NAT: SimPy runs it
+    gap = load_scenario("scenarios/london-2009.toml", [*fast, 'controlplane.nodes.RNC.admission="priority"',
+                                                        "controlplane.nodes.RNC.reserved_share=0.2"])
+    assert run(gap).summary["engine"] == "des"
