@@ -31,14 +31,11 @@ def simulate(rs: ResolvedScenario, progress: Callable[[float], None] | None = No
     # the chunked split (start-up, docs/performance.md)
     scn = rs.scenario
     if rs.engine == "fast" and scn.closed_loop() and not scn.per_device_feedback():
-        from sim.engine.closed import Unsupported, run_closed
+        from sim.engine.closed import run_closed
         reducer = Reducer(tables, rs)
-        try:
-            reducer.add(run_closed(rs, tables))
-            return reducer.results("fast")
-        except Unsupported:  # met at run time (docs/model.md §9): the SimPy engine runs it
-            pass
-    elif rs.engine == "fast":
+        reducer.add(run_closed(rs, tables))
+        return reducer.results("fast")
+    if rs.engine == "fast":
         from sim.split import reduce_fast
         return reduce_fast(rs, tables, progress, workers, executor).results("fast")
     from sim.engine.des import run_des

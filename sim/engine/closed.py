@@ -14,9 +14,11 @@ device, an immediate reject, a completed service) through a zero-delay event, th
 once. The two orders differ only when two devices' or nodes' events fall on the very same float
 instant, which continuous draws make a probability-zero event; the tests check equality.
 
-What it does not cover (``Scenario.uncompiled``) runs on the SimPy engine: events, random access, adaptive
-heartbeats, several radios in one run; and a send finding its connection dropped by the NAT while TCP
-retransmits (``Unsupported`` at run time: ``auto`` then reruns on SimPy).
+A device's radio jobs (its schedule's sends; on a connection the NAT dropped, TCP's unanswered transmission,
+its retransmissions and the app's reconnect) take its lock in the order they ask for it, as SimPy's
+per-device ``Resource`` grants it. What it does not cover (``Scenario.uncompiled``) runs on the SimPy engine:
+events behind limited nodes, random access, adaptive heartbeats, capture replays, call-back and VoIP data,
+several radios in one run.
 """
 from __future__ import annotations
 
@@ -27,10 +29,10 @@ from sim.controlplane import queue as q
 from sim.controlplane.network import ControlNetwork
 from sim.controlplane.node import CAUSES, RESERVED
 from sim.engine.des import SERVICE_CAUSE
-from sim.engine.log import HEARTBEAT, MESSAGE, RECONNECT, LogArrays
+from sim.engine.log import HEARTBEAT, MESSAGE, RECONNECT, UNANSWERED, LogArrays
 from sim.population.draws import block_draws, blocks
 from sim.population.schedule import open_loop_sends, push_users
-from sim.population.tcp import tcp_timing
+from sim.population.tcp import MSS_BYTES, tcp_timing
 from sim.population.traffic import app_traffic, push_traffic
 from sim.radio.compiled import borrow, borrow_all, fire, settle, start
 from sim.radio.kernel import RADIOS, transfer
@@ -38,18 +40,24 @@ from sim.radio.tables import ModelTables
 from sim.scenario import ResolvedScenario
 from sim.scenario.schema import SERVICE_TYPES
 
-SEND, CALL, TIMER, DONE, GUARD, RETRY = range(6)  # event kinds
+SEND, CALL, TIMER, DONE, GUARD, RETRY, TCP = range(7)  # event kinds
+# a device's columns (``dev``) beside 0-10 (next send, attempts, admission under way, procedure and node being
+# offered, the transfer's up and down bytes, incoming, alive, -, app): its current radio job, the send it carries,
+# that send's connection, whether the device is busy (SimPy's per-device lock), its queue of waiting jobs (head,
+# length, whether the schedule waits in it), then that queue's entries
+D_JOB, D_SEND, D_CONN, D_LOCKED, D_QHEAD, D_QLEN, D_SCHED_Q, D_QUEUE = range(11, 19)
+# what a device's radio job is: a send of its schedule; on a connection the NAT dropped, TCP's first unanswered
+# transmission of a send, a retransmission, the app's reconnect after its timeout (ControlledPhone._wait_out)
+J_SEND, J_FIRST, J_RETX, J_REDIAL = range(4)
+SCHEDULE = -1  # a device's schedule waiting in its queue (else the entry is a connection's TCP job)
+# connection columns (``conns``) beside 0-8: the send TCP is retransmitting (-1: none), retransmissions so far
+C_FAILED, C_RETX = 9, 10
 BY_SEND, BY_CALL, BY_LOAD = range(3)  # whose procedure an entry is
 # counters (``cnt``)
-(N_TR, N_X, N_CALL, N_HEAP, SEQ, N_FREE, N_NL, RRC_REJECTS, FAILED_SENDS, HELD, ABORT, HELD_NEXT,
- HELD_TOTAL) = range(13)
+(N_TR, N_X, N_CALL, N_HEAP, SEQ, N_FREE, N_NL, RRC_REJECTS, FAILED_SENDS, HELD, HELD_NEXT, HELD_TOTAL) = range(12)
 NL_OFFER, NL_REJECT, NL_BUSY, NL_QUEUED, NL_WAIT, NL_CARRIED = range(6)  # node log kinds
-DONE_RUN, NEED_SPACE, ABORTED = range(3)
+DONE_RUN, NEED_SPACE = range(2)
 _RANK = {c: i for i, c in enumerate(CAUSES)}
-
-
-class Unsupported(Exception):
-    """The scenario (or a run of it) needs something the compiled closed loop does not model."""
 
 
 # ---------------------------------------------------------------- the heap
@@ -129,16 +137,16 @@ def _transfer(xl, cnt, t: float, d: int, app: int, kind: int, up: int, down: int
 @njit(cache=True)
 def _loop(spec, end_s, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, calls_log, nl, sends, conns,
           held, dev, calls, params):
-    """Run events before ``end_s``; returns DONE_RUN, NEED_SPACE (a buffer is near full: grow it and call
-    again) or ABORTED (a case the engine does not cover: ``cnt[ABORT]`` says where)."""
+    """Run events before ``end_s``; returns DONE_RUN or NEED_SPACE (a buffer is near full: grow it and call
+    again)."""
     # every array borrowed (sim.radio.compiled.borrow): passed down the calls below at no reference counting
     net, nodes, qs, heap, cnt, mach, snap, cap = borrow_all(net), borrow(nodes), borrow_all(qs), borrow_all(heap), \
         borrow(cnt), borrow_all(mach), borrow_all(snap), borrow_all(cap)
     tr, xl, calls_log, nl, sends, conns = borrow_all(tr), borrow_all(xl), borrow(calls_log), borrow(nl), \
         borrow_all(sends), borrow_all(conns)
     held, dev, calls = borrow_all(held), borrow(dev), borrow_all(calls)
-    (idle, keeper, upkeep, paging_key, rrc_reject, service_reject, reject_wait_s, max_attempts, nat_s, guard_call,
-     margin_tr, margin_x, _) = params
+    params = borrow_all(params)
+    upkeep, max_attempts, margin_tr, margin_x = params[2], params[7], params[10], params[11]
     n_svc = net[7]
     ht, hs, hk, ha, hb, hv = heap
     while cnt[N_HEAP] > 0:
@@ -159,14 +167,22 @@ def _loop(spec, end_s, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, calls
                 done = _attempt(spec, now, a, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends,
                                 conns, held, dev, params)
             else:
-                cnt[FAILED_SENDS] += 1  # the send is dropped
+                cnt[FAILED_SENDS] += 1  # the transfer is dropped
                 done = True
+                if dev[a, D_JOB] == J_RETX:  # a retransmission lost: TCP's timers go on
+                    conns[C_RETX][dev[a, D_CONN]] += 1
+                    _tcp_next(now, a, dev[a, D_CONN], heap, cnt, conns, params)
             if done:
-                dev[a, 0] += 1
-                _sched(spec, now, a, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends,
-                       conns, held, dev, params, False)
+                _release(spec, now, a, dev[a, D_JOB] <= J_FIRST, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl,
+                         nl, sends, conns, held, dev, params)
         elif kind == CALL:
             _call(now, a, net, nodes, qs, heap, cnt, tr, nl, dev, calls, calls_log, params, True)
+        elif kind == TCP:  # connection a's next TCP job asks for device b's lock
+            if dev[b, D_LOCKED]:
+                _enqueue(dev, b, a)
+            elif _tcp_job(spec, now, b, a, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends, conns,
+                          held, dev, params):
+                dev[b, D_LOCKED] = 0
         elif kind == TIMER:
             if _wake(mach, a, upkeep) == v:
                 _advance(now, a, net, nodes, qs, heap, cnt, mach, tr, nl, params)
@@ -200,8 +216,6 @@ def _loop(spec, end_s, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, calls
                 _outcome(spec, now, ei[a, q.EI_WHO], ei[a, q.EI_OWNER], False, 0.0, nodes[i], net, nodes,
                          qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends, conns, held, dev, calls, calls_log,
                          params)
-        if cnt[ABORT]:
-            return ABORTED
     return DONE_RUN
 
 
@@ -216,9 +230,8 @@ def _outcome(spec, now, who, owner, accepted, wait, by_type, net, nodes, qs, hea
             mach[10][d] += wait  # the attempt's total wait
             if _admit(spec, now, d, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends, conns,
                       held, dev, params):
-                dev[d, 0] += 1
-                _sched(spec, now, d, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends, conns,
-                       held, dev, params, False)
+                _release(spec, now, d, dev[d, D_JOB] <= J_FIRST, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl,
+                         nl, sends, conns, held, dev, params)
         else:
             _rejected(now, d, by_type, net, nodes, qs, heap, cnt, mach, snap, cap, tr, nl, dev, params)
     elif who == BY_CALL:
@@ -361,12 +374,15 @@ def _sched(spec, now, d, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl,
             _push(heap, cnt, now + (t - now), SEND, d, 0, 0.0)
             return
         woken = False
+        if dev[d, D_LOCKED] or dev[d, D_QLEN]:  # busy, or others asked first: it waits its turn
+            if not dev[d, D_SCHED_Q]:
+                _enqueue(dev, d, SCHEDULE)
+            return
         if not _begin(spec, now, d, k, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends,
                       conns, held, dev, params):
             return
+        dev[d, D_LOCKED] = 0
         dev[d, 0] += 1
-        if cnt[ABORT]:
-            return
 
 
 @njit(cache=True)
@@ -376,22 +392,99 @@ def _begin(spec, now, d, k, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, 
     for the network)."""
     nat_s = params[8]
     s_conn, s_app, s_kind, s_up, s_down, s_pk, s_in = sends[2:9]
-    c_last, c_up, c_down = conns[0], conns[1], conns[2]
+    c_last = conns[0]
     conn = s_conn[k]
+    if conns[C_FAILED][conn] >= 0:  # the app waits out its timeout: a heartbeat is skipped, a message held
+        if s_kind[k] != HEARTBEAT:
+            _hold(cnt, conns, held, conn, s_app[k], s_up[k], s_down[k], s_pk[k], sends[9][k])
+        return True
     alive = nat_s == np.inf or now - c_last[conn] <= nat_s
     if not alive and s_in[k]:
         _hold(cnt, conns, held, conn, s_app[k], s_up[k], s_down[k], s_pk[k], sends[9][k])
         return True
-    if not alive and params[12]:  # TCP would retransmit on a connection the NAT dropped: not covered
-        cnt[ABORT] = 1
-        return True
-    up, down = (s_up[k], s_down[k]) if alive else (s_up[k] + c_up[conn], s_down[k] + c_down[conn])
+    if not alive and params[12]:  # nothing answers a connection the NAT dropped: TCP sends, then retransmits
+        return _job(spec, now, d, J_FIRST, k, conn, s_up[k], 0, False, True, net, nodes, qs, heap, cnt, mach, snap,
+                    cap, tr, xl, nl, sends, conns, held, dev, params)
+    up, down = (s_up[k], s_down[k]) if alive else _with_reconnect(conns, conn, s_up[k], s_down[k])
+    return _job(spec, now, d, J_SEND, k, conn, up, down, s_in[k] and alive, alive, net, nodes, qs, heap, cnt, mach,
+                snap, cap, tr, xl, nl, sends, conns, held, dev, params)
+
+
+@njit(cache=True, inline="always")
+def _with_reconnect(conns, conn, up, down):
+    """Bytes up and down of a send after re-establishing ``conn``: the reconnect's and the held messages' with it."""
+    return up + conns[5][conn] + conns[1][conn], down + conns[6][conn] + conns[2][conn]
+
+
+@njit(cache=True)
+def _job(spec, now, d, job, k, conn, up, down, incoming, alive, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl,
+         nl, sends, conns, held, dev, params):
+    """``d`` takes its lock for radio job ``job`` carrying send ``k`` on ``conn`` and makes its first attempt;
+    returns whether it is done (False: it waits for the network)."""
     dev[d, 1] = 0  # attempts
-    dev[d, 5], dev[d, 6], dev[d, 7] = up, down, s_in[k] and alive
-    dev[d, 8] = alive
-    dev[d, 10] = s_app[k]
+    dev[d, 5], dev[d, 6], dev[d, 7], dev[d, 8], dev[d, 10] = up, down, incoming, alive, sends[3][k]
+    dev[d, D_JOB], dev[d, D_SEND], dev[d, D_CONN], dev[d, D_LOCKED] = job, k, conn, 1
     return _attempt(spec, now, d, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends, conns,
                     held, dev, params)
+
+
+@njit(cache=True)
+def _tcp_job(spec, now, d, conn, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends, conns, held, dev,
+             params):
+    """``conn``'s next TCP job gets ``d``'s lock: a retransmission of the earliest unacknowledged segment
+    (``sim.population.tcp.unanswered``), or after the last the app's reconnect carrying the send and what it
+    held; returns whether it is done."""
+    k = conns[C_FAILED][conn]
+    if conns[C_RETX][conn] < params[13].size:
+        return _job(spec, now, d, J_RETX, k, conn, min(sends[5][k], MSS_BYTES), 0, False, True, net, nodes, qs, heap,
+                    cnt, mach, snap, cap, tr, xl, nl, sends, conns, held, dev, params)
+    conns[C_FAILED][conn] = -1  # the app stops waiting: its sends go on the new connection
+    up, down = _with_reconnect(conns, conn, sends[5][k], sends[6][k])
+    return _job(spec, now, d, J_REDIAL, k, conn, up, down, False, False, net, nodes, qs, heap, cnt, mach, snap, cap,
+                tr, xl, nl, sends, conns, held, dev, params)
+
+
+@njit(cache=True, inline="always")
+def _tcp_next(t, d, conn, heap, cnt, conns, params):
+    """When ``conn``'s next TCP job asks for the lock: each retransmission its RTO after the transmission before
+    (``network.tcp``), the reconnect the app's timeout after the first (as ``ControlledPhone._retransmit``)."""
+    rto, n = params[13], conns[C_RETX][conn]
+    last = rto[n - 1] if n > 0 else 0.0
+    _push(heap, cnt, t + ((rto[n] if n < rto.size else params[14]) - last), TCP, conn, d, 0.0)
+
+
+@njit(cache=True, inline="always")
+def _enqueue(dev, d, who):
+    """``who`` (SCHEDULE or a connection) waits for ``d``'s lock, behind those already waiting."""
+    width = dev.shape[1] - D_QUEUE
+    dev[d, D_QUEUE + (dev[d, D_QHEAD] + dev[d, D_QLEN]) % width] = who
+    dev[d, D_QLEN] += 1
+    if who == SCHEDULE:
+        dev[d, D_SCHED_Q] = 1
+
+
+@njit(cache=True)
+def _release(spec, now, d, advance, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends, conns, held, dev,
+             params):
+    """``d``'s radio job is over (done or dropped): the lock goes to those waiting, in the order they asked; the
+    schedule, if the job was its send (``advance``), asks again for its next send, behind them."""
+    dev[d, D_LOCKED] = 0
+    if advance:
+        dev[d, 0] += 1
+        _sched(spec, now, d, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends, conns, held, dev, params,
+               False)
+    width = dev.shape[1] - D_QUEUE
+    while dev[d, D_QLEN] > 0 and not dev[d, D_LOCKED]:
+        who = dev[d, D_QUEUE + dev[d, D_QHEAD]]
+        dev[d, D_QHEAD] = (dev[d, D_QHEAD] + 1) % width
+        dev[d, D_QLEN] -= 1
+        if who == SCHEDULE:
+            dev[d, D_SCHED_Q] = 0
+            _sched(spec, now, d, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends, conns, held, dev,
+                   params, False)
+        elif _tcp_job(spec, now, d, who, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends, conns, held,
+                      dev, params):
+            dev[d, D_LOCKED] = 0
 
 
 @njit(cache=True)
@@ -403,11 +496,10 @@ def _attempt(spec, now, d, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, n
     _save(mach, snap, d)
     m_state, m_ready, m_owner, m_head, m_size, m_pages, m_last = mach[:7]
     recs, n0 = cap[:4], _cap0(cap, d)
-    k = dev[d, 0]
     n, m_state[d], m_head[d], tk, m_last[d] = settle(recs, n0, m_owner[d], m_state[d], _chain(mach), d, m_head[d],
                                                      m_size[d], now, m_ready[d], m_last[d], upkeep, keeper)
     n, m_state[d], m_ready[d], m_owner[d], m_head[d], m_size[d], tk, m_pages[d] = transfer(
-        recs, n, m_state[d], m_ready[d], m_owner[d], _chain(mach), d, m_head[d], m_size[d], tk, sends[3][k],
+        recs, n, m_state[d], m_ready[d], m_owner[d], _chain(mach), d, m_head[d], m_size[d], tk, dev[d, 10],
         dev[d, 5], dev[d, 6], dev[d, 7], d, m_pages[d], spec)
     cap[4][d] = n - n0
     dev[d, 2] = 1  # admission under way
@@ -463,9 +555,18 @@ def _admitted(now, d, heap, cnt, mach, cap, tr, xl, sends, conns, held, dev, par
         cnt[N_TR] = n + 1
     _arm(now, d, heap, cnt, mach, upkeep)
     done_s = mach[11][d] + wait
-    k = dev[d, 0]
-    s_conn, s_app, s_kind, s_up, s_down, s_pk = sends[2], sends[3], sends[4], sends[5], sends[6], sends[7]
-    conn = s_conn[k]
+    job, k, conn = dev[d, D_JOB], dev[d, D_SEND], dev[d, D_CONN]
+    s_app, s_kind, s_up, s_down, s_pk = sends[3], sends[4], sends[5], sends[6], sends[7]
+    if job == J_FIRST or job == J_RETX:  # what TCP sent that nothing answers
+        up = dev[d, 5]
+        _transfer(xl, cnt, done_s, d, s_app[k], UNANSWERED, up, 0, -(-up // MSS_BYTES) if job == J_FIRST else 1,
+                  done_s)
+        if job == J_FIRST:  # the app waits out its timeout (ControlledPhone._wait_out)
+            conns[C_FAILED][conn], conns[C_RETX][conn] = k, 0
+        else:
+            conns[C_RETX][conn] += 1
+        _tcp_next(now, d, conn, heap, cnt, conns, params)  # from when the radio job is over (its service done)
+        return
     if not dev[d, 8]:  # the reconnect and every held message went with it
         _transfer(xl, cnt, done_s, d, conns[4][conn], RECONNECT, conns[5][conn], conns[6][conn], conns[7][conn],
                   done_s)
@@ -621,8 +722,7 @@ def _grow(a: np.ndarray, used: int, need: int) -> np.ndarray:
 
 
 def run_closed(rs: ResolvedScenario, tables: ModelTables) -> LogArrays:
-    """Simulate closed-loop ``rs`` (``rs.scenario.uncompiled()`` must be None) in compiled form; raises ``Unsupported``
-    when a run meets a case the engine does not cover."""
+    """Simulate closed-loop ``rs`` (``rs.scenario.uncompiled()`` must be None) in compiled form."""
     scn = rs.scenario
     end_s = scn.simulation.duration_s
     radio = rs.group_radio(0)
@@ -684,10 +784,10 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables) -> LogArrays:
     c_r = c["c_r"].reshape(-1, 3).astype(np.int64)
     z = np.zeros(n_conn, dtype=np.int64)
     conns = (c["c_last"].astype(np.float64), z.copy(), z.copy(), np.full(n_conn, -1, dtype=np.int64),
-             c["c_app"].astype(np.int64), c_r[:, 0].copy(), c_r[:, 1].copy(), c_r[:, 2].copy(), z.copy())
-    n_in = int(sends[8].sum())
-    held = (*(np.zeros(max(n_in, 1), dtype=np.int64) for _ in range(4)), np.full(max(n_in, 1), -1, dtype=np.int64),
-            np.zeros(max(n_in, 1)))
+             c["c_app"].astype(np.int64), c_r[:, 0].copy(), c_r[:, 1].copy(), c_r[:, 2].copy(), z.copy(),
+             np.full(n_conn, -1, dtype=np.int64), z.copy())
+    n_held = max(1, sends[1].size)  # at most every send is held once
+    held = (*(np.zeros(n_held, dtype=np.int64) for _ in range(4)), np.full(n_held, -1, dtype=np.int64), np.zeros(n_held))
     # calls: per service type its leg, offers and admission class (des._calls, des.SERVICE_CAUSE)
     offers_l = [tables.call_offers(radio, t) for t in SERVICE_TYPES]
     width = max(1, max(len(o) for o in offers_l))
@@ -745,7 +845,7 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables) -> LogArrays:
     upkept = 0 if shortest == np.inf else int(end_s / shortest) + 2
     margin_tr = 64 + 4 * (chain + upkept) + width
     tr = (np.zeros(D + 1024), *(np.zeros(D + 1024, dtype=np.int64) for _ in range(4)))
-    cnt = np.zeros(13, dtype=np.int64)
+    cnt = np.zeros(12, dtype=np.int64)
     cnt[N_TR] = D  # every device's initial record
     tr[0][:D], tr[1][:D], tr[2][:D], tr[3][:D], tr[4][:D] = 0.0, np.arange(D), -1, -1, spec.idle
     xl = (np.zeros(1024), np.zeros((1024, 6), dtype=np.int64), np.zeros(1024))
@@ -753,19 +853,18 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables) -> LogArrays:
     nl = np.zeros((4096, 4))
     heap = (np.zeros(4 * D + 1024), *(np.zeros(4 * D + 1024, dtype=np.int64) for _ in range(4)), np.zeros(4 * D + 1024))
     cnt[N_FREE] = qs[6].size
-    dev = np.zeros((D, 11), dtype=np.int64)
+    dev = np.zeros((D, D_QUEUE + n_apps + 2), dtype=np.int64)  # at most each connection's TCP job and the schedule wait
     dev[:, 0] = sends[0][:-1]
     calls[2][:, 0] = calls[0][:-1]
     params = (spec.idle, spec.keeper, spec.upkeep, spec.paging_key, tables.procedures.index((radio, "rrc_reject")),
               tables.procedures.index((radio, "service_reject")), cp.reject_wait_s, cp.max_attempts,
               np.inf if scn.network.nat_timeout_s is None else float(scn.network.nat_timeout_s),
-              scn.calls.setup_guard_s, margin_tr, 64, tcp.retransmit)
+              scn.calls.setup_guard_s, margin_tr, 64, tcp.retransmit, np.array(tcp.unanswered_s, dtype=np.float64),
+              tcp.wait_s)
     _start(heap, cnt, mach, sends, calls, dev, spec.upkeep)
     while True:
         status = _loop(spec, end_s, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, calls_log,
                        nl, sends, conns, held, dev, calls, params)
-        if status == ABORTED:
-            raise Unsupported("a send found its connection dropped by the NAT while TCP retransmits")
         if status == DONE_RUN:
             break
         tr = tuple(_grow(a, int(cnt[N_TR]), margin_tr + 1) for a in tr)
