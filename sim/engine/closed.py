@@ -903,12 +903,18 @@ def _arrays(names, caps, nodes, created, qs, nl, cnt, tr, xl, calls_log, call_ty
     f, c = qs[0], qs[1]
     nl = nl[:cnt[N_NL]]
     order = [int(i) for i in np.argsort(created, kind="stable") if c[i, q.C_CREATED]]  # in creation order
+    rank = np.full(len(nodes), len(nodes))  # each instance's place in creation order
+    rank[order] = np.arange(len(order))
+    of = nl[:, 1].astype(np.int64)
+    # the node log's rows by node type, then instance in creation order (as the SimPy nodes report them), each
+    # instance's in time order (lexsort is stable)
+    by = np.lexsort((rank[of], nodes[of]))
+    nl, of = nl[by], of[by]
+    bounds = np.searchsorted(nodes[of], np.arange(len(names) + 1))
     stats, logs = {}, {}
     for typ, (name, cap) in enumerate(zip(names, caps)):
         inst = [i for i in order if nodes[i] == typ]
-        rows = nl[np.isin(nl[:, 1], inst)]
-        rank = {i: k for k, i in enumerate(inst)}
-        rows = rows[np.argsort([rank[int(i)] for i in rows[:, 1]], kind="stable")] if rows.size else rows
+        rows = nl[bounds[typ]:bounds[typ + 1]]
         pick = lambda kind: rows[rows[:, 0] == kind][:, 2:]
         waits = pick(NL_WAIT)[:, 1]
         util = [(f[i, q.F_BUSY_AREA] + c[i, q.C_IN_SERVICE] * (end_s - f[i, q.F_LAST]))
