@@ -27,7 +27,7 @@ from numba import njit
 
 from sim.controlplane import queue as q
 from sim.controlplane.network import ControlNetwork
-from sim.controlplane.node import CAUSES, RESERVED
+from sim.controlplane.node import CAUSES
 from sim.engine.des import SERVICE_CAUSE
 from sim.engine.log import HEARTBEAT, MESSAGE, RECONNECT, UNANSWERED, LogArrays
 from sim.population.draws import block_draws, blocks
@@ -147,8 +147,8 @@ def _loop(spec, end_s, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, calls
     held, dev, calls = borrow_all(held), borrow(dev), borrow_all(calls)
     params = borrow_all(params)
     upkeep, max_attempts, margin_tr, margin_x = params[2], params[7], params[10], params[11]
-    n_svc = net[7]
-    ht, hs, hk, ha, hb, hv = heap
+    n_svc = net[6]
+    ht, hk, ha, hb, hv = heap[0], heap[2], heap[3], heap[4], heap[5]
     while cnt[N_HEAP] > 0:
         if (cnt[N_TR] + margin_tr > tr[0].size or cnt[N_X] + margin_x + cnt[HELD] > xl[0].size
                 or cnt[N_HEAP] + 64 > ht.size or cnt[N_FREE] < 64 or cnt[N_NL] + 256 > nl.shape[0]
@@ -249,8 +249,8 @@ def _outcome(spec, now, who, owner, accepted, wait, by_type, net, nodes, qs, hea
 def _offer(now, d, proc, j, rank, reserved_ok, who, owner, mark, net, nodes, qs, heap, cnt, nl):
     """Offer ``proc``'s messages at the ``j``-th limited node of its route to ``d``'s instance; returns the
     outcome (queue.REJECTED, SERVED, QUEUED)."""
-    (r_n, r_node, r_msgs, r_rank_sig, n_base, n_dpn, n_servers, n_svc, n_room, n_guard, n_prio, n_unres, n_ran,
-     n_order) = net
+    r_node, r_msgs, n_servers, n_svc, n_room, n_guard, n_prio, n_unres = (net[1], net[2], net[5], net[6], net[7],
+                                                                          net[8], net[9], net[10])
     f, c, heads, tails, ef, ei, free = qs
     typ = r_node[proc, j]
     i = _instance(now, d, typ, net, qs, cnt)
@@ -271,7 +271,7 @@ def _offer(now, d, proc, j, rank, reserved_ok, who, owner, mark, net, nodes, qs,
 @njit(cache=True, inline="always")
 def _instance(now, d, typ, net, qs, cnt):
     """``d``'s instance of limited node ``typ``, created (its clock started) when first used."""
-    n_base, n_dpn, n_order = net[4], net[5], net[13]
+    n_base, n_dpn, n_order = net[3], net[4], net[12]
     f, c = qs[0], qs[1]
     i = n_base[typ] + (d // n_dpn[typ] if n_dpn[typ] > 0 else 0)
     if not c[i, q.C_CREATED]:
@@ -591,7 +591,7 @@ def _rejected(now, d, by_type, net, nodes, qs, heap, cnt, mach, snap, cap, tr, n
     _save(snap, mach, d)
     _carried(d, cap, tr, cnt, dev[d, 3], mach[0][d])
     _advance(now, d, net, nodes, qs, heap, cnt, mach, tr, nl, params)
-    code = rrc_reject if net[12][by_type] else service_reject
+    code = rrc_reject if net[11][by_type] else service_reject
     _count_reject(now, d, code, net, qs, cnt)
     n = cnt[N_TR]
     tr[0][n], tr[1][n], tr[2][n], tr[3][n], tr[4][n] = now, d, code, _app(dev, d), mach[0][d]
@@ -676,7 +676,7 @@ def _call(now, d, net, nodes, qs, heap, cnt, tr, nl, dev, calls, calls_log, para
             cs[d, 4] += 1
         exchanged = leg
         if rejected:
-            exchanged = rrc_reject if net[12][cs[d, 5]] else service_reject
+            exchanged = rrc_reject if net[11][cs[d, 5]] else service_reject
             _count_reject(now, d, exchanged, net, qs, cnt)
         setup_s = now - k_t[k]
         n = cnt[N_CALL]
@@ -694,7 +694,7 @@ def _finish(end_s, mach, snap, cap, tr, cnt, dev, calls, calls_log, params, legs
     """The run's end: admissions under way never complete (what the nodes carried was exchanged), calls still
     being decided are logged as undecided, every machine applies its timers due strictly before ``end_s``."""
     keeper, upkeep = params[1], params[2]
-    k_off, k_t, cs, k_type = calls[0], calls[1], calls[2], calls[3]
+    k_t, cs, k_type = calls[1], calls[2], calls[3]
     recs = (tr[0], tr[2], tr[3], tr[4])
     for d in range(dev.shape[0]):
         if dev[d, 2]:
@@ -815,7 +815,7 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables) -> LogArrays:
     per = [1 if cap.devices_per_node is None else -(-D // cap.devices_per_node) for cap in caps]
     n_base = np.cumsum([0, *per])[:-1].astype(np.int64)
     I = int(sum(per))
-    net = (r_n, r_node, r_msgs, np.zeros(1, dtype=np.int64), n_base,
+    net = (r_n, r_node, r_msgs, n_base,
            np.array([0 if cap.devices_per_node is None else cap.devices_per_node for cap in caps], dtype=np.int64),
            np.array([cap.servers for cap in caps], dtype=np.int64),
            np.array([1.0 / cap.messages_per_s for cap in caps]),
@@ -884,7 +884,7 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables) -> LogArrays:
     tr = tuple(_grow(a, int(cnt[N_TR]), D * (chain + upkept + 2) + 1) for a in tr)
     calls_log = _grow(calls_log, int(cnt[N_CALL]), D + 1)
     _finish(end_s, mach, snap, cap, tr, cnt, dev, calls, calls_log, params, legs)
-    return _arrays(names, caps, nodes, net[13][:I], qs, nl, cnt, tr, xl, calls_log, c["k_type"], end_s)
+    return _arrays(names, caps, nodes, net[12][:I], qs, nl, cnt, tr, xl, calls_log, c["k_type"], end_s)
 
 
 @njit(cache=True)
@@ -915,11 +915,11 @@ def _arrays(names, caps, nodes, created, qs, nl, cnt, tr, xl, calls_log, call_ty
     for typ, (name, cap) in enumerate(zip(names, caps)):
         inst = [i for i in order if nodes[i] == typ]
         rows = nl[bounds[typ]:bounds[typ + 1]]
-        pick = lambda kind: rows[rows[:, 0] == kind][:, 2:]
+        pick = lambda kind, rows=rows: rows[rows[:, 0] == kind][:, 2:]
         waits = pick(NL_WAIT)[:, 1]
         util = [(f[i, q.F_BUSY_AREA] + c[i, q.C_IN_SERVICE] * (end_s - f[i, q.F_LAST]))
                 / (cap.servers * (end_s - f[i, q.F_START])) for i in inst]
-        total = lambda col: int(c[inst, col].sum())
+        total = lambda col, inst=inst: int(c[inst, col].sum())
         stats[name] = {
             "instances": len(inst),
             "offered_messages": total(q.C_MSG_OFFERED), "carried_messages": total(q.C_MSG_CARRIED),
