@@ -13,18 +13,7 @@ import numpy as np
 from numba.extending import overload
 
 from sim.radio import lte, nr, umts
-from sim.radio.compiled import (
-    CODE,
-    PROMOTIONS,
-    borrow_all,
-    fire,
-    jit,
-    merge,
-    put,
-    settle,
-    space,
-    start,
-)
+from sim.radio.compiled import CODE, PROMOTIONS, borrow_all, fire, jit, merge, put, settle, space, start
 
 RADIOS: dict[type, ModuleType] = {lte.Spec: lte, nr.Spec: nr, umts.Spec: umts}
 
