@@ -161,7 +161,7 @@ def _loop(spec, end_s, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, calls
         _pop(heap, cnt)
         if kind == SEND:
             _sched(spec, now, a, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends, conns,
-                   held, dev, params, True)
+                   held, dev, params, True, False)
         elif kind == RETRY:
             if dev[a, 1] < max_attempts:
                 done = _attempt(spec, now, a, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends,
@@ -363,9 +363,10 @@ def _advance(now, d, net, nodes, qs, heap, cnt, mach, tr, nl, params):
 
 @njit(cache=True)
 def _sched(spec, now, d, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends, conns, held,
-           dev, params, woken):
+           dev, params, woken, granted):
     """``d``'s schedule goes on: the sends due by now, one at a time, until one waits for the network
-    (``woken``: by the wake-up of its next send, which then goes, as SimPy's timeout resumes it)."""
+    (``woken``: by the wake-up of its next send, which then goes, as SimPy's timeout resumes it; ``granted``:
+    its next send's turn at the lock came, ahead of those who asked after it)."""
     s_off, s_t = sends[0], sends[1]
     while dev[d, 0] < s_off[d + 1]:
         k = dev[d, 0]
@@ -373,11 +374,11 @@ def _sched(spec, now, d, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl,
         if t > now and not woken:
             _push(heap, cnt, now + (t - now), SEND, d, 0, 0.0)
             return
-        woken = False
-        if dev[d, D_LOCKED] or dev[d, D_QLEN]:  # busy, or others asked first: it waits its turn
+        if dev[d, D_LOCKED] or (dev[d, D_QLEN] and not granted):  # busy, or others asked first: it waits its turn
             if not dev[d, D_SCHED_Q]:
                 _enqueue(dev, d, SCHEDULE)
             return
+        woken = granted = False
         if not _begin(spec, now, d, k, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends,
                       conns, held, dev, params):
             return
@@ -472,7 +473,7 @@ def _release(spec, now, d, advance, net, nodes, qs, heap, cnt, mach, snap, cap, 
     if advance:
         dev[d, 0] += 1
         _sched(spec, now, d, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends, conns, held, dev, params,
-               False)
+               False, False)
     width = dev.shape[1] - D_QUEUE
     while dev[d, D_QLEN] > 0 and not dev[d, D_LOCKED]:
         who = dev[d, D_QUEUE + dev[d, D_QHEAD]]
@@ -481,7 +482,7 @@ def _release(spec, now, d, advance, net, nodes, qs, heap, cnt, mach, snap, cap, 
         if who == SCHEDULE:
             dev[d, D_SCHED_Q] = 0
             _sched(spec, now, d, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends, conns, held, dev,
-                   params, False)
+                   params, False, True)
         elif _tcp_job(spec, now, d, who, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends, conns, held,
                       dev, params):
             dev[d, D_LOCKED] = 0
