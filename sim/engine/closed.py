@@ -41,11 +41,13 @@ from sim.scenario import ResolvedScenario
 from sim.scenario.schema import SERVICE_TYPES
 
 SEND, CALL, TIMER, DONE, GUARD, RETRY, TCP = range(7)  # event kinds
-# a device's columns (``dev``) beside 0-10 (next send, attempts, admission under way, procedure and node being
-# offered, the transfer's up and down bytes, incoming, alive, -, app): its current radio job, the send it carries,
-# that send's connection, whether the device is busy (SimPy's per-device lock), its queue of waiting jobs (head,
-# length, whether the schedule waits in it), then that queue's entries
-D_JOB, D_SEND, D_CONN, D_LOCKED, D_QHEAD, D_QLEN, D_SCHED_Q, D_QUEUE = range(11, 19)
+# a device's columns (``dev``): its schedule's next send; its current radio job's attempts, whether its admission is
+# under way, the procedure and the hop of its route being offered, its up and down bytes, whether it is incoming,
+# whether its connection was alive, its app, what the job is, the send it carries and that send's connection;
+# whether the device is busy (SimPy's per-device lock), its queue of waiting jobs (head, length, whether the
+# schedule waits in it), then that queue's entries
+(D_NEXT, D_ATTEMPTS, D_ADMITTING, D_PROC, D_HOP, D_UP, D_DOWN, D_IN, D_ALIVE, D_APP, D_JOB, D_SEND, D_CONN, D_LOCKED,
+ D_QHEAD, D_QLEN, D_SCHED_Q, D_QUEUE) = range(18)
 # what a device's radio job is: a send of its schedule; on a connection the NAT dropped, TCP's first unanswered
 # transmission of a send, a retransmission, the app's reconnect after its timeout (ControlledPhone._wait_out)
 J_SEND, J_FIRST, J_RETX, J_REDIAL = range(4)
@@ -163,7 +165,7 @@ def _loop(spec, end_s, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, calls
             _sched(spec, now, a, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends, conns,
                    held, dev, params, True, False)
         elif kind == RETRY:
-            if dev[a, 1] < max_attempts:
+            if dev[a, D_ATTEMPTS] < max_attempts:
                 done = _attempt(spec, now, a, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends,
                                 conns, held, dev, params)
             else:
@@ -226,7 +228,7 @@ def _outcome(spec, now, who, owner, accepted, wait, by_type, net, nodes, qs, hea
     if who == BY_SEND:
         d = owner
         if accepted:
-            dev[d, 4] += 1  # the next node on the route
+            dev[d, D_HOP] += 1  # the next node on the route
             mach[10][d] += wait  # the attempt's total wait
             if _admit(spec, now, d, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends, conns,
                       held, dev, params):
@@ -368,8 +370,8 @@ def _sched(spec, now, d, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl,
     (``woken``: by the wake-up of its next send, which then goes, as SimPy's timeout resumes it; ``granted``:
     its next send's turn at the lock came, ahead of those who asked after it)."""
     s_off, s_t = sends[0], sends[1]
-    while dev[d, 0] < s_off[d + 1]:
-        k = dev[d, 0]
+    while dev[d, D_NEXT] < s_off[d + 1]:
+        k = dev[d, D_NEXT]
         t = s_t[k]
         if t > now and not woken:
             _push(heap, cnt, now + (t - now), SEND, d, 0, 0.0)
@@ -383,7 +385,7 @@ def _sched(spec, now, d, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl,
                       conns, held, dev, params):
             return
         dev[d, D_LOCKED] = 0
-        dev[d, 0] += 1
+        dev[d, D_NEXT] += 1
 
 
 @njit(cache=True)
@@ -422,8 +424,8 @@ def _job(spec, now, d, job, k, conn, up, down, incoming, alive, net, nodes, qs, 
          nl, sends, conns, held, dev, params):
     """``d`` takes its lock for radio job ``job`` carrying send ``k`` on ``conn`` and makes its first attempt;
     returns whether it is done (False: it waits for the network)."""
-    dev[d, 1] = 0  # attempts
-    dev[d, 5], dev[d, 6], dev[d, 7], dev[d, 8], dev[d, 10] = up, down, incoming, alive, sends[3][k]
+    dev[d, D_ATTEMPTS] = 0
+    dev[d, D_UP], dev[d, D_DOWN], dev[d, D_IN], dev[d, D_ALIVE], dev[d, D_APP] = up, down, incoming, alive, sends[3][k]
     dev[d, D_JOB], dev[d, D_SEND], dev[d, D_CONN], dev[d, D_LOCKED] = job, k, conn, 1
     return _attempt(spec, now, d, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends, conns,
                     held, dev, params)
@@ -471,7 +473,7 @@ def _release(spec, now, d, advance, net, nodes, qs, heap, cnt, mach, snap, cap, 
     schedule, if the job was its send (``advance``), asks again for its next send, behind them."""
     dev[d, D_LOCKED] = 0
     if advance:
-        dev[d, 0] += 1
+        dev[d, D_NEXT] += 1
         _sched(spec, now, d, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends, conns, held, dev, params,
                False, False)
     width = dev.shape[1] - D_QUEUE
@@ -500,11 +502,11 @@ def _attempt(spec, now, d, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, n
     n, m_state[d], m_head[d], tk, m_last[d] = settle(recs, n0, m_owner[d], m_state[d], _chain(mach), d, m_head[d],
                                                      m_size[d], now, m_ready[d], m_last[d], upkeep, keeper)
     n, m_state[d], m_ready[d], m_owner[d], m_head[d], m_size[d], tk, m_pages[d] = transfer(
-        recs, n, m_state[d], m_ready[d], m_owner[d], _chain(mach), d, m_head[d], m_size[d], tk, dev[d, 10],
-        dev[d, 5], dev[d, 6], dev[d, 7], d, m_pages[d], spec)
+        recs, n, m_state[d], m_ready[d], m_owner[d], _chain(mach), d, m_head[d], m_size[d], tk, dev[d, D_APP],
+        dev[d, D_UP], dev[d, D_DOWN], dev[d, D_IN], d, m_pages[d], spec)
     cap[4][d] = n - n0
-    dev[d, 2] = 1  # admission under way
-    dev[d, 3], dev[d, 4] = 0, 0  # procedure, node on its route
+    dev[d, D_ADMITTING] = 1
+    dev[d, D_PROC], dev[d, D_HOP] = 0, 0
     mach[10][d] = 0.0
     mach[11][d] = now  # the attempt's start
     return _admit(spec, now, d, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl, sends, conns, held,
@@ -517,21 +519,21 @@ def _admit(spec, now, d, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl,
     """Offer the captured procedures, node by node; returns whether the send is done."""
     r_n, r_node = net[0], net[1]
     cap_p, cap_n, c0 = cap[1], cap[4], _cap0(cap, d)
-    incoming = dev[d, 7]
-    while dev[d, 3] < cap_n[d]:
-        proc = cap_p[c0 + dev[d, 3]]
-        if dev[d, 4] == 0:
+    incoming = dev[d, D_IN]
+    while dev[d, D_PROC] < cap_n[d]:
+        proc = cap_p[c0 + dev[d, D_PROC]]
+        if dev[d, D_HOP] == 0:
             _touch(now, d, proc, net, qs, cnt)
-        if dev[d, 4] < r_n[proc]:
-            outcome = _offer(now, d, proc, dev[d, 4], 4 if incoming else 6, False, BY_SEND, d, -1, net, nodes, qs,
+        if dev[d, D_HOP] < r_n[proc]:
+            outcome = _offer(now, d, proc, dev[d, D_HOP], 4 if incoming else 6, False, BY_SEND, d, -1, net, nodes, qs,
                              heap, cnt, nl)
             if outcome == q.REJECTED:
-                _rejected(now, d, r_node[proc, dev[d, 4]], net, nodes, qs, heap, cnt, mach, snap, cap, tr, nl, dev,
+                _rejected(now, d, r_node[proc, dev[d, D_HOP]], net, nodes, qs, heap, cnt, mach, snap, cap, tr, nl, dev,
                           params)
                 return False
             return False
-        dev[d, 3] += 1
-        dev[d, 4] = 0
+        dev[d, D_PROC] += 1
+        dev[d, D_HOP] = 0
     _admitted(now, d, heap, cnt, mach, cap, tr, xl, sends, conns, held, dev, params)
     return True
 
@@ -540,7 +542,7 @@ def _admit(spec, now, d, net, nodes, qs, heap, cnt, mach, snap, cap, tr, xl, nl,
 def _admitted(now, d, heap, cnt, mach, cap, tr, xl, sends, conns, held, dev, params):
     """Every node carried the attempt: the promotion and what follows, later by the waits; the send is logged."""
     upkeep = params[2]
-    dev[d, 2] = 0
+    dev[d, D_ADMITTING] = 0
     wait = mach[10][d]
     m_ready, m_head, m_size = mach[1], mach[3], mach[4]
     if wait:  # Machine.delay
@@ -559,7 +561,7 @@ def _admitted(now, d, heap, cnt, mach, cap, tr, xl, sends, conns, held, dev, par
     job, k, conn = dev[d, D_JOB], dev[d, D_SEND], dev[d, D_CONN]
     s_app, s_kind, s_up, s_down, s_pk = sends[3], sends[4], sends[5], sends[6], sends[7]
     if job == J_FIRST or job == J_RETX:  # what TCP sent that nothing answers
-        up = dev[d, 5]
+        up = dev[d, D_UP]
         _transfer(xl, cnt, done_s, d, s_app[k], UNANSWERED, up, 0, -(-up // MSS_BYTES) if job == J_FIRST else 1,
                   done_s)
         if job == J_FIRST:  # the app waits out its timeout (ControlledPhone._wait_out)
@@ -568,7 +570,7 @@ def _admitted(now, d, heap, cnt, mach, cap, tr, xl, sends, conns, held, dev, par
             conns[C_RETX][conn] += 1
         _tcp_next(now, d, conn, heap, cnt, conns, params)  # from when the radio job is over (its service done)
         return
-    if not dev[d, 8]:  # the reconnect and every held message went with it
+    if not dev[d, D_ALIVE]:  # the reconnect and every held message went with it
         _transfer(xl, cnt, done_s, d, conns[4][conn], RECONNECT, conns[5][conn], conns[6][conn], conns[7][conn],
                   done_s)
         h_app, h_up, h_down, h_pk, h_next, h_gen = held
@@ -588,18 +590,18 @@ def _rejected(now, d, by_type, net, nodes, qs, heap, cnt, mach, snap, cap, tr, n
     """A node rejected ``d``'s attempt: the machine as it was, the procedures carried before the rejected
     one exchanged, the reject logged; the device tries again after the reject wait."""
     upkeep, rrc_reject, service_reject, reject_wait_s = params[2], params[4], params[5], params[6]
-    dev[d, 2] = 0
+    dev[d, D_ADMITTING] = 0
     _save(snap, mach, d)
-    _carried(d, cap, tr, cnt, dev[d, 3], mach[0][d])
+    _carried(d, cap, tr, cnt, dev[d, D_PROC], mach[0][d])
     _advance(now, d, net, nodes, qs, heap, cnt, mach, tr, nl, params)
     code = rrc_reject if net[11][by_type] else service_reject
     _count_reject(now, d, code, net, qs, cnt)
     n = cnt[N_TR]
-    tr[0][n], tr[1][n], tr[2][n], tr[3][n], tr[4][n] = now, d, code, _app(dev, d), mach[0][d]
+    tr[0][n], tr[1][n], tr[2][n], tr[3][n], tr[4][n] = now, d, code, dev[d, D_APP], mach[0][d]
     cnt[N_TR] = n + 1
     cnt[RRC_REJECTS] += 1
     _arm(now, d, heap, cnt, mach, upkeep)
-    dev[d, 1] += 1
+    dev[d, D_ATTEMPTS] += 1
     _push(heap, cnt, now + reject_wait_s, RETRY, d, 0, 0.0)
 
 
@@ -613,11 +615,6 @@ def _carried(d, cap, tr, cnt, count, state):
         n = cnt[N_TR]
         tr[0][n], tr[1][n], tr[2][n], tr[3][n], tr[4][n] = cap_t[j], d, cap_p[j], cap_o[j], state
         cnt[N_TR] = n + 1
-
-
-@njit(cache=True, inline="always")
-def _app(dev, d):
-    return dev[d, 10]
 
 
 @njit(cache=True, inline="always")
@@ -698,9 +695,9 @@ def _finish(end_s, mach, snap, cap, tr, cnt, dev, calls, calls_log, params, legs
     k_t, cs, k_type = calls[1], calls[2], calls[3]
     recs = (tr[0], tr[2], tr[3], tr[4])
     for d in range(dev.shape[0]):
-        if dev[d, 2]:
+        if dev[d, D_ADMITTING]:
             _save(snap, mach, d)
-            _carried(d, cap, tr, cnt, dev[d, 3], mach[0][d])
+            _carried(d, cap, tr, cnt, dev[d, D_PROC], mach[0][d])
         if cs[d, 1]:
             k, n = cs[d, 0], cnt[N_CALL]
             calls_log[n, 0], calls_log[n, 1], calls_log[n, 2], calls_log[n, 3] = k_t[k], d, 0, -1.0
@@ -855,7 +852,7 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables) -> LogArrays:
     heap = (np.zeros(4 * D + 1024), *(np.zeros(4 * D + 1024, dtype=np.int64) for _ in range(4)), np.zeros(4 * D + 1024))
     cnt[N_FREE] = qs[6].size
     dev = np.zeros((D, D_QUEUE + n_apps + 2), dtype=np.int64)  # at most each connection's TCP job and the schedule wait
-    dev[:, 0] = sends[0][:-1]
+    dev[:, D_NEXT] = sends[0][:-1]
     calls[2][:, 0] = calls[0][:-1]
     params = (spec.idle, spec.keeper, spec.upkeep, spec.paging_key, tables.procedures.index((radio, "rrc_reject")),
               tables.procedures.index((radio, "service_reject")), cp.reject_wait_s, cp.max_attempts,
