@@ -8,7 +8,8 @@ waiting procedure; a guard expiry takes a waiting one out of the queue (it stays
 until it surfaces, as in the SimPy node's heap). What the caller must schedule (a completion, a guard
 expiry) is returned, not scheduled here.
 
-State, per instance ``i`` (``QueueState``): the counters and time integrals of the SimPy node. Entries
+State, per instance ``i``: the counters and time integrals of the SimPy node and the heads and tails of its
+class lists (one row of ``c``, one of ``f``). Entries
 (procedures in the node) live in a pool with a free list; an entry's ``gen`` grows each time it is
 reused, so that a stale guard expiry is recognised and skipped.
 """
@@ -22,10 +23,11 @@ REJECTED, SERVED, QUEUED = 0, 1, 2
 
 part = njit(cache=True, inline="always")
 
-# instance columns of the float state ``f`` and the integer state ``c``
+# instance columns of the float state ``f`` and the integer state ``c`` (then each class list's head, then tail)
 F_START, F_LAST, F_QUEUE_AREA, F_BUSY_AREA = range(4)
 (C_CREATED, C_IN_SERVICE, C_MSG_SERVICE, C_WAITING, C_MSG_WAITING, C_OFFERED, C_CARRIED, C_REJECTED, C_MSG_OFFERED,
  C_MSG_CARRIED, C_MSG_REJECTED, C_REJECT_MESSAGES) = range(12)
+C_HEAD, C_TAIL = 12, 12 + RANKS
 # entry columns: float ``ef`` (arrival, service start), integer ``ei``
 EF_ARRIVAL, EF_START = range(2)
 EI_INSTANCE, EI_MESSAGES, EI_LIVE, EI_NEXT, EI_GEN, EI_WHO, EI_OWNER, EI_MARK = range(8)
@@ -51,7 +53,7 @@ def new_entry(ef, ei, free, n_free: int) -> tuple[int, int]:
 
 
 @part
-def offer(f, c, heads, tails, ef, ei, free, n_free: int, i: int, messages: int, rank: int, reserved_ok: bool,
+def offer(f, c, ef, ei, free, n_free: int, i: int, messages: int, rank: int, reserved_ok: bool,
           servers: int, room: float, unreserved: float, now: float, who: int, owner: int, mark: int
           ) -> tuple[int, int, int]:
     """Offer ``messages`` of class ``rank`` to instance ``i`` now (``Node.offer``); returns REJECTED, SERVED
@@ -72,11 +74,11 @@ def offer(f, c, heads, tails, ef, ei, free, n_free: int, i: int, messages: int, 
         serve(c, ef, e, i, messages, now)
         return SERVED, e, n_free
     ei[e, EI_LIVE], ei[e, EI_NEXT] = 1, -1
-    if tails[i, rank] < 0:
-        heads[i, rank] = e
+    if c[i, C_TAIL + rank] < 0:
+        c[i, C_HEAD + rank] = e
     else:
-        ei[tails[i, rank], EI_NEXT] = e
-    tails[i, rank] = e
+        ei[c[i, C_TAIL + rank], EI_NEXT] = e
+    c[i, C_TAIL + rank] = e
     c[i, C_WAITING] += 1
     c[i, C_MSG_WAITING] += messages
     return QUEUED, e, n_free
@@ -101,15 +103,15 @@ def complete(f, c, ei, i: int, messages: int, now: float) -> None:
 
 
 @part
-def next_waiting(c, heads, tails, ef, ei, free, n_free: int, i: int, now: float) -> tuple[int, int]:
+def next_waiting(c, ef, ei, free, n_free: int, i: int, now: float) -> tuple[int, int]:
     """Serve instance ``i``'s next live waiting entry (lowest class first, in arrival order), dropping the
     emptied ones before it; returns it (-1: none) and the free list's length."""
     for rank in range(RANKS):
-        while heads[i, rank] >= 0:
-            e = heads[i, rank]
-            heads[i, rank] = ei[e, EI_NEXT]
-            if heads[i, rank] < 0:
-                tails[i, rank] = -1
+        while c[i, C_HEAD + rank] >= 0:
+            e = c[i, C_HEAD + rank]
+            c[i, C_HEAD + rank] = ei[e, EI_NEXT]
+            if c[i, C_HEAD + rank] < 0:
+                c[i, C_TAIL + rank] = -1
             if ei[e, EI_LIVE]:
                 ei[e, EI_LIVE] = 0
                 c[i, C_WAITING] -= 1
@@ -134,9 +136,9 @@ def expire(f, c, ei, e: int, now: float) -> None:
 
 
 def state(instances: int, entries: int) -> tuple[np.ndarray, ...]:
-    """Empty queues: the float and integer state per instance, the class lists' heads and tails, the entry
-    pool (float and integer columns) and its free list."""
-    ei = np.zeros((entries, 8), dtype=np.int64)
-    return (np.zeros((instances, 4)), np.zeros((instances, 12), dtype=np.int64),
-            np.full((instances, RANKS), -1, dtype=np.int64), np.full((instances, RANKS), -1, dtype=np.int64),
-            np.zeros((entries, 2)), ei, np.arange(entries - 1, -1, -1, dtype=np.int64))
+    """Empty queues: the float and integer state per instance (its class lists empty), the entry pool (float and
+    integer columns) and its free list."""
+    c = np.zeros((instances, C_TAIL + RANKS), dtype=np.int64)
+    c[:, C_HEAD:] = -1
+    return (np.zeros((instances, 4)), c, np.zeros((entries, 2)), np.zeros((entries, 8), dtype=np.int64),
+            np.arange(entries - 1, -1, -1, dtype=np.int64))
