@@ -29,13 +29,7 @@ def simulate(rs: ResolvedScenario, progress: Callable[[float], None] | None = No
     tables = build_tables(rs.profiles, rs.radios, rs.scenario.simulation.seed, len(rs.scenario.apps))
     # each engine's modules are imported by its first run: a fast run never loads SimPy, a SimPy run never
     # the chunked split (start-up, docs/performance.md)
-    scn = rs.scenario
-    if rs.engine == "fast" and scn.closed_loop() and not scn.per_device_feedback():
-        from sim.engine.closed import run_closed
-        reducer = Reducer(tables, rs)
-        reducer.add(run_closed(rs, tables))
-        return reducer.results("fast")
-    if rs.engine == "fast":
+    if rs.engine == "fast":  # an open loop in chunks of devices, a closed loop in its partitions
         from sim.split import reduce_fast
         return reduce_fast(rs, tables, progress, workers, executor).results("fast")
     from sim.engine.des import run_des

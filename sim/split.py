@@ -3,9 +3,11 @@ in worker processes, and merged in device order. The worker processes are either
 (``workers``) or those of a ``concurrent.futures.Executor`` passed in, such as a Dask client's
 (``client.get_executor()``).
 
-Chunks are fixed by the scenario (``sim.engine.fast.chunks``), never by the number of workers,
-and their partial metrics are merged in chunk order, so the results are the same, bit for bit,
-whether one process or many compute them.
+An open loop's chunks are runs of draw blocks (``sim.engine.fast.chunks``); a closed loop's are its
+partitions, device ranges that share no limited node's instance (``Scenario.partitions``), each
+a compiled closed loop of its own. Both are fixed by the scenario, never by the number of workers, and
+their partial metrics are merged in chunk order, so the results are the same, bit for bit, whether one
+process or many compute them.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from sim.radio.tables import ModelTables
 from sim.scenario import ResolvedScenario
 from sim.workers import process_pool
 
-Chunk = list[tuple[int, int, int, int]]
+Chunk = list[tuple[int, int, int, int]] | tuple[int, int]  # draw blocks (open loop) or a device range (closed)
 _job: tuple[ResolvedScenario, ModelTables] | None = None  # a worker's run (set once per worker)
 
 
@@ -43,7 +45,19 @@ def keep_freed_memory() -> None:
     mallopt(m_trim_threshold, 1 << 30)
 
 
+def _chunks(rs: ResolvedScenario) -> list[Chunk]:
+    scn = rs.scenario
+    if scn.closed_loop() and not scn.per_device_feedback():
+        return scn.partitions()
+    return list(chunks(rs))
+
+
 def _reduce(rs: ResolvedScenario, tables: ModelTables, chunk: Chunk) -> Reducer:
+    if isinstance(chunk, tuple):  # a closed loop's partition
+        from sim.engine.closed import run_closed  # imported by closed loops alone (start-up)
+        part = Reducer(tables, rs, chunk[0], chunk[1] - chunk[0])
+        part.add(run_closed(rs, tables, chunk))
+        return part
     _, _, first, _ = chunk[0]
     part = Reducer(tables, rs, first, sum(n for *_, n in chunk))
     part.add(run_chunk(rs, tables, chunk))
@@ -74,7 +88,7 @@ def reduce_fast(rs: ResolvedScenario, tables: ModelTables, progress: Callable[[f
     processes; ``workers`` is then ignored. It is not shut down here: its owner does that."""
     keep_freed_memory()
     total = Reducer(tables, rs)
-    todo = list(chunks(rs))
+    todo = _chunks(rs)
     parts: Iterable[Reducer]
     with ExitStack() as stack:
         if executor is not None:

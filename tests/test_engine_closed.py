@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
+from sim.api import run
 from sim.engine.closed import run_closed
 from sim.engine.des import run_des
 from sim.engine.log import RECONNECT, UNANSWERED
 from sim.radio.tables import build_tables
-from sim.scenario import load_scenario
+from sim.scenario import load_scenario, schema
+from tests.test_engines import assert_same_results, with_engine
 from tests.test_properties import closed_loop_scenarios
 
 LONDON = ["groups[0].devices=1800", "groups[1].devices=200", "controlplane.nodes.RNC.messages_per_s=39.31",
@@ -77,3 +80,32 @@ def test_tcp_retransmissions_on_connections_the_nat_dropped_are_identical() -> N
 def test_fast_runs_london_compiled() -> None:
     from sim import run
     assert run(load_scenario("scenarios/london-2009.toml", LONDON)).summary["engine"] == "fast"
+
+
+def test_partitions_end_where_no_node_instance_is_shared() -> None:
+    """Device ranges at the multiples of every limited node's devices_per_node, at least PART_DEVICES long."""
+    london = ["groups[0].devices=90000", "groups[1].devices=10000"]
+    scn = load_scenario("scenarios/london-2009.toml", london).scenario
+    assert scn.partitions() == [(lo, lo + 20000) for lo in range(0, 100000, 20000)]
+    scn = load_scenario("scenarios/london-2009.toml", [*london, "controlplane.nodes.SGSN={devices_per_node=30000}"]).scenario
+    assert scn.partitions() == [(0, 60000), (60000, 100000)]
+    scn = load_scenario("scenarios/london-2009.toml", [*london, "controlplane.nodes.RNC.devices_per_node=1000"]).scenario
+    assert scn.partitions() == [(0, 17000), *((lo, lo + 17000) for lo in range(17000, 85000, 17000)), (85000, 100000)]
+    scn = load_scenario("scenarios/london-2009.toml", [*london, "controlplane.nodes.SGSN={}"]).scenario  # one SGSN for all
+    assert scn.partitions() == [(0, 100000)]
+
+
+def test_a_closed_loop_split_at_its_node_instances_gives_the_results_of_one(monkeypatch) -> None:
+    """Three RNCs' devices, each a partition of its own, give SimPy's results for the whole population, the same
+    bit for bit on two worker processes."""
+    monkeypatch.setattr(schema, "PART_DEVICES", 1)
+    rs = load_scenario("scenarios/london-2009.toml", ["groups[0].devices=1890", "groups[1].devices=210",
+                                                       "controlplane.nodes.RNC.devices_per_node=700",
+                                                       "controlplane.nodes.RNC.messages_per_s=13.76"])
+    assert rs.scenario.partitions() == [(0, 700), (700, 1400), (1400, 2100)]
+    assert_same_results(rs)
+    one, two = run(with_engine(rs, "fast")), run(with_engine(rs, "fast"), workers=2)
+    assert one.summary["controlplane"]["RNC"]["rejected_procedures"] > 100  # the case is met
+    assert one.summary == two.summary
+    for name in ("devices", "apps", "timeseries"):
+        pd.testing.assert_frame_equal(getattr(one, name), getattr(two, name), check_exact=True)

@@ -105,9 +105,10 @@ BY_SEND, BY_CALL, BY_LOAD = range(3)  # whose procedure an entry is
  N_CREATED) = range(13)
 # the parameters ``p``: the owner of the radio's periodic updates, its upkeep, the procedures of an RRC and of a
 # service reject, the reject wait, the most attempts, the NAT timeout, the call set-up guard, the log margins,
-# whether TCP retransmits, its retransmissions' times and the app's timeout
+# whether TCP retransmits, its retransmissions' times and the app's timeout; the run's first device (its devices are
+# numbered from 0 within it: ``Scenario.partitions``)
 (P_KEEPER, P_UPKEEP, P_RRC_REJECT, P_SERVICE_REJECT, P_REJECT_WAIT_S, P_MAX_ATTEMPTS, P_NAT_S, P_CALL_GUARD_S,
- P_MARGIN_TR, P_MARGIN_X, P_RETRANSMIT, P_RTO_S, P_WAIT_S) = range(13)
+ P_MARGIN_TR, P_MARGIN_X, P_RETRANSMIT, P_RTO_S, P_WAIT_S, P_FIRST) = range(14)
 NL_OFFER, NL_REJECT, NL_BUSY, NL_QUEUED, NL_WAIT, NL_CARRIED = range(6)  # node log kinds
 DONE_RUN, NEED_SPACE = range(2)
 _RANK = {c: i for i, c in enumerate(CAUSES)}
@@ -552,7 +553,7 @@ def _attempt(spec, now, d, w, p):
                                                                  df[d, F_LAST], upkeep, keeper)
     n, di[d, M_STATE], df[d, F_READY], di[d, M_OWNER], di[d, M_HEAD], di[d, M_SIZE], tk, di[d, M_PAGES] = transfer(
         recs, n, di[d, M_STATE], df[d, F_READY], di[d, M_OWNER], chain, d, di[d, M_HEAD], di[d, M_SIZE], tk,
-        di[d, D_APP], di[d, D_UP], di[d, D_DOWN], di[d, D_IN], d, di[d, M_PAGES], spec)
+        di[d, D_APP], di[d, D_UP], di[d, D_DOWN], di[d, D_IN], d + p[P_FIRST], di[d, M_PAGES], spec)
     di[d, D_CAPTURED] = n - n0
     di[d, D_ADMITTING] = 1
     di[d, D_PROC], di[d, D_HOP] = 0, 0
@@ -745,11 +746,13 @@ def _finish(end_s, w, p):
 
 
 @njit(cache=True)
-def _start(w, p):
-    """Each device's first timer, call and send (as the SimPy engine builds them, device by device)."""
+def _start(w, p, paging_key, idle):
+    """Each device's update timer's phase, first timer, call and send (as the SimPy engine builds them, device by
+    device)."""
     w, p = borrow_all(w), borrow_all(p)
-    di, kt, sf = w[W_DI], w[W_KT], w[W_SF]
+    di, df, kt, sf = w[W_DI], w[W_DF], w[W_KT], w[W_SF]
     for d in range(di.shape[0]):
+        df[d, F_LAST] = start(paging_key, d + p[P_FIRST], p[P_UPKEEP], idle)
         _arm(0.0, d, w, p[P_UPKEEP])
         if di[d, K_END] > di[d, K_NEXT]:
             _schedule(w, kt[di[d, K_NEXT]], CALL, d, 0, 0.0)
@@ -765,9 +768,11 @@ def _grow(a: np.ndarray, used: int, need: int) -> np.ndarray:
     return out
 
 
-def run_closed(rs: ResolvedScenario, tables: ModelTables) -> LogArrays:
-    """Simulate closed-loop ``rs`` (``rs.scenario.uncompiled()`` must be None) in compiled form."""
+def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, int] | None = None) -> LogArrays:
+    """Simulate closed-loop ``rs`` (``rs.scenario.uncompiled()`` must be None) in compiled form: all its devices,
+    or the range ``devices`` of them, one of its partitions (``Scenario.partitions``) or a union of some."""
     scn = rs.scenario
+    lo, hi = devices or (0, sum(g.devices for g in scn.groups))
     end_s = scn.simulation.duration_s
     radio = rs.group_radio(0)
     spec = tables.specs[radio]
@@ -776,17 +781,23 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables) -> LogArrays:
     n_apps = len(scn.apps)
     cols: dict[str, list[np.ndarray]] = {k: [] for k in ("dev", "t", "conn", "app", "kind", "up", "down", "pk", "in",
                                                          "k_dev", "k_t", "k_type", "c_app", "c_r", "c_last", "gen")}
-    n_dev = n_conn = 0
+    n_conn = 0
     for g, b, first, n in blocks(scn):
+        if first + n <= lo or first >= hi:
+            continue
         d = block_draws(scn, g, b, first, n)
+        start_k, stop_k = max(lo - first, 0), min(hi - first, n)  # the block's devices in the range
         group = scn.groups[g]
         push = push_traffic(group)
         uses_push = push_users(scn, d)
         dev, times, streams, incoming, generated = open_loop_sends(scn, d, uses_push)
+        mine = (dev >= start_k) & (dev < stop_k)
+        dev, times, streams, incoming, generated = dev[mine], times[mine], streams[mine], incoming[mine], generated[mine]
         # a connection per device and app with its own, and the push channel (des._Builder.block)
         conn_of = np.full((n, n_apps + 1), -1, dtype=np.int64)
         for a in [*(a for a, app in enumerate(scn.apps) if app.connection == "own"), n_apps]:
             idx = np.flatnonzero(uses_push if a == n_apps else d.apps[a].installed)
+            idx = idx[(idx >= start_k) & (idx < stop_k)]
             conn_of[idx, a] = n_conn + np.arange(idx.size)
             n_conn += idx.size
             rc = (push if a == n_apps else traffic[a]).reconnect
@@ -807,7 +818,7 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables) -> LogArrays:
         pay = [p for a in range(n_apps) for p in (traffic[a].heartbeat, traffic[a].message)] + [push.heartbeat]
         kinds = np.array([HEARTBEAT, MESSAGE] * n_apps + [HEARTBEAT], dtype=np.int64)
         app_s = app_of_stream[streams]
-        cols["dev"].append(dev + first)
+        cols["dev"].append(dev + first - lo)
         cols["t"].append(times)
         cols["gen"].append(generated)
         cols["conn"].append(conn_of[dev, app_s])
@@ -816,12 +827,13 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables) -> LogArrays:
         for key, field in (("up", "up_bytes"), ("down", "down_bytes"), ("pk", "packets")):
             cols[key].append(np.array([getattr(p, field) for p in pay], dtype=np.int64)[streams])
         cols["in"].append(incoming.astype(np.int64))
-        cols["k_dev"].append(np.repeat(np.arange(n), np.diff(d.call_offsets)) + first)
-        cols["k_t"].append(d.call_times_s)
-        cols["k_type"].append(d.call_type.astype(np.int64))
-        n_dev += n
+        k_dev = np.repeat(np.arange(n), np.diff(d.call_offsets))
+        mine = (k_dev >= start_k) & (k_dev < stop_k)
+        cols["k_dev"].append(k_dev[mine] + first - lo)
+        cols["k_t"].append(d.call_times_s[mine])
+        cols["k_type"].append(d.call_type[mine].astype(np.int64))
     c = {k: np.concatenate(v) if v else np.zeros(0) for k, v in cols.items()}
-    D = n_dev
+    D = hi - lo
     i64 = np.int64
     n_sends = c["t"].size
     sf = np.column_stack((c["t"], c["gen"])).astype(np.float64).reshape(n_sends, 2)
@@ -873,7 +885,6 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables) -> LogArrays:
     di[:, M_STATE], di[:, M_OWNER] = spec.idle, -1
     df = np.zeros((D, F_WIDTH))
     df[:, F_CH_DUE:F_CH_DUE + MAXCHAIN] = np.inf
-    df[:, F_LAST] = [start(spec.paging_key, d, spec.upkeep, spec.idle) for d in range(D)]
     chain = RADIOS[type(spec)].CHAIN
     repeats = max((getattr(spec, f)[2] for f in ("paging_area", "ran_paging_area") if hasattr(spec, f)), default=0)
     width = 4 + repeats  # each device's captured records of its attempt under way (_cap0)
@@ -892,8 +903,8 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables) -> LogArrays:
     p = (spec.keeper, spec.upkeep, tables.procedures.index((radio, "rrc_reject")),
          tables.procedures.index((radio, "service_reject")), cp.reject_wait_s, cp.max_attempts,
          np.inf if scn.network.nat_timeout_s is None else float(scn.network.nat_timeout_s), scn.calls.setup_guard_s,
-         margin_tr, 64, tcp.retransmit, np.array(tcp.unanswered_s, dtype=np.float64), tcp.wait_s)
-    _start(tuple(w), p)
+         margin_tr, 64, tcp.retransmit, np.array(tcp.unanswered_s, dtype=np.float64), tcp.wait_s, lo)
+    _start(tuple(w), p, spec.paging_key, spec.idle)
     while _loop(spec, end_s, tuple(w), p) == NEED_SPACE:
         for k, need in ((W_TRF, margin_tr + 1), (W_TRI, margin_tr + 1), (W_XF, 65 + int(cnt[HELD])),
                         (W_XI, 65 + int(cnt[HELD])), (W_CL, 5), (W_NL, 257), (W_HF, 65), (W_HI, 65)):
@@ -913,10 +924,10 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables) -> LogArrays:
         w[k] = _grow(w[k], int(cnt[N_TR]), D * (chain + upkept + 2) + 1)
     w[W_CL] = _grow(w[W_CL], int(cnt[N_CALL]), D + 1)
     _finish(end_s, tuple(w), p)
-    return _arrays(names, caps, w, c["k_type"], end_s)
+    return _arrays(names, caps, w, c["k_type"], end_s, lo)
 
 
-def _arrays(names, caps, w, call_type, end_s) -> LogArrays:
+def _arrays(names, caps, w, call_type, end_s, lo) -> LogArrays:
     """The log and the nodes' statistics and logs, as the SimPy engine returns them."""
     f, c, inst, cnt = w[W_QF], w[W_QC], w[W_INST], w[W_CNT]
     nodes = inst[:, I_TYPE]
@@ -967,10 +978,10 @@ def _arrays(names, caps, w, call_type, end_s) -> LogArrays:
     table, code = np.unique(xi[:, 1:], axis=0, return_inverse=True)
     k = w[W_CL][:cnt[N_CALL]]
     i64 = np.int64
-    return LogArrays(trf.copy(), tri[:, 0].copy(), tri[:, 1].copy(), tri[:, 2].copy(), tri[:, 3].copy(),
-                     xf[:, 0].copy(), xi[:, 0].copy(), code.reshape(-1), table.reshape(-1, 5), int(cnt[HELD_TOTAL]),
+    return LogArrays(trf.copy(), tri[:, 0] + lo, tri[:, 1].copy(), tri[:, 2].copy(), tri[:, 3].copy(),
+                     xf[:, 0].copy(), xi[:, 0] + lo, code.reshape(-1), table.reshape(-1, 5), int(cnt[HELD_TOTAL]),
                      controlplane=controlplane, node_log=logs, x_generated_t=xf[:, 1].copy(),
-                     call_t=k[:, 0].copy(), call_device=k[:, 1].astype(i64), call_ok=k[:, 2].astype(bool),
+                     call_t=k[:, 0].copy(), call_device=k[:, 1].astype(i64) + lo, call_ok=k[:, 2].astype(bool),
                      call_setup_s=k[:, 3].copy(), call_proc=k[:, 4].astype(i64), call_type=k[:, 5].astype(i64),
                      call_carried=k[:, 6].astype(i64), call_undecided=k[:, 7].astype(bool),
                      call_attempts=np.bincount(call_type.astype(i64), minlength=len(SERVICE_TYPES)))

@@ -303,7 +303,7 @@ class Reducer:
         self.occupancy.count += part.occupancy.count
         self.occupancy.total += part.occupancy.total
         self.calls += part.calls
-        self.controlplane |= part.controlplane
+        self.controlplane = _merged(self.controlplane, part.controlplane)
         self.node_log |= part.node_log
         self.rach |= part.rach
         self.rach_log |= part.rach_log
@@ -545,6 +545,25 @@ class Reducer:
 def _ratio(num: np.ndarray, den: np.ndarray, empty: float) -> np.ndarray:
     """``num / den`` elementwise, ``empty`` where ``den`` is 0."""
     return np.divide(num, den, out=np.full(den.shape, empty), where=den > 0)
+
+
+def _merged(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Two parts' control-plane statistics (of disjoint devices and node instances) as one: counts add up, a
+    node's too; its ``utilization`` is the mean over both parts' instances, ``utilization_max`` the larger."""
+    out = dict(a)
+    for key, theirs in b.items():
+        mine = out.get(key)
+        if mine is None:
+            out[key] = theirs
+        elif not isinstance(theirs, dict):
+            out[key] = mine + theirs
+        else:
+            n = mine["instances"] + theirs["instances"]
+            out[key] = {k: mine[k] + v for k, v in theirs.items()} | {
+                "utilization": (mine["utilization"] * mine["instances"] + theirs["utilization"] * theirs["instances"])
+                / n if n else 0.0,
+                "utilization_max": max(mine["utilization_max"], theirs["utilization_max"])}
+    return out
 
 
 def _with_capacity(controlplane: dict[str, Any], node_log: dict[str, dict[str, Any]], end_s: float

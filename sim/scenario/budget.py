@@ -10,8 +10,10 @@ stream's worst-case rate) and B the bins:
   + per worker one chunk's working set (its draws, drawn for whole blocks of 1,024 devices, and
   its transfers); time = T x cost per transfer / workers + draws + B x chunks x cost per bin.
 - fast engine on a closed loop with limited nodes (the compiled closed loop, ``sim.engine.closed``):
-  one process that keeps its log, so memory = base + T x bytes per transfer + devices x bytes per
-  device + bins; time = T x its cost per transfer + draws.
+  partition by partition (``Scenario.partitions``: device ranges that share no limited node), each
+  keeping its log until it ends, as many at once as there are workers (W), so memory = base x
+  processes + W x (the largest partition's share of T x bytes per transfer and of devices x bytes per
+  device) + per-device outputs x devices + bins; time = T x its cost per transfer / W + draws / W.
 - SimPy engine (``des``): everything stays in memory until the end, so memory = base + T x bytes
   per transfer + devices x bytes per device + bins + one block's draws; time = T x cost per transfer
   (a closed loop costs more per transfer: the network's queues and real timer events).
@@ -461,11 +463,19 @@ def estimate(rs: ResolvedScenario, workers: int = 1) -> Estimate:
                         _Part(transfers * (len(scn.apps) + 1) * FAST_S_PER_TRANSFER_CONNECTION / parallel, "apps"),
                         _Part(devices * codes * S_PER_DEVICE_CODE / parallel, "apps"), *outputs])
     if scn.closed_loop() and not scn.per_device_feedback():  # the fast engine runs the compiled closed loop
-        fast_memory = _total([_Part(BASE_BYTES, devices_field),
-                              _Part(transfers * CLOSED_BYTES_PER_TRANSFER, stream_field),
-                              _Part(devices * CLOSED_BYTES_PER_DEVICE, devices_field), bin_part,
-                              _Part(chunk_draw.amount / CHUNK_BLOCKS, chunk_draw.field)])
-        fast_time = _total([_Part(transfers * CLOSED_S_PER_TRANSFER, stream_field), draw_time, *outputs])
+        # partition by partition (Scenario.partitions), as many at once as there are workers
+        parts = scn.partitions()
+        at_once = min(w, len(parts))
+        largest = max(hi - lo for lo, hi in parts) / max(1, devices)  # the largest partition's share
+        fast_memory = _total([_Part(BASE_BYTES * processes, devices_field),
+                              _Part(at_once * largest * transfers * CLOSED_BYTES_PER_TRANSFER, stream_field),
+                              _Part(at_once * largest * devices * CLOSED_BYTES_PER_DEVICE, devices_field),
+                              _Part(devices * FAST_BYTES_PER_DEVICE, devices_field),
+                              _Part(bin_part.amount * processes, bins_field),
+                              _Part(at_once * chunk_draw.amount / CHUNK_BLOCKS, chunk_draw.field)])
+        at_once = min(parallel, len(parts))
+        fast_time = _total([_Part(transfers * CLOSED_S_PER_TRANSFER / at_once, stream_field),
+                            _Part(draw_time.amount / at_once, draw_time.field), *outputs])
     des_per_transfer = DES_CLOSED_S_PER_TRANSFER if scn.closed_loop() else DES_S_PER_TRANSFER
     des_memory = _total([_Part(BASE_BYTES, devices_field), _Part(transfers * DES_BYTES_PER_TRANSFER, stream_field),
                          _Part(devices * DES_BYTES_PER_DEVICE, devices_field), bin_part,

@@ -5,6 +5,7 @@ reference"). ``extra="forbid"`` everywhere, so a misspelled key is an error, nev
 """
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -27,6 +28,7 @@ MAX_BYTES = 10**6
 MAX_DEVICES = 10**9
 MAX_COUNT = 10**6  # beats, attempts, servers, queue places: far beyond any real setting
 MAX_NAME = 100  # characters in a name (apps, groups, the scenario: a folder name)
+PART_DEVICES = 16384  # the fewest devices of a closed loop's partition (Scenario.partitions): long runs, state in cache
 
 Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
@@ -565,6 +567,19 @@ class Scenario(_Model):
                 and all(e.kind in PER_DEVICE_EVENTS for e in self.events)
                 and all(a.heartbeat.policy != "adaptive" for a in self.apps))
 
+
+    def partitions(self) -> list[tuple[int, int]]:
+        """Device ranges ``[lo, hi)`` that share no limited node's instance, each a closed loop of its own (the
+        compiled closed loop runs them apart, in worker processes if asked: ``sim.split``). They end at multiples
+        of every limited node's ``devices_per_node`` (a node with one instance for all couples the whole
+        population), at least ``PART_DEVICES`` apart; they depend on the scenario alone, never on the workers."""
+        n_dev = sum(g.devices for g in self.groups)
+        per = [cap.devices_per_node for cap in self.controlplane.nodes.values()]
+        if None in per:
+            return [(0, n_dev)]
+        step = math.lcm(*per)
+        step *= -(-PART_DEVICES // step)
+        return [(lo, min(lo + step, n_dev)) for lo in range(0, n_dev, step)]
 
     def uncompiled(self) -> str | None:
         """What of this closed loop the compiled closed-loop engine (``sim.engine.closed``) does not model yet;
