@@ -40,7 +40,7 @@ from sim.population.draws import block_draws, blocks
 from sim.population.schedule import open_loop_sends, push_users
 from sim.population.tcp import MSS_BYTES, tcp_timing
 from sim.population.traffic import app_traffic, push_traffic
-from sim.radio.compiled import borrow_all, fire, settle, start
+from sim.radio.compiled import borrow_all, column, columns, fire, settle, start
 from sim.radio.kernel import RADIOS, transfer
 from sim.radio.tables import ModelTables
 from sim.scenario import ResolvedScenario
@@ -196,14 +196,14 @@ def _record(w, t: float, d: int, proc: int, owner: int, state: int) -> None:
 def _log_recs(w):
     """The transition log as the radio pieces write records: (time, procedure, owner, state) columns."""
     tri = w[W_TRI]
-    return w[W_TRF], tri[:, 1], tri[:, 2], tri[:, 3]
+    return w[W_TRF], column(tri, 1), column(tri, 2), column(tri, 3)
 
 
 @part
 def _cap_recs(w):
     """The capture buffer as the radio pieces write records."""
     capi = w[W_CAPI]
-    return w[W_CAPF], capi[:, 0], capi[:, 1], capi[:, 2]
+    return w[W_CAPF], column(capi, 0), column(capi, 1), column(capi, 2)
 
 
 @part
@@ -216,8 +216,7 @@ def _cap0(w, d):
 def _chain(w):
     """The devices' chains of pending demotions (time, procedure, state), a row each."""
     di, df = w[W_DI], w[W_DF]
-    return (df[:, F_CH_DUE:F_CH_DUE + MAXCHAIN], di[:, M_CH_PROC:M_CH_PROC + MAXCHAIN],
-            di[:, M_CH_STATE:M_CH_STATE + MAXCHAIN])
+    return columns(df, F_CH_DUE, MAXCHAIN), columns(di, M_CH_PROC, MAXCHAIN), columns(di, M_CH_STATE, MAXCHAIN)
 
 
 @part

@@ -24,6 +24,8 @@ first (as a demotion due then comes before the transfer), one due at the run's e
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numba import njit, types
 from numba.core import cgutils
@@ -75,6 +77,51 @@ def borrow_all(typingctx, tup):
             members.append(value)
         return context.make_tuple(builder, tup, members)
     return tup(tup), codegen
+
+
+def _view(context, builder, src_ty, out_ty, value, offset, shape, strides):
+    """A view of array ``value`` with no owner, from element ``offset`` on, of ``shape`` and ``strides``."""
+    src = context.make_array(src_ty)(context, builder, value=value)
+    out = context.make_array(out_ty)(context, builder)
+    out.meminfo = cgutils.get_null_value(out.meminfo.type)
+    out.parent = cgutils.get_null_value(out.parent.type)
+    out.nitems = functools.reduce(builder.mul, shape)
+    out.itemsize = src.itemsize
+    out.data = cgutils.gep_inbounds(builder, src.data, offset)
+    out.shape = cgutils.pack_array(builder, shape)
+    out.strides = cgutils.pack_array(builder, strides)
+    return out._getvalue()
+
+
+@intrinsic
+def columns(typingctx, arr, first, width):
+    """``arr[:, first:first + width]`` of a 2-D array with no owner (as :func:`borrow`): slicing a borrowed
+    array still calls the reference counting (a no-op on no owner, but a call, several per event in a hot loop)."""
+    if not (isinstance(arr, types.Array) and arr.ndim == 2 and arr.layout == "C"):
+        return None
+    out_ty = types.Array(arr.dtype, 2, "A")
+
+    def codegen(context, builder, signature, args):
+        value, at, n = args
+        src = context.make_array(arr)(context, builder, value=value)
+        rows = cgutils.unpack_tuple(builder, src.shape)[0]
+        return _view(context, builder, arr, out_ty, value, at, [rows, n], cgutils.unpack_tuple(builder, src.strides))
+    return out_ty(arr, types.intp, types.intp), codegen
+
+
+@intrinsic
+def column(typingctx, arr, j):
+    """``arr[:, j]`` of a 2-D array with no owner (:func:`columns`)."""
+    if not (isinstance(arr, types.Array) and arr.ndim == 2 and arr.layout == "C"):
+        return None
+    out_ty = types.Array(arr.dtype, 1, "A")
+
+    def codegen(context, builder, signature, args):
+        value, at = args
+        src = context.make_array(arr)(context, builder, value=value)
+        rows = cgutils.unpack_tuple(builder, src.shape)[0]
+        return _view(context, builder, arr, out_ty, value, at, [rows], cgutils.unpack_tuple(builder, src.strides)[:1])
+    return out_ty(arr, types.intp), codegen
 
 
 @njit(cache=True, inline="always")
