@@ -242,3 +242,11 @@ def test_the_shipped_storm_peaks_at_the_mme_and_the_hss_and_back_off_lowers_it()
     after = ts[ts.t_start_s >= 1200.0]
     assert after.messages_HSS.max() > 0 and ts[ts.t_end_s <= 1200.0].messages_HSS.sum() == 0
     assert (after.offered_MME / 30.0).max() == pytest.approx(plain["offered_peak_per_s"]["MME"])
+
+
+def test_the_terminal_report_tells_the_restart(tmp_path: Path) -> None:
+    """``run`` without --quiet prints each restart's line (it failed on names the report no longer had)."""
+    result = CliRunner().invoke(cli, ["run", str(ROOT / "scenarios" / "core-restart.toml"), "--set",
+                                      "groups[0].devices=300", "--no-plots", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "MME restart at 20.0 min (on-demand, no back-off): 300 of 300 devices attached" in result.output

@@ -107,15 +107,15 @@ def _restart(event: dict[str, Any], console: Console) -> None:
     the restarted node and at the subscriber databases beside their rate before it."""
     out, node = event["outcome"], event["node"]
     how = event["reattach"].replace("_", "-") + (", T3346 back-off" if event["backoff"] else ", no back-off")
-    console.print(f"{_text(node)} restart at {_duration(event['at_s'])} ({how}): {_int(out['reattached'])} of "
-                  f"{_int(out['devices'])} devices attached again; {_int(out['attach_attempts'])} attach attempts, "
-                  f"{_int(out['rejected_attempts'])} rejected, {_int(out['backoff_waits'])} back-off waits")
+    console.print(f"{_text(node)} restart at {duration(event['at_s'])} ({how}): {integer(out['reattached'])} of "
+                  f"{integer(out['devices'])} devices attached again; {integer(out['attach_attempts'])} attach attempts, "
+                  f"{integer(out['rejected_attempts'])} rejected, {integer(out['backoff_waits'])} back-off waits")
     peaks = [n for n in out["peak_per_s"] if n == node or n in ("HSS", "HLR", "AUSF", "UDM")]
     console.print("  peak msg/s exchanged after it (before it): " + ", ".join(
-        f"{_text(n)} {_num(out['peak_per_s'][n])} ({_num(out['baseline_per_s'][n])})" for n in peaks))
+        f"{_text(n)} {num(out['peak_per_s'][n])} ({num(out['baseline_per_s'][n])})" for n in peaks))
     if out["offered_peak_per_s"]:
         console.print("  peak msg/s offered to / carried by the limited nodes: " + ", ".join(
-            f"{_text(n)} {_num(out['offered_peak_per_s'][n])} / {_num(out['carried_peak_per_s'][n])}"
+            f"{_text(n)} {num(out['offered_peak_per_s'][n])} / {num(out['carried_peak_per_s'][n])}"
             for n in out["offered_peak_per_s"]))
 
 
