@@ -29,6 +29,7 @@ import functools
 import numpy as np
 from numba import njit, types
 from numba.core import cgutils
+from numba.core.datamodel import models, register_default
 from numba.extending import intrinsic
 
 CODE = np.int16  # procedure, state and app codes
@@ -38,10 +39,39 @@ jit = njit(cache=True, nogil=True)  # compiled once per machine, then loaded fro
 part = njit(cache=True, inline="always")  # a piece inlined into every kernel that uses it
 
 
+class Borrowed(types.Array):
+    """The type of a borrowed array (:func:`borrow`): an array with no owner, which Numba never counts
+    references to. An ordinary array's every pass into a call, or out of a tuple, calls the reference counting,
+    even for no owner (a NULL meminfo, a call that does nothing): a function taking a tuple of thirty arrays
+    made sixty such calls on entry and exit. What an operation makes of a borrowed array (a slice, a copy) is an
+    ordinary array."""
+
+    def __init__(self, dtype, ndim: int, layout: str, readonly: bool = False, aligned: bool = True):
+        super().__init__(dtype, ndim, layout, readonly=readonly, aligned=aligned,
+                         name=f"borrowed({dtype}, {ndim}d, {layout})")
+
+    def copy(self, dtype=None, ndim=None, layout=None, readonly=None, aligned=None) -> types.Array:
+        return types.Array(self.dtype if dtype is None else dtype, self.ndim if ndim is None else ndim,
+                           self.layout if layout is None else layout,
+                           readonly=not self.mutable if readonly is None else readonly,
+                           aligned=self.aligned if aligned is None else aligned)
+
+
+@register_default(Borrowed)
+class _BorrowedModel(models.ArrayModel):
+    """An array's data model, with no reference to count (its meminfo field is not one to follow)."""
+
+    def has_nrt_meminfo(self) -> bool:
+        return False
+
+    def traverse(self, builder) -> list:
+        return []
+
+
 def _borrowed_value(context, builder, ty, value):
     """An array value's copy with no owner (a NULL meminfo and parent)."""
     src = context.make_array(ty)(context, builder, value=value)
-    out = context.make_array(ty)(context, builder)
+    out = context.make_array(_lent(ty))(context, builder)
     out.meminfo = cgutils.get_null_value(out.meminfo.type)
     out.parent = cgutils.get_null_value(out.parent.type)
     out.nitems, out.itemsize, out.data = src.nitems, src.itemsize, src.data
@@ -49,15 +79,22 @@ def _borrowed_value(context, builder, ty, value):
     return out._getvalue()
 
 
+def _lent(ty: types.Type) -> types.Type:
+    """The type of ``ty`` borrowed: an array's :class:`Borrowed`, anything else as it is."""
+    if isinstance(ty, types.Array) and not isinstance(ty, Borrowed):
+        return Borrowed(ty.dtype, ty.ndim, ty.layout, readonly=not ty.mutable, aligned=ty.aligned)
+    return ty
+
+
 @intrinsic
 def borrow(typingctx, arr):
-    """``arr`` without its owner (a NULL meminfo): the same data, shape and strides, but passing it on costs no
-    reference counting. Numba counts references with atomic operations (about 50 ns per array for each call
-    it is passed through, measured), which in a loop of small steps costs more than the steps: hot loops
-    borrow their arrays once, at the top, from arrays their caller keeps alive."""
+    """``arr`` without its owner (a NULL meminfo), typed :class:`Borrowed`: the same data, shape and strides, but
+    passing it on costs no reference counting. Numba counts references with atomic operations (about 50 ns per
+    array for each call it is passed through, measured), which in a loop of small steps costs more than the
+    steps: hot loops borrow their arrays once, at the top, from arrays their caller keeps alive."""
     if not isinstance(arr, types.Array):
         return None
-    return arr(arr), lambda context, builder, signature, args: _borrowed_value(context, builder, arr, args[0])
+    return _lent(arr)(arr), lambda context, builder, signature, args: _borrowed_value(context, builder, arr, args[0])
 
 
 @intrinsic
@@ -65,18 +102,19 @@ def borrow_all(typingctx, tup):
     """A tuple with each of its arrays borrowed (:func:`borrow`), its other members as they are."""
     if not isinstance(tup, types.BaseTuple):
         return None
+    out = types.BaseTuple.from_types([_lent(ty) for ty in tup.types])
 
     def codegen(context, builder, signature, args):
         members = []
         for i, ty in enumerate(tup.types):
             value = builder.extract_value(args[0], i)
-            if isinstance(ty, types.Array):
+            if isinstance(ty, types.Array) and not isinstance(ty, Borrowed):
                 value = _borrowed_value(context, builder, ty, value)
             else:  # the result is a new reference: so is each member passed on
                 context.nrt.incref(builder, ty, value)
             members.append(value)
-        return context.make_tuple(builder, tup, members)
-    return tup(tup), codegen
+        return context.make_tuple(builder, out, members)
+    return out(tup), codegen
 
 
 def _view(context, builder, src_ty, out_ty, value, offset, shape, strides):
@@ -95,11 +133,11 @@ def _view(context, builder, src_ty, out_ty, value, offset, shape, strides):
 
 @intrinsic
 def columns(typingctx, arr, first, width):
-    """``arr[:, first:first + width]`` of a 2-D array with no owner (as :func:`borrow`): slicing a borrowed
-    array still calls the reference counting (a no-op on no owner, but a call, several per event in a hot loop)."""
+    """``arr[:, first:first + width]`` of a 2-D array, borrowed (:func:`borrow`): a slice is an ordinary array,
+    counted as it is passed on."""
     if not (isinstance(arr, types.Array) and arr.ndim == 2 and arr.layout == "C"):
         return None
-    out_ty = types.Array(arr.dtype, 2, "A")
+    out_ty = Borrowed(arr.dtype, 2, "A")
 
     def codegen(context, builder, signature, args):
         value, at, n = args
@@ -114,7 +152,7 @@ def column(typingctx, arr, j):
     """``arr[:, j]`` of a 2-D array with no owner (:func:`columns`)."""
     if not (isinstance(arr, types.Array) and arr.ndim == 2 and arr.layout == "C"):
         return None
-    out_ty = types.Array(arr.dtype, 1, "A")
+    out_ty = Borrowed(arr.dtype, 1, "A")
 
     def codegen(context, builder, signature, args):
         value, at = args
