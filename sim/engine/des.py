@@ -21,6 +21,7 @@ from sim.controlplane.rach import RandomAccessCells
 from sim.engine.controlled import ControlledPhone, LostContext
 from sim.engine.log import HEARTBEAT, MESSAGE, SEND_STATS, EventLog, LogArrays, RestartOutcome
 from sim.engine.phone import Connection, Phone
+from sim.metrics.nodes import NodeLog
 from sim.population.draws import BlockDraws, block_draws, blocks
 from sim.population.heartbeat import MarsHeartbeat
 from sim.population.schedule import open_loop_sends, push_users, trace_codes, voice_sends
@@ -338,9 +339,11 @@ def run_des(rs: ResolvedScenario, tables: ModelTables,
         gc.unfreeze()
         if enabled:
             gc.enable()
-    controlplane, node_log, rach, rach_log = {}, {}, {}, {}
+    controlplane, node_log, rach, rach_log = {}, None, {}, {}
     if builder.net is not None:
-        controlplane, node_log = builder.net.stats(end_s) | builder.stats, builder.net.log()
+        controlplane = builder.net.stats(end_s) | builder.stats
+        node_log = NodeLog(list(builder.net.capacity), end_s, rs.scenario.simulation.bin_s)
+        node_log.add(*builder.net.log())
     if builder.cells.timing:
         rach, rach_log = builder.cells.stats(), builder.cells.log()
     for phone in builder.phones:

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sim.scenario.schema import SERVICE_TYPES
+
+if TYPE_CHECKING:
+    from sim.metrics.nodes import NodeLog
 
 # what a transfer is; UNANSWERED: what TCP sent that nothing answered (a send on a connection the NAT
 # dropped, its retransmissions and those of a send to a server that is down, retransmitted SYNs;
@@ -49,8 +52,8 @@ class LogArrays:
     tr_grouped: bool = False
     #: closed loop only: per limited node name, its statistics, plus "rrc_rejects" and "failed_sends"
     controlplane: dict[str, Any] = field(default_factory=dict)
-    #: closed loop only: per limited node name, offers and rejects over time (``ControlNetwork.log``)
-    node_log: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: closed loop only: the limited nodes' figures over time, streamed from their logs
+    node_log: NodeLog | None = None
     call_t: np.ndarray = field(default_factory=lambda: np.zeros(0))  # voice call attempts: when
     call_device: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     call_ok: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # set up in time
