@@ -49,7 +49,7 @@ def assert_same(rs) -> None:
     assert a.node_log.names == b.node_log.names
     for field in (*NodeLog.SUMS, "low", "high"):  # the nodes' figures over time: offers, rejects, waits, ...
         np.testing.assert_array_equal(getattr(a.node_log, field), getattr(b.node_log, field), field)
-    for field in ("count", "total"):  # ... busy processors' and queue stays' intervals, to the nanosecond
+    for field in ("count", "total"):  # ... busy processors' and queue stays' intervals, to 2^-32 s
         np.testing.assert_array_equal(getattr(a.node_log.occupancy, field), getattr(b.node_log.occupancy, field))
     for name, stats in a.controlplane.items():
         if isinstance(stats, dict):
