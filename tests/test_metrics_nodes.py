@@ -6,8 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.controlplane.network import BUSY, CARRIED, OFFER, QUEUED, REJECT, WAIT
-from sim.engine import closed
+from sim.engine import closed, log
 from sim.metrics import delivery
 from sim.metrics.nodes import NodeLog
 
@@ -20,9 +19,10 @@ def _rows(rng: np.random.Generator, n: int, instances: int = 5) -> np.ndarray:
     kind = rng.integers(0, 6, n)
     a = rng.uniform(0.0, END_S, n)
     a[rng.random(n) < 0.05] = 360.0
-    b = np.where(kind == WAIT, rng.exponential(0.3, n) * (rng.random(n) < 0.7),  # most waits 0
-                 np.where((kind == BUSY) | (kind == QUEUED), np.minimum(a + rng.exponential(5.0, n), END_S),
-                          np.where(kind == REJECT, 0.0, rng.integers(1, 40, n))))
+    interval = (kind == log.NL_BUSY) | (kind == log.NL_QUEUED)
+    b = np.where(kind == log.NL_WAIT, rng.exponential(0.3, n) * (rng.random(n) < 0.7),  # most waits 0
+                 np.where(interval, np.minimum(a + rng.exponential(5.0, n), END_S),
+                          np.where(kind == log.NL_REJECT, 0.0, rng.integers(1, 40, n))))
     return np.column_stack([kind, rng.integers(0, instances, n), a, b]).astype(np.float64)
 
 
@@ -42,7 +42,7 @@ def _assert_equal(a: NodeLog, b: NodeLog) -> None:
 
 def test_the_row_kinds_are_the_compiled_loops() -> None:
     assert (closed.NL_OFFER, closed.NL_REJECT, closed.NL_BUSY, closed.NL_QUEUED, closed.NL_WAIT, closed.NL_CARRIED) \
-        == (OFFER, REJECT, BUSY, QUEUED, WAIT, CARRIED)
+        == (log.NL_OFFER, log.NL_REJECT, log.NL_BUSY, log.NL_QUEUED, log.NL_WAIT, log.NL_CARRIED)
 
 
 @settings(max_examples=25, deadline=None)
@@ -78,11 +78,11 @@ def test_counts_and_seconds_are_the_logs() -> None:
     for j in range(len(NAMES)):
         mine = rows[of == j]
         pick = lambda kind: mine[mine[:, 0] == kind][:, 2:]
-        for got, kind, weighted in ((nl.offered, OFFER, True), (nl.carried, CARRIED, True),
-                                    (nl.rejected, REJECT, False)):
+        for got, kind, weighted in ((nl.offered, log.NL_OFFER, True), (nl.carried, log.NL_CARRIED, True),
+                                    (nl.rejected, log.NL_REJECT, False)):
             t, w = pick(kind).T
             np.testing.assert_array_equal(got[j], np.histogram(t, edges, weights=w if weighted else None)[0])
-        for layer, kind in ((2 * j, BUSY), (2 * j + 1, QUEUED)):
+        for layer, kind in ((2 * j, log.NL_BUSY), (2 * j + 1, log.NL_QUEUED)):
             start, end = pick(kind).T
             overlap = np.clip(np.minimum(end[:, None], edges[1:]) - np.maximum(start[:, None], edges[:-1]), 0, None)
             np.testing.assert_allclose(seconds[:, layer], overlap.sum(axis=0), rtol=0, atol=len(start) * 1e-9)
@@ -96,7 +96,7 @@ def test_wait_figures_against_numpy(scale_s) -> None:
     n = 5000
     arrival = rng.uniform(0.0, END_S, n)
     waits = rng.exponential(scale_s, n) * (rng.random(n) < 0.6)
-    rows = np.column_stack([np.full(n, WAIT), np.zeros(n), arrival, waits])
+    rows = np.column_stack([np.full(n, log.NL_WAIT), np.zeros(n), arrival, waits])
     nl = NodeLog(NAMES, END_S, BIN_S)
     nl.add(rows, NODE_OF)
     got = nl.wait_figures(0)
@@ -111,7 +111,7 @@ def test_wait_figures_against_numpy(scale_s) -> None:
 
 
 def test_a_wait_alone_in_its_bucket_is_exact() -> None:
-    rows = np.array([[WAIT, 0, 10.0, 0.25]] * 99 + [[WAIT, 0, 20.0, 0.0]], dtype=np.float64)
+    rows = np.array([[log.NL_WAIT, 0, 10.0, 0.25]] * 99 + [[log.NL_WAIT, 0, 20.0, 0.0]], dtype=np.float64)
     nl = NodeLog(NAMES, END_S, BIN_S)
     nl.add(rows, NODE_OF)
     assert nl.wait_figures(0)["wait_p95_s"] == 0.25

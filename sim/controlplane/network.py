@@ -14,11 +14,6 @@ import simpy
 
 from sim.controlplane.node import Node
 
-#: the kinds of a node-log row ``(kind, instance, a, b)``: an offer (time, messages), a reject (time, 0), a
-#: service (start, end), a stay in the queue (arrival, left it), a carried procedure's wait (arrival, wait
-#: seconds) and its completion (time, messages); the compiled loop's ``NL_*`` (``sim.engine.closed``) are these
-OFFER, REJECT, BUSY, QUEUED, WAIT, CARRIED = range(6)
-
 
 class ControlNetwork:
     """Node instances, created when first used, and each procedure's route through them."""
@@ -91,25 +86,10 @@ class ControlNetwork:
         for _, node, m in self.route(device, proc):
             node.offer(m, cause).callbacks.append(outcome)
 
-    def log(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every instance's log as rows ``(kind, instance, a, b)`` (kinds ``OFFER`` ... ``CARRIED``), the
-        instances numbered node by node in creation order, and each instance's node (its index in
-        ``capacity``)."""
-        rows, node_of = [np.zeros((0, 4))], []
-        for typ, instances in enumerate(self.instances.values()):
-            for node in instances.values():
-                rejects = np.column_stack([node.reject_times_s, np.zeros(len(node.reject_times_s))])
-                for kind, pairs in ((OFFER, node.offer_log), (REJECT, rejects), (BUSY, node.busy_log),
-                                    (QUEUED, node.queue_log), (WAIT, node.wait_log), (CARRIED, node.carried_log)):
-                    pairs = np.reshape(pairs, (-1, 2))
-                    rows.append(np.column_stack([np.full(len(pairs), kind), np.full(len(pairs), len(node_of)), pairs]))
-                node_of.append(typ)
-        return np.concatenate(rows), np.array(node_of, dtype=np.int64)
-
     def stats(self, until_s: float) -> dict[str, dict[str, float]]:
         """Per node name, over its instances: procedures and their messages offered, carried,
         rejected and still in the node at ``until_s`` (offered = carried + rejected + in system),
-        the messages exchanged to reject, utilization (the waits: ``log``, ``sim.metrics.nodes``)."""
+        the messages exchanged to reject, utilization (the waits: ``sim.metrics.nodes``)."""
         out = {}
         for name, instances in self.instances.items():
             nodes = list(instances.values())

@@ -15,6 +15,10 @@ if TYPE_CHECKING:
 # dropped, its retransmissions and those of a send to a server that is down, retransmitted SYNs;
 # sim.population.tcp), apart from the sends and connect attempts it belongs to
 HEARTBEAT, MESSAGE, RECONNECT, UNANSWERED = 0, 1, 2, 3
+#: the kinds of a node-log row ``(kind, instance, a, b)`` (``sim.metrics.nodes``): an offer (time, messages), a
+#: reject (time, 0), a service (start, end), a stay in the queue (arrival, left it), a carried procedure's wait
+#: (arrival, wait seconds) and its completion (time, messages); the compiled loop's (``sim.engine.closed``) too
+NL_OFFER, NL_REJECT, NL_BUSY, NL_QUEUED, NL_WAIT, NL_CARRIED = range(6)
 #: what the closed loop counts of its devices' sends beside the nodes' statistics (``summary.controlplane``)
 SEND_STATS = ("rrc_rejects", "failed_sends", "barred", "core_rejects", "failed_attaches")
 

@@ -1,7 +1,7 @@
 """The limited nodes' figures over time, streamed from their log (docs/model.md §9).
 
 Both engines log what each node instance did as rows ``(kind, instance, a, b)`` (the kinds:
-``sim.controlplane.network.OFFER`` ... ``CARRIED``). A :class:`NodeLog` takes them a chunk at a time and
+``sim.engine.log.NL_OFFER`` ... ``NL_CARRIED``). A :class:`NodeLog` takes them a chunk at a time and
 keeps, per node and bin, integer accumulators only: messages offered and carried, rejects, the bounds of
 busy processors' and waiting procedures' intervals in whole quanta of 2^-32 s (``Coverage``), and the carried
 procedures' waits as a count, a sum in whole microseconds and ``sim.metrics.delivery``'s histogram (per
@@ -15,7 +15,7 @@ import math
 import numpy as np
 from numba import njit
 
-from sim.controlplane.network import BUSY, CARRIED, OFFER, QUEUED, REJECT, WAIT
+from sim.engine.log import NL_CARRIED, NL_OFFER, NL_QUEUED, NL_REJECT, NL_WAIT
 from sim.metrics import delivery
 from sim.metrics.coverage import Coverage, bin_edges
 
@@ -55,13 +55,13 @@ def tally(rows, q_us, node_of, edges, bin_s, n_nodes):
     low, high = np.full(hist.shape, delivery.EMPTY_LOW), np.zeros_like(hist)
     for i in range(rows.shape[0]):
         kind, j, a, b = int(rows[i, 0]), node_of[int(rows[i, 1])], rows[i, 2], rows[i, 3]
-        if kind == OFFER:
+        if kind == NL_OFFER:
             offered[j, _bin(a, edges, bin_s)] += int(b)
-        elif kind == CARRIED:
+        elif kind == NL_CARRIED:
             carried[j, _bin(a, edges, bin_s)] += int(b)
-        elif kind == REJECT:
+        elif kind == NL_REJECT:
             rejected[j, _bin(a, edges, bin_s)] += 1
-        elif kind == WAIT:
+        elif kind == NL_WAIT:
             q = q_us[i]
             k, t = delivery.bucket(q), _bin(a, edges, bin_s)
             waits[j] += 1
@@ -69,8 +69,8 @@ def tally(rows, q_us, node_of, edges, bin_s, n_nodes):
             hist[j, t, k] += 1
             low[j, t, k] = min(low[j, t, k], q)
             high[j, t, k] = max(high[j, t, k], q)
-        else:  # BUSY or QUEUED: an interval [a, b)
-            layer = (2 * j + (1 if kind == QUEUED else 0)) * edges.size
+        else:  # NL_BUSY or NL_QUEUED: an interval [a, b)
+            layer = (2 * j + (1 if kind == NL_QUEUED else 0)) * edges.size
             starts[layer + _bin(a, edges, bin_s)] += 1
             start_q[layer + _bin(a, edges, bin_s)] += np.int64(np.rint(a * PER_S))
             ends[layer + _bin(b, edges, bin_s)] += 1
