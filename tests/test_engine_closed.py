@@ -10,6 +10,7 @@ from sim.api import run
 from sim.engine.closed import run_closed
 from sim.engine.des import run_des
 from sim.engine.log import RECONNECT, UNANSWERED
+from sim.metrics.nodes import NodeLog
 from sim.radio.tables import build_tables
 from sim.scenario import load_scenario, schema
 from tests.test_engines import assert_same_results, with_engine
@@ -28,7 +29,8 @@ def _records(log) -> tuple[np.ndarray, np.ndarray]:
 
 
 def assert_same(rs) -> None:
-    """Both engines' logs: every transition (times included), transfer, call record and node counter."""
+    """Both engines' logs: every transition (times included), transfer, call record, node counter and node
+    figure over time."""
     tables = build_tables(rs.profiles, rs.radios, rs.scenario.simulation.seed, len(rs.scenario.apps))
     a, b = run_des(rs, tables), run_closed(rs, tables)
     (ka, ta), (kb, tb) = _records(a), _records(b)
@@ -44,6 +46,11 @@ def assert_same(rs) -> None:
                   "call_undecided"):
         np.testing.assert_array_equal(getattr(a, field)[ca], getattr(b, field)[cb], field)
     assert a.held_messages == b.held_messages
+    assert a.node_log.names == b.node_log.names
+    for field in (*NodeLog.SUMS, "low", "high"):  # the nodes' figures over time: offers, rejects, waits, ...
+        np.testing.assert_array_equal(getattr(a.node_log, field), getattr(b.node_log, field), field)
+    for field in ("count", "total"):  # ... busy processors' and queue stays' intervals, to 2^-32 s
+        np.testing.assert_array_equal(getattr(a.node_log.occupancy, field), getattr(b.node_log.occupancy, field))
     for name, stats in a.controlplane.items():
         if isinstance(stats, dict):
             for k, v in stats.items():

@@ -86,33 +86,13 @@ class ControlNetwork:
         for _, node, m in self.route(device, proc):
             node.offer(m, cause).callbacks.append(outcome)
 
-    def log(self) -> dict[str, dict[str, Any]]:
-        """Per node name, over its instances: every offer's time and messages, every reject's
-        time, every service's (start, end), every wait's (arrival, end), the processors and the
-        total capacity in messages per second."""
-        out = {}
-        for name, instances in self.instances.items():
-            nodes = list(instances.values())
-            offers = np.array([v for n in nodes for v in n.offer_log]).reshape(-1, 2)
-            cap = self.capacity[name]
-            out[name] = {"offer_t": offers[:, 0], "offer_messages": offers[:, 1],
-                         "reject_t": np.array([t for n in nodes for t in n.reject_times_s]),
-                         "busy": np.array([v for n in nodes for v in n.busy_log]).reshape(-1, 2),
-                         "queued": np.array([v for n in nodes for v in n.queue_log]).reshape(-1, 2),
-                         "waits": np.array([v for n in nodes for v in n.wait_log]).reshape(-1, 2),
-                         "carried": np.array([v for n in nodes for v in n.carried_log]).reshape(-1, 2),
-                         "servers": cap.servers * len(nodes),
-                         "capacity_per_s": cap.messages_per_s * cap.servers * len(nodes)}
-        return out
-
     def stats(self, until_s: float) -> dict[str, dict[str, float]]:
         """Per node name, over its instances: procedures and their messages offered, carried,
         rejected and still in the node at ``until_s`` (offered = carried + rejected + in system),
-        the messages exchanged to reject, utilization, waits."""
+        the messages exchanged to reject, utilization (the waits: ``sim.metrics.nodes``)."""
         out = {}
         for name, instances in self.instances.items():
             nodes = list(instances.values())
-            waits = np.array([w for n in nodes for w in n.wait_samples_s])
             out[name] = {
                 "instances": len(nodes),
                 "offered_messages": sum(n.messages_offered for n in nodes),
@@ -127,7 +107,5 @@ class ControlNetwork:
                 "in_system_at_end": sum(n.in_system for n in nodes),
                 "utilization": float(np.mean([n.utilization(until_s) for n in nodes])) if nodes else 0.0,
                 "utilization_max": float(max((n.utilization(until_s) for n in nodes), default=0.0)),
-                "wait_mean_s": float(waits.mean()) if waits.size else 0.0,
-                "wait_p95_s": float(np.percentile(waits, 95)) if waits.size else 0.0,
             }
         return out

@@ -36,6 +36,7 @@ from sim.controlplane.network import ControlNetwork
 from sim.controlplane.node import CAUSES
 from sim.engine.des import SERVICE_CAUSE
 from sim.engine.log import HEARTBEAT, MESSAGE, RECONNECT, UNANSWERED, LogArrays
+from sim.metrics.nodes import CHUNK_ROWS, NodeLog
 from sim.population.draws import block_draws, blocks
 from sim.population.schedule import open_loop_sends, push_users
 from sim.population.tcp import MSS_BYTES, tcp_timing
@@ -930,7 +931,11 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
          np.inf if scn.network.nat_timeout_s is None else float(scn.network.nat_timeout_s), scn.calls.setup_guard_s,
          margin_tr, 64, tcp.retransmit, np.array(tcp.unanswered_s, dtype=np.float64), tcp.wait_s, lo)
     _start(tuple(w), p, spec.paging_key, spec.idle)
+    node_log = NodeLog(names, end_s, scn.simulation.bin_s)
     while _loop(spec, end_s, tuple(w), p) == NEED_SPACE:
+        if cnt[N_NL] + 257 > w[W_NL].shape[0] >= CHUNK_ROWS:  # the node log's buffer full: into its figures, emptied
+            node_log.add(w[W_NL][:cnt[N_NL]], inst[:, I_TYPE])
+            cnt[N_NL] = 0
         for k, need in ((W_TRF, margin_tr + 1), (W_TRI, margin_tr + 1), (W_XF, 65 + int(cnt[HELD])),
                         (W_XI, 65 + int(cnt[HELD])), (W_CL, 5), (W_NL, 257), (W_HF, 65), (W_HI, 65)):
             used = {W_TRF: N_TR, W_TRI: N_TR, W_XF: N_X, W_XI: N_X, W_CL: N_CALL, W_NL: N_NL, W_HF: N_HEAP,
@@ -949,30 +954,19 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
         w[k] = _grow(w[k], int(cnt[N_TR]), D * (chain + upkept + 2) + 1)
     w[W_CL] = _grow(w[W_CL], int(cnt[N_CALL]), D + 1)
     _finish(end_s, tuple(w), p)
-    return _arrays(names, caps, w, c["k_type"], end_s, lo)
+    node_log.add(w[W_NL][:cnt[N_NL]], inst[:, I_TYPE])
+    return _arrays(names, caps, w, node_log, c["k_type"], end_s, lo)
 
 
-def _arrays(names, caps, w, call_type, end_s, lo) -> LogArrays:
-    """The log and the nodes' statistics and logs, as the SimPy engine returns them."""
+def _arrays(names, caps, w, node_log, call_type, end_s, lo) -> LogArrays:
+    """The log and the nodes' statistics, as the SimPy engine returns them."""
     f, c, inst, cnt = w[W_QF], w[W_QC], w[W_INST], w[W_CNT]
     nodes = inst[:, I_TYPE]
-    nl = w[W_NL][:cnt[N_NL]]
     created = np.flatnonzero(c[:, q.C_CREATED])
     order = [int(i) for i in created[np.argsort(inst[created, I_ORDER], kind="stable")]]  # in creation order
-    rank = np.full(len(nodes), len(nodes))  # each instance's place in creation order
-    rank[order] = np.arange(len(order))
-    of = nl[:, 1].astype(np.int64)
-    # the node log's rows by node type, then instance in creation order (as the SimPy nodes report them), each
-    # instance's in time order (lexsort is stable)
-    by = np.lexsort((rank[of], nodes[of]))
-    nl, of = nl[by], of[by]
-    bounds = np.searchsorted(nodes[of], np.arange(len(names) + 1))
-    stats, logs = {}, {}
+    stats = {}
     for typ, (name, cap) in enumerate(zip(names, caps)):
         inst_t = [i for i in order if nodes[i] == typ]
-        rows = nl[bounds[typ]:bounds[typ + 1]]
-        pick = lambda kind, rows=rows: rows[rows[:, 0] == kind][:, 2:]
-        waits = pick(NL_WAIT)[:, 1]
         util = [(f[i, q.F_BUSY_AREA] + c[i, q.C_IN_SERVICE] * (end_s - f[i, q.F_LAST]))
                 / (cap.servers * (end_s - f[i, q.F_START])) for i in inst_t]
         total = lambda col, inst_t=inst_t: int(c[inst_t, col].sum())
@@ -987,14 +981,7 @@ def _arrays(names, caps, w, call_type, end_s, lo) -> LogArrays:
             "in_system_at_end": total(q.C_WAITING) + total(q.C_IN_SERVICE),
             "utilization": float(np.mean(util)) if inst_t else 0.0,
             "utilization_max": float(max(util, default=0.0)),
-            "wait_mean_s": float(waits.mean()) if waits.size else 0.0,
-            "wait_p95_s": float(np.percentile(waits, 95)) if waits.size else 0.0,
         }
-        offers = pick(NL_OFFER)
-        logs[name] = {"offer_t": offers[:, 0], "offer_messages": offers[:, 1], "reject_t": pick(NL_REJECT)[:, 0],
-                      "busy": pick(NL_BUSY), "queued": pick(NL_QUEUED), "waits": pick(NL_WAIT),
-                      "carried": pick(NL_CARRIED), "servers": cap.servers * len(inst_t),
-                      "capacity_per_s": cap.messages_per_s * cap.servers * len(inst_t)}
     controlplane = stats | {"rrc_rejects": int(cnt[RRC_REJECTS]), "failed_sends": int(cnt[FAILED_SENDS]), "barred": 0,
                             "core_rejects": 0, "failed_attaches": 0}
     n = cnt[N_TR]
@@ -1005,7 +992,7 @@ def _arrays(names, caps, w, call_type, end_s, lo) -> LogArrays:
     i64 = np.int64
     return LogArrays(trf.copy(), tri[:, 0] + lo, tri[:, 1].copy(), tri[:, 2].copy(), tri[:, 3].copy(),
                      xf[:, 0].copy(), xi[:, 0] + lo, code.reshape(-1), table.reshape(-1, 5), int(cnt[HELD_TOTAL]),
-                     controlplane=controlplane, node_log=logs, x_generated_t=xf[:, 1].copy(),
+                     controlplane=controlplane, node_log=node_log, x_generated_t=xf[:, 1].copy(),
                      call_t=k[:, 0].copy(), call_device=k[:, 1].astype(i64) + lo, call_ok=k[:, 2].astype(bool),
                      call_setup_s=k[:, 3].copy(), call_proc=k[:, 4].astype(i64), call_type=k[:, 5].astype(i64),
                      call_carried=k[:, 6].astype(i64), call_undecided=k[:, 7].astype(bool),

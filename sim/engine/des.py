@@ -19,8 +19,10 @@ import simpy
 from sim.controlplane.network import ControlNetwork
 from sim.controlplane.rach import RandomAccessCells
 from sim.engine.controlled import ControlledPhone, LostContext
-from sim.engine.log import HEARTBEAT, MESSAGE, SEND_STATS, EventLog, LogArrays, RestartOutcome
+from sim.engine.log import (HEARTBEAT, MESSAGE, NL_BUSY, NL_CARRIED, NL_OFFER, NL_QUEUED, NL_REJECT, NL_WAIT,
+                            SEND_STATS, EventLog, LogArrays, RestartOutcome)
 from sim.engine.phone import Connection, Phone
+from sim.metrics.nodes import NodeLog
 from sim.population.draws import BlockDraws, block_draws, blocks
 from sim.population.heartbeat import MarsHeartbeat
 from sim.population.schedule import open_loop_sends, push_users, trace_codes, voice_sends
@@ -312,6 +314,23 @@ class _Builder:
         return conn
 
 
+def _node_log(net: ControlNetwork, end_s: float, bin_s: float) -> NodeLog:
+    """The nodes' figures over time from every instance's log, as rows ``(kind, instance, a, b)`` (``NL_*``),
+    the instances numbered node by node in creation order."""
+    rows, node_of = [np.zeros((0, 4))], []
+    for typ, instances in enumerate(net.instances.values()):
+        for node in instances.values():
+            rejects = np.column_stack([node.reject_times_s, np.zeros(len(node.reject_times_s))])
+            for kind, pairs in ((NL_OFFER, node.offer_log), (NL_REJECT, rejects), (NL_BUSY, node.busy_log),
+                                (NL_QUEUED, node.queue_log), (NL_WAIT, node.wait_log), (NL_CARRIED, node.carried_log)):
+                pairs = np.reshape(pairs, (-1, 2))
+                rows.append(np.column_stack([np.full(len(pairs), kind), np.full(len(pairs), len(node_of)), pairs]))
+            node_of.append(typ)
+    out = NodeLog(list(net.capacity), end_s, bin_s)
+    out.add(np.concatenate(rows), np.array(node_of, dtype=np.int64))
+    return out
+
+
 def run_des(rs: ResolvedScenario, tables: ModelTables,
             progress: Callable[[float], None] | None = None, steps: int = 100) -> LogArrays:
     """Simulate ``rs`` event by event; ``progress`` is called with the simulated fraction done."""
@@ -338,9 +357,10 @@ def run_des(rs: ResolvedScenario, tables: ModelTables,
         gc.unfreeze()
         if enabled:
             gc.enable()
-    controlplane, node_log, rach, rach_log = {}, {}, {}, {}
+    controlplane, node_log, rach, rach_log = {}, None, {}, {}
     if builder.net is not None:
-        controlplane, node_log = builder.net.stats(end_s) | builder.stats, builder.net.log()
+        controlplane = builder.net.stats(end_s) | builder.stats
+        node_log = _node_log(builder.net, end_s, rs.scenario.simulation.bin_s)
     if builder.cells.timing:
         rach, rach_log = builder.cells.stats(), builder.cells.log()
     for phone in builder.phones:

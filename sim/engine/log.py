@@ -2,16 +2,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sim.scenario.schema import SERVICE_TYPES
 
+if TYPE_CHECKING:
+    from sim.metrics.nodes import NodeLog
+
 # what a transfer is; UNANSWERED: what TCP sent that nothing answered (a send on a connection the NAT
 # dropped, its retransmissions and those of a send to a server that is down, retransmitted SYNs;
 # sim.population.tcp), apart from the sends and connect attempts it belongs to
 HEARTBEAT, MESSAGE, RECONNECT, UNANSWERED = 0, 1, 2, 3
+#: the kinds of a node-log row ``(kind, instance, a, b)`` (``sim.metrics.nodes``): an offer (time, messages), a
+#: reject (time, 0), a service (start, end), a stay in the queue (arrival, left it), a carried procedure's wait
+#: (arrival, wait seconds) and its completion (time, messages); the compiled loop's (``sim.engine.closed``) too
+NL_OFFER, NL_REJECT, NL_BUSY, NL_QUEUED, NL_WAIT, NL_CARRIED = range(6)
 #: what the closed loop counts of its devices' sends beside the nodes' statistics (``summary.controlplane``)
 SEND_STATS = ("rrc_rejects", "failed_sends", "barred", "core_rejects", "failed_attaches")
 
@@ -49,8 +56,8 @@ class LogArrays:
     tr_grouped: bool = False
     #: closed loop only: per limited node name, its statistics, plus "rrc_rejects" and "failed_sends"
     controlplane: dict[str, Any] = field(default_factory=dict)
-    #: closed loop only: per limited node name, offers and rejects over time (``ControlNetwork.log``)
-    node_log: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: closed loop only: the limited nodes' figures over time, streamed from their logs
+    node_log: NodeLog | None = None
     call_t: np.ndarray = field(default_factory=lambda: np.zeros(0))  # voice call attempts: when
     call_device: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     call_ok: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # set up in time

@@ -25,6 +25,13 @@ _LOG_GROWTH = math.log(GROWTH)
 EMPTY_LOW = np.iinfo(np.int64).max  # an empty bucket's least delay
 
 
+@njit(cache=True, inline="always")
+def bucket(q_us: int) -> int:
+    """The histogram bucket of a delay of ``q_us`` whole microseconds: 0 for zero, k >= 1 for
+    ``[GROWTH^(k-1), GROWTH^k)``, the last for any longer."""
+    return 0 if q_us == 0 else min(1 + int(np.floor(np.log(q_us) / _LOG_GROWTH)), BUCKETS - 1)
+
+
 @njit(cache=True, nogil=True)
 def _promotions(tr_t, tr_dev, tr_proc, delay_of_proc, n_dev):
     """The promotions among transition records (each device's together, in time order): start, end, and
@@ -68,7 +75,7 @@ def tally(x_t, x_gen, x_dev, x_code, series_of_code, tr_t, tr_dev, tr_proc, dela
     (>= 0: an app's heartbeats, say; -1: not counted) is delivered after its device's promotions
     (:func:`_delivered`, from the transition records ``tr_*``, each device's together in time order, and the
     promotion delays ``delay_of_proc``, -1: not a promotion); its delay since ``x_gen``, in whole microseconds,
-    goes per series into a histogram (bucket 0: zero; k >= 1: ``[GROWTH^(k-1), GROWTH^k)``) with each
+    goes per series into a histogram (:func:`bucket`) with each
     bucket's least and greatest delay, a sum and a count beyond ``threshold_us``; per device into a count and
     a sum; per bin of generation time into a count, a sum and a count beyond:
     ``(hist, low, high, series_us, series_delayed, dev_n, dev_us, bin_n, bin_us, bin_delayed)``."""
@@ -88,7 +95,7 @@ def tally(x_t, x_gen, x_dev, x_code, series_of_code, tr_t, tr_dev, tr_proc, dela
         delay = _delivered(x_t[i], start, end, offsets[d], offsets[d + 1]) - x_gen[i]
         qi = max(0, int(np.rint(delay * PER_S)))
         if qi != last_q:
-            last_q, last_k = qi, 0 if qi == 0 else min(1 + int(np.floor(np.log(qi) / _LOG_GROWTH)), BUCKETS - 1)
+            last_q, last_k = qi, bucket(qi)
         k = last_k
         late = 1 if qi > threshold_us else 0
         b = min(int(x_gen[i] / bin_s), n_bins - 1)
@@ -115,9 +122,12 @@ def percentile_s(hist: np.ndarray, low: np.ndarray, high: np.ndarray, p: float) 
     least and greatest): its bucket's geometric centre, within the bucket's least and greatest delay; so
     within 0.5 % of the rounded delay's, and exact where the bucket holds one value (a promotion delay, 0)."""
     n = int(hist.sum())
-    if n == 0:
-        return 0.0
-    k = int(np.searchsorted(np.cumsum(hist), max(1, math.ceil(p / 100.0 * n))))
+    return order_statistic_s(hist, low, high, max(1, math.ceil(p / 100.0 * n))) if n else 0.0
+
+
+def order_statistic_s(hist: np.ndarray, low: np.ndarray, high: np.ndarray, rank: int) -> float:
+    """The ``rank``-th least (from 1) of the delays in ``hist``, as :func:`percentile_s` reads it."""
+    k = int(np.searchsorted(np.cumsum(hist), rank))
     centre = GROWTH ** (k - 0.5) if k else 0.0
     return min(max(centre, float(low[k])), float(high[k])) * RESOLUTION_S
 

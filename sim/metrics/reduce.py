@@ -16,72 +16,15 @@ import pandas as pd
 from sim.engine.log import HEARTBEAT, MESSAGE, RECONNECT, UNANSWERED, LogArrays, RestartOutcome
 from sim.metrics.rach import rach_columns
 from sim.metrics import delivery, tally
+from sim.metrics.coverage import Coverage, bin_edges
 from sim.metrics.concentration import TOP_PERCENTS, gini, top_share
+from sim.metrics.nodes import NodeLog
 from sim.metrics.results import Results
 from sim.radio.tables import CONNECTED_STATES, IDLE_STATES, ModelTables
 from sim.scenario import ResolvedScenario
 from sim.scenario.schema import CALL_TYPES, PSEUDO_APPS, SERVICE_APP, SERVICE_TYPES, SMS_APP, SMS_TYPES, VOICE_APP
 from sim.version import software_version
 
-
-
-class _Coverage:
-    """Device-seconds per bin covered by intervals [start, end), per layer (a state, say),
-    accumulated interval set by set.
-
-    Up to edge x, an interval covers max(0, x - start) - max(0, x - end); summed over intervals
-    that is x * (starts below x) - (their sum), less the same for the ends: two histograms
-    (count and sum per bin) per bound, so no sorting and nothing kept per interval.
-    """
-
-    def __init__(self, edges: np.ndarray, bin_s: float, layers: int = 1):
-        self.edges, self.bin_s, self.layers = edges, bin_s, layers
-        self.n = edges.size  # bins + 1
-        self.count = np.zeros(layers * self.n)  # [layer, bin] starts minus ends
-        self.total = np.zeros(layers * self.n)  # [layer, bin] sum of starts minus sum of ends
-
-    def add(self, starts: np.ndarray, ends: np.ndarray) -> None:
-        """Add intervals ``[starts, ends)`` (of the first layer)."""
-        size, hist = self.layers * self.n, []
-        for v in (starts, ends):
-            bins = np.minimum((v / self.bin_s).astype(np.int64), self.n - 1)
-            hist += [np.bincount(bins, minlength=size), np.bincount(bins, weights=v, minlength=size)]
-        self.add_histograms(*hist)
-
-    def add_histograms(self, starts: np.ndarray, start_sums: np.ndarray, ends: np.ndarray, end_sums: np.ndarray
-                       ) -> None:
-        """Add intervals given by the histograms of their bounds: per ``[layer, bin]``, how many start (end)
-        there and the sum of their start (end) times."""
-        self.count += starts
-        self.total += start_sums
-        self.count -= ends
-        self.total -= end_sums
-
-    def per_bin(self) -> np.ndarray:
-        """``[bin, layer]`` covered seconds."""
-        count, total = self.count.reshape(self.layers, self.n), self.total.reshape(self.layers, self.n)
-        zero = np.zeros((self.layers, 1))
-        below = np.concatenate((zero, np.cumsum(count, axis=1)[:, :-1]), axis=1)  # bounds in bins before edge m
-        below_sum = np.concatenate((zero, np.cumsum(total, axis=1)[:, :-1]), axis=1)
-        return np.diff(self.edges * below - below_sum, axis=1).T
-
-
-def _occupancy(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray, bin_s: float) -> np.ndarray:
-    cov = _Coverage(edges, bin_s)
-    cov.add(starts, ends)
-    return cov.per_bin()[:, 0]
-
-
-def _binned_p95(t: np.ndarray, values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """95th percentile of ``values`` per bin of their times ``t`` (0 where a bin has none)."""
-    bins = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, edges.size - 2)
-    out = np.zeros(edges.size - 1)
-    order = np.argsort(bins, kind="stable")
-    starts = np.searchsorted(bins[order], np.arange(edges.size - 1))
-    for b, chunk in enumerate(np.split(values[order], starts[1:])):
-        if chunk.size:
-            out[b] = np.percentile(chunk, 95)
-    return out
 
 
 class Reducer:
@@ -110,11 +53,11 @@ class Reducer:
         self.voice = self.apps.index(VOICE_APP)
         self.service_app = np.array([self.apps.index(a) for a in SERVICE_APP], dtype=np.int64)  # per service type
         self.states = tables.state_names
-        self.n_bins = math.ceil(self.end_s / self.bin_s - 1e-9)  # a last bin shorter than a nanobin is rounding
-        self.edges = np.append(np.arange(self.n_bins) * self.bin_s, self.end_s)
+        self.edges = bin_edges(self.end_s, self.bin_s)
+        self.n_bins = self.edges.size - 1
         self.name_of_state = np.array([self.states.index(s) for _, s in tables.states], dtype=np.int64)
         n_apps, n_bins, n_dev, n_states = len(self.apps), self.n_bins, self.n_dev, len(self.states)
-        self.occupancy = _Coverage(self.edges, self.bin_s, n_states)
+        self.occupancy = Coverage(self.edges, self.bin_s, n_states)
         # per procedure code + 1 (0: a device's initial state, code -1): messages, promotions and
         # promotion energy of one occurrence
         self.n_procs = len(tables.procedures) + 1
@@ -171,7 +114,7 @@ class Reducer:
         self.connected_state = np.array([s in CONNECTED_STATES for _, s in tables.states])
         self.call_attempts = np.zeros(len(SERVICE_TYPES), dtype=np.int64)  # per service type, pending ones too
         self.controlplane: dict[str, Any] = {}
-        self.node_log: dict[str, dict[str, Any]] = {}
+        self.node_log: NodeLog | None = None
         self.rach: dict[str, Any] = {}
         self.rach_log: dict[str, np.ndarray] = {}
         self.restart_outcomes: dict[int, RestartOutcome] = {}
@@ -267,7 +210,7 @@ class Reducer:
                            log.call_setup_s[decided], log.call_type[decided]))
         self.call_attempts += log.call_attempts
         self.controlplane |= log.controlplane
-        self.node_log |= log.node_log
+        self._nodes(log.node_log)
         self.rach |= log.rach
         self.rach_log |= log.rach_log
         self.restart_outcomes |= log.restart_outcomes
@@ -300,14 +243,20 @@ class Reducer:
         for name in self.ADDITIVE:
             setattr(self, name, getattr(self, name) + getattr(part, name))
         self._bounds(part.delay_low, part.delay_high)
-        self.occupancy.count += part.occupancy.count
-        self.occupancy.total += part.occupancy.total
+        self.occupancy.absorb(part.occupancy)
         self.calls += part.calls
         self.controlplane = _merged(self.controlplane, part.controlplane)
-        self.node_log |= part.node_log
+        self._nodes(part.node_log)
         self.rach |= part.rach
         self.rach_log |= part.rach_log
         self.restart_outcomes |= part.restart_outcomes
+
+    def _nodes(self, part: NodeLog | None) -> None:
+        """Account the node log of a part of the run (None: it has no limited node)."""
+        if part is not None:
+            if self.node_log is None:
+                self.node_log = NodeLog(part.names, self.end_s, self.bin_s)
+            self.node_log.absorb(part)
 
     def results(self, engine: str) -> Results:
         """The summary and tables of everything added."""
@@ -341,17 +290,17 @@ class Reducer:
         if scn.sms.per_hour > 0:
             ts["sms_attempts"] = np.bincount(c_bin[~is_call], minlength=n_bins)
             ts["sms_failures"] = np.bincount(c_bin[~is_call & ~call_ok], minlength=n_bins)
-        for name, node in self.node_log.items():  # closed loop: load against capacity per limited node
-            ts[f"offered_{name}"] = np.histogram(node["offer_t"], edges, weights=node["offer_messages"])[0].astype(
-                np.int64)
-            ts[f"carried_{name}"] = np.histogram(node["carried"][:, 0], edges, weights=node["carried"][:, 1])[
-                0].astype(np.int64)
-            ts[f"capacity_{name}"] = bin_len * node["capacity_per_s"]
-            ts[f"rejected_{name}"] = np.histogram(node["reject_t"], edges)[0]
-            busy = _occupancy(node["busy"][:, 0], node["busy"][:, 1], edges, self.bin_s)
-            ts[f"utilization_{name}"] = busy / (bin_len * node["servers"])
-            ts[f"queue_{name}"] = _occupancy(node["queued"][:, 0], node["queued"][:, 1], edges, self.bin_s) / bin_len
-            ts[f"wait_p95_{name}_s"] = _binned_p95(node["waits"][:, 0], node["waits"][:, 1], edges)
+        nl = self.node_log
+        if nl is not None:  # closed loop: load against capacity per limited node
+            occupied_s = nl.occupancy.per_bin()  # [bin, 2 x node]: busy processors, + 1: waiting procedures
+            for j, name in enumerate(nl.names):
+                servers, per_s = self._capacity(name)
+                ts[f"offered_{name}"], ts[f"carried_{name}"] = nl.offered[j], nl.carried[j]
+                ts[f"capacity_{name}"] = bin_len * per_s
+                ts[f"rejected_{name}"] = nl.rejected[j]
+                ts[f"utilization_{name}"] = occupied_s[:, 2 * j] / (bin_len * servers)
+                ts[f"queue_{name}"] = occupied_s[:, 2 * j + 1] / bin_len
+                ts[f"wait_p95_{name}_s"] = nl.wait_p95_per_bin(j)
         if self.rach_log:
             ts |= rach_columns(self.rach_log, edges)
         timeseries = pd.DataFrame(ts)
@@ -451,7 +400,7 @@ class Reducer:
                            if i < len(scn.apps) or self.delay_hist[2 * i:2 * i + 2].any()}},
         }
         if self.controlplane:
-            summary["controlplane"] = _with_capacity(self.controlplane, self.node_log, end_s)
+            summary["controlplane"] = self._with_capacity()
         if self.rach:
             summary["rach"] = self.rach
         if scn.events:
@@ -471,6 +420,23 @@ class Reducer:
                                     self.call_legs[k:k + 1])
                 for k, name in enumerate(SERVICE_TYPES) if name in SMS_TYPES}
         return Results(summary, timeseries, apps_df, devices, nodes, states)
+
+    def _capacity(self, name: str) -> tuple[int, float]:
+        """Limited node ``name``'s processors over its instances, and the messages a second they handle."""
+        cap = self.rs.scenario.controlplane.nodes[name]
+        servers = cap.servers * self.controlplane[name]["instances"]
+        return servers, cap.messages_per_s * servers
+
+    def _with_capacity(self) -> dict[str, Any]:
+        """The closed loop's node statistics with each limited node's waits (``NodeLog.wait_figures``), its
+        capacity over the run (``capacity_messages``: what its processors could have handled) and
+        ``offered_load``, the messages offered to it as a share of that (above 1: more than it could ever carry)."""
+        out = dict(self.controlplane)
+        for j, name in enumerate(self.node_log.names if self.node_log is not None else ()):
+            capacity = self._capacity(name)[1] * self.end_s
+            out[name] = {**out[name], **self.node_log.wait_figures(j), "capacity_messages": capacity,
+                         "offered_load": out[name]["offered_messages"] / capacity if capacity > 0 else 0.0}
+        return out
 
     def _delivery_figures(self, rows: slice) -> dict[str, float]:
         """``delivery.figures`` of the delay histograms' ``rows`` together (``delay_hist``: app and kind)."""
@@ -512,7 +478,7 @@ class Reducer:
         out["peak_per_s"] = {n: float(rate[after, j].max()) for j, n in enumerate(self.tables.nodes)}
         for what in ("offered", "carried"):
             out[f"{what}_peak_per_s"] = {n: float((ts[f"{what}_{n}"][after] / bin_len[after]).max())
-                                         for n in self.node_log}
+                                         for n in (self.node_log.names if self.node_log is not None else ())}
         return out
 
     def _by_type(self, call_type: np.ndarray, setup_s: np.ndarray) -> dict[str, dict[str, Any]]:
@@ -563,19 +529,6 @@ def _merged(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
                 "utilization": (mine["utilization"] * mine["instances"] + theirs["utilization"] * theirs["instances"])
                 / n if n else 0.0,
                 "utilization_max": max(mine["utilization_max"], theirs["utilization_max"])}
-    return out
-
-
-def _with_capacity(controlplane: dict[str, Any], node_log: dict[str, dict[str, Any]], end_s: float
-                   ) -> dict[str, Any]:
-    """The closed loop's node statistics with each limited node's capacity over the run
-    (``capacity_messages``: what its processors could have handled) and ``offered_load``, the
-    messages offered to it as a share of that (above 1: more than it could ever carry)."""
-    out = dict(controlplane)
-    for name, node in node_log.items():
-        capacity = float(node["capacity_per_s"]) * end_s
-        out[name] = {**out[name], "capacity_messages": capacity,
-                     "offered_load": out[name]["offered_messages"] / capacity if capacity > 0 else 0.0}
     return out
 
 

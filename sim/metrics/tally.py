@@ -16,7 +16,7 @@ def transitions(t, dev, proc, owner, state, layer, end_s, bin_s, n_bins, n_dev, 
     procedure (code + 1; 0: the initial state); per bin and per owner app (+ 1; 0: none): occurrences
     of each procedure; per owner app (+ 1), seconds in each state code its records began; and the
     histograms of the state intervals' bounds per ``layer[state]`` (of ``n_layers``) and bin (see
-    ``sim.metrics.reduce._Coverage``):
+    ``sim.metrics.coverage.Coverage``):
     ``(seconds, counts, bin_proc, app_proc, app_seconds, starts, start_sums, ends, end_sums)``.
 
     Each device's records are consecutive and in time order: a record's state lasts until the device's
