@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.engine import closed, log
+from sim.engine import log
 from sim.metrics import delivery
 from sim.metrics.nodes import NodeLog
 
@@ -38,11 +38,6 @@ def _assert_equal(a: NodeLog, b: NodeLog) -> None:
     sa, sb = _state(a), _state(b)
     for name in sa:
         np.testing.assert_array_equal(sa[name], sb[name], name)
-
-
-def test_the_row_kinds_are_the_compiled_loops() -> None:
-    assert (closed.NL_OFFER, closed.NL_REJECT, closed.NL_BUSY, closed.NL_QUEUED, closed.NL_WAIT, closed.NL_CARRIED) \
-        == (log.NL_OFFER, log.NL_REJECT, log.NL_BUSY, log.NL_QUEUED, log.NL_WAIT, log.NL_CARRIED)
 
 
 @settings(max_examples=25, deadline=None)

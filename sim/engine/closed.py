@@ -35,7 +35,8 @@ from sim.controlplane import queue as q
 from sim.controlplane.network import ControlNetwork
 from sim.controlplane.node import CAUSES
 from sim.engine.des import SERVICE_CAUSE
-from sim.engine.log import HEARTBEAT, MESSAGE, RECONNECT, UNANSWERED, LogArrays
+from sim.engine.log import (HEARTBEAT, MESSAGE, NL_BUSY, NL_CARRIED, NL_OFFER, NL_QUEUED, NL_REJECT, NL_WAIT, RECONNECT,
+                            UNANSWERED, LogArrays)
 from sim.metrics.nodes import CHUNK_ROWS, NodeLog
 from sim.population.draws import block_draws, blocks
 from sim.population.schedule import open_loop_sends, push_users
@@ -110,7 +111,6 @@ BY_SEND, BY_CALL, BY_LOAD = range(3)  # whose procedure an entry is
 # numbered from 0 within it: ``Scenario.partitions``)
 (P_KEEPER, P_UPKEEP, P_RRC_REJECT, P_SERVICE_REJECT, P_REJECT_WAIT_S, P_MAX_ATTEMPTS, P_NAT_S, P_CALL_GUARD_S,
  P_MARGIN_TR, P_MARGIN_X, P_RETRANSMIT, P_RTO_S, P_WAIT_S, P_FIRST) = range(14)
-NL_OFFER, NL_REJECT, NL_BUSY, NL_QUEUED, NL_WAIT, NL_CARRIED = range(6)  # node log kinds
 DONE_RUN, NEED_SPACE = range(2)
 _RANK = {c: i for i, c in enumerate(CAUSES)}
 
