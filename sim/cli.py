@@ -167,7 +167,7 @@ def run(scenario: Path | None, out_dir: Path | None, seed: int | None, overrides
                                          rs.scenario.outputs.devices))
     if not quiet:
         sys.stdout.write(report.get())
-        n_devices = len(results.devices)
+        n_devices = len(results.tables.devices)
         table = device_file(rs.scenario.outputs.devices, n_devices)
         hint = "; --devices csv for a spreadsheet" if table == "devices.parquet" else ""
         click.echo(f"per-device table: {table or 'not written'} ({n_devices:,} devices{hint})")

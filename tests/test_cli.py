@@ -138,7 +138,8 @@ def test_python_dash_m_runs_the_embedded_default(tmp_path: Path) -> None:
 
 # What each command imports, seen in sys.modules of a fresh interpreter (nothing here is timed; the
 # start-up times are benchmarks/startup.py's): listing the commands loads no engine, no table library
-# and no plotting; a fast-engine run without plots neither SimPy nor matplotlib, nor the capture reader.
+# and no plotting; a fast-engine run without plots neither SimPy nor matplotlib, nor the capture reader,
+# nor pandas (its tables are written from numpy; the DataFrames are made when a user reads them).
 IMPORTS = """
 import json, sys
 from sim.cli import cli
@@ -160,5 +161,6 @@ def test_commands_import_only_what_they_run(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     seen = json.loads(proc.stdout.splitlines()[-1])
     assert seen["import"] == seen["--help"] == []
-    # the capture reader (dpkt) only for a scenario that replays a capture
-    assert "numba" in seen["run"] and not {"matplotlib", "simpy", "dask", "distributed", "dpkt"} & set(seen["run"])
+    # the capture reader (dpkt) only for a scenario that replays a capture; pandas only for a Parquet file
+    assert "numba" in seen["run"] and not ({"matplotlib", "simpy", "dask", "distributed", "dpkt", "pandas", "pyarrow"}
+                                           & set(seen["run"]))

@@ -11,13 +11,13 @@ from dataclasses import asdict
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from sim.engine.log import HEARTBEAT, MESSAGE, RECONNECT, UNANSWERED, LogArrays, RestartOutcome
 from sim.metrics.rach import rach_columns
 from sim.metrics import delivery, tally
 from sim.metrics.concentration import TOP_PERCENTS, gini, top_share
-from sim.metrics.results import Results
+from sim.metrics.results import Results, Tables
+from sim.metrics.table import Labelled, Table
 from sim.radio.tables import CONNECTED_STATES, IDLE_STATES, ModelTables
 from sim.scenario import ResolvedScenario
 from sim.scenario.schema import CALL_TYPES, PSEUDO_APPS, SERVICE_APP, SERVICE_TYPES, SMS_APP, SMS_TYPES, VOICE_APP
@@ -354,7 +354,6 @@ class Reducer:
             ts[f"wait_p95_{name}_s"] = _binned_p95(node["waits"][:, 0], node["waits"][:, 1], edges)
         if self.rach_log:
             ts |= rach_columns(self.rach_log, edges)
-        timeseries = pd.DataFrame(ts)
 
         total_msgs, total_bytes = float(app_msgs.sum()), float(self.app_bytes.sum())
         share = (lambda v, tot: float(v) / tot if tot > 0 else 0.0)
@@ -380,14 +379,14 @@ class Reducer:
             "radio_j": float(app_j[i]), "radio_energy_share": share(app_j[i], radio_j),
             "battery_share": share(app_j[i], drain_j),
         } for i in present]
-        apps_df = pd.DataFrame(app_rows)
 
         group_of = np.repeat(np.arange(len(scn.groups)), [g.devices for g in scn.groups])
         radios = [rs.group_radio(g) for g in range(len(scn.groups))]
-        devices = pd.DataFrame({
+        radio_labels = sorted(set(radios))  # sorted, as pd.Categorical sorts them (every group has devices)
+        devices = Table({
             "device": np.arange(n_dev),
-            "group": pd.Categorical.from_codes(group_of, [g.name for g in scn.groups]),
-            "radio": pd.Categorical(np.array(radios)[group_of]),
+            "group": Labelled(group_of, [g.name for g in scn.groups]),
+            "radio": Labelled(np.array([radio_labels.index(r) for r in radios])[group_of], radio_labels),
             "signalling_messages": self.dev_msgs.astype(np.int64),
             "voice_signalling_messages": self.dev_voice_msgs, "sms_signalling_messages": self.dev_sms_msgs,
             "promotions": self.dev_promos,
@@ -470,7 +469,7 @@ class Reducer:
                 name: self._decided(self.call_attempts[k], call_ok[call_type == k], call_setup_s[call_type == k],
                                     self.call_legs[k:k + 1])
                 for k, name in enumerate(SERVICE_TYPES) if name in SMS_TYPES}
-        return Results(summary, timeseries, apps_df, devices, nodes, states)
+        return Results(summary, Tables(Table(ts), Table.from_rows(app_rows), devices), nodes, states)
 
     def _delivery_figures(self, rows: slice) -> dict[str, float]:
         """``delivery.figures`` of the delay histograms' ``rows`` together (``delay_hist``: app and kind)."""
