@@ -164,3 +164,33 @@ def test_commands_import_only_what_they_run(tmp_path: Path) -> None:
     # the capture reader (dpkt) only for a scenario that replays a capture; pandas only for a Parquet file
     assert "numba" in seen["run"] and not ({"matplotlib", "simpy", "dask", "distributed", "dpkt", "pandas", "pyarrow"}
                                            & set(seen["run"]))
+
+
+# The console script's collector (sim.cli.main): off while the command starts (what start-up makes lives as
+# long as the process), then on, with start-up's objects frozen, for the simulation and what follows.
+COLLECTOR = """
+import gc, json, sys
+import sim.api
+from sim.cli import main
+simulate, seen = sim.api.simulate, {}
+def watched(*args, **kwargs):
+    seen.update(enabled=gc.isenabled(), frozen=gc.get_freeze_count(), collections=gc.get_stats()[0]["collections"])
+    return simulate(*args, **kwargs)
+sim.api.simulate = watched
+before = gc.get_stats()[0]["collections"]
+try:
+    main()
+finally:
+    print(json.dumps(seen | {"collections": seen["collections"] - before, "enabled_at_exit": gc.isenabled()}))
+"""
+
+
+def test_console_script_collects_once_started(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(GOOD, encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-c", COLLECTOR, "run", str(scenario), "--out", str(tmp_path / "out"),
+                           "--quiet", "--no-plots"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout.splitlines()[-1])
+    assert seen["collections"] == 0 and seen["enabled"] and seen["enabled_at_exit"]
+    assert seen["frozen"] > 10_000  # start-up's objects: modules, classes, the scenario's validators
