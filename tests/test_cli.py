@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -153,13 +154,18 @@ print(json.dumps(seen))
 """
 
 
-def test_commands_import_only_what_they_run(tmp_path: Path) -> None:
+def run_script(tmp_path: Path, code: str) -> dict[str, Any]:
+    """The JSON that ``code`` prints last, run in a fresh interpreter with ``run`` on GOOD as its arguments."""
     scenario = tmp_path / "s.toml"
     scenario.write_text(GOOD, encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-c", IMPORTS, "run", str(scenario), "--out", str(tmp_path / "out"),
+    proc = subprocess.run([sys.executable, "-c", code, "run", str(scenario), "--out", str(tmp_path / "out"),
                            "--quiet", "--no-plots"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    seen = json.loads(proc.stdout.splitlines()[-1])
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def test_commands_import_only_what_they_run(tmp_path: Path) -> None:
+    seen = run_script(tmp_path, IMPORTS)
     assert seen["import"] == seen["--help"] == []
     # the capture reader (dpkt) only for a scenario that replays a capture; pandas only for a Parquet file
     assert "numba" in seen["run"] and not ({"matplotlib", "simpy", "dask", "distributed", "dpkt", "pandas", "pyarrow"}
@@ -186,11 +192,6 @@ finally:
 
 
 def test_console_script_collects_once_started(tmp_path: Path) -> None:
-    scenario = tmp_path / "s.toml"
-    scenario.write_text(GOOD, encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-c", COLLECTOR, "run", str(scenario), "--out", str(tmp_path / "out"),
-                           "--quiet", "--no-plots"], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    seen = json.loads(proc.stdout.splitlines()[-1])
+    seen = run_script(tmp_path, COLLECTOR)
     assert seen["collections"] == 0 and seen["enabled"] and seen["enabled_at_exit"]
     assert seen["frozen"] > 10_000  # start-up's objects: modules, classes, the scenario's validators
