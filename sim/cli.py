@@ -145,6 +145,7 @@ def run(scenario: Path | None, out_dir: Path | None, seed: int | None, overrides
         _bad_input(exc)
     target = out_dir or Path("results") / rs.scenario.name
     _check_out(target, RUN)
+    _started()
     with _executor(scheduler) as executor, \
             Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                      TimeElapsedColumn(), console=err, transient=True, disable=quiet or not err.is_terminal) as bar:
@@ -167,7 +168,7 @@ def run(scenario: Path | None, out_dir: Path | None, seed: int | None, overrides
                                          rs.scenario.outputs.devices))
     if not quiet:
         sys.stdout.write(report.get())
-        n_devices = len(results.devices)
+        n_devices = len(results.tables.devices)
         table = device_file(rs.scenario.outputs.devices, n_devices)
         hint = "; --devices csv for a spreadsheet" if table == "devices.parquet" else ""
         click.echo(f"per-device table: {table or 'not written'} ({n_devices:,} devices{hint})")
@@ -196,6 +197,7 @@ def validate(out_dir: Path | None, engine: str, cases: tuple[str, ...], quick: b
     if out_dir is not None:
         _check_out(out_dir, VALIDATION)
     settings = Settings(("fast", "des") if engine == "both" else (engine,), quick, overrides)
+    _started()
     try:
         with err.status("validating") as status:
             validation = run_validation(settings, cases, lambda name: status.update(f"validating: {name}"))
@@ -242,6 +244,7 @@ def sweep(sweep_file: Path, out_dir: Path | None, workers: int, scheduler: str |
         _bad_input(exc)
     target = out_dir or Path("results") / "sweeps" / sweep_file.stem
     _check_out(target, SWEEP)
+    _started()
     err = Console(stderr=True)
     with _executor(scheduler) as executor, \
             Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
@@ -289,6 +292,7 @@ def trace(capture: Path, radio: str, overrides: tuple[str, ...], device: str | N
 
     target = out_dir or default_folder(capture)
     _check_out(target, TRACE)
+    _started()
     try:
         result = trace_capture(capture, radio, overrides, device, app_map(app_flows, apps_file))
     except ScenarioError as exc:
@@ -386,13 +390,25 @@ def _interrupted(code: int) -> NoReturn:
     sys.exit(code)
 
 
+def _started() -> None:
+    """A command's start-up is over (its modules imported, its input read): under the console script, which
+    starts with the collector off (:func:`main`), freeze what start-up made and collect from here on."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
+
+
 def main() -> None:
     """The console script (see :class:`Commands` for what it prints and exits with)."""
     signal.signal(signal.SIGTERM, _terminate)
-    # Start-up makes some 160,000 objects that live as long as the process (modules, classes, Numba's
-    # registries): at CPython's default threshold of 700 allocations the collector ran some 400 times
-    # while they were made, three times over all of them, 0.1-0.2 s of a quickstart run. A young
-    # generation of 10,000 runs it a fourteenth as often; the SimPy engine turns it off for its run anyway.
+    # Start-up makes some 120,000 objects that live as long as the process (modules, classes, pydantic's
+    # validators) and next to no garbage: at CPython's default threshold of 700 allocations the collector
+    # ran some 400 times while they were made, three times over all of them, 0.1-0.2 s of a quickstart run,
+    # and at 10,000 still some 25 times, 35-45 ms (a quickstart run's 33 collections freed 1,230 objects).
+    # So it is off until the command has started (:func:`_started`), which freezes them: no collection
+    # scans them again. From there a young generation of 10,000 (a quickstart run makes some 55,000 more
+    # objects as it simulates and writes); the SimPy engine turns it off for its run anyway.
+    gc.disable()
     gc.set_threshold(10_000, 10, 10)
     try:
         cli(prog_name="signalsim")

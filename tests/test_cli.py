@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -138,7 +139,8 @@ def test_python_dash_m_runs_the_embedded_default(tmp_path: Path) -> None:
 
 # What each command imports, seen in sys.modules of a fresh interpreter (nothing here is timed; the
 # start-up times are benchmarks/startup.py's): listing the commands loads no engine, no table library
-# and no plotting; a fast-engine run without plots neither SimPy nor matplotlib, nor the capture reader.
+# and no plotting; a fast-engine run without plots neither SimPy nor matplotlib, nor the capture reader,
+# nor pandas (its tables are written from numpy; the DataFrames are made when a user reads them).
 IMPORTS = """
 import json, sys
 from sim.cli import cli
@@ -152,13 +154,44 @@ print(json.dumps(seen))
 """
 
 
-def test_commands_import_only_what_they_run(tmp_path: Path) -> None:
+def run_script(tmp_path: Path, code: str) -> dict[str, Any]:
+    """The JSON that ``code`` prints last, run in a fresh interpreter with ``run`` on GOOD as its arguments."""
     scenario = tmp_path / "s.toml"
     scenario.write_text(GOOD, encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-c", IMPORTS, "run", str(scenario), "--out", str(tmp_path / "out"),
+    proc = subprocess.run([sys.executable, "-c", code, "run", str(scenario), "--out", str(tmp_path / "out"),
                            "--quiet", "--no-plots"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    seen = json.loads(proc.stdout.splitlines()[-1])
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def test_commands_import_only_what_they_run(tmp_path: Path) -> None:
+    seen = run_script(tmp_path, IMPORTS)
     assert seen["import"] == seen["--help"] == []
-    # the capture reader (dpkt) only for a scenario that replays a capture
-    assert "numba" in seen["run"] and not {"matplotlib", "simpy", "dask", "distributed", "dpkt"} & set(seen["run"])
+    # the capture reader (dpkt) only for a scenario that replays a capture; pandas only for a Parquet file
+    assert "numba" in seen["run"] and not ({"matplotlib", "simpy", "dask", "distributed", "dpkt", "pandas", "pyarrow"}
+                                           & set(seen["run"]))
+
+
+# The console script's collector (sim.cli.main): off while the command starts (what start-up makes lives as
+# long as the process), then on, with start-up's objects frozen, for the simulation and what follows.
+COLLECTOR = """
+import gc, json, sys
+import sim.api
+from sim.cli import main
+simulate, seen = sim.api.simulate, {}
+def watched(*args, **kwargs):
+    seen.update(enabled=gc.isenabled(), frozen=gc.get_freeze_count(), collections=gc.get_stats()[0]["collections"])
+    return simulate(*args, **kwargs)
+sim.api.simulate = watched
+before = gc.get_stats()[0]["collections"]
+try:
+    main()
+finally:
+    print(json.dumps(seen | {"collections": seen["collections"] - before, "enabled_at_exit": gc.isenabled()}))
+"""
+
+
+def test_console_script_collects_once_started(tmp_path: Path) -> None:
+    seen = run_script(tmp_path, COLLECTOR)
+    assert seen["collections"] == 0 and seen["enabled"] and seen["enabled_at_exit"]
+    assert seen["frozen"] > 10_000  # start-up's objects: modules, classes, the scenario's validators

@@ -11,7 +11,9 @@ import html5lib
 import pytest
 from click.testing import CliRunner
 
+import sim.outputs.html as html
 from sim.cli import cli
+from sim.outputs.html import Page, Section, Span, Table, Timeline
 from sim.validation import Settings, run_validation
 from sim.validation.report import write_validation
 from test_cli import GOOD
@@ -140,3 +142,18 @@ def test_a_validation_report_marks_every_failed_check(tmp_path: Path) -> None:
                                                          ("2.10 s", 2.0969, True), ("30.0 min", 1800.0, True)])
 def test_shows_reads_a_figure_as_shown(text: str, value: float, expected: bool) -> None:
     assert shows(text, value) is expected
+
+
+def test_the_compiled_template_kept_renders_what_the_source_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    page = Page("run", "tiny <b>", "20 devices", (), (
+        Section("Per app", ("a & b",), (Table(("app", "share"), (("chat", "50%"),), (False, True)),),
+                timeline=Timeline(600.0, (Span("outage", 60.0, 120.0), Span("change", 300.0, kind="change")))),
+        Section("Scenario", preformatted="name = \"tiny\"\n", folded=True)), "description", ("summary.json",))
+    rendered = []
+    for cache in (html._compiled_templates, html._compiled_templates, lambda: None):  # kept (twice), none
+        monkeypatch.setattr(html, "_compiled_templates", cache)
+        html._template.cache_clear()
+        rendered.append(html.render_page(page))
+    html._template.cache_clear()
+    assert rendered[0] == rendered[1] == rendered[2]
+    assert list(Path(html.__file__).with_name("__pycache__").glob("__jinja2_*.cache"))

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 import sim.outputs.tables as tables
 from sim.api import simulate
 from sim.cli import cli
+from sim.metrics.results import Results
 from sim.outputs.tables import CSV_MAX_DEVICES, device_format, write_devices
 from sim.scenario import load_scenario
 from test_cli import GOOD as SCENARIO  # a tiny LTE scenario: 20 phones, 10 minutes
@@ -20,10 +21,10 @@ TABLE_FILES = {"devices.csv", "devices.parquet"}
 
 
 @pytest.fixture(scope="module")
-def devices(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+def results(tmp_path_factory: pytest.TempPathFactory) -> Results:
     path = tmp_path_factory.mktemp("scenario") / "s.toml"
     path.write_text(SCENARIO, encoding="utf-8")
-    return simulate(load_scenario(path)).devices
+    return simulate(load_scenario(path))
 
 
 def run(tmp_path: Path, text: str, *args: str, out: str = "out"):
@@ -46,16 +47,17 @@ def test_auto_picks_csv_up_to_the_threshold_and_parquet_above() -> None:
         assert device_format(choice, 1) == choice
 
 
-def test_each_choice_writes_exactly_its_file(tmp_path: Path, devices: pd.DataFrame) -> None:
+def test_each_choice_writes_exactly_its_file(tmp_path: Path, results: Results) -> None:
+    devices = results.devices
     for choice, name in (("csv", "devices.csv"), ("parquet", "devices.parquet"), ("auto", "devices.csv")):
         directory = tmp_path / choice
         directory.mkdir()
-        assert write_devices(devices, directory, choice) == directory / name
+        assert write_devices(results.tables.devices, directory, choice) == directory / name
         assert [p.name for p in directory.iterdir()] == [name]
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "parquet" / "devices.parquet"), devices)
     assert len(pd.read_csv(tmp_path / "csv" / "devices.csv")) == len(devices)
     (tmp_path / "none").mkdir()
-    assert write_devices(devices, tmp_path / "none", "none") is None
+    assert write_devices(results.tables.devices, tmp_path / "none", "none") is None
     assert not any((tmp_path / "none").iterdir())
 
 

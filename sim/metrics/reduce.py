@@ -11,7 +11,6 @@ from dataclasses import asdict
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from sim.engine.log import HEARTBEAT, MESSAGE, RECONNECT, UNANSWERED, LogArrays, RestartOutcome
 from sim.metrics.rach import rach_columns
@@ -19,7 +18,8 @@ from sim.metrics import delivery, tally
 from sim.metrics.coverage import Coverage, bin_edges
 from sim.metrics.concentration import TOP_PERCENTS, gini, top_share
 from sim.metrics.nodes import NodeLog
-from sim.metrics.results import Results
+from sim.metrics.results import Results, Tables
+from sim.metrics.table import Labelled, Table
 from sim.radio.tables import CONNECTED_STATES, IDLE_STATES, ModelTables
 from sim.scenario import ResolvedScenario
 from sim.scenario.schema import CALL_TYPES, PSEUDO_APPS, SERVICE_APP, SERVICE_TYPES, SMS_APP, SMS_TYPES, VOICE_APP
@@ -303,7 +303,6 @@ class Reducer:
                 ts[f"wait_p95_{name}_s"] = nl.wait_p95_per_bin(j)
         if self.rach_log:
             ts |= rach_columns(self.rach_log, edges)
-        timeseries = pd.DataFrame(ts)
 
         total_msgs, total_bytes = float(app_msgs.sum()), float(self.app_bytes.sum())
         share = (lambda v, tot: float(v) / tot if tot > 0 else 0.0)
@@ -329,14 +328,14 @@ class Reducer:
             "radio_j": float(app_j[i]), "radio_energy_share": share(app_j[i], radio_j),
             "battery_share": share(app_j[i], drain_j),
         } for i in present]
-        apps_df = pd.DataFrame(app_rows)
 
         group_of = np.repeat(np.arange(len(scn.groups)), [g.devices for g in scn.groups])
         radios = [rs.group_radio(g) for g in range(len(scn.groups))]
-        devices = pd.DataFrame({
+        radio_labels = sorted(set(radios))  # sorted, as pd.Categorical sorts them (every group has devices)
+        devices = Table({
             "device": np.arange(n_dev),
-            "group": pd.Categorical.from_codes(group_of, [g.name for g in scn.groups]),
-            "radio": pd.Categorical(np.array(radios)[group_of]),
+            "group": Labelled(group_of, [g.name for g in scn.groups]),
+            "radio": Labelled(np.array([radio_labels.index(r) for r in radios])[group_of], radio_labels),
             "signalling_messages": self.dev_msgs.astype(np.int64),
             "voice_signalling_messages": self.dev_voice_msgs, "sms_signalling_messages": self.dev_sms_msgs,
             "promotions": self.dev_promos,
@@ -419,7 +418,7 @@ class Reducer:
                 name: self._decided(self.call_attempts[k], call_ok[call_type == k], call_setup_s[call_type == k],
                                     self.call_legs[k:k + 1])
                 for k, name in enumerate(SERVICE_TYPES) if name in SMS_TYPES}
-        return Results(summary, timeseries, apps_df, devices, nodes, states)
+        return Results(summary, Tables(Table(ts), Table.from_rows(app_rows), devices), nodes, states)
 
     def _capacity(self, name: str) -> tuple[int, float]:
         """Limited node ``name``'s processors over its instances, and the messages a second they handle."""

@@ -1,10 +1,13 @@
-"""What a run returns: the summary dict and pandas tables (built at the edge, from numpy)."""
+"""What a run returns: the summary dict and its tables, numpy columns made pandas DataFrames on first use."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-if TYPE_CHECKING:  # the tables are made in sim.metrics.reduce; this module stays light for the CLI
+from sim.metrics.table import Table
+
+if TYPE_CHECKING:  # a run that only writes its files never imports pandas (docs/performance.md)
     import pandas as pd
 
 
@@ -13,6 +16,14 @@ if TYPE_CHECKING:  # the tables are made in sim.metrics.reduce; this module stay
 SUMMARY_KEYS = ("scenario", "seed", "engine", "software_version", "duration_s", "bin_s", "devices", "signalling",
                 "rrc", "apps", "concentration", "concentration_apps", "energy", "traffic", "controlplane", "rach",
                 "events", "calls", "outputs", "sms", "battery", "delivery")
+
+
+class Tables(NamedTuple):
+    """A run's tables as columns (:class:`sim.metrics.table.Table`)."""
+
+    timeseries: Table
+    apps: Table
+    devices: Table
 
 
 @dataclass(frozen=True)
@@ -26,11 +37,23 @@ class Results:
       ``delivery_mean_s``, ``delivery_delayed_share`` (by generation time), and what the scenario adds.
     - ``apps``: one row per app (``os-push`` is the OS push channel).
     - ``devices``: one row per device.
+
+    The three are pandas DataFrames, made from ``tables`` (the same columns) when first read.
     """
 
     summary: dict[str, Any]
-    timeseries: pd.DataFrame
-    apps: pd.DataFrame
-    devices: pd.DataFrame
+    tables: Tables
     nodes: list[str]
     states: list[str]
+
+    @cached_property
+    def timeseries(self) -> pd.DataFrame:
+        return self.tables.timeseries.frame()
+
+    @cached_property
+    def apps(self) -> pd.DataFrame:
+        return self.tables.apps.frame()
+
+    @cached_property
+    def devices(self) -> pd.DataFrame:
+        return self.tables.devices.frame()

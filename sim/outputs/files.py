@@ -23,13 +23,14 @@ def write_results(results: Results, resolved_toml: str, out_dir: Path,
     ``devices`` is the run's ``outputs.devices``: the per-device table's format. ``summary.json``
     also names the table's file (``outputs.devices``). ``report.html``, written last, shows the
     answer and links the rest."""
-    summary = {**results.summary, "outputs": {"devices": device_file(devices, len(results.devices))}}
+    tables = results.tables
+    summary = {**results.summary, "outputs": {"devices": device_file(devices, len(tables.devices))}}
 
     def fill(tmp: Path) -> None:
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        results.timeseries.to_csv(tmp / "timeseries.csv", index=False)
-        results.apps.to_csv(tmp / "apps.csv", index=False)
-        write_devices(results.devices, tmp, devices)
+        tables.timeseries.to_csv(tmp / "timeseries.csv")
+        tables.apps.to_csv(tmp / "apps.csv")
+        write_devices(tables.devices, tmp, devices)
         (tmp / "scenario.resolved.toml").write_text(resolved_toml, encoding="utf-8")
         if plots is not None:
             plots(results, tmp / "plots")

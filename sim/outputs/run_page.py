@@ -6,11 +6,13 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from sim.outputs.headline import NODE_HEADERS, duration, headline, integer, limited_nodes, num, percent
 from sim.outputs.html import Image, Page, Section, Span, Table, Timeline, folder_files, write_page
 
 if TYPE_CHECKING:
-    from sim.outputs.plots import PlotResults
+    from sim.metrics.results import Results
 
 CAPTIONS = {  # sim.outputs.plots' files, in the order shown
     "load.png": "Signalling offered to each capacity-limited node per second, and carried, against its capacity",
@@ -22,12 +24,12 @@ CAPTIONS = {  # sim.outputs.plots' files, in the order shown
 }
 
 
-def write_run_page(results: "PlotResults", summary: dict[str, Any], resolved_toml: str, folder: Path) -> Path:
+def write_run_page(results: Results, summary: dict[str, Any], resolved_toml: str, folder: Path) -> Path:
     """Write ``folder/report.html`` for a run whose other files are in ``folder`` already."""
     return write_page(run_page(results, summary, resolved_toml, folder), folder / "report.html")
 
 
-def run_page(results: "PlotResults", summary: dict[str, Any], resolved_toml: str, folder: Path) -> Page:
+def run_page(results: Results, summary: dict[str, Any], resolved_toml: str, folder: Path) -> Page:
     """The page of a run: ``summary`` as written to ``summary.json``, the plots found in ``folder/plots``."""
     resolved = tomllib.loads(resolved_toml)
     s = summary
@@ -87,21 +89,24 @@ def _span(event: dict[str, Any]) -> Span:
     return Span(what, event.get("at_s", 0.0), kind="change")
 
 
-def _apps(results: "PlotResults") -> Section:
-    apps = results.apps
-    if len(apps):
-        apps = apps.sort_values("signalling_share", ascending=False, kind="stable")
-    columns = ("app", "devices", "signalling", "share of signalling", "share of bytes", "promotions", "heartbeats",
-               "messages", "reconnects")
-    rows = tuple((str(a.app), integer(a.active_devices), integer(a.signalling_messages), percent(a.signalling_share),
-                  percent(a.bytes_share), integer(a.promotions), integer(a.heartbeats), integer(a.messages),
-                  integer(a.reconnects)) for a in apps.itertuples())
+def _apps(results: Results) -> Section:
+    apps = results.tables.apps
+    shown = (("app", "app", str), ("devices", "active_devices", integer),
+             ("signalling", "signalling_messages", integer), ("share of signalling", "signalling_share", percent),
+             ("share of bytes", "bytes_share", percent), ("promotions", "promotions", integer),
+             ("heartbeats", "heartbeats", integer), ("messages", "messages", integer),
+             ("reconnects", "reconnects", integer))
+    columns = tuple(header for header, _, _ in shown)
+    rows: tuple[tuple[str, ...], ...] = ()
+    if len(apps):  # most signalling first, ties in the table's order
+        order = np.argsort(-apps["signalling_share"], kind="stable")
+        rows = tuple(zip(*([text(v) for v in apps[name][order].tolist()] for _, name, text in shown)))
     return Section("Per app", ("Signalling is attributed to the app whose packet triggered the promotion "
                                "(os-push, network, mobility, voice and sms are pseudo-apps).",),
                    (Table(columns, rows, (False, *([True] * 8))),))
 
 
-def _nodes(results: "PlotResults", s: dict[str, Any]) -> Section:
+def _nodes(results: Results, s: dict[str, Any]) -> Section:
     sig = s.get("signalling", {})
     by_node, peak, total = sig.get("by_node", {}), sig.get("peak_per_s", {}), sig.get("messages_total", 0)
     names = [n for n in results.nodes if n in by_node] + [n for n in by_node if n not in results.nodes]
@@ -128,7 +133,7 @@ def _calls(s: dict[str, Any]) -> list[Section]:
     return [Section("Voice calls", (), (totals, types))]
 
 
-def _rrc(results: "PlotResults", s: dict[str, Any]) -> Section:
+def _rrc(results: Results, s: dict[str, Any]) -> Section:
     rrc = s.get("rrc", {})
     shares = rrc.get("time_share_by_state", {})
     states = [st for st in results.states if st in shares] + [st for st in shares if st not in results.states]

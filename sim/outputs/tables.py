@@ -8,9 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-if TYPE_CHECKING:  # the table arrives made; the CLI reads CSV_MAX_DEVICES without importing pandas
-    import pandas as pd
-
+if TYPE_CHECKING:  # the CLI reads CSV_MAX_DEVICES without importing numpy
+    from sim.metrics.table import Table
     from sim.scenario.schema import DeviceTable
 
 # "auto": CSV up to this many devices, Parquet above (the one place the threshold is set)
@@ -33,14 +32,14 @@ def device_file(choice: DeviceTable, n_devices: int) -> str | None:
     return None if fmt == "none" else f"devices.{fmt}"
 
 
-def write_devices(devices: pd.DataFrame, directory: Path, choice: DeviceTable) -> Path | None:
+def write_devices(devices: Table, directory: Path, choice: DeviceTable) -> Path | None:
     """Write the per-device table into ``directory`` as ``choice`` asks; its path, or None if not written."""
     name = device_file(choice, len(devices))
     if name is None:
         return None
     path = Path(directory) / name
     if name.endswith(".csv"):
-        devices.to_csv(path, index=False)
-    else:
-        devices.to_parquet(path, index=False)
+        devices.to_csv(path)
+    else:  # pandas and pyarrow only here
+        devices.frame().to_parquet(path, index=False)
     return path
