@@ -3,17 +3,15 @@
 The same decisions, in the same order and with the same float arithmetic as the SimPy node, for the
 compiled closed-loop engine (``sim.engine.closed``): an offer is rejected at once (reserved share,
 full waiting room), served at once (a free processor) or queued by admission class (``rank``:
-first-in-first-out within a class, one linked list per class); a completion serves the next waiting
-procedure. Guard expiries: every procedure of a class waits with the same guard time, first in first
-out, so the class's head is always the first of it to expire; the instance needs one pending expiry,
-the earliest of its heads' (:func:`first_expiry`), instead of one per waiting procedure (most of them
-served before it: a timer that does nothing). When it falls due, :func:`expire_first` takes out the
-head that reached its guard time, if it is still waiting. What the caller must schedule (a completion,
-the next expiry) is returned, not scheduled here.
+first-in-first-out within a class, one linked list per class); a completion serves the next live
+waiting procedure; a guard expiry takes a waiting one out of the queue (it stays in its list, emptied,
+until it surfaces, as in the SimPy node's heap). What the caller must schedule (a completion, a guard
+expiry) is returned, not scheduled here.
 
-State, per instance ``i``: the counters and time integrals of the SimPy node, the heads and tails of its
-class lists (one row of ``c``) and when its pending expiry falls due (``f``). Entries (procedures in the
-node) live in a pool with a free list.
+State, per instance ``i``: the counters and time integrals of the SimPy node and the heads and tails of its
+class lists (one row of ``c``, one of ``f``). Entries
+(procedures in the node) live in a pool with a free list; an entry's ``gen`` grows each time it is
+reused, so that a stale guard expiry is recognised and skipped.
 """
 from __future__ import annotations
 
@@ -26,13 +24,13 @@ REJECTED, SERVED, QUEUED = 0, 1, 2
 part = njit(cache=True, inline="always")
 
 # instance columns of the float state ``f`` and the integer state ``c`` (then each class list's head, then tail)
-F_START, F_LAST, F_QUEUE_AREA, F_BUSY_AREA, F_EXPIRY = range(5)
+F_START, F_LAST, F_QUEUE_AREA, F_BUSY_AREA = range(4)
 (C_CREATED, C_IN_SERVICE, C_MSG_SERVICE, C_WAITING, C_MSG_WAITING, C_OFFERED, C_CARRIED, C_REJECTED, C_MSG_OFFERED,
  C_MSG_CARRIED, C_MSG_REJECTED, C_REJECT_MESSAGES) = range(12)
 C_HEAD, C_TAIL = 12, 12 + RANKS
 # entry columns: float ``ef`` (arrival, service start), integer ``ei``
 EF_ARRIVAL, EF_START = range(2)
-EI_INSTANCE, EI_MESSAGES, EI_NEXT, EI_WHO, EI_OWNER, EI_MARK = range(6)
+EI_INSTANCE, EI_MESSAGES, EI_LIVE, EI_NEXT, EI_GEN, EI_WHO, EI_OWNER, EI_MARK = range(8)
 
 
 @part
@@ -49,7 +47,9 @@ def advance(f, c, i: int, now: float) -> None:
 def new_entry(ef, ei, free, n_free: int) -> tuple[int, int]:
     """Take an entry from the pool's free list; returns it and the free list's new length."""
     n_free -= 1
-    return free[n_free], n_free
+    e = free[n_free]
+    ei[e, EI_GEN] += 1
+    return e, n_free
 
 
 @part
@@ -73,7 +73,7 @@ def offer(f, c, ef, ei, free, n_free: int, i: int, messages: int, rank: int, res
     if c[i, C_IN_SERVICE] < servers:
         serve(c, ef, e, i, messages, now)
         return SERVED, e, n_free
-    ei[e, EI_NEXT] = -1
+    ei[e, EI_LIVE], ei[e, EI_NEXT] = 1, -1
     if c[i, C_TAIL + rank] < 0:
         c[i, C_HEAD + rank] = e
     else:
@@ -103,55 +103,36 @@ def complete(f, c, ei, i: int, messages: int, now: float) -> None:
 
 
 @part
-def _dequeue(c, ei, i: int, rank: int) -> int:
-    """Take the head of instance ``i``'s class ``rank`` out of its list; returns it."""
-    e = c[i, C_HEAD + rank]
-    c[i, C_HEAD + rank] = ei[e, EI_NEXT]
-    if c[i, C_HEAD + rank] < 0:
-        c[i, C_TAIL + rank] = -1
+def next_waiting(c, ef, ei, free, n_free: int, i: int, now: float) -> tuple[int, int]:
+    """Serve instance ``i``'s next live waiting entry (lowest class first, in arrival order), dropping the
+    emptied ones before it; returns it (-1: none) and the free list's length."""
+    for rank in range(RANKS):
+        while c[i, C_HEAD + rank] >= 0:
+            e = c[i, C_HEAD + rank]
+            c[i, C_HEAD + rank] = ei[e, EI_NEXT]
+            if c[i, C_HEAD + rank] < 0:
+                c[i, C_TAIL + rank] = -1
+            if ei[e, EI_LIVE]:
+                ei[e, EI_LIVE] = 0
+                c[i, C_WAITING] -= 1
+                c[i, C_MSG_WAITING] -= ei[e, EI_MESSAGES]
+                serve(c, ef, e, i, ei[e, EI_MESSAGES], now)
+                return e, n_free
+            free[n_free] = e  # gone at its guard time: back to the pool
+            n_free += 1
+    return -1, n_free
+
+
+@part
+def expire(f, c, ei, e: int, now: float) -> None:
+    """Live waiting entry ``e`` reaches its guard time: it leaves the queue, rejected (``Node._expire``)."""
+    i = ei[e, EI_INSTANCE]
+    advance(f, c, i, now)
+    ei[e, EI_LIVE] = 0
     c[i, C_WAITING] -= 1
     c[i, C_MSG_WAITING] -= ei[e, EI_MESSAGES]
-    return e
-
-
-@part
-def next_waiting(c, ef, ei, i: int, now: float) -> int:
-    """Serve instance ``i``'s next waiting entry (lowest class first, in arrival order); returns it (-1: none)."""
-    for rank in range(RANKS):
-        if c[i, C_HEAD + rank] >= 0:
-            e = _dequeue(c, ei, i, rank)
-            serve(c, ef, e, i, ei[e, EI_MESSAGES], now)
-            return e
-    return -1
-
-
-@part
-def first_expiry(c, ef, i: int, guard_s: float) -> float:
-    """When instance ``i``'s first waiting procedure reaches its guard time (``inf``: none waits)."""
-    at = np.inf
-    for rank in range(RANKS):
-        e = c[i, C_HEAD + rank]
-        if e >= 0:
-            at = min(at, ef[e, EF_ARRIVAL] + guard_s)
-    return at
-
-
-@part
-def expire_first(f, c, ef, ei, i: int, guard_s: float, now: float) -> int:
-    """The waiting procedure of instance ``i`` that reached its guard time by now, the earliest arrived (ties:
-    the lower class), leaves the queue, rejected (``Node._expire``); returns it (-1: none has)."""
-    best, best_at = -1, np.inf
-    for rank in range(RANKS):
-        e = c[i, C_HEAD + rank]
-        if e >= 0 and ef[e, EF_ARRIVAL] + guard_s <= now and ef[e, EF_ARRIVAL] < best_at:
-            best, best_at = rank, ef[e, EF_ARRIVAL]
-    if best < 0:
-        return -1
-    advance(f, c, i, now)
-    e = _dequeue(c, ei, i, best)
     c[i, C_REJECTED] += 1
     c[i, C_MSG_REJECTED] += ei[e, EI_MESSAGES]
-    return e
 
 
 def state(instances: int, entries: int) -> tuple[np.ndarray, ...]:
@@ -159,7 +140,5 @@ def state(instances: int, entries: int) -> tuple[np.ndarray, ...]:
     integer columns) and its free list."""
     c = np.zeros((instances, C_TAIL + RANKS), dtype=np.int64)
     c[:, C_HEAD:] = -1
-    f = np.zeros((instances, F_EXPIRY + 1))
-    f[:, F_EXPIRY] = np.inf
-    return (f, c, np.zeros((entries, 2)), np.zeros((entries, EI_MARK + 1), dtype=np.int64),
+    return (np.zeros((instances, 4)), c, np.zeros((entries, 2)), np.zeros((entries, 8), dtype=np.int64),
             np.arange(entries - 1, -1, -1, dtype=np.int64))

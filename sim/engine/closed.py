@@ -287,7 +287,7 @@ def _loop(spec, end_s, w, p):
             _nl(nl, cnt, NL_CARRIED, i, now, m)
             if wait:
                 _nl(nl, cnt, NL_QUEUED, i, arrival, begun)
-            nxt = q.next_waiting(qc, ef, ei, i, now)
+            nxt, cnt[N_FREE] = q.next_waiting(qc, ef, ei, free, cnt[N_FREE], i, now)
             if nxt >= 0:
                 _push(hf, hi, cnt, now + ei[nxt, q.EI_MESSAGES] * tf[inst[i, I_TYPE], TF_SERVICE_S], DONE, nxt, 0,
                       0.0)
@@ -295,29 +295,14 @@ def _loop(spec, end_s, w, p):
             free[cnt[N_FREE]] = a
             cnt[N_FREE] += 1
             _outcome(spec, now, who, owner, True, wait, -1, w, p)
-        elif v == qf[a, q.F_EXPIRY]:  # GUARD, instance a's pending expiry (else an earlier one superseded it)
-            _expire(spec, now, a, w, p)
+        else:  # GUARD
+            if ei[a, q.EI_GEN] == b and ei[a, q.EI_LIVE]:
+                i = ei[a, q.EI_INSTANCE]
+                q.expire(qf, qc, ei, a, now)
+                _nl(nl, cnt, NL_REJECT, i, now, 0.0)
+                _nl(nl, cnt, NL_QUEUED, i, ef[a, q.EF_ARRIVAL], now)
+                _outcome(spec, now, ei[a, q.EI_WHO], ei[a, q.EI_OWNER], False, 0.0, inst[i, I_TYPE], w, p)
     return DONE_RUN
-
-
-@njit(cache=True)
-def _expire(spec, now, i, w, p):
-    """Instance ``i``'s pending guard expiry falls due: the waiting procedures that reached their guard time leave
-    the queue, rejected, in the order they arrived; the next expiry is scheduled."""
-    qf, qc, ef, ei, free, cnt, nl = w[W_QF], w[W_QC], w[W_EF], w[W_EI], w[W_FREE], w[W_CNT], w[W_NL]
-    qf[i, q.F_EXPIRY] = np.inf
-    typ = w[W_INST][i, I_TYPE]
-    guard_s = w[W_TF][typ, TF_GUARD_S]
-    e = q.expire_first(qf, qc, ef, ei, i, guard_s, now)
-    while e >= 0:
-        _nl(nl, cnt, NL_REJECT, i, now, 0.0)
-        _nl(nl, cnt, NL_QUEUED, i, ef[e, q.EF_ARRIVAL], now)
-        who, owner = ei[e, q.EI_WHO], ei[e, q.EI_OWNER]
-        free[cnt[N_FREE]] = e  # the entry back to the pool
-        cnt[N_FREE] += 1
-        _outcome(spec, now, who, owner, False, 0.0, typ, w, p)
-        e = q.expire_first(qf, qc, ef, ei, i, guard_s, now)
-    _guard(i, w)
 
 
 @njit(cache=True)
@@ -360,19 +345,8 @@ def _offer(now, d, proc, j, rank, reserved_ok, who, owner, mark, w):
     elif outcome == q.SERVED:
         _schedule(w, now + m * tf[typ, TF_SERVICE_S], DONE, e, 0, 0.0)
     elif tf[typ, TF_GUARD_S] != np.inf:
-        _guard(i, w)
+        _schedule(w, now + tf[typ, TF_GUARD_S], GUARD, e, w[W_EI][e, q.EI_GEN], 0.0)
     return outcome
-
-
-@part
-def _guard(i, w):
-    """Instance ``i``'s pending guard expiry: its first waiting procedure's (``sim.controlplane.queue``), scheduled
-    unless one as early is pending."""
-    qf = w[W_QF]
-    at = q.first_expiry(w[W_QC], w[W_EF], i, w[W_TF][w[W_INST][i, I_TYPE], TF_GUARD_S])
-    if at < qf[i, q.F_EXPIRY]:
-        qf[i, q.F_EXPIRY] = at
-        _schedule(w, at, GUARD, i, 0, at)
 
 
 @part
