@@ -474,9 +474,10 @@ def _advance(now, d, w, p):
 
 @njit(cache=True)
 def _sched(spec, now, d, w, p, woken, granted):
-    """``d``'s schedule goes on: the sends due by now, one at a time, until one waits for the network
-    (``woken``: by the wake-up of its next send, which then goes, as SimPy's timeout resumes it; ``granted``:
-    its next send's turn at the lock came, ahead of those who asked after it)."""
+    """``d``'s schedule goes on: the sends due by now, one at a time, each asking for the lock (its heartbeats
+    skipped while its app's client retries its server or beats on its own since), until one waits (``woken``: by
+    the wake-up of its next send, which then goes, as SimPy's timeout resumes it; ``granted``: its next send's
+    turn at the lock came)."""
     di, sf, si, ci = w[W_DI], w[W_SF], w[W_SI], w[W_CI]
     while di[d, D_NEXT] < di[d, D_SENDS_END]:
         k = di[d, D_NEXT]
