@@ -18,6 +18,9 @@ from tests.test_properties import closed_loop_scenarios
 
 LONDON = ["groups[0].devices=1800", "groups[1].devices=200", "controlplane.nodes.RNC.messages_per_s=39.31",
           "controlplane.nodes.RNC.devices_per_node=2000"]  # the RNC as saturated as at full size
+# the reconnect storm behind an MME that queues and rejects its clients' SYNs and reconnects
+STORM = ["groups[0].devices=400", "controlplane.nodes.MME={messages_per_s=150.0, queue_limit=3, guard_s=1.0}",
+         "controlplane.max_attempts=2"]
 LTE = ["events=[]", "groups[0].devices=1500", "calls.per_hour=2.0",
        "controlplane.nodes.MME={messages_per_s=300.0, queue_limit=5, guard_s=1.0}",
        "controlplane.nodes.eNB={messages_per_s=80.0, devices_per_node=500, queue_limit=3, admission=\"priority\"}"]
@@ -68,7 +71,54 @@ def test_compiled_closed_loop_equals_simpy(path, overrides) -> None:
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(closed_loop_scenarios())
 def test_random_closed_loops_are_identical_on_both_engines(rs) -> None:
-    assume(rs.scenario.controlplane.nodes and not rs.scenario.events)
+    assume(rs.scenario.controlplane.nodes and rs.scenario.uncompiled() is None)
+    assert_same(rs)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(closed_loop_scenarios(outages=True))
+def test_random_closed_loops_with_server_outages_are_identical(rs) -> None:
+    """Every retry policy, with and without jitter and TCP's retransmissions, short NAT timeouts (sends that find
+    their connection dropped during or around the outage), limited RAN and core nodes."""
+    assert rs.scenario.uncompiled() is None
+    assert_same(rs)
+
+
+@pytest.mark.parametrize("retransmit", [True, False], ids=["retransmit", "one-syn"])
+@pytest.mark.parametrize("policy", ["immediate", "fixed", "exponential", "exponential+jitter"])
+def test_reconnect_storms_behind_a_finite_mme_are_identical(policy, retransmit) -> None:
+    """The clients notice the outage at their next send, TCP retransmits it, they retry by their policy (each SYN
+    and retransmission a radio job through the device's lock and the MME, which queues and rejects them), and at
+    recovery reconnect with what they held and beat in step from the reconnect on: as SimPy's processes, to the
+    last record (their times tie at the MME's completions, so the order of simultaneous events is tested too)."""
+    name, _, jitter = policy.partition("+")
+    rs = load_scenario("scenarios/reconnect-storm.toml", [*STORM, f"network.tcp.retransmit={str(retransmit).lower()}",
+                                                          f'events[0].retry.policy="{name}"',
+                                                          f"events[0].retry.jitter={str(bool(jitter)).lower()}"])
+    tables = build_tables(rs.profiles, rs.radios, rs.scenario.simulation.seed, len(rs.scenario.apps))
+    log = run_closed(rs, tables)
+    kinds = log.x_table[log.x_code, 1]
+    # the case is met: SYNs and reconnects by the thousand, the MME rejecting some
+    assert (kinds == RECONNECT).sum() > 3000 and log.controlplane["rrc_rejects"] > 5
+    assert ((kinds == UNANSWERED).sum() > 3000) == retransmit
+    assert_same(rs)
+
+
+def test_a_reconnect_storm_behind_the_default_mme_is_identical() -> None:
+    """2,000 phones, immediate retries, the MME at its default capacity (the benchmark's storm-mme)."""
+    assert_same(load_scenario("scenarios/reconnect-storm.toml", ["groups[0].devices=2000",
+                                                                 "controlplane.nodes.MME={}"]))
+
+
+def test_a_server_outage_behind_a_saturated_rnc_is_identical() -> None:
+    """london-2009 (UMTS, the RNC saturated by calls) with its IM server down for 5 minutes, exponential jittered
+    retries: the smartphones' SYNs and reconnects compete with the calls at the RNC."""
+    rs = load_scenario("scenarios/london-2009.toml", [*LONDON, 'events=[{kind="server_outage", app="im", '
+                                                       'start_s=1200.0, end_s=1500.0, retry={policy="exponential", '
+                                                       'jitter=true}}]'])
+    tables = build_tables(rs.profiles, rs.radios, rs.scenario.simulation.seed, len(rs.scenario.apps))
+    log = run_closed(rs, tables)
+    assert (log.x_table[log.x_code, 1] == RECONNECT).sum() > 200 and log.controlplane["rrc_rejects"] > 100
     assert_same(rs)
 
 

@@ -91,32 +91,45 @@ def test_a_device_results_do_not_depend_on_the_population_after_it() -> None:
 
 
 @st.composite
-def closed_loop_scenarios(draw):
+def closed_loop_scenarios(draw, outages: bool = False):
+    """Small closed loops: limited nodes (some, or with ``outages`` at least one) and storm events (with
+    ``outages``: a server outage of a drawn retry policy, window, TCP and NAT timeout, and no other event)."""
     radio = draw(st.sampled_from(["umts", "lte", "nr"]))
     ran, core = {"umts": ("RNC", "SGSN"), "lte": ("eNB", "MME"), "nr": ("gNB", "AMF")}[radio]
     nodes = {}
+    limited = draw(st.sampled_from([(ran,), (core,), (ran, core)])) if outages else ()
     for node in (ran, core):
-        if draw(st.booleans()):
+        if node in limited or (not outages and draw(st.booleans())):
             nodes[node] = {"messages_per_s": draw(st.floats(5.0, 500.0)), "devices_per_node": draw(st.integers(1, 10)),
                            "queue_limit": draw(st.one_of(st.none(), st.integers(0, 5))),
                            "guard_s": draw(st.one_of(st.none(), st.floats(0.5, 5.0)))}
     duration = 1200.0
-    events = draw(st.lists(st.sampled_from([
-        {"kind": "server_outage", "app": "a0", "start_s": 200.0, "end_s": 500.0,
-         "retry": {"policy": "exponential", "jitter": True}},
-        {"kind": "access_barring", "start_s": 100.0, "end_s": 400.0, "barred_share": 0.5},
-        {"kind": "core_overload", "start_s": 600.0, "end_s": 700.0, "extended_wait_s": 20.0},
-        {"kind": "ran_outage", "node": ran, "start_s": 800.0, "end_s": 900.0},
-        {"kind": "heartbeat_change", "app": "a0", "at_s": 300.0, "interval_s": 45.0},
-        {"kind": "nat_change", "at_s": 650.0, "nat_timeout_s": 60.0},
-        {"kind": "core_restart", "node": core, "at_s": 450.0, "backoff": True, "t3346_min_s": 30.0,
-         "t3346_max_s": 90.0},
-        {"kind": "core_restart", "node": core, "at_s": 750.0, "reattach": "immediate", "spread_s": 20.0},
-    ]), max_size=3, unique_by=lambda e: e["kind"]))
+    network = {"radio": radio, "nat_timeout_s": 600.0}
+    if outages:
+        start = draw(st.floats(50.0, 780.0))
+        events = [{"kind": "server_outage", "app": "a0", "start_s": start, "end_s": start + draw(st.floats(20.0, 400.0)),
+                   "retry": {"policy": draw(st.sampled_from(["immediate", "fixed", "exponential"])),
+                             "jitter": draw(st.booleans()), "attempt_timeout_s": draw(st.floats(2.0, 20.0)),
+                             "interval_s": draw(st.floats(0.5, 30.0)), "initial_s": draw(st.floats(0.5, 10.0))}}]
+        network |= {"nat_timeout_s": draw(st.sampled_from([60.0, 250.0, 600.0])),
+                    "tcp": {"retransmit": draw(st.booleans())}}
+    else:
+        events = draw(st.lists(st.sampled_from([
+            {"kind": "server_outage", "app": "a0", "start_s": 200.0, "end_s": 500.0,
+             "retry": {"policy": "exponential", "jitter": True}},
+            {"kind": "access_barring", "start_s": 100.0, "end_s": 400.0, "barred_share": 0.5},
+            {"kind": "core_overload", "start_s": 600.0, "end_s": 700.0, "extended_wait_s": 20.0},
+            {"kind": "ran_outage", "node": ran, "start_s": 800.0, "end_s": 900.0},
+            {"kind": "heartbeat_change", "app": "a0", "at_s": 300.0, "interval_s": 45.0},
+            {"kind": "nat_change", "at_s": 650.0, "nat_timeout_s": 60.0},
+            {"kind": "core_restart", "node": core, "at_s": 450.0, "backoff": True, "t3346_min_s": 30.0,
+             "t3346_max_s": 90.0},
+            {"kind": "core_restart", "node": core, "at_s": 750.0, "reattach": "immediate", "spread_s": 20.0},
+        ]), max_size=3, unique_by=lambda e: e["kind"]))
     apps = [{"name": "a0", "heartbeat": {"policy": "fixed", "interval_s": draw(st.floats(20.0, 300.0)), "jitter": 0.1},
              "messages": {"per_hour": draw(st.floats(0.0, 60.0)), "up_bytes": 300, "down_bytes": 900}},
             {"name": "a1", "connection": "push", "messages": {"per_hour": 10.0, "up_bytes": 100, "down_bytes": 100}}]
-    return scenario(network={"radio": radio, "nat_timeout_s": 600.0}, apps=apps, events=events,
+    return scenario(network=network, apps=apps, events=events,
                     controlplane={"nodes": nodes, "max_attempts": draw(st.integers(1, 3))},
                     calls={"per_hour": draw(st.floats(0.0, 20.0))}, sms={"per_hour": draw(st.floats(0.0, 20.0))},
                     groups=[{"name": "g", "devices": draw(st.integers(1, 15)), "apps": {"a0": 1.0, "a1": 0.5}}],

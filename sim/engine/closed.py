@@ -9,16 +9,22 @@ updates load the nodes when they fall due, calls and short messages offer their 
 of (time, sequence, kind, index) drives it; a stale timer is skipped when it surfaces.
 
 **Order of simultaneous events** (``docs/model.md`` §9): events at the same instant are taken in the
-order they were scheduled, as SimPy takes them; where SimPy passes an outcome known at once (a free
-device, an immediate reject, a completed service) through a zero-delay event, this engine continues at
-once. The two orders differ only when two devices' or nodes' events fall on the very same float
-instant, which continuous draws make a probability-zero event; the tests check equality.
+order they were scheduled, as SimPy takes them, and SimPy's zero-delay steps are events here too, scheduled
+when SimPy schedules them: a device's lock granted to whoever asked (GRANT: the ``Resource`` succeeds the
+request), a node's outcome reaching the send or call waiting for it (OUTCOME, CALLED: the node succeeds its
+event), a retrying client's ``timeout(0.0)`` before an attempt's first SYN (DIAL, then TCP). Behind a limited
+node this is not a nicety: times tie exactly there (a device's next event is a node's completion plus a round
+offset; after a storm the clients beat in step, one service time apart, onto each other's completions), and
+the tests check equality. Where SimPy starts a process (an ``Initialize`` event, urgent: taken before any other
+event at that instant), this engine takes its first step at once.
 
-A device's radio jobs (its schedule's sends; on a connection the NAT dropped, TCP's unanswered transmission,
-its retransmissions and the app's reconnect) take its lock in the order they ask for it, as SimPy's
-per-device ``Resource`` grants it. What it does not cover (``Scenario.uncompiled``) runs on the SimPy engine:
-events behind limited nodes, random access, adaptive heartbeats, capture replays, call-back and VoIP data,
-several radios in one run.
+A device's radio jobs (its schedule's sends and a restarted heartbeat's beats; on a connection the NAT dropped,
+TCP's unanswered transmission, its retransmissions and the app's reconnect; a client whose server is down (a
+``server_outage``), its unanswered send's retransmissions, each attempt's SYN and its retransmissions, and the
+reconnect once the server is back) take its lock in the order they ask for it, as SimPy's per-device
+``Resource`` grants it. What it does not cover (``Scenario.uncompiled``) runs on the SimPy engine: events behind
+limited nodes other than server outages, random access, adaptive heartbeats, capture replays, call-back and VoIP
+data, several radios in one run.
 
 **The state is a few tables** (the tuple ``w``, its members named by the ``W_`` constants): each device's
 row of integers and of floats (its sends' progress, its radio job, its RRC machine and the machine's snapshot
@@ -35,10 +41,11 @@ from sim.controlplane import queue as q
 from sim.controlplane.network import ControlNetwork
 from sim.controlplane.node import CAUSES
 from sim.engine.des import SERVICE_CAUSE
+from sim.engine.feedback import EXPONENTIAL, FIXED, POLICY
 from sim.engine.log import (HEARTBEAT, MESSAGE, NL_BUSY, NL_CARRIED, NL_OFFER, NL_QUEUED, NL_REJECT, NL_WAIT, RECONNECT,
                             UNANSWERED, LogArrays)
 from sim.metrics.nodes import CHUNK_ROWS, NodeLog
-from sim.population.draws import block_draws, blocks
+from sim.population.draws import block_draws, blocks, max_retries
 from sim.population.schedule import open_loop_sends, push_users
 from sim.population.tcp import MSS_BYTES, tcp_timing
 from sim.population.traffic import app_traffic, push_traffic
@@ -50,7 +57,12 @@ from sim.scenario.schema import SERVICE_TYPES
 
 part = njit(cache=True, inline="always")
 
-SEND, CALL, TIMER, DONE, GUARD, RETRY, TCP = range(7)  # event kinds
+# event kinds. SimPy's zero-delay steps are events too (they sort after every event already due then): GRANT, a
+# device's lock goes to whoever asked (a Resource request succeeds); OUTCOME and CALLED, a node's outcome reaches the
+# send or the call waiting for it (the node succeeds its event); a retrying client's steps as its timeouts take them
+# (ControlledPhone._reconnect): BACKOFF, an attempt failed or the unanswered send's wait is over (the policy's wait
+# begins); DIAL, the policy's wait is over (the attempt's first SYN goes after ``timeout(0.0)``)
+SEND, CALL, TIMER, DONE, GUARD, RETRY, TCP, BEAT, BACKOFF, DIAL, GRANT, OUTCOME, CALLED = range(13)
 # the tables of ``w``: the heap's floats (time, value) and integers (sequence, kind, a, b); each device's integers
 # and floats (columns D_/M_/K_ and F_); the capture buffer (each device's records of its attempt under way: a row
 # of equal width each), floats (time) and integers (procedure, owner, state); the transition log, floats (time)
@@ -59,41 +71,62 @@ SEND, CALL, TIMER, DONE, GUARD, RETRY, TCP = range(7)  # event kinds
 # (last packet) and integers (CI_); each held message's floats (generated) and integers (HI_); each call's time
 # and type; per service type its leg, admission class and offers (V_); per procedure its route (R_); per limited
 # node type its integers (T_) and floats (TF_); per instance its type and creation order; the queues (qf, qc,
-# ef, ei, free: sim.controlplane.queue); the counters
+# ef, ei, free: sim.controlplane.queue); per server outage its floats (OF_) and integers (OI_); each device's retry
+# jitter draws (the outages' columns side by side: OI_DRAWS); each restarted heartbeat's floats (BT_); the counters
 (W_HF, W_HI, W_DI, W_DF, W_CAPF, W_CAPI, W_TRF, W_TRI, W_XF, W_XI, W_NL, W_CL, W_SF, W_SI, W_CF, W_CI, W_HLF, W_HLI,
- W_KT, W_KTYPE, W_SVC, W_ROUTES, W_TI, W_TF, W_INST, W_QF, W_QC, W_EF, W_EI, W_FREE, W_CNT) = range(31)
+ W_KT, W_KTYPE, W_SVC, W_ROUTES, W_TI, W_TF, W_INST, W_QF, W_QC, W_EF, W_EI, W_FREE, W_OF, W_OI, W_RJ, W_BT,
+ W_CNT) = range(35)
 MAXCHAIN = max(m.CHAIN for m in RADIOS.values())  # the longest chain of pending demotions of any radio
 # a device's integer columns: its schedule's next send and the end of its sends; its current radio job's attempts,
 # whether its admission is under way, the procedure and the hop of its route being offered, its up and down bytes,
 # whether it is incoming, whether its connection was alive, its app, what the job is, the send it carries and that
-# send's connection; whether the device is busy (SimPy's per-device lock), its lock's queue (head, length, whether
-# the schedule waits in it); its records captured in the attempt; its calls: the next, the end, whether one is
-# being decided, its offer and hop, the procedures carried, the node type rejecting it (-1: none)
+# send's connection; whether the device's lock is taken (SimPy's per-device Resource: by a job, or granted to one
+# about to begin), its lock's queue (head, length); its records captured in the attempt; its calls: the next, the end, whether one is
+# being decided, its offer and hop, the procedures carried, the node type rejecting it (-1: none); who asked for its
+# radio job (as its lock's queue's entries: SCHEDULE, a connection's TCP, or BEATS - connection), the outage its
+# send's server was in when the send began (-1: none; J_SEND: once the send is out its client notices)
 (D_NEXT, D_SENDS_END, D_ATTEMPTS, D_ADMITTING, D_PROC, D_HOP, D_UP, D_DOWN, D_IN, D_ALIVE, D_APP, D_JOB, D_SEND,
- D_CONN, D_LOCKED, D_QHEAD, D_QLEN, D_SCHED_Q, D_CAPTURED, K_NEXT, K_END, K_DECIDING, K_OFFER, K_HOP, K_CARRIED,
- K_REJECTING) = range(26)
+ D_CONN, D_LOCKED, D_QHEAD, D_QLEN, D_CAPTURED, K_NEXT, K_END, K_DECIDING, K_OFFER, K_HOP, K_CARRIED,
+ K_REJECTING, D_BY, D_OUTAGE) = range(27)
 # then its RRC machine: state, owner, the chain's head and size, pages so far, the chain's procedures and states;
 # then the machine's snapshot (SNAP_I columns on), then its lock's queue's entries
-M_STATE, M_OWNER, M_HEAD, M_SIZE, M_PAGES = range(26, 31)
-M_CH_PROC, M_CH_STATE = 31, 31 + MAXCHAIN
+M_STATE, M_OWNER, M_HEAD, M_SIZE, M_PAGES = range(D_OUTAGE + 1, D_OUTAGE + 6)
+M_CH_PROC, M_CH_STATE = M_PAGES + 1, M_PAGES + 1 + MAXCHAIN
 SNAP_I = 5 + 2 * MAXCHAIN
 D_QUEUE = M_STATE + 2 * SNAP_I
 # a device's float columns: its machine's end of promotion, the update timer's last start, the chain's times; the
-# snapshot of those (SNAP_F on); the attempt's total wait and its start
+# snapshot of those (SNAP_F on); the attempt's total wait and its start; when the send its job carries was generated
 F_READY, F_LAST, F_CH_DUE = 0, 1, 2
 SNAP_F = 2 + MAXCHAIN
-F_WAIT, F_START = 2 * SNAP_F, 2 * SNAP_F + 1
-F_WIDTH = F_START + 1
-# what a device's radio job is: a send of its schedule; on a connection the NAT dropped, TCP's first unanswered
-# transmission of a send, a retransmission, the app's reconnect after its timeout (ControlledPhone._wait_out)
-J_SEND, J_FIRST, J_RETX, J_REDIAL = range(4)
-SCHEDULE = -1  # a device's schedule waiting in its queue (else the entry is a connection's TCP job)
+F_WAIT, F_START, F_GEN = 2 * SNAP_F, 2 * SNAP_F + 1, 2 * SNAP_F + 2
+F_WIDTH = F_GEN + 1
+# what a device's radio job is: a send (of its schedule or a restarted heartbeat); on a connection the NAT dropped,
+# TCP's first unanswered transmission of a send, a retransmission (there, or of a send its server did not answer),
+# the app's reconnect after its timeout (ControlledPhone._wait_out); a client retrying its server
+# (ControlledPhone._reconnect): a SYN nothing answers, the reconnect once the server is back
+J_SEND, J_FIRST, J_RETX, J_REDIAL, J_SYN, J_BACK = range(6)
+# who waits in a device's lock's queue (and asked for its radio job): its schedule, a connection's restarted
+# heartbeat (BEATS - connection), else a connection's TCP (its retransmission, reconnect or SYN)
+SCHEDULE, BEATS = -1, -2
 SI_CONN, SI_APP, SI_KIND, SI_UP, SI_DOWN, SI_PACKETS, SI_IN = range(7)  # a send's integer columns
 # a connection's integer columns: bytes up and down of the messages it holds, the first and last held (-1: none),
 # its app, its reconnect's bytes up and down and packets, the send TCP is retransmitting (-1: none),
-# retransmissions so far
+# retransmissions so far; the outage its client is retrying its server for (-1: none; Connection.retrying), the
+# attempts so far and the attempt's SYN; whether its heartbeats come from the schedule; its restarted heartbeat's
+# row of W_BT (-1: it has none), which restart is the live one and its beats so far; its device; its server's
+# outages (first, end: rows of W_OF)
 (CI_HELD_UP, CI_HELD_DOWN, CI_HELD_FIRST, CI_HELD_LAST, CI_APP, CI_R_UP, CI_R_DOWN, CI_R_PACKETS, CI_FAILED,
- CI_RETX) = range(10)
+ CI_RETX, CI_OUTAGE, CI_ATTEMPT, CI_SYN, CI_SCHEDULED, CI_BEAT, CI_BEAT_GEN, CI_BEAT_K, CI_DEV, CI_OUT_FIRST,
+ CI_OUT_END) = range(20)
+# a connection's float columns: its last packet through the NAT, when the send TCP is retransmitting was generated,
+# its restarted heartbeat's latest beat (nominal time)
+CF_LAST, CF_FAILED_S, CF_BEAT_S = range(3)
+# a server outage's floats: its start and end, its retry policy's interval, initial and longest wait, when an attempt
+# has failed, then its SYNs' offsets (TcpTiming.connect); its integers: the policy, the SYN's bytes, how many SYNs, its
+# first column of the retry jitter draws (-1: no jitter)
+OF_START_S, OF_END_S, OF_INTERVAL_S, OF_INITIAL_S, OF_MAX_S, OF_FAIL_S, OF_SYN_S = range(7)
+OI_POLICY, OI_SYN_UP, OI_SYNS, OI_DRAWS = range(4)
+BT_INTERVAL_S, BT_JITTER, BT_DRAWS = range(3)  # a restarted heartbeat's interval, jitter, then its device's draws
 HI_APP, HI_UP, HI_DOWN, HI_PACKETS, HI_NEXT = range(5)  # a held message's integer columns
 XI_DEV, XI_APP, XI_KIND, XI_UP, XI_DOWN, XI_PACKETS = range(6)  # a logged transfer's integer columns
 V_LEG, V_RANK, V_OFFERS, V_OFFER = range(4)  # a service type's columns: its leg, class, offers, then each offer
@@ -108,9 +141,10 @@ BY_SEND, BY_CALL, BY_LOAD = range(3)  # whose procedure an entry is
 # the parameters ``p``: the owner of the radio's periodic updates, its upkeep, the procedures of an RRC and of a
 # service reject, the reject wait, the most attempts, the NAT timeout, the call set-up guard, the log margins,
 # whether TCP retransmits, its retransmissions' times and the app's timeout; the run's first device (its devices are
-# numbered from 0 within it: ``Scenario.partitions``)
+# numbered from 0 within it: ``Scenario.partitions``); the send row of the first restarted heartbeat (each has one,
+# after the schedule's sends: its connection, app and payload)
 (P_KEEPER, P_UPKEEP, P_RRC_REJECT, P_SERVICE_REJECT, P_REJECT_WAIT_S, P_MAX_ATTEMPTS, P_NAT_S, P_CALL_GUARD_S,
- P_MARGIN_TR, P_MARGIN_X, P_RETRANSMIT, P_RTO_S, P_WAIT_S, P_FIRST) = range(14)
+ P_MARGIN_TR, P_MARGIN_X, P_RETRANSMIT, P_RTO_S, P_WAIT_S, P_FIRST, P_BEAT_SEND) = range(15)
 DONE_RUN, NEED_SPACE = range(2)
 _RANK = {c: i for i, c in enumerate(CAUSES)}
 
@@ -264,15 +298,42 @@ def _loop(spec, end_s, w, p):
                 if di[a, D_JOB] == J_RETX:  # a retransmission lost: TCP's timers go on
                     ci[di[a, D_CONN], CI_RETX] += 1
                     _tcp_next(now, a, di[a, D_CONN], w, p)
+                elif di[a, D_JOB] >= J_SYN:  # a SYN (or the reconnect) lost: the attempt goes on
+                    _syn_next(now, a, di[a, D_CONN], w, p)
             if done:
-                _release(spec, now, a, di[a, D_JOB] <= J_FIRST, w, p)
+                _release(spec, now, a, w, p)
         elif kind == CALL:
             _call(now, a, w, p, True)
         elif kind == TCP:  # connection a's next TCP job asks for device b's lock
-            if di[b, D_LOCKED]:
-                _enqueue(di, b, a)
-            elif _tcp_job(spec, now, b, a, w, p):
-                di[b, D_LOCKED] = 0
+            _request(now, b, a, w)
+        elif kind == GRANT:  # device a's lock goes to b (SCHEDULE, BEATS - a connection, a connection's TCP)
+            if b == SCHEDULE:
+                _sched(spec, now, a, w, p, False, True)
+            elif b <= BEATS:
+                _beats(spec, now, BEATS - b, w, p, False, True)
+            elif _tcp_job(spec, now, a, b, w, p):
+                _unlock(now, a, w)
+        elif kind == OUTCOME:  # device a's procedure was carried after waiting v (b < 0), or node type b rejected it
+            if b < 0:
+                di[a, D_HOP] += 1  # the next node on the route
+                w[W_DF][a, F_WAIT] += v  # the attempt's total wait
+                if _admit(spec, now, a, w, p):
+                    _release(spec, now, a, w, p)
+            else:
+                _rejected(now, a, b, w, p)
+        elif kind == CALLED:  # device a's call's offer was carried (b < 0), or node type b rejected it
+            if b < 0:
+                di[a, K_HOP] += 1
+            else:
+                di[a, K_REJECTING] = b
+            _call(now, a, w, p, False)
+        elif kind == BEAT:  # connection a's restarted heartbeat wakes (restart b: unless a later one replaced it)
+            if ci[a, CI_BEAT_GEN] == b:
+                _beats(spec, now, a, w, p, True, False)
+        elif kind == BACKOFF:  # connection a's client on device b waits by its policy before its next attempt
+            _retry(now, b, a, w, p)
+        elif kind == DIAL:
+            _schedule(w, now + 0.0, TCP, a, b, 0.0)
         elif kind == TIMER:
             if _wake(w, a, upkeep) == v:
                 _advance(now, a, w, p)
@@ -294,37 +355,26 @@ def _loop(spec, end_s, w, p):
             who, owner = ei[a, q.EI_WHO], ei[a, q.EI_OWNER]
             free[cnt[N_FREE]] = a
             cnt[N_FREE] += 1
-            _outcome(spec, now, who, owner, True, wait, -1, w, p)
+            _outcome(now, who, owner, True, wait, -1, w)
         else:  # GUARD
             if ei[a, q.EI_GEN] == b and ei[a, q.EI_LIVE]:
                 i = ei[a, q.EI_INSTANCE]
                 q.expire(qf, qc, ei, a, now)
                 _nl(nl, cnt, NL_REJECT, i, now, 0.0)
                 _nl(nl, cnt, NL_QUEUED, i, ef[a, q.EF_ARRIVAL], now)
-                _outcome(spec, now, ei[a, q.EI_WHO], ei[a, q.EI_OWNER], False, 0.0, inst[i, I_TYPE], w, p)
+                _outcome(now, ei[a, q.EI_WHO], ei[a, q.EI_OWNER], False, 0.0, inst[i, I_TYPE], w)
     return DONE_RUN
 
 
-@njit(cache=True)
-def _outcome(spec, now, who, owner, accepted, wait, by_type, w, p):
-    """A queued or served procedure's outcome reaches whoever waits for it."""
+@part
+def _outcome(now, who, owner, accepted, wait, by_type, w):
+    """A queued or served procedure's outcome reaches whoever waits for it, a zero delay later (as the SimPy node
+    succeeds the event its process waits on); a load nobody waits for, rejected, signals nothing."""
     if who == BY_SEND:
-        d = owner
-        if accepted:
-            w[W_DI][d, D_HOP] += 1  # the next node on the route
-            w[W_DF][d, F_WAIT] += wait  # the attempt's total wait
-            if _admit(spec, now, d, w, p):
-                _release(spec, now, d, w[W_DI][d, D_JOB] <= J_FIRST, w, p)
-        else:
-            _rejected(now, d, by_type, w, p)
+        _schedule(w, now, OUTCOME, owner, -1 if accepted else by_type, wait)
     elif who == BY_CALL:
-        d = owner
-        if accepted:
-            w[W_DI][d, K_HOP] += 1
-        else:
-            w[W_DI][d, K_REJECTING] = by_type
-        _call(now, d, w, p, False)
-    elif not accepted:  # a load nobody waits for: its record signals nothing
+        _schedule(w, now, CALLED, owner, -1 if accepted else by_type, 0.0)
+    elif not accepted:
         w[W_TRI][owner, 1] = -1
 
 
@@ -424,48 +474,101 @@ def _advance(now, d, w, p):
 
 @njit(cache=True)
 def _sched(spec, now, d, w, p, woken, granted):
-    """``d``'s schedule goes on: the sends due by now, one at a time, until one waits for the network
-    (``woken``: by the wake-up of its next send, which then goes, as SimPy's timeout resumes it; ``granted``:
-    its next send's turn at the lock came, ahead of those who asked after it)."""
-    di, sf = w[W_DI], w[W_SF]
+    """``d``'s schedule goes on: the sends due by now, one at a time, each asking for the lock (its heartbeats
+    skipped while its app's client retries its server or beats on its own since), until one waits (``woken``: by
+    the wake-up of its next send, which then goes, as SimPy's timeout resumes it; ``granted``: its next send's
+    turn at the lock came)."""
+    di, sf, si, ci = w[W_DI], w[W_SF], w[W_SI], w[W_CI]
     while di[d, D_NEXT] < di[d, D_SENDS_END]:
         k = di[d, D_NEXT]
-        t = sf[k, 0]
-        if t > now and not woken:
-            _schedule(w, now + (t - now), SEND, d, 0, 0.0)
+        if not granted:
+            t = sf[k, 0]
+            if t > now and not woken:
+                _schedule(w, now + (t - now), SEND, d, 0, 0.0)
+                return
+            woken = False
+            c = si[k, SI_CONN]
+            if si[k, SI_KIND] == HEARTBEAT and (ci[c, CI_OUTAGE] >= 0 or not ci[c, CI_SCHEDULED]):
+                di[d, D_NEXT] += 1  # its app lost its server, or beats on its own since it came back: skipped
+                continue
+            _request(now, d, SCHEDULE, w)
             return
-        if di[d, D_LOCKED] or (di[d, D_QLEN] and not granted):  # busy, or others asked first: it waits its turn
-            if not di[d, D_SCHED_Q]:
-                _enqueue(di, d, SCHEDULE)
+        granted = False
+        if not _begin(spec, now, d, k, sf[k, 1], SCHEDULE, w, p):
             return
-        woken = granted = False
-        if not _begin(spec, now, d, k, w, p):
-            return
-        di[d, D_LOCKED] = 0
+        _unlock(now, d, w)
         di[d, D_NEXT] += 1
 
 
+@njit(cache=True)
+def _beats(spec, now, c, w, p, woken, granted):
+    """Connection ``c``'s restarted heartbeat goes on (``ControlledPhone._beats``): its beats one at a time, each
+    asking for the lock when it falls due, until an outage takes the connection over (``woken``: by the wake-up of
+    its next beat; ``granted``: its beat's turn at the lock came)."""
+    di, ci, cf = w[W_DI], w[W_CI], w[W_CF]
+    d = ci[c, CI_DEV]
+    if granted:
+        if not _begin(spec, now, d, p[P_BEAT_SEND] + ci[c, CI_BEAT], cf[c, CF_BEAT_S], BEATS - c, w, p):
+            return
+        _unlock(now, d, w)
+    if not woken and not _beat_due(now, c, w):
+        return
+    if ci[c, CI_OUTAGE] < 0:
+        _request(now, d, BEATS - c, w)
+
+
 @part
-def _begin(spec, now, d, k, w, p):
-    """Send ``k`` of ``d`` now (``ControlledPhone.send_gen``); returns whether it is done (False: it waits
-    for the network)."""
-    si, ci = w[W_SI], w[W_CI]
+def _beat_due(now, c, w):
+    """Connection ``c``'s restarted heartbeat's next beat: one interval after the last one's nominal time, scaled by
+    1 + jitter x its draw (its device's draws cover every beat of the run: ``max_heartbeats``); returns whether it
+    is due at once (else its wake-up is scheduled, on the SimPy clock)."""
+    ci, cf, bt = w[W_CI], w[W_CF], w[W_BT]
+    b, k = ci[c, CI_BEAT], ci[c, CI_BEAT_K]
+    interval_s, jitter = bt[b, BT_INTERVAL_S], bt[b, BT_JITTER]
+    t = cf[c, CF_BEAT_S] + (interval_s * (1.0 + jitter * bt[b, BT_DRAWS + k]) if jitter != 0.0 else interval_s)
+    cf[c, CF_BEAT_S], ci[c, CI_BEAT_K] = t, k + 1
+    if t > now:
+        _schedule(w, now + (t - now), BEAT, c, ci[c, CI_BEAT_GEN], 0.0)
+        return False
+    return True
+
+
+@part
+def _begin(spec, now, d, k, gen_s, by, w, p):
+    """Send ``k`` of ``d``, generated at ``gen_s``, for ``by`` (its schedule or a restarted heartbeat), now
+    (``ControlledPhone.send_gen``); returns whether it is done (False: it waits for the network)."""
+    di, si, ci = w[W_DI], w[W_SI], w[W_CI]
     nat_s = p[P_NAT_S]
     conn = si[k, SI_CONN]
     up, down, incoming = si[k, SI_UP], si[k, SI_DOWN], si[k, SI_IN]
+    outage = _outage_at(w, conn, now)
+    if ci[conn, CI_OUTAGE] >= 0 or (incoming and outage >= 0):  # nothing reaches its server, or comes from it,
+        _hold(w, conn, k, gen_s)  # until it is back
+        return True
     if ci[conn, CI_FAILED] >= 0:  # the app waits out its timeout: a heartbeat is skipped, a message held
         if si[k, SI_KIND] != HEARTBEAT:
-            _hold(w, conn, k)
+            _hold(w, conn, k, gen_s)
         return True
-    alive = nat_s == np.inf or now - w[W_CF][conn] <= nat_s
+    alive = nat_s == np.inf or now - w[W_CF][conn, CF_LAST] <= nat_s
     if not alive and incoming:
-        _hold(w, conn, k)
+        _hold(w, conn, k, gen_s)
         return True
+    di[d, D_BY], di[d, D_OUTAGE], w[W_DF][d, F_GEN] = by, outage, gen_s
     if not alive and p[P_RETRANSMIT]:  # nothing answers a connection the NAT dropped: TCP sends, then retransmits
-        return _job(spec, now, d, J_FIRST, k, conn, up, 0, False, True, w, p)
+        return _job(spec, now, d, J_FIRST, k, si[k, SI_APP], conn, up, 0, False, True, w, p)
     if not alive:
         up, down = _with_reconnect(ci, conn, up, down)
-    return _job(spec, now, d, J_SEND, k, conn, up, down, incoming and alive, alive, w, p)
+    return _job(spec, now, d, J_SEND, k, si[k, SI_APP], conn, up, down, incoming and alive, alive, w, p)
+
+
+@part
+def _outage_at(w, conn, t):
+    """The outage of ``conn``'s server at ``t`` (-1: none; ``Connection.outage_at``)."""
+    ci, of = w[W_CI], w[W_OF]
+    for o in range(ci[conn, CI_OUT_FIRST], ci[conn, CI_OUT_END]):
+        if of[o, OF_START_S] <= t < of[o, OF_END_S]:
+            return o
+    return -1
 
 
 @part
@@ -475,69 +578,136 @@ def _with_reconnect(ci, conn, up, down):
 
 
 @part
-def _job(spec, now, d, job, k, conn, up, down, incoming, alive, w, p):
-    """``d`` takes its lock for radio job ``job`` carrying send ``k`` on ``conn`` and makes its first attempt;
-    returns whether it is done (False: it waits for the network)."""
+def _job(spec, now, d, job, k, app, conn, up, down, incoming, alive, w, p):
+    """``d`` takes its lock for radio job ``job`` of ``app`` carrying send ``k`` (-1: none) on ``conn`` and makes its
+    first attempt; returns whether it is done (False: it waits for the network)."""
     di = w[W_DI]
     di[d, D_ATTEMPTS] = 0
-    di[d, D_UP], di[d, D_DOWN], di[d, D_IN], di[d, D_ALIVE], di[d, D_APP] = up, down, incoming, alive, w[W_SI][k,
-                                                                                                                SI_APP]
-    di[d, D_JOB], di[d, D_SEND], di[d, D_CONN], di[d, D_LOCKED] = job, k, conn, 1
+    di[d, D_UP], di[d, D_DOWN], di[d, D_IN], di[d, D_ALIVE], di[d, D_APP] = up, down, incoming, alive, app
+    di[d, D_JOB], di[d, D_SEND], di[d, D_CONN] = job, k, conn
     return _attempt(spec, now, d, w, p)
 
 
 @njit(cache=True)
 def _tcp_job(spec, now, d, conn, w, p):
     """``conn``'s next TCP job gets ``d``'s lock: a retransmission of the earliest unacknowledged segment
-    (``sim.population.tcp.unanswered``), or after the last the app's reconnect carrying the send and what it
-    held; returns whether it is done."""
-    ci, si = w[W_CI], w[W_SI]
+    (``sim.population.tcp.unanswered``); after the last, the app's reconnect carrying the send and what it held, or,
+    if its server is down by then, the client's retries by the outage's policy (``ControlledPhone._wait_out``); or
+    a retrying client's SYN, the reconnect once the server is back (``ControlledPhone._reconnect``); returns whether
+    it is done."""
+    ci, si, cf = w[W_CI], w[W_SI], w[W_CF]
+    w[W_DI][d, D_BY] = conn
     k = ci[conn, CI_FAILED]
+    if k < 0:  # a SYN: unanswered until the server is back, then the reconnect, carrying what was held
+        o = ci[conn, CI_OUTAGE]
+        if now >= w[W_OF][o, OF_END_S]:
+            up, down = _with_reconnect(ci, conn, 0, 0)
+            return _job(spec, now, d, J_BACK, k, ci[conn, CI_APP], conn, up, down, False, False, w, p)
+        return _job(spec, now, d, J_SYN, k, ci[conn, CI_APP], conn, w[W_OI][o, OI_SYN_UP], 0, False, True, w, p)
     if ci[conn, CI_RETX] < p[P_RTO_S].size:
-        return _job(spec, now, d, J_RETX, k, conn, min(si[k, SI_UP], MSS_BYTES), 0, False, True, w, p)
+        return _job(spec, now, d, J_RETX, k, si[k, SI_APP], conn, min(si[k, SI_UP], MSS_BYTES), 0, False, True, w, p)
     ci[conn, CI_FAILED] = -1  # the app stops waiting: its sends go on the new connection
+    o = _outage_at(w, conn, now)
+    if o >= 0:  # its server is down by now: the send is held (a heartbeat dropped), the client retries
+        if si[k, SI_KIND] != HEARTBEAT:
+            _hold(w, conn, k, cf[conn, CF_FAILED_S])
+        ci[conn, CI_OUTAGE], ci[conn, CI_ATTEMPT] = o, 0
+        _retry(now, d, conn, w, p)
+        return True
+    w[W_DF][d, F_GEN] = cf[conn, CF_FAILED_S]
     up, down = _with_reconnect(ci, conn, si[k, SI_UP], si[k, SI_DOWN])
-    return _job(spec, now, d, J_REDIAL, k, conn, up, down, False, False, w, p)
+    return _job(spec, now, d, J_REDIAL, k, si[k, SI_APP], conn, up, down, False, False, w, p)
 
 
 @part
 def _tcp_next(t, d, conn, w, p):
     """When ``conn``'s next TCP job asks for the lock: each retransmission its RTO after the transmission before
-    (``network.tcp``), the reconnect the app's timeout after the first (as ``ControlledPhone._retransmit``)."""
-    rto, n = p[P_RTO_S], w[W_CI][conn, CI_RETX]
+    (``network.tcp``), the reconnect the app's timeout after the first (as ``ControlledPhone._retransmit``); a send
+    its server did not answer is followed, after that timeout, by the client's retries."""
+    ci, rto = w[W_CI], p[P_RTO_S]
+    n = ci[conn, CI_RETX]
     last = rto[n - 1] if n > 0 else 0.0
-    _schedule(w, t + ((rto[n] if n < rto.size else p[P_WAIT_S]) - last), TCP, conn, d, 0.0)
+    if n < rto.size:
+        _schedule(w, t + (rto[n] - last), TCP, conn, d, 0.0)
+    elif ci[conn, CI_OUTAGE] >= 0:
+        ci[conn, CI_FAILED] = -1
+        _schedule(w, t + (p[P_WAIT_S] - last), BACKOFF, conn, d, 0.0)
+    else:
+        _schedule(w, t + (p[P_WAIT_S] - last), TCP, conn, d, 0.0)
 
 
 @part
-def _enqueue(di, d, who):
-    """``who`` (SCHEDULE or a connection) waits for ``d``'s lock, behind those already waiting."""
+def _retry(now, d, conn, w, p):
+    """The retrying client's next connect attempt (``ControlledPhone._reconnect``): its policy's wait from now
+    (immediate: none; fixed: its interval; exponential: the initial wait doubled per attempt up to the longest, with
+    jitter a uniform share of it), then its first SYN asks for the lock."""
+    ci, of, oi = w[W_CI], w[W_OF], w[W_OI]
+    o, attempt = ci[conn, CI_OUTAGE], ci[conn, CI_ATTEMPT]
+    ci[conn, CI_ATTEMPT], ci[conn, CI_SYN] = attempt + 1, 0
+    policy = oi[o, OI_POLICY]
+    if policy == FIXED:
+        _schedule(w, now + of[o, OF_INTERVAL_S], DIAL, conn, d, 0.0)
+    elif policy == EXPONENTIAL:
+        wait_s = min(of[o, OF_MAX_S], of[o, OF_INITIAL_S] * 2.0 ** attempt)
+        _schedule(w, now + (wait_s * w[W_RJ][d, oi[o, OI_DRAWS] + attempt] if oi[o, OI_DRAWS] >= 0 else wait_s),
+                  DIAL, conn, d, 0.0)
+    else:
+        _schedule(w, now + 0.0, TCP, conn, d, 0.0)
+
+
+@part
+def _syn_next(now, d, conn, w, p):
+    """The attempt's SYN went (or was dropped): its retransmission when TCP's SYN timer expires, from when this job
+    was over (``network.tcp``); after the last, the attempt fails at its timeout and the client tries again."""
+    ci, of, oi = w[W_CI], w[W_OF], w[W_OI]
+    o, k = ci[conn, CI_OUTAGE], ci[conn, CI_SYN] + 1
+    ci[conn, CI_SYN] = k
+    if k < oi[o, OI_SYNS]:
+        _schedule(w, now + (of[o, OF_SYN_S + k] - of[o, OF_SYN_S + k - 1]), TCP, conn, d, 0.0)
+    else:
+        _schedule(w, now + (of[o, OF_FAIL_S] - of[o, OF_SYN_S + k - 1]), BACKOFF, conn, d, 0.0)
+
+
+@part
+def _request(now, d, who, w):
+    """``who`` (SCHEDULE, BEATS - a connection or a connection's TCP) asks for ``d``'s lock: granted a zero delay
+    later if it is free (as SimPy's Resource succeeds the request), else it waits behind those already waiting."""
+    di = w[W_DI]
+    if not di[d, D_LOCKED]:
+        di[d, D_LOCKED] = 1
+        _schedule(w, now, GRANT, d, who, 0.0)
+        return
     width = di.shape[1] - D_QUEUE
     di[d, D_QUEUE + (di[d, D_QHEAD] + di[d, D_QLEN]) % width] = who
     di[d, D_QLEN] += 1
-    if who == SCHEDULE:
-        di[d, D_SCHED_Q] = 1
+
+
+@part
+def _unlock(now, d, w):
+    """``d``'s lock goes to the first who waits for it, a zero delay later, or is free."""
+    di = w[W_DI]
+    if di[d, D_QLEN] == 0:
+        di[d, D_LOCKED] = 0
+        return
+    who = di[d, D_QUEUE + di[d, D_QHEAD]]
+    di[d, D_QHEAD] = (di[d, D_QHEAD] + 1) % (di.shape[1] - D_QUEUE)
+    di[d, D_QLEN] -= 1
+    _schedule(w, now, GRANT, d, who, 0.0)
 
 
 @njit(cache=True)
-def _release(spec, now, d, advance, w, p):
-    """``d``'s radio job is over (done or dropped): the lock goes to those waiting, in the order they asked; the
-    schedule, if the job was its send (``advance``), asks again for its next send, behind them."""
+def _release(spec, now, d, w, p):
+    """``d``'s radio job is over (done or dropped): the lock goes on, then whoever asked for a send goes on behind
+    those waiting (the schedule to its next send, a restarted heartbeat to its next beat), as SimPy's ``with`` block
+    releases it before the process continues."""
     di = w[W_DI]
-    di[d, D_LOCKED] = 0
-    if advance:
+    _unlock(now, d, w)
+    by = di[d, D_BY]
+    if by == SCHEDULE:
         di[d, D_NEXT] += 1
         _sched(spec, now, d, w, p, False, False)
-    width = di.shape[1] - D_QUEUE
-    while di[d, D_QLEN] > 0 and not di[d, D_LOCKED]:
-        who = di[d, D_QUEUE + di[d, D_QHEAD]]
-        di[d, D_QHEAD] = (di[d, D_QHEAD] + 1) % width
-        di[d, D_QLEN] -= 1
-        if who == SCHEDULE:
-            di[d, D_SCHED_Q] = 0
-            _sched(spec, now, d, w, p, False, True)
-        elif _tcp_job(spec, now, d, who, w, p):
-            di[d, D_LOCKED] = 0
+    elif by <= BEATS:
+        _beats(spec, now, BEATS - by, w, p, False, False)
 
 
 @njit(cache=True)
@@ -575,7 +745,7 @@ def _admit(spec, now, d, w, p):
             _touch(now, d, proc, w)
         if hop < routes[proc, R_HOPS]:
             if _offer(now, d, proc, hop, 4 if incoming else 6, False, BY_SEND, d, -1, w) == q.REJECTED:
-                _rejected(now, d, routes[proc, R_NODE + hop], w, p)
+                _schedule(w, now, OUTCOME, d, routes[proc, R_NODE + hop], 0.0)  # a zero delay later
             return False
         di[d, D_PROC] += 1
         di[d, D_HOP] = 0
@@ -586,7 +756,7 @@ def _admit(spec, now, d, w, p):
 @part
 def _admitted(now, d, w, p):
     """Every node carried the attempt: the promotion and what follows, later by the waits; the send is logged."""
-    di, df, capf, capi, ci, si, sf = w[W_DI], w[W_DF], w[W_CAPF], w[W_CAPI], w[W_CI], w[W_SI], w[W_SF]
+    di, df, capf, capi, ci, si = w[W_DI], w[W_DF], w[W_CAPF], w[W_CAPI], w[W_CI], w[W_SI]
     di[d, D_ADMITTING] = 0
     wait = df[d, F_WAIT]
     if wait:  # Machine.delay
@@ -598,13 +768,17 @@ def _admitted(now, d, w, p):
         _record(w, capf[j] + wait, d, capi[j, 0], capi[j, 1], capi[j, 2])
     _arm(now, d, w, p[P_UPKEEP])
     done_s = df[d, F_START] + wait
-    job, k, conn = di[d, D_JOB], di[d, D_SEND], di[d, D_CONN]
+    job, k, conn, app = di[d, D_JOB], di[d, D_SEND], di[d, D_CONN], di[d, D_APP]
+    if job == J_SYN:  # a SYN nothing answers: an attempt's first logged as its reconnect, each retransmission unanswered
+        _transfer(w, done_s, d, app, RECONNECT if ci[conn, CI_SYN] == 0 else UNANSWERED, di[d, D_UP], 0, 1, done_s)
+        _syn_next(now, d, conn, w, p)
+        return
     if job == J_FIRST or job == J_RETX:  # what TCP sent that nothing answers
         up = di[d, D_UP]
-        _transfer(w, done_s, d, si[k, SI_APP], UNANSWERED, up, 0, -(-up // MSS_BYTES) if job == J_FIRST else 1,
-                  done_s)
+        _transfer(w, done_s, d, app, UNANSWERED, up, 0, -(-up // MSS_BYTES) if job == J_FIRST else 1, done_s)
         if job == J_FIRST:  # the app waits out its timeout (ControlledPhone._wait_out)
             ci[conn, CI_FAILED], ci[conn, CI_RETX] = k, 0
+            w[W_CF][conn, CF_FAILED_S] = df[d, F_GEN]
         else:
             ci[conn, CI_RETX] += 1
         _tcp_next(now, d, conn, w, p)  # from when the radio job is over (its service done)
@@ -621,8 +795,20 @@ def _admitted(now, d, w, p):
             e = hli[e, HI_NEXT]
         ci[conn, CI_HELD_FIRST] = -1
         ci[conn, CI_HELD_UP] = ci[conn, CI_HELD_DOWN] = 0
-    w[W_CF][conn] = done_s
-    _transfer(w, done_s, d, si[k, SI_APP], si[k, SI_KIND], si[k, SI_UP], si[k, SI_DOWN], si[k, SI_PACKETS], sf[k, 1])
+    w[W_CF][conn, CF_LAST] = done_s
+    if job == J_BACK:  # the client is back (no send of its own): its heartbeat restarts from the reconnect
+        ci[conn, CI_OUTAGE], ci[conn, CI_SCHEDULED] = -1, 0  # (ControlledPhone.restart_beats)
+        if ci[conn, CI_BEAT] >= 0:
+            ci[conn, CI_BEAT_GEN] += 1
+            w[W_CF][conn, CF_BEAT_S], ci[conn, CI_BEAT_K] = done_s, 0
+            if _beat_due(now, conn, w):
+                _request(now, d, BEATS - conn, w)  # behind those waiting for the lock this job holds
+        return
+    _transfer(w, done_s, d, app, si[k, SI_KIND], si[k, SI_UP], si[k, SI_DOWN], si[k, SI_PACKETS], df[d, F_GEN])
+    if job == J_SEND and di[d, D_OUTAGE] >= 0:  # sent, but its server is down: nothing answers; TCP retransmits it
+        ci[conn, CI_OUTAGE], ci[conn, CI_ATTEMPT] = di[d, D_OUTAGE], 0  # until the app's timeout, then the client
+        ci[conn, CI_FAILED], ci[conn, CI_RETX] = k, 0  # retries (ControlledPhone._reconnect)
+        _tcp_next(now, d, conn, w, p)
 
 
 @part
@@ -654,14 +840,14 @@ def _carried(w, d, count, state):
 
 
 @part
-def _hold(w, conn, k):
-    """Send ``k``'s message on a dropped connection waits for the reconnect."""
+def _hold(w, conn, k, gen_s):
+    """Send ``k``'s message (generated at ``gen_s``) on a dropped connection waits for the reconnect."""
     hlf, hli, ci, si, cnt = w[W_HLF], w[W_HLI], w[W_CI], w[W_SI], w[W_CNT]
     e = cnt[HELD_NEXT]
     cnt[HELD_NEXT] = e + 1
     hli[e, HI_APP], hli[e, HI_UP], hli[e, HI_DOWN], hli[e, HI_PACKETS], hli[e, HI_NEXT] = (
         si[k, SI_APP], si[k, SI_UP], si[k, SI_DOWN], si[k, SI_PACKETS], -1)
-    hlf[e] = w[W_SF][k, 1]
+    hlf[e] = gen_s
     if ci[conn, CI_HELD_FIRST] < 0:
         ci[conn, CI_HELD_FIRST] = e
     else:
@@ -697,11 +883,9 @@ def _call(now, d, w, p, woken):
             if j == 0:
                 _touch(now, d, proc, w)
             if j < routes[proc, R_HOPS]:
-                if _offer(now, d, proc, j, rank, rank == 3, BY_CALL, d, -1, w) != q.REJECTED:
-                    return
-                di[d, K_REJECTING] = routes[proc, R_NODE + j]
-                rejected = True
-                break
+                if _offer(now, d, proc, j, rank, rank == 3, BY_CALL, d, -1, w) == q.REJECTED:
+                    _schedule(w, now, CALLED, d, routes[proc, R_NODE + j], 0.0)  # a zero delay later
+                return
             di[d, K_OFFER] += 1
             di[d, K_HOP] = 0
             di[d, K_CARRIED] += 1
@@ -779,9 +963,29 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
     tcp = tcp_timing(scn.network.tcp)
     traffic = [app_traffic(a) for a in scn.apps]
     n_apps = len(scn.apps)
+    i64 = np.int64
+    # the server outages, by app in event order (a connection's are its app's: ControlledPhone.send_gen), and what
+    # their clients do (Retry, TcpTiming.connect)
+    outages = sorted((a, k) for k, e in enumerate(scn.events) if e.kind == "server_outage"
+                     for a, app in enumerate(scn.apps) if app.name == e.app)
+    connects = [tcp.connect(scn.events[k].retry.attempt_timeout_s) for _, k in outages]
+    widths = [max_retries(scn.events[k]) for _, k in outages]  # retry jitter draws (none without jitter)
+    of = np.zeros((len(outages), OF_SYN_S + max((len(syns) for syns, _ in connects), default=1)))
+    oi = np.zeros((len(outages), OI_DRAWS + 1), dtype=i64)
+    for o, ((_, k), (syns, fail_s), draw0) in enumerate(zip(outages, connects, np.cumsum([0, *widths]))):
+        e, r = scn.events[k], scn.events[k].retry
+        of[o, :OF_SYN_S] = e.start_s, e.end_s, r.interval_s, r.initial_s, r.max_s, fail_s
+        of[o, OF_SYN_S:OF_SYN_S + len(syns)] = syns
+        oi[o] = POLICY[r.policy], r.syn_up_bytes, len(syns), draw0 if widths[o] else -1
+    out_bounds = np.searchsorted(np.array([a for a, _ in outages], dtype=i64), np.arange(n_apps + 2))
+    # apps whose connections restart their heartbeat after a reconnect (a fixed one; ControlledPhone.restart_beats)
+    beating = [a for a, app in enumerate(scn.apps) if app.heartbeat.policy == "fixed" and out_bounds[a + 1] > out_bounds[a]]
     cols: dict[str, list[np.ndarray]] = {k: [] for k in ("dev", "t", "conn", "app", "kind", "up", "down", "pk", "in",
-                                                         "k_dev", "k_t", "k_type", "c_app", "c_r", "c_last", "gen")}
-    n_conn = 0
+                                                         "k_dev", "k_t", "k_type", "c_app", "c_r", "c_last", "gen",
+                                                         "c_dev", "c_beat")}
+    beat_rows: list[np.ndarray] = []  # each restarted heartbeat's interval, jitter and draws (BT_)
+    retry_draws: list[np.ndarray] = []  # each device's retry jitter draws, the outages' side by side
+    n_conn = n_beat = 0
     for g, b, first, n in blocks(scn):
         if first + n <= lo or first >= hi:
             continue
@@ -802,6 +1006,16 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
             n_conn += idx.size
             rc = (push if a == n_apps else traffic[a]).reconnect
             cols["c_app"].append(np.full(idx.size, a))
+            cols["c_dev"].append(idx + first - lo)
+            if a in beating:
+                hb = scn.apps[a].heartbeat
+                cols["c_beat"].append(n_beat + np.arange(idx.size))
+                n_beat += idx.size
+                draws = d.apps[a].jitter[idx]
+                beat_rows.append(np.column_stack((np.full(idx.size, hb.interval_s), np.full(idx.size, hb.jitter),
+                                                  draws)).reshape(idx.size, BT_DRAWS + draws.shape[1]))
+            else:
+                cols["c_beat"].append(np.full(idx.size, -1))
             cols["c_r"].append(np.tile([rc.up_bytes, rc.down_bytes, rc.packets], (idx.size, 1)))
             if a == n_apps:  # steady state: the last packet one interval before the first beat
                 last = (d.push_phase[idx] - 1.0) * group.push_interval_s
@@ -832,19 +1046,38 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
         cols["k_dev"].append(k_dev[mine] + first - lo)
         cols["k_t"].append(d.call_times_s[mine])
         cols["k_type"].append(d.call_type[mine].astype(np.int64))
+        retry_draws.append(np.concatenate([np.zeros((stop_k - start_k, 0)),
+                                          *(d.retry_jitter[k][start_k:stop_k] for _, k in outages)], axis=1))
     c = {k: np.concatenate(v) if v else np.zeros(0) for k, v in cols.items()}
     D = hi - lo
-    i64 = np.int64
     n_sends = c["t"].size
-    sf = np.column_stack((c["t"], c["gen"])).astype(np.float64).reshape(n_sends, 2)
-    si = np.column_stack([c[k].astype(i64) for k in ("conn", "app", "kind", "up", "down", "pk", "in")]).reshape(
-        n_sends, 7)
-    cf = c["c_last"].astype(np.float64)
-    ci = np.zeros((n_conn, CI_RETX + 1), dtype=i64)
-    ci[:, CI_HELD_FIRST] = ci[:, CI_HELD_LAST] = ci[:, CI_FAILED] = -1
-    ci[:, CI_APP] = c["c_app"]
+    ci = np.zeros((n_conn, CI_OUT_END + 1), dtype=i64)
+    ci[:, CI_HELD_FIRST] = ci[:, CI_HELD_LAST] = ci[:, CI_FAILED] = ci[:, CI_OUTAGE] = -1
+    ci[:, CI_APP], ci[:, CI_DEV], ci[:, CI_BEAT], ci[:, CI_SCHEDULED] = c["c_app"], c["c_dev"], c["c_beat"], 1
     ci[:, CI_R_UP:CI_R_PACKETS + 1] = c["c_r"].reshape(-1, 3)
-    n_held = max(1, n_sends)  # at most every send is held once
+    ci[:, CI_OUT_FIRST], ci[:, CI_OUT_END] = out_bounds[ci[:, CI_APP]], out_bounds[ci[:, CI_APP] + 1]
+    cf = np.zeros((n_conn, CF_BEAT_S + 1))
+    cf[:, CF_LAST] = c["c_last"]
+    # each restarted heartbeat's send row after the schedule's (its connection, app and payload); its draws
+    beat_conn = np.flatnonzero(ci[:, CI_BEAT] >= 0)
+    beat_app = ci[beat_conn, CI_APP]
+    hb_pay = np.array([[traffic[a].heartbeat.up_bytes, traffic[a].heartbeat.down_bytes, traffic[a].heartbeat.packets]
+                       for a in range(n_apps)], dtype=i64).reshape(n_apps, 3)
+    sf = np.zeros((n_sends + n_beat, 2))
+    sf[:n_sends, 0], sf[:n_sends, 1] = c["t"], c["gen"]
+    si = np.zeros((n_sends + n_beat, SI_IN + 1), dtype=i64)
+    for j, key in enumerate(("conn", "app", "kind", "up", "down", "pk", "in")):
+        si[:n_sends, j] = c[key]
+    si[n_sends:, SI_CONN], si[n_sends:, SI_APP], si[n_sends:, SI_KIND] = beat_conn, beat_app, HEARTBEAT  # in CI_BEAT
+    si[n_sends:, SI_UP:SI_PACKETS + 1] = hb_pay[beat_app]  # order
+    bt = np.zeros((n_beat, BT_DRAWS + max((r.shape[1] - BT_DRAWS for r in beat_rows), default=0)))
+    at = 0
+    for r in beat_rows:
+        bt[at:at + r.shape[0], :r.shape[1]] = r
+        at += r.shape[0]
+    rj = np.concatenate(retry_draws) if retry_draws else np.zeros((0, 0))
+    # at most every send is held once, and each restarted heartbeat once an outage of its app
+    n_held = max(1, n_sends + int((out_bounds[beat_app + 1] - out_bounds[beat_app]).sum()))
     hlf, hli = np.zeros(n_held), np.zeros((n_held, HI_NEXT + 1), dtype=i64)
     # calls: per service type its leg, admission class and offers (des._calls, des.SERVICE_CAUSE)
     offers = [tables.call_offers(radio, t) for t in SERVICE_TYPES]
@@ -876,7 +1109,7 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
     inst[:, I_TYPE] = np.repeat(np.arange(len(names)), per)
     qf, qc, ef, ei, free = q.state(I, 1024 + 4 * I)
     # devices: their sends, calls, machines (the idle state, the update timer's phase), lock queues
-    lock_q = n_apps + 2  # at most each connection's TCP job and the schedule wait
+    lock_q = 2 * n_apps + 2  # at most each connection's TCP job and restarted heartbeat, and the schedule
     di = np.zeros((D, D_QUEUE + lock_q), dtype=i64)
     di[:, D_NEXT], di[:, D_SENDS_END] = np.searchsorted(c["dev"], np.arange(D)), np.searchsorted(c["dev"],
                                                                                                  np.arange(1, D + 1))
@@ -899,11 +1132,12 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
     heap = 4 * D + 1024
     w = [np.zeros((heap, 2)), np.zeros((heap, 4), dtype=i64), di, df, capf, capi, trf, tri, np.zeros((1024, 2)),
          np.zeros((1024, 6), dtype=i64), np.zeros((4096, 4)), np.zeros((1024, 8)), sf, si, cf, ci, hlf, hli,
-         c["k_t"].astype(np.float64), c["k_type"].astype(i64), svc, routes, ti, tf, inst, qf, qc, ef, ei, free, cnt]
+         c["k_t"].astype(np.float64), c["k_type"].astype(i64), svc, routes, ti, tf, inst, qf, qc, ef, ei, free, of, oi,
+         rj, bt, cnt]
     p = (spec.keeper, spec.upkeep, tables.procedures.index((radio, "rrc_reject")),
          tables.procedures.index((radio, "service_reject")), cp.reject_wait_s, cp.max_attempts,
          np.inf if scn.network.nat_timeout_s is None else float(scn.network.nat_timeout_s), scn.calls.setup_guard_s,
-         margin_tr, 64, tcp.retransmit, np.array(tcp.unanswered_s, dtype=np.float64), tcp.wait_s, lo)
+         margin_tr, 64, tcp.retransmit, np.array(tcp.unanswered_s, dtype=np.float64), tcp.wait_s, lo, n_sends)
     _start(tuple(w), p, spec.paging_key, spec.idle)
     node_log = NodeLog(names, end_s, scn.simulation.bin_s)
     while _loop(spec, end_s, tuple(w), p) == NEED_SPACE:

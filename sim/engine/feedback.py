@@ -26,7 +26,7 @@ from sim.population.tcp import TcpTiming
 from sim.scenario.schema import Scenario
 
 IMMEDIATE, FIXED, EXPONENTIAL = 0, 1, 2  # retry policies, as ``Retry.policy``
-_POLICY = {"immediate": IMMEDIATE, "fixed": FIXED, "exponential": EXPONENTIAL}
+POLICY = {"immediate": IMMEDIATE, "fixed": FIXED, "exponential": EXPONENTIAL}
 # the walk's process steps: TCP's retransmissions of an unanswered send, the end of the app's wait for an
 # answer, the retry policy's wait before an attempt, one SYN of an attempt
 _RETRANSMIT, _WAITED, _POLICY_WAIT, _SYN = 0, 1, 2, 3
@@ -295,7 +295,7 @@ def sends(scn: Scenario, d: BlockDraws, codes: Codes, tcp: TcpTiming, log: Trans
                           and e.app == scn.apps[a].name), key=lambda e: e.at_s)
         out = _walk(t, gen, code, incoming, codes.kind[code] == HEARTBEAT, last0, nat_at, nat_val,
                     np.array([e.start_s for _, e in outages]), np.array([e.end_s for _, e in outages]),
-                    np.array([_POLICY[e.retry.policy] for _, e in outages], dtype=np.int64),
+                    np.array([POLICY[e.retry.policy] for _, e in outages], dtype=np.int64),
                     np.array([(e.retry.interval_s, e.retry.initial_s, e.retry.max_s) for _, e in outages]
                              ).reshape(-1, 3),
                     np.array([e.retry.jitter for _, e in outages], dtype=bool), draws, o_syns,

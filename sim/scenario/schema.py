@@ -583,11 +583,13 @@ class Scenario(_Model):
 
     def uncompiled(self) -> str | None:
         """What of this closed loop the compiled closed-loop engine (``sim.engine.closed``) does not model yet;
-        None: all of it (or it is an open loop, or its feedback is per device alone)."""
+        None: all of it (or it is an open loop, or its feedback is per device alone). Of the events it models
+        server outages (their clients' retries and reconnects through the limited nodes), not the others."""
         if not self.closed_loop() or self.per_device_feedback():
             return None
-        if self.events:
-            return "events (" + ", ".join(dict.fromkeys(e.kind for e in self.events)) + ")"
+        others = [e.kind for e in self.events if e.kind != "server_outage"]
+        if others:
+            return "events (" + ", ".join(dict.fromkeys(others)) + ")"
         if any(r.startswith("random access") for r in self.closed_loop()):
             return "random access"
         if len({g.radio or self.network.radio for g in self.groups}) > 1:
