@@ -5,9 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from sim.api import run
-from sim.engine.closed import run_closed
+from sim.engine.closed import distinct_rows, run_closed
 from sim.engine.des import run_des
 from sim.engine.log import RECONNECT, UNANSWERED
 from sim.metrics.nodes import NodeLog
@@ -166,3 +167,12 @@ def test_a_closed_loop_split_at_its_node_instances_gives_the_results_of_one(monk
     assert one.summary == two.summary
     for name in ("devices", "apps", "timeseries"):
         pd.testing.assert_frame_equal(getattr(one, name), getattr(two, name), check_exact=True)
+
+
+@given(st.lists(st.tuples(*[st.integers(-3, 3)] * 3, st.integers(0, 10**6)), max_size=60))
+def test_distinct_rows_are_numpys_row_wise_unique(rows) -> None:
+    a = np.array(rows, dtype=np.int64).reshape(-1, 4)
+    table, code = distinct_rows(a)
+    want_table, want_code = np.unique(a, axis=0, return_inverse=True)
+    np.testing.assert_array_equal(table, want_table.reshape(-1, 4))
+    np.testing.assert_array_equal(code, want_code.reshape(-1))
