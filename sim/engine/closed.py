@@ -30,7 +30,10 @@ data, several radios in one run.
 row of integers and of floats (its sends' progress, its radio job, its RRC machine and the machine's snapshot
 during an attempt, its calls, its lock's queue), each send's, connection's, held message's and call's row,
 the heap, the logs, the nodes. Numba passes a function every array's descriptor (about 2 ns each, measured),
-so few, wide tables keep the calls of each event cheap (``docs/performance.md``).
+so few, wide tables keep the calls of each event cheap, and the loop borrows them (``sim.radio.compiled.borrow``:
+a type with no reference to count, where Numba had counted every array on entering and leaving every call;
+``docs/performance.md``). Devices that share no limited node's instance run as loops of their own
+(``Scenario.partitions``, ``sim.split``).
 """
 from __future__ import annotations
 
