@@ -2,7 +2,11 @@
 
 Usage::
 
-    python benchmarks/closed_loop.py [--sizes N,N,...] [--fast-sizes N,N,...] [--des-max N] [--json PATH]
+    python benchmarks/closed_loop.py [--sizes N,N,...] [--fast-sizes N,N,...] [--des-max N]
+        [--workloads london,storm,storm-mme] [--two-workers-from N] [--json PATH]
+
+Compiled runs of ``--two-workers-from`` devices or more (default 10^7) use two worker processes, the rest
+one process, as issue 14's targets are stated.
 
 Workloads (one simulated hour each, ``groups`` scaled to each size):
 
