@@ -508,7 +508,7 @@ def _beats(spec, now, c, w, p, woken, granted):
     """Connection ``c``'s restarted heartbeat goes on (``ControlledPhone._beats``): its beats one at a time, each
     asking for the lock when it falls due, until an outage takes the connection over (``woken``: by the wake-up of
     its next beat; ``granted``: its beat's turn at the lock came)."""
-    di, ci, cf = w[W_DI], w[W_CI], w[W_CF]
+    ci, cf = w[W_CI], w[W_CF]
     d = ci[c, CI_DEV]
     if granted:
         if not _begin(spec, now, d, p[P_BEAT_SEND] + ci[c, CI_BEAT], cf[c, CF_BEAT_S], BEATS - c, w, p):
