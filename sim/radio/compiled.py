@@ -69,14 +69,10 @@ class _BorrowedModel(models.ArrayModel):
 
 
 def _borrowed_value(context, builder, ty, value):
-    """An array value's copy with no owner (a NULL meminfo and parent)."""
+    """An array value's copy with no owner (a NULL meminfo and parent): :func:`_view` of all of it."""
     src = context.make_array(ty)(context, builder, value=value)
-    out = context.make_array(_lent(ty))(context, builder)
-    out.meminfo = cgutils.get_null_value(out.meminfo.type)
-    out.parent = cgutils.get_null_value(out.parent.type)
-    out.nitems, out.itemsize, out.data = src.nitems, src.itemsize, src.data
-    out.shape, out.strides = src.shape, src.strides
-    return out._getvalue()
+    return _view(context, builder, ty, _lent(ty), value, context.get_constant(types.intp, 0),
+                 cgutils.unpack_tuple(builder, src.shape), cgutils.unpack_tuple(builder, src.strides))
 
 
 def _lent(ty: types.Type) -> types.Type:
