@@ -1175,14 +1175,32 @@ def distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     slow on the millions of transfers a storm logs)."""
     key, size = np.zeros(rows.shape[0], dtype=np.int64), 1
     for j in range(rows.shape[1]):
-        values, rank = np.unique(rows[:, j], return_inverse=True)
-        size *= values.size
+        values, rank = _ranks(rows[:, j])
+        size *= values
         if size >= 2**62:  # the combined ranks would not fit one key
             table, code = np.unique(rows, axis=0, return_inverse=True)
             return table, code.reshape(-1)
-        key = key * values.size + rank.reshape(-1)
-    _, first, code = np.unique(key, return_index=True, return_inverse=True)
-    return rows[first], code.reshape(-1)
+        key = key * values + rank
+    size, code = _ranks(key)
+    table = np.empty((size, rows.shape[1]), dtype=rows.dtype)
+    table[code] = rows  # the rows of one code are equal: any of them
+    return table, code
+
+
+def _ranks(a: np.ndarray) -> tuple[int, np.ndarray]:
+    """How many distinct values ``a`` holds and each element's rank among them: by a table over the range of
+    values where it is short (an integer column of a log: a few distinct values, no sort), else by sorting."""
+    if a.size == 0:
+        return 0, np.zeros(0, dtype=np.int64)
+    low = int(a.min())
+    span = int(a.max()) - low + 1
+    if span > 4 * a.size + 65536:
+        values, rank = np.unique(a, return_inverse=True)
+        return values.size, rank.reshape(-1).astype(np.int64)
+    seen = np.zeros(span, dtype=np.int64)
+    seen[a - low] = 1
+    np.cumsum(seen, out=seen)
+    return int(seen[-1]), seen[a - low] - 1
 
 
 def _arrays(names, caps, w, node_log, call_type, end_s, lo) -> LogArrays:
