@@ -6,10 +6,11 @@ full waiting room), served at once (a free processor) or queued by admission cla
 first-in-first-out within a class, one linked list per class); a completion serves the next live
 waiting procedure; a guard expiry takes a waiting one out of the queue (it stays in its list, emptied,
 until it surfaces, as in the SimPy node's heap). What the caller must schedule (a completion, a guard
-expiry) is returned, not scheduled here.
+expiry) is returned, not scheduled here. Of the guard expiries only the first due is the caller's to
+schedule, the instance's *armed* entry (``oldest_waiting``): the others are behind it, as they arrived later.
 
-State, per instance ``i``: the counters and time integrals of the SimPy node and the heads and tails of its
-class lists (one row of ``c``, one of ``f``). Entries
+State, per instance ``i``: the counters and time integrals of the SimPy node, its armed entry, and the heads and
+tails of its class lists (one row of ``c``, one of ``f``). Entries
 (procedures in the node) live in a pool with a free list; an entry's ``gen`` grows each time it is
 reused, so that a stale guard expiry is recognised and skipped.
 """
@@ -23,14 +24,16 @@ REJECTED, SERVED, QUEUED = 0, 1, 2
 
 part = njit(cache=True, inline="always")
 
-# instance columns of the float state ``f`` and the integer state ``c`` (then each class list's head, then tail)
+# instance columns of the float state ``f`` and the integer state ``c``: counters, the entry whose guard expiry
+# is scheduled and its ``gen`` then (C_ARMED -1: none), then each class list's head, then tail
 F_START, F_LAST, F_QUEUE_AREA, F_BUSY_AREA = range(4)
 (C_CREATED, C_IN_SERVICE, C_MSG_SERVICE, C_WAITING, C_MSG_WAITING, C_OFFERED, C_CARRIED, C_REJECTED, C_MSG_OFFERED,
- C_MSG_CARRIED, C_MSG_REJECTED, C_REJECT_MESSAGES) = range(12)
-C_HEAD, C_TAIL = 12, 12 + RANKS
-# entry columns: float ``ef`` (arrival, service start), integer ``ei``
+ C_MSG_CARRIED, C_MSG_REJECTED, C_REJECT_MESSAGES, C_ARMED, C_ARMED_GEN) = range(14)
+C_HEAD, C_TAIL = 14, 14 + RANKS
+# entry columns: float ``ef`` (arrival, service start), integer ``ei`` (EI_SEQ: its guard expiry's sequence, which
+# the caller sets: the place among simultaneous events it took when it queued)
 EF_ARRIVAL, EF_START = range(2)
-EI_INSTANCE, EI_MESSAGES, EI_LIVE, EI_NEXT, EI_GEN, EI_WHO, EI_OWNER, EI_MARK = range(8)
+EI_INSTANCE, EI_MESSAGES, EI_LIVE, EI_NEXT, EI_GEN, EI_WHO, EI_OWNER, EI_MARK, EI_SEQ = range(9)
 
 
 @part
@@ -107,19 +110,45 @@ def next_waiting(c, ef, ei, free, n_free: int, i: int, now: float) -> tuple[int,
     """Serve instance ``i``'s next live waiting entry (lowest class first, in arrival order), dropping the
     emptied ones before it; returns it (-1: none) and the free list's length."""
     for rank in range(RANKS):
-        while c[i, C_HEAD + rank] >= 0:
-            e = c[i, C_HEAD + rank]
+        e, n_free = _live_head(c, ei, free, n_free, i, rank)
+        if e >= 0:
             c[i, C_HEAD + rank] = ei[e, EI_NEXT]
             if c[i, C_HEAD + rank] < 0:
                 c[i, C_TAIL + rank] = -1
-            if ei[e, EI_LIVE]:
-                ei[e, EI_LIVE] = 0
-                c[i, C_WAITING] -= 1
-                c[i, C_MSG_WAITING] -= ei[e, EI_MESSAGES]
-                serve(c, ef, e, i, ei[e, EI_MESSAGES], now)
-                return e, n_free
-            free[n_free] = e  # gone at its guard time: back to the pool
-            n_free += 1
+            ei[e, EI_LIVE] = 0
+            c[i, C_WAITING] -= 1
+            c[i, C_MSG_WAITING] -= ei[e, EI_MESSAGES]
+            serve(c, ef, e, i, ei[e, EI_MESSAGES], now)
+            return e, n_free
+    return -1, n_free
+
+
+@part
+def oldest_waiting(c, ef, ei, free, n_free: int, i: int) -> tuple[int, int]:
+    """Instance ``i``'s live waiting entry that queued first (its guard expires first: every class's guard is its
+    node's; -1: none), dropping the emptied ones before it; returns it and the free list's length."""
+    best = -1
+    for rank in range(RANKS):
+        e, n_free = _live_head(c, ei, free, n_free, i, rank)
+        if e >= 0 and (best < 0 or ef[e, EF_ARRIVAL] < ef[best, EF_ARRIVAL]
+                       or (ef[e, EF_ARRIVAL] == ef[best, EF_ARRIVAL] and ei[e, EI_SEQ] < ei[best, EI_SEQ])):
+            best = e
+    return best, n_free
+
+
+@part
+def _live_head(c, ei, free, n_free: int, i: int, rank: int) -> tuple[int, int]:
+    """The first live entry of instance ``i``'s class ``rank`` (-1: none), the emptied ones before it dropped (gone
+    at their guard time: back to the pool); returns it and the free list's length."""
+    while c[i, C_HEAD + rank] >= 0:
+        e = c[i, C_HEAD + rank]
+        if ei[e, EI_LIVE]:
+            return e, n_free
+        c[i, C_HEAD + rank] = ei[e, EI_NEXT]
+        if c[i, C_HEAD + rank] < 0:
+            c[i, C_TAIL + rank] = -1
+        free[n_free] = e
+        n_free += 1
     return -1, n_free
 
 
@@ -139,6 +168,6 @@ def state(instances: int, entries: int) -> tuple[np.ndarray, ...]:
     """Empty queues: the float and integer state per instance (its class lists empty), the entry pool (float and
     integer columns) and its free list."""
     c = np.zeros((instances, C_TAIL + RANKS), dtype=np.int64)
-    c[:, C_HEAD:] = -1
-    return (np.zeros((instances, 4)), c, np.zeros((entries, 2)), np.zeros((entries, 8), dtype=np.int64),
+    c[:, C_HEAD:] = c[:, C_ARMED] = -1
+    return (np.zeros((instances, 4)), c, np.zeros((entries, 2)), np.zeros((entries, EI_SEQ + 1), dtype=np.int64),
             np.arange(entries - 1, -1, -1, dtype=np.int64))

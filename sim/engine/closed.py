@@ -87,22 +87,25 @@ MAXCHAIN = max(m.CHAIN for m in RADIOS.values())  # the longest chain of pending
 # about to begin), its lock's queue (head, length); its records captured in the attempt; its calls: the next, the end, whether one is
 # being decided, its offer and hop, the procedures carried, the node type rejecting it (-1: none); who asked for its
 # radio job (as its lock's queue's entries: SCHEDULE, a connection's TCP, or BEATS - connection), the outage its
-# send's server was in when the send began (-1: none; J_SEND: once the send is out its client notices)
+# send's server was in when the send began (-1: none; J_SEND: once the send is out its client notices); the
+# sequence of its timer scheduled last while it is in the heap (-1: none; F_TM_T: its time), of the one deferred
+# (-1: none; F_TL_T, F_TL_V: its time and due; _arm)
 (D_NEXT, D_SENDS_END, D_ATTEMPTS, D_ADMITTING, D_PROC, D_HOP, D_UP, D_DOWN, D_IN, D_ALIVE, D_APP, D_JOB, D_SEND,
  D_CONN, D_LOCKED, D_QHEAD, D_QLEN, D_CAPTURED, K_NEXT, K_END, K_DECIDING, K_OFFER, K_HOP, K_CARRIED,
- K_REJECTING, D_BY, D_OUTAGE) = range(27)
+ K_REJECTING, D_BY, D_OUTAGE, D_TM_SEQ, D_TL_SEQ) = range(29)
 # then its RRC machine: state, owner, the chain's head and size, pages so far, the chain's procedures and states;
 # then the machine's snapshot (SNAP_I columns on), then its lock's queue's entries
-M_STATE, M_OWNER, M_HEAD, M_SIZE, M_PAGES = range(D_OUTAGE + 1, D_OUTAGE + 6)
+M_STATE, M_OWNER, M_HEAD, M_SIZE, M_PAGES = range(D_TL_SEQ + 1, D_TL_SEQ + 6)
 M_CH_PROC, M_CH_STATE = M_PAGES + 1, M_PAGES + 1 + MAXCHAIN
 SNAP_I = 5 + 2 * MAXCHAIN
 D_QUEUE = M_STATE + 2 * SNAP_I
 # a device's float columns: its machine's end of promotion, the update timer's last start, the chain's times; the
-# snapshot of those (SNAP_F on); the attempt's total wait and its start; when the send its job carries was generated
+# snapshot of those (SNAP_F on); the attempt's total wait and its start; when the send its job carries was generated;
+# its timers' times (D_TM_SEQ)
 F_READY, F_LAST, F_CH_DUE = 0, 1, 2
 SNAP_F = 2 + MAXCHAIN
-F_WAIT, F_START, F_GEN = 2 * SNAP_F, 2 * SNAP_F + 1, 2 * SNAP_F + 2
-F_WIDTH = F_GEN + 1
+F_WAIT, F_START, F_GEN, F_TM_T, F_TL_T, F_TL_V = range(2 * SNAP_F, 2 * SNAP_F + 6)
+F_WIDTH = F_TL_V + 1
 # what a device's radio job is: a send (of its schedule or a restarted heartbeat); on a connection the NAT dropped,
 # TCP's first unanswered transmission of a send, a retransmission (there, or of a send its server did not answer),
 # the app's reconnect after its timeout (ControlledPhone._wait_out); a client retrying its server
@@ -140,7 +143,7 @@ I_TYPE, I_ORDER = range(2)  # an instance's type and place in creation order
 BY_SEND, BY_CALL, BY_LOAD = range(3)  # whose procedure an entry is
 # counters (``w[W_CNT]``)
 (N_TR, N_X, N_CALL, N_HEAP, SEQ, N_FREE, N_NL, RRC_REJECTS, FAILED_SENDS, HELD, HELD_NEXT, HELD_TOTAL,
- N_CREATED) = range(13)
+ N_CREATED, HOLE) = range(14)
 # the parameters ``p``: the owner of the radio's periodic updates, its upkeep, the procedures of an RRC and of a
 # service reject, the reject wait, the most attempts, the NAT timeout, the call set-up guard, the log margins,
 # whether TCP retransmits, its retransmissions' times and the app's timeout; the run's first device (its devices are
@@ -153,31 +156,45 @@ _RANK = {c: i for i, c in enumerate(CAUSES)}
 
 
 # ---------------------------------------------------------------- the heap
+# A binary heap of events by (time, sequence), rows of ``hf`` and ``hi``. Taking the top leaves a hole there
+# (``cnt[HOLE]``) that the next event scheduled fills, sinking to its place: an event that is the next to take
+# (a zero-delay step with nothing else due now, most of them) stays at the top at the cost of two comparisons,
+# where refilling the top with the last row and then adding the event each walk the height of the heap.
 
-@njit(cache=True)
+@part
 def _push(hf, hi, cnt, t: float, kind: int, a: int, b: int, v: float) -> None:
     """Schedule event ``kind`` at ``t``; it sorts after every event already at ``t`` (its sequence is the
     latest)."""
+    cnt[SEQ] += 1
+    _push_at(hf, hi, cnt, t, cnt[SEQ] - 1, kind, a, b, v)
+
+
+@njit(cache=True)
+def _push_at(hf, hi, cnt, t: float, seq: int, kind: int, a: int, b: int, v: float) -> None:
+    """Schedule event ``kind`` at ``t`` with the sequence ``seq`` taken when it was decided (a deferred event: it
+    sorts among the events at ``t`` where it would have, had it been scheduled then)."""
+    if cnt[HOLE]:
+        cnt[HOLE] = 0
+        cnt[N_HEAP] += 1
+        _sink(hf, hi, cnt[N_HEAP], t, seq, v, kind, a, b)
+        return
     i = cnt[N_HEAP]
     cnt[N_HEAP] += 1
     while i > 0:
         parent = (i - 1) >> 1
-        if not t < hf[parent, 0]:
+        if not (t < hf[parent, 0] or (t == hf[parent, 0] and seq < hi[parent, 0])):
             break
         hf[i, 0], hf[i, 1] = hf[parent, 0], hf[parent, 1]
         hi[i, 0], hi[i, 1], hi[i, 2], hi[i, 3] = hi[parent, 0], hi[parent, 1], hi[parent, 2], hi[parent, 3]
         i = parent
     hf[i, 0], hf[i, 1] = t, v
-    hi[i, 0], hi[i, 1], hi[i, 2], hi[i, 3] = cnt[SEQ], kind, a, b
-    cnt[SEQ] += 1
+    hi[i, 0], hi[i, 1], hi[i, 2], hi[i, 3] = seq, kind, a, b
 
 
 @njit(cache=True)
-def _pop(hf, hi, cnt) -> None:
-    """Remove the top (read it before) and restore the heap."""
-    n = cnt[N_HEAP] - 1
-    cnt[N_HEAP] = n
-    t, seq = hf[n, 0], hi[n, 0]  # the last entry sinks from the top
+def _sink(hf, hi, n: int, t: float, seq: int, v: float, kind: int, a: int, b: int) -> None:
+    """Put an event in the hole at the top of a heap of ``n`` rows (the hole one of them), sinking it to its
+    place."""
     i = 0
     while True:
         small = 2 * i + 1
@@ -191,9 +208,25 @@ def _pop(hf, hi, cnt) -> None:
         hf[i, 0], hf[i, 1] = hf[small, 0], hf[small, 1]
         hi[i, 0], hi[i, 1], hi[i, 2], hi[i, 3] = hi[small, 0], hi[small, 1], hi[small, 2], hi[small, 3]
         i = small
-    if i != n:
-        hf[i, 0], hf[i, 1] = t, hf[n, 1]
-        hi[i, 0], hi[i, 1], hi[i, 2], hi[i, 3] = seq, hi[n, 1], hi[n, 2], hi[n, 3]
+    hf[i, 0], hf[i, 1] = t, v
+    hi[i, 0], hi[i, 1], hi[i, 2], hi[i, 3] = seq, kind, a, b
+
+
+@part
+def _pop(hf, hi, cnt) -> None:
+    """Take the top (read it before): a hole until an event fills it (``_push_at``) or ``_fill``."""
+    cnt[N_HEAP] -= 1
+    cnt[HOLE] = 1
+
+
+@part
+def _fill(hf, hi, cnt) -> None:
+    """Fill the hole at the top, if any, with the last row."""
+    if cnt[HOLE]:
+        cnt[HOLE] = 0
+        n = cnt[N_HEAP]
+        if n > 0:
+            _sink(hf, hi, n, hf[n, 0], hi[n, 0], hf[n, 1], hi[n, 1], hi[n, 2], hi[n, 3])
 
 
 @part
@@ -280,7 +313,10 @@ def _loop(spec, end_s, w, p):
     qf, qc, ei, ef, free, inst, tf = w[W_QF], w[W_QC], w[W_EI], w[W_EF], w[W_FREE], w[W_INST], w[W_TF]
     nl = w[W_NL]
     upkeep, max_attempts, margin_tr, margin_x = p[P_UPKEEP], p[P_MAX_ATTEMPTS], p[P_MARGIN_TR], p[P_MARGIN_X]
-    while cnt[N_HEAP] > 0:
+    while True:
+        _fill(hf, hi, cnt)
+        if cnt[N_HEAP] == 0:
+            break
         if (cnt[N_TR] + margin_tr > w[W_TRF].size or cnt[N_X] + margin_x + cnt[HELD] > w[W_XF].shape[0]
                 or cnt[N_HEAP] + 64 > hf.shape[0] or cnt[N_FREE] < 64 or cnt[N_NL] + 256 > nl.shape[0]
                 or cnt[N_CALL] + 4 > w[W_CL].shape[0]):
@@ -288,7 +324,7 @@ def _loop(spec, end_s, w, p):
         now = hf[0, 0]
         if now >= end_s:
             return DONE_RUN
-        v, kind, a, b = hf[0, 1], hi[0, 1], hi[0, 2], hi[0, 3]
+        v, seq, kind, a, b = hf[0, 1], hi[0, 0], hi[0, 1], hi[0, 2], hi[0, 3]
         _pop(hf, hi, cnt)
         if kind == SEND:
             _sched(spec, now, a, w, p, True, False)
@@ -337,7 +373,12 @@ def _loop(spec, end_s, w, p):
             _retry(now, b, a, w, p)
         elif kind == DIAL:
             _schedule(w, now + 0.0, TCP, a, b, 0.0)
-        elif kind == TIMER:
+        elif kind == TIMER:  # a's machine's timer due v (unless the machine's next is no longer at v)
+            if di[a, D_TM_SEQ] == seq:
+                di[a, D_TM_SEQ] = -1
+            if di[a, D_TL_SEQ] >= 0:  # the deferred one in now, before its time
+                _push_timer(w, a, w[W_DF][a, F_TL_T], di[a, D_TL_SEQ], w[W_DF][a, F_TL_V])
+                di[a, D_TL_SEQ] = -1
             if _wake(w, a, upkeep) == v:
                 _advance(now, a, w, p)
                 _arm(now, a, w, upkeep)
@@ -359,13 +400,17 @@ def _loop(spec, end_s, w, p):
             free[cnt[N_FREE]] = a
             cnt[N_FREE] += 1
             _outcome(now, who, owner, True, wait, -1, w)
-        else:  # GUARD
-            if ei[a, q.EI_GEN] == b and ei[a, q.EI_LIVE]:
-                i = ei[a, q.EI_INSTANCE]
-                q.expire(qf, qc, ei, a, now)
-                _nl(nl, cnt, NL_REJECT, i, now, 0.0)
-                _nl(nl, cnt, NL_QUEUED, i, ef[a, q.EF_ARRIVAL], now)
-                _outcome(now, ei[a, q.EI_WHO], ei[a, q.EI_OWNER], False, 0.0, inst[i, I_TYPE], w)
+        else:  # GUARD: instance a's armed entry's guard time (unless it was served since); then the next one's
+            e = qc[a, q.C_ARMED]
+            qc[a, q.C_ARMED] = -1
+            if ei[e, q.EI_GEN] == qc[a, q.C_ARMED_GEN] and ei[e, q.EI_LIVE]:
+                q.expire(qf, qc, ei, e, now)
+                _nl(nl, cnt, NL_REJECT, a, now, 0.0)
+                _nl(nl, cnt, NL_QUEUED, a, ef[e, q.EF_ARRIVAL], now)
+                _outcome(now, ei[e, q.EI_WHO], ei[e, q.EI_OWNER], False, 0.0, inst[a, I_TYPE], w)
+            e, cnt[N_FREE] = q.oldest_waiting(qc, ef, ei, free, cnt[N_FREE], a)
+            if e >= 0:
+                _arm_guard(w, a, e)
     return DONE_RUN
 
 
@@ -397,9 +442,24 @@ def _offer(now, d, proc, j, rank, reserved_ok, who, owner, mark, w):
         _nl(nl, cnt, NL_REJECT, i, now, 0.0)
     elif outcome == q.SERVED:
         _schedule(w, now + m * tf[typ, TF_SERVICE_S], DONE, e, 0, 0.0)
-    elif tf[typ, TF_GUARD_S] != np.inf:
-        _schedule(w, now + tf[typ, TF_GUARD_S], GUARD, e, w[W_EI][e, q.EI_GEN], 0.0)
+    elif tf[typ, TF_GUARD_S] != np.inf:  # its guard expiry's place among simultaneous events, taken now
+        w[W_EI][e, q.EI_SEQ] = cnt[SEQ]
+        cnt[SEQ] += 1
+        if w[W_QC][i, q.C_ARMED] < 0:
+            _arm_guard(w, i, e)
     return outcome
+
+
+@part
+def _arm_guard(w, i, e):
+    """Schedule the guard expiry of instance ``i``'s entry ``e``, the first of its waiting entries to expire (one
+    expiry per instance is scheduled at a time: an entry's guard time is its arrival's plus its node's guard, so
+    the waiting ones expire in the order they queued, and the next is scheduled when this one is due: where its
+    own sequence puts it, exactly as if each were scheduled when it queued)."""
+    qc, ei = w[W_QC], w[W_EI]
+    qc[i, q.C_ARMED], qc[i, q.C_ARMED_GEN] = e, ei[e, q.EI_GEN]
+    _push_at(w[W_HF], w[W_HI], w[W_CNT], w[W_EF][e, q.EF_ARRIVAL] + w[W_TF][w[W_INST][i, I_TYPE], TF_GUARD_S],
+             ei[e, q.EI_SEQ], GUARD, i, 0, 0.0)
 
 
 @part
@@ -448,9 +508,35 @@ def _wake(w, d, upkeep):
 
 @part
 def _arm(now, d, w, upkeep):
+    """Schedule ``d``'s machine's next timer (SimPy: ``ControlledPhone.arm``); when it surfaces it fires if the
+    machine's next is still due then, else it is stale and skipped. Most are stale (each send pushes the tail's
+    end on), so one is deferred, kept outside the heap until a timer of ``d`` already in the heap, due before it,
+    surfaces: then it goes in with the sequence it took here (its place among simultaneous events, as if
+    scheduled now). A deferred one that a later one replaces could only have fired if the machine's next were its
+    due again when it surfaced; a rejected attempt's machine restored is the one way back to an earlier due, and
+    that is the due of the timer scheduled last before the attempt, so a timer with the same due as the deferred
+    one keeps the deferred one (it is first, and fires in its place). The timer of ``d`` scheduled last is known
+    (``D_TM_SEQ``) until it surfaces; every other of its timers in the heap is due before it, or after it (a
+    machine's next moved back): one deferred behind it is scheduled at the first to surface, in time."""
+    di, df, cnt = w[W_DI], w[W_DF], w[W_CNT]
     due = _wake(w, d, upkeep)
-    if due != np.inf:
-        _schedule(w, now + max(0.0, due - now), TIMER, d, 0, due)
+    if due == np.inf:
+        return
+    t, seq = now + max(0.0, due - now), cnt[SEQ]
+    cnt[SEQ] += 1
+    if di[d, D_TM_SEQ] >= 0 and t >= df[d, F_TM_T]:  # behind one in the heap (its sequence is earlier)
+        if di[d, D_TL_SEQ] < 0 or df[d, F_TL_V] != due or t < df[d, F_TL_T]:
+            di[d, D_TL_SEQ], df[d, F_TL_T], df[d, F_TL_V] = seq, t, due
+        return
+    _push_timer(w, d, t, seq, due)
+
+
+@part
+def _push_timer(w, d, t, seq, due):
+    """A timer of ``d`` into the heap (``_arm``)."""
+    di, df = w[W_DI], w[W_DF]
+    _push_at(w[W_HF], w[W_HI], w[W_CNT], t, seq, TIMER, d, 0, due)
+    df[d, F_TM_T], di[d, D_TM_SEQ] = t, seq
 
 
 @njit(cache=True)
@@ -1118,7 +1204,7 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
                                                                                                  np.arange(1, D + 1))
     di[:, K_NEXT], di[:, K_END] = np.searchsorted(c["k_dev"], np.arange(D)), np.searchsorted(c["k_dev"],
                                                                                              np.arange(1, D + 1))
-    di[:, M_STATE], di[:, M_OWNER] = spec.idle, -1
+    di[:, M_STATE], di[:, M_OWNER], di[:, D_TM_SEQ], di[:, D_TL_SEQ] = spec.idle, -1, -1, -1
     df = np.zeros((D, F_WIDTH))
     df[:, F_CH_DUE:F_CH_DUE + MAXCHAIN] = np.inf
     chain = RADIOS[type(spec)].CHAIN
@@ -1130,7 +1216,7 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
     margin_tr = 64 + 4 * (chain + upkept) + width
     trf, tri = np.zeros(D + 1024), np.zeros((D + 1024, 4), dtype=i64)
     tri[:D, 0], tri[:D, 1], tri[:D, 2], tri[:D, 3] = np.arange(D), -1, -1, spec.idle  # every device's first record
-    cnt = np.zeros(N_CREATED + 1, dtype=i64)
+    cnt = np.zeros(HOLE + 1, dtype=i64)
     cnt[N_TR], cnt[N_FREE] = D, free.size
     heap = 4 * D + 1024
     w = [np.zeros((heap, 2)), np.zeros((heap, 4), dtype=i64), di, df, capf, capi, trf, tri, np.zeros((1024, 2)),
