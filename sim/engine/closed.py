@@ -47,7 +47,9 @@ from sim.engine.des import SERVICE_CAUSE
 from sim.engine.feedback import EXPONENTIAL, FIXED, POLICY
 from sim.engine.log import (HEARTBEAT, MESSAGE, NL_BUSY, NL_CARRIED, NL_OFFER, NL_QUEUED, NL_REJECT, NL_WAIT, RECONNECT,
                             UNANSWERED, LogArrays)
+from sim.metrics.coverage import bin_edges
 from sim.metrics.nodes import CHUNK_ROWS, NodeLog
+from sim.metrics.transfers import TransferCounts, delivered, distinct_rows
 from sim.population.draws import block_draws, blocks, max_retries
 from sim.population.schedule import open_loop_sends, push_users
 from sim.population.tcp import MSS_BYTES, tcp_timing
@@ -1229,10 +1231,13 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
          margin_tr, 64, tcp.retransmit, np.array(tcp.unanswered_s, dtype=np.float64), tcp.wait_s, lo, n_sends)
     _start(tuple(w), p, spec.paging_key, spec.idle)
     node_log = NodeLog(names, end_s, scn.simulation.bin_s)
+    counts = TransferCounts(D, bin_edges(end_s, scn.simulation.bin_s).size - 1, scn.simulation.bin_s)
     while _loop(spec, end_s, tuple(w), p) == NEED_SPACE:
         if cnt[N_NL] + 257 > w[W_NL].shape[0] >= CHUNK_ROWS:  # the node log's buffer full: into its figures, emptied
             node_log.add(w[W_NL][:cnt[N_NL]], inst[:, I_TYPE])
             cnt[N_NL] = 0
+        if cnt[N_X] + 65 + cnt[HELD] > w[W_XF].shape[0] >= CHUNK_ROWS:  # the transfers' buffer full: all but the
+            _count_transfers(w, counts)  # delivered messages into their counts, the buffer left with those
         for k, need in ((W_TRF, margin_tr + 1), (W_TRI, margin_tr + 1), (W_XF, 65 + int(cnt[HELD])),
                         (W_XI, 65 + int(cnt[HELD])), (W_CL, 5), (W_NL, 257), (W_HF, 65), (W_HI, 65)):
             used = {W_TRF: N_TR, W_TRI: N_TR, W_XF: N_X, W_XI: N_X, W_CL: N_CALL, W_NL: N_NL, W_HF: N_HEAP,
@@ -1252,44 +1257,22 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
     w[W_CL] = _grow(w[W_CL], int(cnt[N_CALL]), D + 1)
     _finish(end_s, tuple(w), p)
     node_log.add(w[W_NL][:cnt[N_NL]], inst[:, I_TYPE])
-    return _arrays(names, caps, w, node_log, c["k_type"], end_s, lo)
+    return _arrays(names, caps, w, node_log, counts, c["k_type"], end_s, lo)
 
 
-def distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(rows, axis=0, return_inverse=True)`` of a 2-D integer array, by one key per row: each column's
-    rank among its distinct values, combined (numpy's row-wise unique sorts the rows as records, ten times as
-    slow on the millions of transfers a storm logs)."""
-    key, size = np.zeros(rows.shape[0], dtype=np.int64), 1
-    for j in range(rows.shape[1]):
-        values, rank = _ranks(rows[:, j])
-        size *= values
-        if size >= 2**62:  # the combined ranks would not fit one key
-            table, code = np.unique(rows, axis=0, return_inverse=True)
-            return table, code.reshape(-1)
-        key = key * values + rank
-    size, code = _ranks(key)
-    table = np.empty((size, rows.shape[1]), dtype=rows.dtype)
-    table[code] = rows  # the rows of one code are equal: any of them
-    return table, code
+def _count_transfers(w: list[np.ndarray], counts: TransferCounts) -> None:
+    """The logged transfers other than delivered messages into ``counts``; the rest stay, in log order."""
+    cnt = w[W_CNT]
+    xf, xi = w[W_XF][:cnt[N_X]], w[W_XI][:cnt[N_X]]
+    keep = delivered(xi[:, XI_KIND])
+    gone = ~keep
+    counts.add(xf[gone, 0], xi[gone, XI_DEV], xi[gone, 1:])
+    n = int(keep.sum())
+    w[W_XF][:n], w[W_XI][:n] = xf[keep], xi[keep]
+    cnt[N_X] = n
 
 
-def _ranks(a: np.ndarray) -> tuple[int, np.ndarray]:
-    """How many distinct values ``a`` holds and each element's rank among them: by a table over the range of
-    values where it is short (an integer column of a log: a few distinct values, no sort), else by sorting."""
-    if a.size == 0:
-        return 0, np.zeros(0, dtype=np.int64)
-    low = int(a.min())
-    span = int(a.max()) - low + 1
-    if span > 4 * a.size + 65536:
-        values, rank = np.unique(a, return_inverse=True)
-        return values.size, rank.reshape(-1).astype(np.int64)
-    seen = np.zeros(span, dtype=np.int64)
-    seen[a - low] = 1
-    np.cumsum(seen, out=seen)
-    return int(seen[-1]), seen[a - low] - 1
-
-
-def _arrays(names, caps, w, node_log, call_type, end_s, lo) -> LogArrays:
+def _arrays(names, caps, w, node_log, counts, call_type, end_s, lo) -> LogArrays:
     """The log and the nodes' statistics, as the SimPy engine returns them."""
     f, c, inst, cnt = w[W_QF], w[W_QC], w[W_INST], w[W_CNT]
     nodes = inst[:, I_TYPE]
@@ -1319,6 +1302,11 @@ def _arrays(names, caps, w, node_log, call_type, end_s, lo) -> LogArrays:
     trf, tri = w[W_TRF][:n], w[W_TRI][:n]
     xf, xi = w[W_XF][:cnt[N_X]], w[W_XI][:cnt[N_X]]
     table, code = distinct_rows(xi[:, 1:])
+    x_counts = None
+    if counts.table:  # some were counted on the way (_count_transfers): their codes for all
+        code = counts.codes(table)[code]
+        table = np.array(counts.table, dtype=np.int64)
+        x_counts = counts.per_device, counts.per_bin
     k = w[W_CL][:cnt[N_CALL]]
     i64 = np.int64
     return LogArrays(trf.copy(), tri[:, 0] + lo, tri[:, 1].copy(), tri[:, 2].copy(), tri[:, 3].copy(),
@@ -1327,4 +1315,5 @@ def _arrays(names, caps, w, node_log, call_type, end_s, lo) -> LogArrays:
                      call_t=k[:, 0].copy(), call_device=k[:, 1].astype(i64) + lo, call_ok=k[:, 2].astype(bool),
                      call_setup_s=k[:, 3].copy(), call_proc=k[:, 4].astype(i64), call_type=k[:, 5].astype(i64),
                      call_carried=k[:, 6].astype(i64), call_undecided=k[:, 7].astype(bool),
-                     call_attempts=np.bincount(call_type.astype(i64), minlength=len(SERVICE_TYPES)))
+                     call_attempts=np.bincount(call_type.astype(i64), minlength=len(SERVICE_TYPES)),
+                     x_counts=x_counts)

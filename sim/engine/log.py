@@ -86,6 +86,9 @@ class LogArrays:
     #: wait, the device's and the network's queues, rejects); ``x_t`` is when it went on the radio.
     #: A reconnect and an unanswered transmission are generated when they go. None: every one at ``x_t``
     x_generated_t: np.ndarray | None = None
+    #: transfers counted, not kept in ``x_*`` (``sim.metrics.transfers``: a compiled closed loop's that are no
+    #: delivered message): per device in range and code, per bin and code (codes of ``x_table``). None: none
+    x_counts: tuple[np.ndarray, np.ndarray] | None = None
 
     x_app = property(lambda self: self.x_table[self.x_code, 0])
     x_kind = property(lambda self: self.x_table[self.x_code, 1])

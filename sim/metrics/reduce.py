@@ -20,6 +20,7 @@ from sim.metrics.concentration import TOP_PERCENTS, gini, top_share
 from sim.metrics.nodes import NodeLog
 from sim.metrics.results import Results, Tables
 from sim.metrics.table import Labelled, Table
+from sim.metrics.transfers import delivered
 from sim.radio.tables import CONNECTED_STATES, IDLE_STATES, ModelTables
 from sim.scenario import ResolvedScenario
 from sim.scenario.schema import CALL_TYPES, PSEUDO_APPS, SERVICE_APP, SERVICE_TYPES, SMS_APP, SMS_TYPES, VOICE_APP
@@ -150,6 +151,9 @@ class Reducer:
         table = log.x_table  # [code, (app, kind, up, down, packets)]
         per_device, per_bin = tally.transfers(log.x_t, log.x_device - first_device, log.x_code, n, table.shape[0],
                                               bin_s, n_bins)
+        if log.x_counts is not None:
+            per_device += log.x_counts[0]
+            per_bin += log.x_counts[1]
         per_code = per_bin.sum(axis=0)
         app, kind, up, down, packets = table.T
         self.dev_up[span] += per_device @ up
@@ -167,7 +171,7 @@ class Reducer:
         pairs = np.unique(np.concatenate([with_any.astype(np.int64) * n_apps + app[code], callers]))
         self.installed += np.bincount(pairs % n_apps, minlength=n_apps)
         self.traffic += [int(per_code @ packets), int(per_code @ up), int(per_code @ down), log.held_messages]
-        self._delivery(log, (kind == HEARTBEAT) | (kind == MESSAGE), (t, dev, proc))
+        self._delivery(log, delivered(kind), (t, dev, proc))
 
         # --- voice calls, short messages and the closed loop ---------------------------------
         # A decided call attempt (or short message) is signalling like any other, owned by the voice

@@ -54,7 +54,14 @@ def transfers(t, dev, code, n_dev, n_codes, bin_s, n_bins):
     """Transfers per device and code, and per bin and code: ``(per_device, per_bin)``."""
     per_device = np.zeros((n_dev, n_codes), dtype=np.int64)
     per_bin = np.zeros((n_bins, n_codes), dtype=np.int64)
+    count_transfers(per_device, per_bin, t, dev, code, bin_s)
+    return per_device, per_bin
+
+
+@njit(cache=True, nogil=True)
+def count_transfers(per_device, per_bin, t, dev, code, bin_s):
+    """Add transfers to the counts per device and code and per bin and code (:func:`transfers`)."""
+    last = per_bin.shape[0] - 1
     for i in range(t.size):
         per_device[dev[i], code[i]] += 1
-        per_bin[min(int(t[i] / bin_s), n_bins - 1), code[i]] += 1
-    return per_device, per_bin
+        per_bin[min(int(t[i] / bin_s), last), code[i]] += 1
