@@ -167,8 +167,14 @@ _RANK = {c: i for i, c in enumerate(CAUSES)}
 def _push(hf, hi, cnt, t: float, kind: int, a: int, b: int, v: float) -> None:
     """Schedule event ``kind`` at ``t``; it sorts after every event already at ``t`` (its sequence is the
     latest)."""
+    _push_at(hf, hi, cnt, t, _take_seq(cnt), kind, a, b, v)
+
+
+@part
+def _take_seq(cnt) -> int:
+    """The next sequence: an event's place among simultaneous ones, taken when it is decided."""
     cnt[SEQ] += 1
-    _push_at(hf, hi, cnt, t, cnt[SEQ] - 1, kind, a, b, v)
+    return cnt[SEQ] - 1
 
 
 @njit(cache=True)
@@ -445,8 +451,7 @@ def _offer(now, d, proc, j, rank, reserved_ok, who, owner, mark, w):
     elif outcome == q.SERVED:
         _schedule(w, now + m * tf[typ, TF_SERVICE_S], DONE, e, 0, 0.0)
     elif tf[typ, TF_GUARD_S] != np.inf:  # its guard expiry's place among simultaneous events, taken now
-        w[W_EI][e, q.EI_SEQ] = cnt[SEQ]
-        cnt[SEQ] += 1
+        w[W_EI][e, q.EI_SEQ] = _take_seq(cnt)
         if w[W_QC][i, q.C_ARMED] < 0:
             _arm_guard(w, i, e)
     return outcome
@@ -524,8 +529,7 @@ def _arm(now, d, w, upkeep):
     due = _wake(w, d, upkeep)
     if due == np.inf:
         return
-    t, seq = now + max(0.0, due - now), cnt[SEQ]
-    cnt[SEQ] += 1
+    t, seq = now + max(0.0, due - now), _take_seq(cnt)
     if di[d, D_TM_SEQ] >= 0 and t >= df[d, F_TM_T]:  # behind one in the heap (its sequence is earlier)
         if di[d, D_TL_SEQ] < 0 or df[d, F_TL_V] != due or t < df[d, F_TL_T]:
             di[d, D_TL_SEQ], df[d, F_TL_T], df[d, F_TL_V] = seq, t, due
