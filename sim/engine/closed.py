@@ -22,9 +22,13 @@ A device's radio jobs (its schedule's sends and a restarted heartbeat's beats; o
 TCP's unanswered transmission, its retransmissions and the app's reconnect; a client whose server is down (a
 ``server_outage``), its unanswered send's retransmissions, each attempt's SYN and its retransmissions, and the
 reconnect once the server is back) take its lock in the order they ask for it, as SimPy's per-device
-``Resource`` grants it. What it does not cover (``Scenario.uncompiled``) runs on the SimPy engine: events behind
-limited nodes other than server outages, random access, adaptive heartbeats, capture replays, call-back and VoIP
-data, several radios in one run.
+``Resource`` grants it. An app update (``heartbeat_change``) restarts its connections' heartbeats at the new
+interval from their last beat, a ``nat_change`` holds from its time on, each as SimPy's process does it at that
+instant (scheduled at the start, so before any device's event then); the overload controls hold an attempt back
+(``ControlledPhone._hold_off``: access barring by the device's own keyed draws, a ``core_overload`` refusing a
+promotion through the core). What it does not cover (``Scenario.uncompiled``) runs on the SimPy engine: RAN
+outages and core restarts,
+random access, adaptive heartbeats, capture replays, call-back and VoIP data, several radios in one run.
 
 **The state is a few tables** (the tuple ``w``, its members named by the ``W_`` constants): each device's
 row of integers and of floats (its sends' progress, its radio job, its RRC machine and the machine's snapshot
@@ -50,7 +54,7 @@ from sim.engine.log import (HEARTBEAT, MESSAGE, NL_BUSY, NL_CARRIED, NL_OFFER, N
 from sim.metrics.coverage import bin_edges
 from sim.metrics.nodes import CHUNK_ROWS, NodeLog
 from sim.metrics.transfers import TransferCounts, delivered, distinct_rows
-from sim.population.draws import block_draws, blocks, max_retries
+from sim.population.draws import BARRING_STREAM, block_draws, blocks, keyed_uniform, max_retries
 from sim.population.schedule import open_loop_sends, push_users
 from sim.population.tcp import MSS_BYTES, tcp_timing
 from sim.population.traffic import app_traffic, push_traffic
@@ -66,8 +70,9 @@ part = njit(cache=True, inline="always")
 # device's lock goes to whoever asked (a Resource request succeeds); OUTCOME and CALLED, a node's outcome reaches the
 # send or the call waiting for it (the node succeeds its event); a retrying client's steps as its timeouts take them
 # (ControlledPhone._reconnect): BACKOFF, an attempt failed or the unanswered send's wait is over (the policy's wait
-# begins); DIAL, the policy's wait is over (the attempt's first SYN goes after ``timeout(0.0)``)
-SEND, CALL, TIMER, DONE, GUARD, RETRY, TCP, BEAT, BACKOFF, DIAL, GRANT, OUTCOME, CALLED = range(13)
+# begins); DIAL, the policy's wait is over (the attempt's first SYN goes after ``timeout(0.0)``); UPDATE, an app
+# update's new heartbeat interval reaches a connection (a ``heartbeat_change``: des._app_update)
+SEND, CALL, TIMER, DONE, GUARD, RETRY, TCP, BEAT, BACKOFF, DIAL, GRANT, OUTCOME, CALLED, UPDATE = range(14)
 # the tables of ``w``: the heap's floats (time, value) and integers (sequence, kind, a, b); each device's integers
 # and floats (columns D_/M_/K_ and F_); the capture buffer (each device's records of its attempt under way: a row
 # of equal width each), floats (time) and integers (procedure, owner, state); the transition log, floats (time)
@@ -91,13 +96,13 @@ MAXCHAIN = max(m.CHAIN for m in RADIOS.values())  # the longest chain of pending
 # radio job (as its lock's queue's entries: SCHEDULE, a connection's TCP, or BEATS - connection), the outage its
 # send's server was in when the send began (-1: none; J_SEND: once the send is out its client notices); the
 # sequence of its timer scheduled last while it is in the heap (-1: none; F_TM_T: its time), of the one deferred
-# (-1: none; F_TL_T, F_TL_V: its time and due; _arm)
+# (-1: none; F_TL_T, F_TL_V: its time and due; _arm); its access barring draws so far
 (D_NEXT, D_SENDS_END, D_ATTEMPTS, D_ADMITTING, D_PROC, D_HOP, D_UP, D_DOWN, D_IN, D_ALIVE, D_APP, D_JOB, D_SEND,
  D_CONN, D_LOCKED, D_QHEAD, D_QLEN, D_CAPTURED, K_NEXT, K_END, K_DECIDING, K_OFFER, K_HOP, K_CARRIED,
- K_REJECTING, D_BY, D_OUTAGE, D_TM_SEQ, D_TL_SEQ) = range(29)
+ K_REJECTING, D_BY, D_OUTAGE, D_TM_SEQ, D_TL_SEQ, D_BARRING) = range(30)
 # then its RRC machine: state, owner, the chain's head and size, pages so far, the chain's procedures and states;
 # then the machine's snapshot (SNAP_I columns on), then its lock's queue's entries
-M_STATE, M_OWNER, M_HEAD, M_SIZE, M_PAGES = range(D_TL_SEQ + 1, D_TL_SEQ + 6)
+M_STATE, M_OWNER, M_HEAD, M_SIZE, M_PAGES = range(D_BARRING + 1, D_BARRING + 6)
 M_CH_PROC, M_CH_STATE = M_PAGES + 1, M_PAGES + 1 + MAXCHAIN
 SNAP_I = 5 + 2 * MAXCHAIN
 D_QUEUE = M_STATE + 2 * SNAP_I
@@ -127,14 +132,15 @@ SI_CONN, SI_APP, SI_KIND, SI_UP, SI_DOWN, SI_PACKETS, SI_IN = range(7)  # a send
  CI_RETX, CI_OUTAGE, CI_ATTEMPT, CI_SYN, CI_SCHEDULED, CI_BEAT, CI_BEAT_GEN, CI_BEAT_K, CI_DEV, CI_OUT_FIRST,
  CI_OUT_END) = range(20)
 # a connection's float columns: its last packet through the NAT, when the send TCP is retransmitting was generated,
-# its restarted heartbeat's latest beat (nominal time)
-CF_LAST, CF_FAILED_S, CF_BEAT_S = range(3)
+# its restarted heartbeat's latest beat (nominal time), when its last heartbeat went (Connection.last_beat_s)
+CF_LAST, CF_FAILED_S, CF_BEAT_S, CF_LAST_BEAT = range(4)
 # a server outage's floats: its start and end, its retry policy's interval, initial and longest wait, when an attempt
 # has failed, then its SYNs' offsets (TcpTiming.connect); its integers: the policy, the SYN's bytes, how many SYNs, its
 # first column of the retry jitter draws (-1: no jitter)
 OF_START_S, OF_END_S, OF_INTERVAL_S, OF_INITIAL_S, OF_MAX_S, OF_FAIL_S, OF_SYN_S = range(7)
 OI_POLICY, OI_SYN_UP, OI_SYNS, OI_DRAWS = range(4)
-BT_INTERVAL_S, BT_JITTER, BT_DRAWS = range(3)  # a restarted heartbeat's interval, jitter, then its device's draws
+# a restarted heartbeat's interval, jitter, how many draws its device has, then the draws
+BT_INTERVAL_S, BT_JITTER, BT_N, BT_DRAWS = range(4)
 HI_APP, HI_UP, HI_DOWN, HI_PACKETS, HI_NEXT = range(5)  # a held message's integer columns
 XI_DEV, XI_APP, XI_KIND, XI_UP, XI_DOWN, XI_PACKETS = range(6)  # a logged transfer's integer columns
 V_LEG, V_RANK, V_OFFERS, V_OFFER = range(4)  # a service type's columns: its leg, class, offers, then each offer
@@ -145,14 +151,21 @@ I_TYPE, I_ORDER = range(2)  # an instance's type and place in creation order
 BY_SEND, BY_CALL, BY_LOAD = range(3)  # whose procedure an entry is
 # counters (``w[W_CNT]``)
 (N_TR, N_X, N_CALL, N_HEAP, SEQ, N_FREE, N_NL, RRC_REJECTS, FAILED_SENDS, HELD, HELD_NEXT, HELD_TOTAL,
- N_CREATED, HOLE) = range(14)
+ N_CREATED, CORE_REJECTS, BARRED, HOLE) = range(16)
 # the parameters ``p``: the owner of the radio's periodic updates, its upkeep, the procedures of an RRC and of a
-# service reject, the reject wait, the most attempts, the NAT timeout, the call set-up guard, the log margins,
+# service reject, the reject wait, the most attempts, the NAT timeouts (the network's, then each ``nat_change``'s
+# from its time on, P_NAT_AT; inf: no NAT), the call set-up guard, the log margins,
 # whether TCP retransmits, its retransmissions' times and the app's timeout; the run's first device (its devices are
 # numbered from 0 within it: ``Scenario.partitions``); the send row of the first restarted heartbeat (each has one,
-# after the schedule's sends: its connection, app and payload)
+# after the schedule's sends: its connection, app and payload); when the NAT timeouts begin (-inf, then each change's);
+# the overload controls, in event order (OV_: start, end, kind, then a ``core_overload``'s extended wait or an
+# ``access_barring``'s share and barring time); per procedure, whether it is a promotion the core refuses under
+# overload (ControlNetwork.core_promotion); the run's seed
 (P_KEEPER, P_UPKEEP, P_RRC_REJECT, P_SERVICE_REJECT, P_REJECT_WAIT_S, P_MAX_ATTEMPTS, P_NAT_S, P_CALL_GUARD_S,
- P_MARGIN_TR, P_MARGIN_X, P_RETRANSMIT, P_RTO_S, P_WAIT_S, P_FIRST, P_BEAT_SEND) = range(15)
+ P_MARGIN_TR, P_MARGIN_X, P_RETRANSMIT, P_RTO_S, P_WAIT_S, P_FIRST, P_BEAT_SEND, P_NAT_AT, P_CONTROLS,
+ P_CORE_PROMOTION, P_SEED) = range(19)
+OV_START_S, OV_END_S, OV_KIND, OV_WAIT_S, OV_SHARE, OV_BARRING_S = range(6)
+OV_OVERLOAD, OV_BARRING = range(2)
 DONE_RUN, NEED_SPACE = range(2)
 _RANK = {c: i for i, c in enumerate(CAUSES)}
 
@@ -367,7 +380,7 @@ def _loop(spec, end_s, w, p):
                 if _admit(spec, now, a, w, p):
                     _release(spec, now, a, w, p)
             else:
-                _rejected(now, a, b, w, p)
+                _rejected(now, a, b, p[P_REJECT_WAIT_S], w, p)
         elif kind == CALLED:  # device a's call's offer was carried (b < 0), or node type b rejected it
             if b < 0:
                 di[a, K_HOP] += 1
@@ -377,6 +390,10 @@ def _loop(spec, end_s, w, p):
         elif kind == BEAT:  # connection a's restarted heartbeat wakes (restart b: unless a later one replaced it)
             if ci[a, CI_BEAT_GEN] == b:
                 _beats(spec, now, a, w, p, True, False)
+        elif kind == UPDATE:  # connection a's app beats every v s from now on, keeping its phase (des._app_update)
+            w[W_BT][ci[a, CI_BEAT], BT_INTERVAL_S] = v
+            if ci[a, CI_OUTAGE] < 0:  # otherwise its reconnect restarts it
+                _restart_beats(now, a, max(w[W_CF][a, CF_LAST_BEAT], now - v), w)
         elif kind == BACKOFF:  # connection a's client on device b waits by its policy before its next attempt
             _retry(now, b, a, w, p)
         elif kind == DIAL:
@@ -615,12 +632,13 @@ def _beats(spec, now, c, w, p, woken, granted):
 @part
 def _beat_due(now, c, w):
     """Connection ``c``'s restarted heartbeat's next beat: one interval after the last one's nominal time, scaled by
-    1 + jitter x its draw (its device's draws cover every beat of the run: ``max_heartbeats``); returns whether it
+    1 + jitter x its draw (its device's draws, again from the first once used: ControlledPhone._beats); returns whether it
     is due at once (else its wake-up is scheduled, on the SimPy clock)."""
     ci, cf, bt = w[W_CI], w[W_CF], w[W_BT]
     b, k = ci[c, CI_BEAT], ci[c, CI_BEAT_K]
     interval_s, jitter = bt[b, BT_INTERVAL_S], bt[b, BT_JITTER]
-    t = cf[c, CF_BEAT_S] + (interval_s * (1.0 + jitter * bt[b, BT_DRAWS + k]) if jitter != 0.0 else interval_s)
+    t = cf[c, CF_BEAT_S] + (interval_s * (1.0 + jitter * bt[b, BT_DRAWS + k % int(bt[b, BT_N])]) if jitter != 0.0
+                            else interval_s)
     cf[c, CF_BEAT_S], ci[c, CI_BEAT_K] = t, k + 1
     if t > now:
         _schedule(w, now + (t - now), BEAT, c, ci[c, CI_BEAT_GEN], 0.0)
@@ -633,7 +651,7 @@ def _begin(spec, now, d, k, gen_s, by, w, p):
     """Send ``k`` of ``d``, generated at ``gen_s``, for ``by`` (its schedule or a restarted heartbeat), now
     (``ControlledPhone.send_gen``); returns whether it is done (False: it waits for the network)."""
     di, si, ci = w[W_DI], w[W_SI], w[W_CI]
-    nat_s = p[P_NAT_S]
+    nat_s = _nat_s(p, now)
     conn = si[k, SI_CONN]
     up, down, incoming = si[k, SI_UP], si[k, SI_DOWN], si[k, SI_IN]
     outage = _outage_at(w, conn, now)
@@ -654,6 +672,30 @@ def _begin(spec, now, d, k, gen_s, by, w, p):
     if not alive:
         up, down = _with_reconnect(ci, conn, up, down)
     return _job(spec, now, d, J_SEND, k, si[k, SI_APP], conn, up, down, incoming and alive, alive, w, p)
+
+
+@part
+def _nat_s(p, t):
+    """The NAT timeout at ``t``: the network's, or the last ``nat_change``'s by then (one at ``t`` included: it
+    was scheduled before any device's event, des._nat_change)."""
+    at, val = p[P_NAT_AT], p[P_NAT_S]
+    m = 0
+    while m + 1 < at.size and at[m + 1] <= t:
+        m += 1
+    return val[m]
+
+
+@part
+def _restart_beats(now, c, from_s, w):
+    """Connection ``c`` beats on its own from ``from_s`` (its next beat an interval later), replacing the schedule's
+    heartbeats and any earlier restart (ControlledPhone.restart_beats); its first beat asks for the lock at once if
+    it is due."""
+    ci = w[W_CI]
+    ci[c, CI_SCHEDULED] = 0
+    ci[c, CI_BEAT_GEN] += 1
+    w[W_CF][c, CF_BEAT_S], ci[c, CI_BEAT_K] = from_s, 0
+    if _beat_due(now, c, w):
+        _request(now, ci[c, CI_DEV], BEATS - c, w)
 
 
 @part
@@ -824,7 +866,51 @@ def _attempt(spec, now, d, w, p):
     di[d, D_PROC], di[d, D_HOP] = 0, 0
     df[d, F_WAIT] = 0.0
     df[d, F_START] = now  # the attempt's start
+    wait_s = _hold_off(now, d, w, p) if di[d, D_CAPTURED] and p[P_CONTROLS].shape[0] else 0.0
+    if wait_s < 0.0:  # barred: not an attempt; it tries again then
+        di[d, D_ADMITTING] = 0
+        _save(w, d, True)
+        _arm(now, d, w, upkeep)
+        _schedule(w, now - wait_s, RETRY, d, 0, 0.0)
+        return False
+    if wait_s > 0.0:  # the core refuses its service request, no node asked
+        _rejected(now, d, -1, wait_s, w, p)
+        return False
     return _admit(spec, now, d, w, p)
+
+
+@part
+def _control(ov, kind, now):
+    """The first overload control of ``kind`` in force at ``now`` (a row of ``ov``; -1: none:
+    ControlNetwork.control_at)."""
+    for o in range(ov.shape[0]):
+        if ov[o, OV_KIND] == kind and ov[o, OV_START_S] <= now < ov[o, OV_END_S]:
+            return o
+    return -1
+
+
+@part
+def _hold_off(now, d, w, p):
+    """Overload controls on ``d``'s promotion now (ControlledPhone._hold_off): -its wait if access is barred (by
+    its own next draw), the extended wait if the core refuses it (one of its captured records promotes through
+    the core), else 0."""
+    ov, di, cnt = p[P_CONTROLS], w[W_DI], w[W_CNT]
+    o = _control(ov, OV_BARRING, now)
+    if o >= 0:
+        k = di[d, D_BARRING]
+        di[d, D_BARRING] = k + 1
+        if keyed_uniform(p[P_SEED], BARRING_STREAM, d + p[P_FIRST], k) < ov[o, OV_SHARE]:
+            cnt[BARRED] += 1
+            di[d, D_BARRING] = k + 2
+            return -(0.7 + 0.6 * keyed_uniform(p[P_SEED], BARRING_STREAM, d + p[P_FIRST], k + 1)) * ov[o, OV_BARRING_S]
+    o = _control(ov, OV_OVERLOAD, now)
+    if o >= 0:
+        c0, promotion, capi = _cap0(w, d), p[P_CORE_PROMOTION], w[W_CAPI]
+        for j in range(c0, c0 + di[d, D_CAPTURED]):
+            if promotion[capi[j, 0]]:
+                cnt[CORE_REJECTS] += 1
+                return ov[o, OV_WAIT_S]
+    return 0.0
 
 
 @njit(cache=True)
@@ -892,14 +978,13 @@ def _admitted(now, d, w, p):
         ci[conn, CI_HELD_UP] = ci[conn, CI_HELD_DOWN] = 0
     w[W_CF][conn, CF_LAST] = done_s
     if job == J_BACK:  # the client is back (no send of its own): its heartbeat restarts from the reconnect
-        ci[conn, CI_OUTAGE], ci[conn, CI_SCHEDULED] = -1, 0  # (ControlledPhone.restart_beats)
-        if ci[conn, CI_BEAT] >= 0:
-            ci[conn, CI_BEAT_GEN] += 1
-            w[W_CF][conn, CF_BEAT_S], ci[conn, CI_BEAT_K] = done_s, 0
-            if _beat_due(now, conn, w):
-                _request(now, d, BEATS - conn, w)  # behind those waiting for the lock this job holds
+        ci[conn, CI_OUTAGE], ci[conn, CI_SCHEDULED] = -1, 0
+        if ci[conn, CI_BEAT] >= 0:  # its first beat behind those waiting for the lock this job holds
+            _restart_beats(now, conn, done_s, w)
         return
     _transfer(w, done_s, d, app, si[k, SI_KIND], si[k, SI_UP], si[k, SI_DOWN], si[k, SI_PACKETS], df[d, F_GEN])
+    if job == J_SEND and si[k, SI_KIND] == HEARTBEAT:
+        w[W_CF][conn, CF_LAST_BEAT] = done_s
     if job == J_SEND and di[d, D_OUTAGE] >= 0:  # sent, but its server is down: nothing answers; TCP retransmits it
         ci[conn, CI_OUTAGE], ci[conn, CI_ATTEMPT] = di[d, D_OUTAGE], 0  # until the app's timeout, then the client
         ci[conn, CI_FAILED], ci[conn, CI_RETX] = k, 0  # retries (ControlledPhone._reconnect)
@@ -907,21 +992,22 @@ def _admitted(now, d, w, p):
 
 
 @part
-def _rejected(now, d, by_type, w, p):
-    """A node rejected ``d``'s attempt: the machine as it was, the procedures carried before the rejected
-    one exchanged, the reject logged; the device tries again after the reject wait."""
+def _rejected(now, d, by_type, wait_s, w, p):
+    """Node type ``by_type`` rejected ``d``'s attempt (-1: the core under overload, asked by no limited node): the
+    machine as it was, the procedures carried before the rejected one exchanged, the reject logged; the device
+    tries again ``wait_s`` later."""
     di, cnt = w[W_DI], w[W_CNT]
     di[d, D_ADMITTING] = 0
     _save(w, d, True)
     _carried(w, d, di[d, D_PROC], di[d, M_STATE])
     _advance(now, d, w, p)
-    code = p[P_RRC_REJECT] if w[W_TI][by_type, T_RAN] else p[P_SERVICE_REJECT]
+    code = p[P_RRC_REJECT] if by_type >= 0 and w[W_TI][by_type, T_RAN] else p[P_SERVICE_REJECT]
     _count_reject(now, d, code, w)
     _record(w, now, d, code, di[d, D_APP], di[d, M_STATE])
     cnt[RRC_REJECTS] += 1
     _arm(now, d, w, p[P_UPKEEP])
     di[d, D_ATTEMPTS] += 1
-    _schedule(w, now + p[P_REJECT_WAIT_S], RETRY, d, 0, 0.0)
+    _schedule(w, now + wait_s, RETRY, d, 0, 0.0)
 
 
 @part
@@ -1025,14 +1111,16 @@ def _finish(end_s, w, p):
 
 
 @njit(cache=True)
-def _start(w, p, paging_key, idle):
-    """Each device's update timer's phase, first timer, call and send (as the SimPy engine builds them, device by
-    device)."""
+def _start(w, p, paging_key, idle, u_lo, u_conn, u_t, u_v):
+    """Each device's update timer's phase, first timer, app updates (``u_``: its connections' from ``u_lo[d]``),
+    call and send (as the SimPy engine builds them, device by device)."""
     w, p = borrow_all(w), borrow_all(p)
     di, df, kt, sf = w[W_DI], w[W_DF], w[W_KT], w[W_SF]
     for d in range(di.shape[0]):
         df[d, F_LAST] = start(paging_key, d + p[P_FIRST], p[P_UPKEEP], idle)
         _arm(0.0, d, w, p[P_UPKEEP])
+        for k in range(u_lo[d], u_lo[d + 1]):
+            _schedule(w, u_t[k], UPDATE, u_conn[k], 0, u_v[k])
         if di[d, K_END] > di[d, K_NEXT]:
             _schedule(w, kt[di[d, K_NEXT]], CALL, d, 0, 0.0)
         if di[d, D_SENDS_END] > di[d, D_NEXT]:
@@ -1073,8 +1161,13 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
         of[o, OF_SYN_S:OF_SYN_S + len(syns)] = syns
         oi[o] = POLICY[r.policy], r.syn_up_bytes, len(syns), draw0 if widths[o] else -1
     out_bounds = np.searchsorted(np.array([a for a, _ in outages], dtype=i64), np.arange(n_apps + 2))
-    # apps whose connections restart their heartbeat after a reconnect (a fixed one; ControlledPhone.restart_beats)
-    beating = [a for a, app in enumerate(scn.apps) if app.heartbeat.policy == "fixed" and out_bounds[a + 1] > out_bounds[a]]
+    # each app's updates (a fixed heartbeat's: des._Builder._events), in event order: (time, new interval)
+    updates = [[(e.at_s, e.interval_s) for e in scn.events if e.kind == "heartbeat_change" and e.app == app.name]
+               if app.heartbeat.policy == "fixed" else [] for app in scn.apps]
+    # apps whose connections may restart their heartbeat: after a reconnect or an update (a fixed one;
+    # ControlledPhone.restart_beats)
+    beating = [a for a, app in enumerate(scn.apps)
+               if app.heartbeat.policy == "fixed" and (out_bounds[a + 1] > out_bounds[a] or updates[a])]
     cols: dict[str, list[np.ndarray]] = {k: [] for k in ("dev", "t", "conn", "app", "kind", "up", "down", "pk", "in",
                                                          "k_dev", "k_t", "k_type", "c_app", "c_r", "c_last", "gen",
                                                          "c_dev", "c_beat")}
@@ -1108,7 +1201,8 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
                 n_beat += idx.size
                 draws = d.apps[a].jitter[idx]
                 beat_rows.append(np.column_stack((np.full(idx.size, hb.interval_s), np.full(idx.size, hb.jitter),
-                                                  draws)).reshape(idx.size, BT_DRAWS + draws.shape[1]))
+                                                  np.full(idx.size, draws.shape[1]), draws)
+                                                 ).reshape(idx.size, BT_DRAWS + draws.shape[1]))
             else:
                 cols["c_beat"].append(np.full(idx.size, -1))
             cols["c_r"].append(np.tile([rc.up_bytes, rc.down_bytes, rc.packets], (idx.size, 1)))
@@ -1151,8 +1245,17 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
     ci[:, CI_APP], ci[:, CI_DEV], ci[:, CI_BEAT], ci[:, CI_SCHEDULED] = c["c_app"], c["c_dev"], c["c_beat"], 1
     ci[:, CI_R_UP:CI_R_PACKETS + 1] = c["c_r"].reshape(-1, 3)
     ci[:, CI_OUT_FIRST], ci[:, CI_OUT_END] = out_bounds[ci[:, CI_APP]], out_bounds[ci[:, CI_APP] + 1]
-    cf = np.zeros((n_conn, CF_BEAT_S + 1))
-    cf[:, CF_LAST] = c["c_last"]
+    cf = np.zeros((n_conn, CF_LAST_BEAT + 1))
+    cf[:, CF_LAST] = cf[:, CF_LAST_BEAT] = c["c_last"]
+    # each connection's updates, device by device (each one's in its apps' order, then in event order, as SimPy
+    # starts their processes: des._Builder.block)
+    u = [(j, a, ci[conns, CI_DEV], conns, t, v) for a in range(n_apps) if updates[a]
+         for conns in [np.flatnonzero(ci[:, CI_APP] == a)] for j, (t, v) in enumerate(updates[a])]
+    u_j, u_a, u_dev, u_conn, u_t, u_v = (np.concatenate([np.broadcast_to(x[f], x[3].shape) for x in u])
+                                         if u else np.zeros(0, dtype=i64) for f in range(6))
+    order = np.lexsort((u_j, u_a, u_dev))
+    u_conn, u_t, u_v = u_conn[order].astype(i64), u_t[order].astype(np.float64), u_v[order].astype(np.float64)
+    u_lo = np.searchsorted(u_dev[order], np.arange(D + 1))
     # each restarted heartbeat's send row after the schedule's (its connection, app and payload); its draws
     beat_conn = np.flatnonzero(ci[:, CI_BEAT] >= 0)
     beat_app = ci[beat_conn, CI_APP]
@@ -1224,16 +1327,24 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
     tri[:D, 0], tri[:D, 1], tri[:D, 2], tri[:D, 3] = np.arange(D), -1, -1, spec.idle  # every device's first record
     cnt = np.zeros(HOLE + 1, dtype=i64)
     cnt[N_TR], cnt[N_FREE] = D, free.size
-    heap = 4 * D + 1024
+    heap = 4 * D + 1024 + u_conn.size
+    nat_changes = sorted((e for e in scn.events if e.kind == "nat_change"), key=lambda e: e.at_s)  # stable
+    nat_at = np.array([-np.inf, *(e.at_s for e in nat_changes)])
+    nat_val = np.array([np.inf if x is None else float(x)
+                        for x in (scn.network.nat_timeout_s, *(e.nat_timeout_s for e in nat_changes))])
     w = [np.zeros((heap, 2)), np.zeros((heap, 4), dtype=i64), di, df, capf, capi, trf, tri, np.zeros((1024, 2)),
          np.zeros((1024, 6), dtype=i64), np.zeros((4096, 4)), np.zeros((1024, 8)), sf, si, cf, ci, hlf, hli,
          c["k_t"].astype(np.float64), c["k_type"].astype(i64), svc, routes, ti, tf, inst, qf, qc, ef, ei, free, of, oi,
          rj, bt, cnt]
     p = (spec.keeper, spec.upkeep, tables.procedures.index((radio, "rrc_reject")),
          tables.procedures.index((radio, "service_reject")), cp.reject_wait_s, cp.max_attempts,
-         np.inf if scn.network.nat_timeout_s is None else float(scn.network.nat_timeout_s), scn.calls.setup_guard_s,
-         margin_tr, 64, tcp.retransmit, np.array(tcp.unanswered_s, dtype=np.float64), tcp.wait_s, lo, n_sends)
-    _start(tuple(w), p, spec.paging_key, spec.idle)
+         nat_val, scn.calls.setup_guard_s, margin_tr, 64, tcp.retransmit, np.array(tcp.unanswered_s, dtype=np.float64),
+         tcp.wait_s, lo, n_sends, nat_at,
+         np.array([(e.start_s, e.end_s, OV_OVERLOAD, e.extended_wait_s, 0.0, 0.0) if e.kind == "core_overload" else
+                   (e.start_s, e.end_s, OV_BARRING, 0.0, e.barred_share, e.barring_time_s)
+                   for e in scn.events if e.kind in ("core_overload", "access_barring")]).reshape(-1, 6),
+         cn.core_promotion.astype(i64), scn.simulation.seed)
+    _start(tuple(w), p, spec.paging_key, spec.idle, u_lo, u_conn, u_t, u_v)
     node_log = NodeLog(names, end_s, scn.simulation.bin_s)
     counts = TransferCounts(D, bin_edges(end_s, scn.simulation.bin_s).size - 1, scn.simulation.bin_s)
     while _loop(spec, end_s, tuple(w), p) == NEED_SPACE:
@@ -1300,8 +1411,8 @@ def _arrays(names, caps, w, node_log, counts, call_type, end_s, lo) -> LogArrays
             "utilization": float(np.mean(util)) if inst_t else 0.0,
             "utilization_max": float(max(util, default=0.0)),
         }
-    controlplane = stats | {"rrc_rejects": int(cnt[RRC_REJECTS]), "failed_sends": int(cnt[FAILED_SENDS]), "barred": 0,
-                            "core_rejects": 0, "failed_attaches": 0}
+    controlplane = stats | {"rrc_rejects": int(cnt[RRC_REJECTS]), "failed_sends": int(cnt[FAILED_SENDS]), "barred": int(cnt[BARRED]),
+                            "core_rejects": int(cnt[CORE_REJECTS]), "failed_attaches": 0}
     n = cnt[N_TR]
     trf, tri = w[W_TRF][:n], w[W_TRI][:n]
     xf, xi = w[W_XF][:cnt[N_X]], w[W_XI][:cnt[N_X]]

@@ -28,6 +28,7 @@ from sim.controlplane.node import Node
 from sim.controlplane.rach import Cell
 from sim.engine.log import HEARTBEAT, RECONNECT, UNANSWERED, EventLog, RestartOutcome
 from sim.engine.phone import Connection, Phone
+from sim.population.draws import BARRING_STREAM, keyed_uniform
 from sim.population.tcp import TcpTiming, unanswered
 from sim.population.traffic import Payload
 from sim.radio.base import Machine
@@ -64,7 +65,7 @@ class LostContext:
 class ControlledPhone(Phone):
     """A phone whose promotions must be admitted by the control plane (see the module docstring)."""
 
-    __slots__ = ("env", "net", "lock", "capture", "reject_wait_s", "max_attempts", "stats", "rng", "down_until",
+    __slots__ = ("env", "net", "lock", "capture", "reject_wait_s", "max_attempts", "stats", "barring_k", "down_until",
                  "rejects", "pending", "cell", "needs_access", "lost")
 
     def __init__(self, device: int, log: EventLog, nat_s: float | None, env: simpy.Environment, tcp: TcpTiming,
@@ -76,7 +77,7 @@ class ControlledPhone(Phone):
         self.lock = simpy.Resource(env, capacity=1)  # one send at a time per device
         self.capture: list[tuple[float, int, int, int, int]] | None = None
         self.reject_wait_s, self.max_attempts, self.stats = reject_wait_s, max_attempts, stats
-        self.rng: np.random.Generator | None = None  # drawn from only under access barring
+        self.barring_k = 0  # access barring draws so far (sim.population.draws.keyed_uniform)
         self.down_until = 0.0  # its RAN node is down until then
         self.rejects = rejects
         # an admission in progress: the machine's state before it, the attempt's records, how many
@@ -449,16 +450,19 @@ class ControlledPhone(Phone):
         net = self.net
         barring = net.control_at("access_barring", t)
         if barring is not None:
-            if self.rng is None:  # the device's own stream: results do not depend on event order
-                self.rng = np.random.default_rng(np.random.SeedSequence(net.seed, spawn_key=(0xACB, self.device)))
-            if self.rng.random() < barring.barred_share:
+            if self._barring_draw() < barring.barred_share:  # the device's own draws: not the order of events
                 self.stats["barred"] += 1
-                return -(0.7 + 0.6 * self.rng.random()) * barring.barring_time_s
+                return -(0.7 + 0.6 * self._barring_draw()) * barring.barring_time_s
         overload = net.control_at("core_overload", t)
         if overload is not None and any(net.core_promotion[r[2]] for r in captured):
             self.stats["core_rejects"] += 1
             return overload.extended_wait_s
         return 0.0
+
+    def _barring_draw(self) -> float:
+        """The device's next access barring draw on [0, 1)."""
+        self.barring_k += 1
+        return keyed_uniform(self.net.seed, BARRING_STREAM, self.device, self.barring_k - 1)
 
     def _reconnect(self, conn: Connection, event, jitter: np.ndarray,
                    noticed: tuple[int, Payload] | None = None) -> Generator[simpy.Event, None, None]:

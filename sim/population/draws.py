@@ -2,7 +2,9 @@
 
 Each (group, block, app) has its own ``numpy.random.SeedSequence`` child of the run's seed,
 so a device's inputs depend only on the seed and its position, never on event order, engine,
-or how many workers share the population. Engines consume these arrays; they draw nothing.
+or how many workers share the population. Engines consume these arrays; they draw nothing, but for
+access barring's draws, whose number depends on the run: each is a function of the seed, the device
+and how many it drew before (``keyed_uniform``).
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from sim.scenario.schema import CALL_TYPES, NATIVE_CALL, SERVICE_TYPES, App, Group, Scenario
 
@@ -62,6 +65,29 @@ def max_heartbeats(app: App, duration_s: float) -> int:
         return 0
     shortest = (hb.interval_s if hb.policy == "fixed" else hb.min_interval_s) * (1.0 - hb.jitter)
     return int(duration_s / shortest) + 2
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+BARRING_STREAM = 0xACB  # the stream of a device's access barring draws (keyed_uniform)
+
+
+@njit(cache=True)
+def _mix(z: np.uint64) -> np.uint64:
+    """SplitMix64's finaliser (Steele, Lea and Flood, OOPSLA 2014; as ``java.util.SplittableRandom``)."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True)
+def keyed_uniform(seed: int, stream: int, device: int, k: int) -> float:
+    """Draw ``k`` on [0, 1) of ``device``'s own ``stream`` for the run's ``seed``: SplitMix64 over the four keys,
+    53 bits. A function of its keys alone, so both engines (the SimPy one calls this, the compiled loop inlines
+    it) draw the same for a device whatever the order of events, with no generator to keep per device."""
+    h = np.uint64(0)
+    for key in (seed, stream, device, k):
+        h = _mix(h + np.uint64(key) + _GOLDEN)
+    return float(h >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
 def _rng(seed: int, *key: int) -> np.random.Generator:

@@ -584,10 +584,12 @@ class Scenario(_Model):
     def uncompiled(self) -> str | None:
         """What of this closed loop the compiled closed-loop engine (``sim.engine.closed``) does not model yet;
         None: all of it (or it is an open loop, or its feedback is per device alone). Of the events it models
-        server outages (their clients' retries and reconnects through the limited nodes), not the others."""
+        those whose feedback is each device's own (``PER_DEVICE_EVENTS``: server outages with their clients'
+        retries and reconnects, app updates, NAT changes) and the overload controls (access barring, core
+        overload), through the limited nodes; not RAN outages and core restarts."""
         if not self.closed_loop() or self.per_device_feedback():
             return None
-        others = [e.kind for e in self.events if e.kind != "server_outage"]
+        others = [e.kind for e in self.events if e.kind not in CLOSED_EVENTS]
         if others:
             return "events (" + ", ".join(dict.fromkeys(others)) + ")"
         if any(r.startswith("random access") for r in self.closed_loop()):
@@ -605,6 +607,8 @@ class Scenario(_Model):
 
 # events whose feedback is per device: a client's own outage, retries and reconnect; its app's or NAT's timers
 PER_DEVICE_EVENTS = ("server_outage", "heartbeat_change", "nat_change")
+# events the compiled closed loop models behind limited nodes (Scenario.uncompiled): those and the overload controls
+CLOSED_EVENTS = (*PER_DEVICE_EVENTS, "access_barring", "core_overload")
 
 
 def _enabled(table: Any) -> bool:
