@@ -55,9 +55,13 @@ BASE_BYTES = 250e6  # measured 194-216 MB RSS before any work (Python, numpy, pa
 FAST_S_PER_TRANSFER = 200e-9  # measured 149-158 ns per transfer (benchmarks/engines.py, 10^4-10^7 devices)
 FAST_BYTES_PER_DEVICE = 300.0  # measured 187 B: (2,135 - 452) MB / (10^7 - 10^6) devices
 FAST_BYTES_PER_CHUNK_TRANSFER = 400.0  # a chunk's working set per transfer of its devices; measured ~240 B
-CLOSED_S_PER_TRANSFER = 20e-6  # measured 5.5-13 µs per transfer: london-2009 (2x10^4 to 10^6), an MME storm (2x10^4)
-CLOSED_BYTES_PER_TRANSFER = 1000.0  # measured 500-890 B per transfer (peak over base): london-2009, 2x10^4 to 10^6
-CLOSED_BYTES_PER_DEVICE = 1000.0  # each device's machine, its snapshot, its capture and its send state: ~600 B
+# the compiled closed loop, per transfer of the upper bound (its transfers and node log streamed into counts, its
+# transition log and delivered messages kept): measured 2.0-2.8 µs and 36-38 B over the part per device
+# (london-2009, 2x10^4 and 10^5; an MME storm, 2x10^4 and 10^5: docs/performance.md)
+CLOSED_S_PER_TRANSFER = 5e-6
+CLOSED_BYTES_PER_TRANSFER = 50.0
+CLOSED_BYTES_PER_DEVICE = 4000.0  # a partition's device: its machine, sends, connections, heap share (~3.5 kB fitted)
+CLOSED_OUTPUT_BYTES_PER_DEVICE = 800.0  # merged per-device results and call records: ~540 B (london-2009 at 10^7)
 DES_S_PER_TRANSFER = 20e-6  # measured 10-18.6 µs per transfer, open loop, 10^4-10^5 devices
 DES_CLOSED_S_PER_TRANSFER = 150e-6  # measured 26-107 µs per transfer: reconnect-storm, london-2009
 DES_BYTES_PER_TRANSFER = 800.0  # measured 570-634 B per transfer at 10^4-10^5 devices
@@ -470,7 +474,7 @@ def estimate(rs: ResolvedScenario, workers: int = 1) -> Estimate:
         fast_memory = _total([_Part(BASE_BYTES * processes, devices_field),
                               _Part(at_once * largest * transfers * CLOSED_BYTES_PER_TRANSFER, stream_field),
                               _Part(at_once * largest * devices * CLOSED_BYTES_PER_DEVICE, devices_field),
-                              _Part(devices * FAST_BYTES_PER_DEVICE, devices_field),
+                              _Part(devices * CLOSED_OUTPUT_BYTES_PER_DEVICE, devices_field),
                               _Part(bin_part.amount * processes, bins_field),
                               _Part(at_once * chunk_draw.amount / CHUNK_BLOCKS, chunk_draw.field)])
         at_once = min(parallel, len(parts))
