@@ -194,6 +194,33 @@ def test_overload_controls_behind_a_finite_mme_are_identical(controls, counters)
     assert_same(rs)
 
 
+@pytest.mark.parametrize("path, overrides, served", [
+    ("scenarios/reconnect-storm.toml", [*STORM, 'events=[{kind="ran_outage", node="eNB", start_s=1200.0, end_s=1500.0}]'],
+     400),
+    # one eNB of four down, the IM server down around it: held sends, TCP's waits and the clients' retries meet
+    # the re-attaches at the eNB's and the MME's queues
+    ("scenarios/reconnect-storm.toml", [*STORM, "controlplane.nodes.eNB={messages_per_s=80.0, devices_per_node=100, "
+                                                "queue_limit=3}",
+                                        'events=[{kind="ran_outage", node="eNB", instance=1, start_s=1200.0, '
+                                        'end_s=1500.0}, {kind="server_outage", app="im", start_s=1100.0, end_s=1400.0}]'],
+     100),
+    ("scenarios/london-2009.toml", [*LONDON, 'events=[{kind="ran_outage", node="RNC", start_s=1200.0, end_s=1300.0}]'],
+     2000)], ids=["storm-mme", "one-enb-and-the-server", "london-rnc"])
+def test_a_ran_outage_behind_limited_nodes_is_identical(path, overrides, served) -> None:
+    """A RAN outage takes its devices' radio and IP connections; their sends wait for its end, then every one of them
+    attaches again at once through the limited nodes (rejected, retried after the reject wait holding its lock, given
+    up after the most attempts), and each connection reconnects at its next send: SimPy's records."""
+    rs = load_scenario(path, overrides)
+    assert rs.engine == "fast"
+    tables = build_tables(rs.profiles, rs.radios, rs.scenario.simulation.seed, len(rs.scenario.apps))
+    log = run_closed(rs, tables)
+    attached = (log.tr_proc == tables.procedures.index((rs.group_radio(0), "attach"))).sum()
+    lost = ((log.tr_proc == -1) & (log.tr_t > 0.0)).sum()  # the connections lost (and demotions a node rejected)
+    # the case is met: every device it took down lost its connection, then attached or gave up after rejects
+    assert lost >= served == attached + log.controlplane["failed_attaches"] and log.controlplane["rrc_rejects"] > 0
+    assert_same(rs)
+
+
 def test_keyed_draws_are_splitmix64_and_uniform() -> None:
     """The access barring draws: SplitMix64's first output for seed 0 (Vigna's splitmix64.c: 0xe220a8397b1dcdaf)
     is the mix of one key 0; across devices and draws they are uniform (a chi-square test of 20 bins, 10^4 draws,

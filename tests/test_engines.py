@@ -231,8 +231,10 @@ def test_auto_picks_fast_unless_the_compiled_closed_loop_lacks_part_of_the_scena
     barring = {"kind": "access_barring", "start_s": 10.0, "end_s": 20.0, "barred_share": 0.5}
     assert scenario(events=[barring]).engine == "fast"  # an overload control: the compiled closed loop
     ran = {"kind": "ran_outage", "node": "eNB", "start_s": 10.0, "end_s": 20.0}
-    assert scenario(events=[ran]).engine == "des"  # SimPy's alone
-    assert scenario(events=[nat, ran], **CLOSED).engine == "des"
+    assert scenario(events=[ran]).engine == "fast"
+    assert scenario(events=[ran, {**ran, "start_s": 30.0, "end_s": 40.0}]).engine == "des"  # two: SimPy's alone
+    restart = {"kind": "core_restart", "node": "MME", "at_s": 10.0}
+    assert scenario(events=[nat, restart], **CLOSED).engine == "des"
     adaptive = [{"name": "chat", "heartbeat": {"policy": "adaptive"}}]
     assert scenario(events=[nat], apps=adaptive).engine == "des"
     assert scenario(apps=adaptive, **CLOSED).engine == "des"
@@ -240,8 +242,8 @@ def test_auto_picks_fast_unless_the_compiled_closed_loop_lacks_part_of_the_scena
 
 
 def test_fast_engine_on_a_closed_loop_it_does_not_model_is_a_one_line_error(tmp_path) -> None:
-    events = [{"kind": "ran_outage", "node": "eNB", "start_s": 10.0, "end_s": 20.0}]
-    with pytest.raises(ScenarioError, match=r"simulation.engine: the fast engine does not model events \(ran_outage"):
+    events = [{"kind": "core_restart", "node": "MME", "at_s": 10.0}]
+    with pytest.raises(ScenarioError, match=r"simulation.engine: the fast engine does not model events \(core_restart"):
         scenario(simulation__engine="fast", events=events, **CLOSED)
     out = tmp_path / "out"
     res = CliRunner().invoke(cli, ["run", "scenarios/core-restart.toml", "--engine", "fast", "--out", str(out)])

@@ -26,8 +26,9 @@ reconnect once the server is back) take its lock in the order they ask for it, a
 interval from their last beat, a ``nat_change`` holds from its time on, each as SimPy's process does it at that
 instant (scheduled at the start, so before any device's event then); the overload controls hold an attempt back
 (``ControlledPhone._hold_off``: access barring by the device's own keyed draws, a ``core_overload`` refusing a
-promotion through the core). What it does not cover (``Scenario.uncompiled``) runs on the SimPy engine: RAN
-outages and core restarts,
+promotion through the core); a RAN outage takes its devices' connections and re-attaches them at its end
+(``ControlledPhone.ran_outage``). What it does not cover (``Scenario.uncompiled``) runs on the SimPy engine: core
+restarts, several RAN outages,
 random access, adaptive heartbeats, capture replays, call-back and VoIP data, several radios in one run.
 
 **The state is a few tables** (the tuple ``w``, its members named by the ``W_`` constants): each device's
@@ -71,8 +72,9 @@ part = njit(cache=True, inline="always")
 # send or the call waiting for it (the node succeeds its event); a retrying client's steps as its timeouts take them
 # (ControlledPhone._reconnect): BACKOFF, an attempt failed or the unanswered send's wait is over (the policy's wait
 # begins); DIAL, the policy's wait is over (the attempt's first SYN goes after ``timeout(0.0)``); UPDATE, an app
-# update's new heartbeat interval reaches a connection (a ``heartbeat_change``: des._app_update)
-SEND, CALL, TIMER, DONE, GUARD, RETRY, TCP, BEAT, BACKOFF, DIAL, GRANT, OUTCOME, CALLED, UPDATE = range(14)
+# update's new heartbeat interval reaches a connection (a ``heartbeat_change``: des._app_update); RAN, a device's
+# RAN outage's next step asks for its lock (ControlledPhone.ran_outage: the node going down, then back)
+SEND, CALL, TIMER, DONE, GUARD, RETRY, TCP, BEAT, BACKOFF, DIAL, GRANT, OUTCOME, CALLED, UPDATE, RAN = range(15)
 # the tables of ``w``: the heap's floats (time, value) and integers (sequence, kind, a, b); each device's integers
 # and floats (columns D_/M_/K_ and F_); the capture buffer (each device's records of its attempt under way: a row
 # of equal width each), floats (time) and integers (procedure, owner, state); the transition log, floats (time)
@@ -96,28 +98,30 @@ MAXCHAIN = max(m.CHAIN for m in RADIOS.values())  # the longest chain of pending
 # radio job (as its lock's queue's entries: SCHEDULE, a connection's TCP, or BEATS - connection), the outage its
 # send's server was in when the send began (-1: none; J_SEND: once the send is out its client notices); the
 # sequence of its timer scheduled last while it is in the heap (-1: none; F_TM_T: its time), of the one deferred
-# (-1: none; F_TL_T, F_TL_V: its time and due; _arm); its access barring draws so far
+# (-1: none; F_TL_T, F_TL_V: its time and due; _arm); its access barring draws so far; whether its RAN outage has
+# taken it down (its next step is the node's return)
 (D_NEXT, D_SENDS_END, D_ATTEMPTS, D_ADMITTING, D_PROC, D_HOP, D_UP, D_DOWN, D_IN, D_ALIVE, D_APP, D_JOB, D_SEND,
  D_CONN, D_LOCKED, D_QHEAD, D_QLEN, D_CAPTURED, K_NEXT, K_END, K_DECIDING, K_OFFER, K_HOP, K_CARRIED,
- K_REJECTING, D_BY, D_OUTAGE, D_TM_SEQ, D_TL_SEQ, D_BARRING) = range(30)
+ K_REJECTING, D_BY, D_OUTAGE, D_TM_SEQ, D_TL_SEQ, D_BARRING, D_RAN_DOWN) = range(31)
 # then its RRC machine: state, owner, the chain's head and size, pages so far, the chain's procedures and states;
 # then the machine's snapshot (SNAP_I columns on), then its lock's queue's entries
-M_STATE, M_OWNER, M_HEAD, M_SIZE, M_PAGES = range(D_BARRING + 1, D_BARRING + 6)
+M_STATE, M_OWNER, M_HEAD, M_SIZE, M_PAGES = range(D_RAN_DOWN + 1, D_RAN_DOWN + 6)
 M_CH_PROC, M_CH_STATE = M_PAGES + 1, M_PAGES + 1 + MAXCHAIN
 SNAP_I = 5 + 2 * MAXCHAIN
 D_QUEUE = M_STATE + 2 * SNAP_I
 # a device's float columns: its machine's end of promotion, the update timer's last start, the chain's times; the
 # snapshot of those (SNAP_F on); the attempt's total wait and its start; when the send its job carries was generated;
-# its timers' times (D_TM_SEQ)
+# its timers' times (D_TM_SEQ); until when its RAN node is down (ControlledPhone.down_until)
 F_READY, F_LAST, F_CH_DUE = 0, 1, 2
 SNAP_F = 2 + MAXCHAIN
-F_WAIT, F_START, F_GEN, F_TM_T, F_TL_T, F_TL_V = range(2 * SNAP_F, 2 * SNAP_F + 6)
-F_WIDTH = F_TL_V + 1
+F_WAIT, F_START, F_GEN, F_TM_T, F_TL_T, F_TL_V, F_DOWN_UNTIL = range(2 * SNAP_F, 2 * SNAP_F + 7)
+F_WIDTH = F_DOWN_UNTIL + 1
 # what a device's radio job is: a send (of its schedule or a restarted heartbeat); on a connection the NAT dropped,
 # TCP's first unanswered transmission of a send, a retransmission (there, or of a send its server did not answer),
 # the app's reconnect after its timeout (ControlledPhone._wait_out); a client retrying its server
-# (ControlledPhone._reconnect): a SYN nothing answers, the reconnect once the server is back
-J_SEND, J_FIRST, J_RETX, J_REDIAL, J_SYN, J_BACK = range(6)
+# (ControlledPhone._reconnect): a SYN nothing answers, the reconnect once the server is back; the attach once its
+# RAN node is back (ControlledPhone.ran_outage)
+J_SEND, J_FIRST, J_RETX, J_REDIAL, J_SYN, J_BACK, J_ATTACH = range(7)
 # who waits in a device's lock's queue (and asked for its radio job): its schedule, a connection's restarted
 # heartbeat (BEATS - connection), else a connection's TCP (its retransmission, reconnect or SYN)
 SCHEDULE, BEATS = -1, -2
@@ -151,7 +155,7 @@ I_TYPE, I_ORDER = range(2)  # an instance's type and place in creation order
 BY_SEND, BY_CALL, BY_LOAD = range(3)  # whose procedure an entry is
 # counters (``w[W_CNT]``)
 (N_TR, N_X, N_CALL, N_HEAP, SEQ, N_FREE, N_NL, RRC_REJECTS, FAILED_SENDS, HELD, HELD_NEXT, HELD_TOTAL,
- N_CREATED, CORE_REJECTS, BARRED, HOLE) = range(16)
+ N_CREATED, CORE_REJECTS, BARRED, FAILED_ATTACHES, HOLE) = range(17)
 # the parameters ``p``: the owner of the radio's periodic updates, its upkeep, the procedures of an RRC and of a
 # service reject, the reject wait, the most attempts, the NAT timeouts (the network's, then each ``nat_change``'s
 # from its time on, P_NAT_AT; inf: no NAT), the call set-up guard, the log margins,
@@ -160,10 +164,12 @@ BY_SEND, BY_CALL, BY_LOAD = range(3)  # whose procedure an entry is
 # after the schedule's sends: its connection, app and payload); when the NAT timeouts begin (-inf, then each change's);
 # the overload controls, in event order (OV_: start, end, kind, then a ``core_overload``'s extended wait or an
 # ``access_barring``'s share and barring time); per procedure, whether it is a promotion the core refuses under
-# overload (ControlNetwork.core_promotion); the run's seed
+# overload (ControlNetwork.core_promotion); the run's seed; the RAN outage's start and end (none: empty), each
+# device's connections (from P_DEV_CONN_LO[d]: ControlledPhone._release), the radio's idle state, its attach
+# procedure and the ``network`` pseudo-app's code
 (P_KEEPER, P_UPKEEP, P_RRC_REJECT, P_SERVICE_REJECT, P_REJECT_WAIT_S, P_MAX_ATTEMPTS, P_NAT_S, P_CALL_GUARD_S,
  P_MARGIN_TR, P_MARGIN_X, P_RETRANSMIT, P_RTO_S, P_WAIT_S, P_FIRST, P_BEAT_SEND, P_NAT_AT, P_CONTROLS,
- P_CORE_PROMOTION, P_SEED) = range(19)
+ P_CORE_PROMOTION, P_SEED, P_RAN_S, P_DEV_CONN_LO, P_DEV_CONN, P_IDLE, P_ATTACH, P_NETWORK_APP) = range(25)
 OV_START_S, OV_END_S, OV_KIND, OV_WAIT_S, OV_SHARE, OV_BARRING_S = range(6)
 OV_OVERLOAD, OV_BARRING = range(2)
 DONE_RUN, NEED_SPACE = range(2)
@@ -350,7 +356,13 @@ def _loop(spec, end_s, w, p):
         if kind == SEND:
             _sched(spec, now, a, w, p, True, False)
         elif kind == RETRY:
-            if di[a, D_ATTEMPTS] < max_attempts:
+            if di[a, D_JOB] == J_ATTACH:  # a re-attach's next attempt, after the last failed (ControlledPhone.ran_outage)
+                if di[a, D_ATTEMPTS] < max_attempts:
+                    done = _attach(spec, now, a, w, p)
+                else:
+                    cnt[FAILED_ATTACHES] += 1
+                    done = True
+            elif di[a, D_ATTEMPTS] < max_attempts:
                 done = _attempt(spec, now, a, w, p)
             else:
                 cnt[FAILED_SENDS] += 1  # the transfer is dropped
@@ -371,6 +383,8 @@ def _loop(spec, end_s, w, p):
                 _sched(spec, now, a, w, p, False, True)
             elif b <= BEATS:
                 _beats(spec, now, BEATS - b, w, p, False, True)
+            elif b >= ci.shape[0]:  # its RAN outage's next step
+                _ran_step(spec, now, a, w, p)
             elif _tcp_job(spec, now, a, b, w, p):
                 _unlock(now, a, w)
         elif kind == OUTCOME:  # device a's procedure was carried after waiting v (b < 0), or node type b rejected it
@@ -396,6 +410,8 @@ def _loop(spec, end_s, w, p):
                 _restart_beats(now, a, max(w[W_CF][a, CF_LAST_BEAT], now - v), w)
         elif kind == BACKOFF:  # connection a's client on device b waits by its policy before its next attempt
             _retry(now, b, a, w, p)
+        elif kind == RAN:
+            _request(now, a, ci.shape[0], w)
         elif kind == DIAL:
             _schedule(w, now + 0.0, TCP, a, b, 0.0)
         elif kind == TIMER:  # a's machine's timer due v (unless the machine's next is no longer at v)
@@ -655,19 +671,21 @@ def _begin(spec, now, d, k, gen_s, by, w, p):
     conn = si[k, SI_CONN]
     up, down, incoming = si[k, SI_UP], si[k, SI_DOWN], si[k, SI_IN]
     outage = _outage_at(w, conn, now)
-    if ci[conn, CI_OUTAGE] >= 0 or (incoming and outage >= 0):  # nothing reaches its server, or comes from it,
-        _hold(w, conn, k, gen_s)  # until it is back
+    if ci[conn, CI_OUTAGE] >= 0 or (incoming and outage >= 0) or now < w[W_DF][d, F_DOWN_UNTIL]:
+        _hold(w, conn, k, gen_s)  # nothing reaches its server, or comes from it, until it (or the RAN) is back
         return True
     if ci[conn, CI_FAILED] >= 0:  # the app waits out its timeout: a heartbeat is skipped, a message held
         if si[k, SI_KIND] != HEARTBEAT:
             _hold(w, conn, k, gen_s)
         return True
-    alive = nat_s == np.inf or now - w[W_CF][conn, CF_LAST] <= nat_s
+    last = w[W_CF][conn, CF_LAST]  # -inf: lost with the device's IP address (a RAN outage)
+    alive = last > -np.inf and (nat_s == np.inf or now - last <= nat_s)
     if not alive and incoming:
         _hold(w, conn, k, gen_s)
         return True
     di[d, D_BY], di[d, D_OUTAGE], w[W_DF][d, F_GEN] = by, outage, gen_s
-    if not alive and p[P_RETRANSMIT]:  # nothing answers a connection the NAT dropped: TCP sends, then retransmits
+    if not alive and p[P_RETRANSMIT] and last > -np.inf:  # nothing answers a connection the NAT dropped: TCP sends,
+        # then retransmits (one lost with the IP address fails at once: the app reconnects on its new address)
         return _job(spec, now, d, J_FIRST, k, si[k, SI_APP], conn, up, 0, False, True, w, p)
     if not alive:
         up, down = _with_reconnect(ci, conn, up, down)
@@ -714,6 +732,53 @@ def _with_reconnect(ci, conn, up, down):
     return up + ci[conn, CI_R_UP] + ci[conn, CI_HELD_UP], down + ci[conn, CI_R_DOWN] + ci[conn, CI_HELD_DOWN]
 
 
+@njit(cache=True)
+def _ran_step(spec, now, d, w, p):
+    """``d``'s RAN outage's next step has its lock (ControlledPhone.ran_outage): the node goes down (the radio and
+    IP connections lost, no periodic update until the end), its return asked for at the end; or the node is back,
+    and the device attaches again (holding its lock through the rejects' waits)."""
+    di, df = w[W_DI], w[W_DF]
+    end_s = p[P_RAN_S][1]
+    if not di[d, D_RAN_DOWN]:
+        di[d, D_RAN_DOWN] = 1
+        df[d, F_DOWN_UNTIL] = end_s
+        _lose_connections(now, d, w, p)
+        df[d, F_LAST] = end_s
+        _unlock(now, d, w)
+        _schedule(w, now + max(0.0, end_s - now), RAN, d, 0, 0.0)
+        return
+    di[d, D_RAN_DOWN] = 0
+    df[d, F_DOWN_UNTIL] = 0.0
+    di[d, D_JOB], di[d, D_ATTEMPTS], di[d, D_APP], di[d, D_IN] = J_ATTACH, 0, p[P_NETWORK_APP], 0
+    di[d, D_BY] = w[W_CI].shape[0]  # no send goes on after it
+    if _attach(spec, now, d, w, p):
+        _release(spec, now, d, w, p)
+
+
+@part
+def _lose_connections(now, d, w, p):
+    """``d`` loses its RRC connection (to idle, no signalling: a record without a procedure) and its IP
+    connections, each to be re-established at its next send (ControlledPhone._release)."""
+    di, df, cf, lo, conns = w[W_DI], w[W_DF], w[W_CF], p[P_DEV_CONN_LO], p[P_DEV_CONN]
+    di[d, M_STATE], di[d, M_OWNER], df[d, F_READY] = p[P_IDLE], -1, now
+    di[d, M_HEAD] = di[d, M_SIZE] = 0
+    _record(w, now, d, -1, -1, p[P_IDLE])
+    for j in range(lo[d], lo[d + 1]):
+        cf[conns[j], CF_LAST] = -np.inf
+
+
+@njit(cache=True)
+def _attach(spec, now, d, w, p):
+    """An attempt of ``d``'s attach: its one procedure offered to the limited nodes on its route (as
+    ControlledPhone._admit); returns whether it is done."""
+    di, df, capf, capi = w[W_DI], w[W_DF], w[W_CAPF], w[W_CAPI]
+    c0 = _cap0(w, d)
+    capf[c0], capi[c0, 0], capi[c0, 1], capi[c0, 2] = now, p[P_ATTACH], di[d, D_APP], di[d, M_STATE]
+    di[d, D_CAPTURED], di[d, D_ADMITTING], di[d, D_PROC], di[d, D_HOP] = 1, 1, 0, 0
+    df[d, F_WAIT], df[d, F_START] = 0.0, now
+    return _admit(spec, now, d, w, p)
+
+
 @part
 def _job(spec, now, d, job, k, app, conn, up, down, incoming, alive, w, p):
     """``d`` takes its lock for radio job ``job`` of ``app`` carrying send ``k`` (-1: none) on ``conn`` and makes its
@@ -745,11 +810,13 @@ def _tcp_job(spec, now, d, conn, w, p):
         return _job(spec, now, d, J_RETX, k, si[k, SI_APP], conn, min(si[k, SI_UP], MSS_BYTES), 0, False, True, w, p)
     ci[conn, CI_FAILED] = -1  # the app stops waiting: its sends go on the new connection
     o = _outage_at(w, conn, now)
-    if o >= 0:  # its server is down by now: the send is held (a heartbeat dropped), the client retries
-        if si[k, SI_KIND] != HEARTBEAT:
+    ran_down = now < w[W_DF][d, F_DOWN_UNTIL]
+    if o >= 0 or ran_down:  # its server, or its RAN node, is down by now: the send is held (a heartbeat dropped);
+        if si[k, SI_KIND] != HEARTBEAT:  # with its server down (and the RAN up) the client retries
             _hold(w, conn, k, cf[conn, CF_FAILED_S])
-        ci[conn, CI_OUTAGE], ci[conn, CI_ATTEMPT] = o, 0
-        _retry(now, d, conn, w, p)
+        if not ran_down:
+            ci[conn, CI_OUTAGE], ci[conn, CI_ATTEMPT] = o, 0
+            _retry(now, d, conn, w, p)
         return True
     w[W_DF][d, F_GEN] = cf[conn, CF_FAILED_S]
     up, down = _with_reconnect(ci, conn, si[k, SI_UP], si[k, SI_DOWN])
@@ -925,7 +992,8 @@ def _admit(spec, now, d, w, p):
         if hop == 0:
             _touch(now, d, proc, w)
         if hop < routes[proc, R_HOPS]:
-            if _offer(now, d, proc, hop, 4 if incoming else 6, False, BY_SEND, d, -1, w) == q.REJECTED:
+            rank = 5 if di[d, D_JOB] == J_ATTACH else (4 if incoming else 6)  # mo-Signalling, mt-Access, mo-Data
+            if _offer(now, d, proc, hop, rank, False, BY_SEND, d, -1, w) == q.REJECTED:
                 _schedule(w, now, OUTCOME, d, routes[proc, R_NODE + hop], 0.0)  # a zero delay later
             return False
         di[d, D_PROC] += 1
@@ -940,6 +1008,9 @@ def _admitted(now, d, w, p):
     di, df, capf, capi, ci, si = w[W_DI], w[W_DF], w[W_CAPF], w[W_CAPI], w[W_CI], w[W_SI]
     di[d, D_ADMITTING] = 0
     wait = df[d, F_WAIT]
+    if di[d, D_JOB] == J_ATTACH:  # attached again: logged in the state it is in, later by the waits
+        _record(w, df[d, F_START] + wait, d, p[P_ATTACH], di[d, D_APP], di[d, M_STATE])
+        return
     if wait:  # Machine.delay
         df[d, F_READY] += wait
         for j in range(di[d, M_HEAD], di[d, M_SIZE]):
@@ -998,14 +1069,17 @@ def _rejected(now, d, by_type, wait_s, w, p):
     tries again ``wait_s`` later."""
     di, cnt = w[W_DI], w[W_CNT]
     di[d, D_ADMITTING] = 0
-    _save(w, d, True)
-    _carried(w, d, di[d, D_PROC], di[d, M_STATE])
-    _advance(now, d, w, p)
+    attach = di[d, D_JOB] == J_ATTACH  # a re-attach changed no machine: nothing to put back
+    if not attach:
+        _save(w, d, True)
+        _carried(w, d, di[d, D_PROC], di[d, M_STATE])
+        _advance(now, d, w, p)
     code = p[P_RRC_REJECT] if by_type >= 0 and w[W_TI][by_type, T_RAN] else p[P_SERVICE_REJECT]
     _count_reject(now, d, code, w)
     _record(w, now, d, code, di[d, D_APP], di[d, M_STATE])
     cnt[RRC_REJECTS] += 1
-    _arm(now, d, w, p[P_UPKEEP])
+    if not attach:
+        _arm(now, d, w, p[P_UPKEEP])
     di[d, D_ATTEMPTS] += 1
     _schedule(w, now + wait_s, RETRY, d, 0, 0.0)
 
@@ -1092,7 +1166,7 @@ def _finish(end_s, w, p):
     w, p = borrow_all(w), borrow_all(p)
     di, df, kt, ktype, svc, cl, cnt, tri = w[W_DI], w[W_DF], w[W_KT], w[W_KTYPE], w[W_SVC], w[W_CL], w[W_CNT], w[W_TRI]
     for d in range(di.shape[0]):
-        if di[d, D_ADMITTING]:
+        if di[d, D_ADMITTING] and di[d, D_JOB] != J_ATTACH:  # (a re-attach under way was never pending)
             _save(w, d, True)
             _carried(w, d, di[d, D_PROC], di[d, M_STATE])
         if di[d, K_DECIDING]:
@@ -1111,9 +1185,10 @@ def _finish(end_s, w, p):
 
 
 @njit(cache=True)
-def _start(w, p, paging_key, idle, u_lo, u_conn, u_t, u_v):
+def _start(w, p, paging_key, idle, u_lo, u_conn, u_t, u_v, ran):
     """Each device's update timer's phase, first timer, app updates (``u_``: its connections' from ``u_lo[d]``),
-    call and send (as the SimPy engine builds them, device by device)."""
+    RAN outage (``ran[d]``: its node is the one the outage takes down), call and send (as the SimPy engine builds
+    them, device by device)."""
     w, p = borrow_all(w), borrow_all(p)
     di, df, kt, sf = w[W_DI], w[W_DF], w[W_KT], w[W_SF]
     for d in range(di.shape[0]):
@@ -1121,6 +1196,8 @@ def _start(w, p, paging_key, idle, u_lo, u_conn, u_t, u_v):
         _arm(0.0, d, w, p[P_UPKEEP])
         for k in range(u_lo[d], u_lo[d + 1]):
             _schedule(w, u_t[k], UPDATE, u_conn[k], 0, u_v[k])
+        if ran[d]:
+            _schedule(w, p[P_RAN_S][0], RAN, d, 0, 0.0)
         if di[d, K_END] > di[d, K_NEXT]:
             _schedule(w, kt[di[d, K_NEXT]], CALL, d, 0, 0.0)
         if di[d, D_SENDS_END] > di[d, D_NEXT]:
@@ -1307,7 +1384,7 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
     inst[:, I_TYPE] = np.repeat(np.arange(len(names)), per)
     qf, qc, ef, ei, free = q.state(I, 1024 + 4 * I)
     # devices: their sends, calls, machines (the idle state, the update timer's phase), lock queues
-    lock_q = 2 * n_apps + 2  # at most each connection's TCP job and restarted heartbeat, and the schedule
+    lock_q = 2 * n_apps + 3  # at most each connection's TCP job and restarted heartbeat, the schedule, a RAN outage
     di = np.zeros((D, D_QUEUE + lock_q), dtype=i64)
     di[:, D_NEXT], di[:, D_SENDS_END] = np.searchsorted(c["dev"], np.arange(D)), np.searchsorted(c["dev"],
                                                                                                  np.arange(1, D + 1))
@@ -1328,6 +1405,19 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
     cnt = np.zeros(HOLE + 1, dtype=i64)
     cnt[N_TR], cnt[N_FREE] = D, free.size
     heap = 4 * D + 1024 + u_conn.size
+    # the RAN outage (at most one: Scenario.uncompiled): its devices, those of the instance it takes down
+    rans = [e for e in scn.events if e.kind == "ran_outage"]
+    ran = np.zeros(D, dtype=np.bool_)
+    ran_s = np.zeros(0)
+    if rans:
+        e = rans[0]
+        per = getattr(cp.nodes.get(e.node), "devices_per_node", None)
+        glob = np.arange(lo, hi)
+        ran = (np.zeros(D, dtype=np.bool_) if e.node not in type(rs.profiles[radio]).NODES else
+               np.ones(D, dtype=np.bool_) if e.instance is None else (glob // per if per else 0 * glob) == e.instance)
+        ran_s = np.array([e.start_s, e.end_s])
+    by_dev = np.argsort(ci[:, CI_DEV], kind="stable")  # each device's connections (ControlledPhone._release)
+    dev_conn_lo = np.searchsorted(ci[by_dev, CI_DEV], np.arange(D + 1))
     nat_changes = sorted((e for e in scn.events if e.kind == "nat_change"), key=lambda e: e.at_s)  # stable
     nat_at = np.array([-np.inf, *(e.at_s for e in nat_changes)])
     nat_val = np.array([np.inf if x is None else float(x)
@@ -1343,8 +1433,9 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
          np.array([(e.start_s, e.end_s, OV_OVERLOAD, e.extended_wait_s, 0.0, 0.0) if e.kind == "core_overload" else
                    (e.start_s, e.end_s, OV_BARRING, 0.0, e.barred_share, e.barring_time_s)
                    for e in scn.events if e.kind in ("core_overload", "access_barring")]).reshape(-1, 6),
-         cn.core_promotion.astype(i64), scn.simulation.seed)
-    _start(tuple(w), p, spec.paging_key, spec.idle, u_lo, u_conn, u_t, u_v)
+         cn.core_promotion.astype(i64), scn.simulation.seed, ran_s, dev_conn_lo, by_dev.astype(i64), spec.idle,
+         tables.procedures.index((radio, "attach")), n_apps + 1)
+    _start(tuple(w), p, spec.paging_key, spec.idle, u_lo, u_conn, u_t, u_v, ran)
     node_log = NodeLog(names, end_s, scn.simulation.bin_s)
     counts = TransferCounts(D, bin_edges(end_s, scn.simulation.bin_s).size - 1, scn.simulation.bin_s)
     while _loop(spec, end_s, tuple(w), p) == NEED_SPACE:
@@ -1412,7 +1503,8 @@ def _arrays(names, caps, w, node_log, counts, call_type, end_s, lo) -> LogArrays
             "utilization_max": float(max(util, default=0.0)),
         }
     controlplane = stats | {"rrc_rejects": int(cnt[RRC_REJECTS]), "failed_sends": int(cnt[FAILED_SENDS]), "barred": int(cnt[BARRED]),
-                            "core_rejects": int(cnt[CORE_REJECTS]), "failed_attaches": 0}
+                            "core_rejects": int(cnt[CORE_REJECTS]),
+                            "failed_attaches": int(cnt[FAILED_ATTACHES])}
     n = cnt[N_TR]
     trf, tri = w[W_TRF][:n], w[W_TRI][:n]
     xf, xi = w[W_XF][:cnt[N_X]], w[W_XI][:cnt[N_X]]

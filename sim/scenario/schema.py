@@ -585,13 +585,15 @@ class Scenario(_Model):
         """What of this closed loop the compiled closed-loop engine (``sim.engine.closed``) does not model yet;
         None: all of it (or it is an open loop, or its feedback is per device alone). Of the events it models
         those whose feedback is each device's own (``PER_DEVICE_EVENTS``: server outages with their clients'
-        retries and reconnects, app updates, NAT changes) and the overload controls (access barring, core
-        overload), through the limited nodes; not RAN outages and core restarts."""
+        retries and reconnects, app updates, NAT changes), the overload controls (access barring, core
+        overload) and one RAN outage, through the limited nodes; not core restarts."""
         if not self.closed_loop() or self.per_device_feedback():
             return None
         others = [e.kind for e in self.events if e.kind not in CLOSED_EVENTS]
         if others:
             return "events (" + ", ".join(dict.fromkeys(others)) + ")"
+        if sum(e.kind == "ran_outage" for e in self.events) > 1:
+            return "events (several ran_outage)"
         if any(r.startswith("random access") for r in self.closed_loop()):
             return "random access"
         if len({g.radio or self.network.radio for g in self.groups}) > 1:
@@ -607,8 +609,9 @@ class Scenario(_Model):
 
 # events whose feedback is per device: a client's own outage, retries and reconnect; its app's or NAT's timers
 PER_DEVICE_EVENTS = ("server_outage", "heartbeat_change", "nat_change")
-# events the compiled closed loop models behind limited nodes (Scenario.uncompiled): those and the overload controls
-CLOSED_EVENTS = (*PER_DEVICE_EVENTS, "access_barring", "core_overload")
+# events the compiled closed loop models behind limited nodes (Scenario.uncompiled): those, the overload controls
+# and a RAN outage (one a run)
+CLOSED_EVENTS = (*PER_DEVICE_EVENTS, "access_barring", "core_overload", "ran_outage")
 
 
 def _enabled(table: Any) -> bool:
