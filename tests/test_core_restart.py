@@ -210,9 +210,9 @@ def test_a_bad_event_field_is_one_error_line_with_its_path(tmp_path: Path, monke
 
 
 def test_the_budget_counts_every_rejected_reattach() -> None:
-    # a loss MME that may reject every attempt: retried every second (T3346 at its 1 s floor) by 10^4 devices
-    # for an hour is 3.6e7 attempts: refused before anything runs, naming the field
-    groups = [{"name": "p", "devices": 10_000, "apps": {}}]
+    # a loss MME that may reject every attempt: retried every second (T3346 at its 1 s floor) by 10^5 devices
+    # for an hour is 3.6e8 attempts: refused before anything runs, naming the field
+    groups = [{"name": "p", "devices": 100_000, "apps": {}}]
     nodes = {"MME": {"messages_per_s": 10.0, "queue_limit": 0}}
     with pytest.raises(ScenarioError, match=r"events\[0\]\.t3346_min_s: .*(memory|would take)"):
         scenario(apps=SILENT, groups=groups, controlplane={"nodes": nodes}, simulation={"duration_s": 3600.0},
@@ -222,6 +222,9 @@ def test_the_budget_counts_every_rejected_reattach() -> None:
                  network={"radio": "lte", "overrides": {"lte": {"t3411_s": 1.0, "t3402_s": 1.0}}}, events=[restart()])
     scenario(apps=SILENT, groups=groups, controlplane={"nodes": nodes}, simulation={"duration_s": 3600.0},
              events=[restart()])  # T3411 / T3402 as the profile has them: about 30 attempts a device, accepted
+    scenario(apps=SILENT, groups=[{**groups[0], "devices": 10_000}], controlplane={"nodes": nodes},
+             simulation={"duration_s": 3600.0}, events=[restart(backoff=True, t3346_min_s=1.0, t3346_max_s=1.0)])
+    # (3.6e7 attempts of 10^4 devices: the compiled closed loop's minutes and GB, accepted)
 
 
 def test_the_shipped_storm_peaks_at_the_mme_and_the_hss_and_back_off_lowers_it() -> None:

@@ -1,6 +1,8 @@
 """The compiled closed loop (``sim.engine.closed``) against the SimPy engine: identical results."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -53,6 +55,10 @@ def assert_same(rs) -> None:
                   "call_undecided"):
         np.testing.assert_array_equal(getattr(a, field)[ca], getattr(b, field)[cb], field)
     assert a.held_messages == b.held_messages
+    assert a.restart_outcomes.keys() == b.restart_outcomes.keys()
+    for k, oa in a.restart_outcomes.items():  # what each core restart's devices did, each re-attach's delay
+        ob = b.restart_outcomes[k]
+        assert replace(oa, reattach_s=sorted(oa.reattach_s)) == replace(ob, reattach_s=sorted(ob.reattach_s)), k
     assert a.node_log.names == b.node_log.names
     for field in (*NodeLog.SUMS, "low", "high"):  # the nodes' figures over time: offers, rejects, waits, ...
         np.testing.assert_array_equal(getattr(a.node_log, field), getattr(b.node_log, field), field)
@@ -218,6 +224,33 @@ def test_a_ran_outage_behind_limited_nodes_is_identical(path, overrides, served)
     lost = ((log.tr_proc == -1) & (log.tr_t > 0.0)).sum()  # the connections lost (and demotions a node rejected)
     # the case is met: every device it took down lost its connection, then attached or gave up after rejects
     assert lost >= served == attached + log.controlplane["failed_attaches"] and log.controlplane["rrc_rejects"] > 0
+    assert_same(rs)
+
+
+# core-restart.toml at a tenth of its phones, its MME and HSS a tenth as large: the attaches rejected as often
+RESTART = ["groups[0].devices=1000", "controlplane.nodes.MME.messages_per_s=150.0",
+           "controlplane.nodes.HSS.messages_per_s=10.0"]
+
+
+@pytest.mark.parametrize("overrides, counters", [
+    ([], ("implicit_detach_rejects", "rejected_attempts")),
+    (["events[0].backoff=true", "events[0].t3346_min_s=60.0", "events[0].t3346_max_s=120.0"],
+     ("implicit_detach_rejects", "backoff_waits")),
+    (['events[0].reattach="immediate"', "events[0].spread_s=30.0"], ("rejected_attempts",)),
+    (['events[0].reattach="immediate"', "events[0].backoff=true"], ("backoff_waits",)),
+    # the eNB down across the restart: the lost contexts' attaches wait for its return, whose re-attach restores them
+    (['events=[{kind="core_restart", node="MME", at_s=1200.0}, '
+      '{kind="ran_outage", node="eNB", start_s=1150.0, end_s=1300.0}]'], ("implicit_detach_rejects",))],
+    ids=["on-demand", "on-demand-backoff", "immediate-spread", "immediate-backoff", "with-a-ran-outage"])
+def test_core_restarts_are_identical(overrides, counters) -> None:
+    """A core restart loses its devices' contexts: each finds out at its next request or periodic update (the core's
+    "implicitly detached" reject), or attaches at once, through the MME and HSS, retried on T3411 / T3402 or after
+    a drawn T3346: every record, counter and re-attach delay as SimPy's."""
+    rs = load_scenario("scenarios/core-restart.toml", [*RESTART, *overrides])
+    assert rs.engine == "fast"
+    outcome = run_closed(rs, build_tables(rs.profiles, rs.radios, rs.scenario.simulation.seed,
+                                          len(rs.scenario.apps))).restart_outcomes[0]
+    assert outcome.devices == 1000 and all(getattr(outcome, c) > 50 for c in counters)  # the case is met
     assert_same(rs)
 
 

@@ -27,8 +27,9 @@ interval from their last beat, a ``nat_change`` holds from its time on, each as 
 instant (scheduled at the start, so before any device's event then); the overload controls hold an attempt back
 (``ControlledPhone._hold_off``: access barring by the device's own keyed draws, a ``core_overload`` refusing a
 promotion through the core); a RAN outage takes its devices' connections and re-attaches them at its end
-(``ControlledPhone.ran_outage``). What it does not cover (``Scenario.uncompiled``) runs on the SimPy engine: core
-restarts, several RAN outages,
+(``ControlledPhone.ran_outage``); a core restart takes their contexts, which they find out about at their next
+contact, or re-attach at once (``core_restart``, ``_radio``, ``_attach_until_done``). What it does not cover
+(``Scenario.uncompiled``) runs on the SimPy engine: several RAN outages,
 random access, adaptive heartbeats, capture replays, call-back and VoIP data, several radios in one run.
 
 **The state is a few tables** (the tuple ``w``, its members named by the ``W_`` constants): each device's
@@ -51,7 +52,7 @@ from sim.controlplane.node import CAUSES
 from sim.engine.des import SERVICE_CAUSE
 from sim.engine.feedback import EXPONENTIAL, FIXED, POLICY
 from sim.engine.log import (HEARTBEAT, MESSAGE, NL_BUSY, NL_CARRIED, NL_OFFER, NL_QUEUED, NL_REJECT, NL_WAIT, RECONNECT,
-                            UNANSWERED, LogArrays)
+                            UNANSWERED, LogArrays, RestartOutcome)
 from sim.metrics.coverage import bin_edges
 from sim.metrics.nodes import CHUNK_ROWS, NodeLog
 from sim.metrics.transfers import TransferCounts, delivered, distinct_rows
@@ -72,9 +73,10 @@ part = njit(cache=True, inline="always")
 # send or the call waiting for it (the node succeeds its event); a retrying client's steps as its timeouts take them
 # (ControlledPhone._reconnect): BACKOFF, an attempt failed or the unanswered send's wait is over (the policy's wait
 # begins); DIAL, the policy's wait is over (the attempt's first SYN goes after ``timeout(0.0)``); UPDATE, an app
-# update's new heartbeat interval reaches a connection (a ``heartbeat_change``: des._app_update); RAN, a device's
-# RAN outage's next step asks for its lock (ControlledPhone.ran_outage: the node going down, then back)
-SEND, CALL, TIMER, DONE, GUARD, RETRY, TCP, BEAT, BACKOFF, DIAL, GRANT, OUTCOME, CALLED, UPDATE, RAN = range(15)
+# update's new heartbeat interval reaches a connection (a ``heartbeat_change``: des._app_update); STEP, an event's
+# process on device a asks for its lock as b (n_conn + a ``_step``: ControlledPhone.ran_outage, core_restart,
+# _attach_until_done)
+SEND, CALL, TIMER, DONE, GUARD, RETRY, TCP, BEAT, BACKOFF, DIAL, GRANT, OUTCOME, CALLED, UPDATE, STEP = range(15)
 # the tables of ``w``: the heap's floats (time, value) and integers (sequence, kind, a, b); each device's integers
 # and floats (columns D_/M_/K_ and F_); the capture buffer (each device's records of its attempt under way: a row
 # of equal width each), floats (time) and integers (procedure, owner, state); the transition log, floats (time)
@@ -87,7 +89,10 @@ SEND, CALL, TIMER, DONE, GUARD, RETRY, TCP, BEAT, BACKOFF, DIAL, GRANT, OUTCOME,
 # jitter draws (the outages' columns side by side: OI_DRAWS); each restarted heartbeat's floats (BT_); the counters
 (W_HF, W_HI, W_DI, W_DF, W_CAPF, W_CAPI, W_TRF, W_TRI, W_XF, W_XI, W_NL, W_CL, W_SF, W_SI, W_CF, W_CI, W_HLF, W_HLI,
  W_KT, W_KTYPE, W_SVC, W_ROUTES, W_TI, W_TF, W_INST, W_QF, W_QC, W_EF, W_EI, W_FREE, W_OF, W_OI, W_RJ, W_BT,
- W_CNT) = range(35)
+ W_CNT, W_OC, W_RAF, W_RAI) = range(38)
+# ... then per core restart what its devices did (OC_: RestartOutcome's counters), and each re-attach's delay since
+# its restart (W_RAF) and restart (W_RAI)
+OC_DEVICES, OC_IMPLICIT, OC_ATTEMPTS, OC_REJECTED, OC_BACKOFF, OC_REATTACHED = range(6)
 MAXCHAIN = max(m.CHAIN for m in RADIOS.values())  # the longest chain of pending demotions of any radio
 # a device's integer columns: its schedule's next send and the end of its sends; its current radio job's attempts,
 # whether its admission is under way, the procedure and the hop of its route being offered, its up and down bytes,
@@ -99,13 +104,15 @@ MAXCHAIN = max(m.CHAIN for m in RADIOS.values())  # the longest chain of pending
 # send's server was in when the send began (-1: none; J_SEND: once the send is out its client notices); the
 # sequence of its timer scheduled last while it is in the heap (-1: none; F_TM_T: its time), of the one deferred
 # (-1: none; F_TL_T, F_TL_V: its time and due; _arm); its access barring draws so far; whether its RAN outage has
-# taken it down (its next step is the node's return)
+# taken it down (its next step is the node's return); the attach under way (A_); the core restart that lost its
+# context (-1: none; LostContext), whether it knows, its attach attempt counter and its draws so far
 (D_NEXT, D_SENDS_END, D_ATTEMPTS, D_ADMITTING, D_PROC, D_HOP, D_UP, D_DOWN, D_IN, D_ALIVE, D_APP, D_JOB, D_SEND,
  D_CONN, D_LOCKED, D_QHEAD, D_QLEN, D_CAPTURED, K_NEXT, K_END, K_DECIDING, K_OFFER, K_HOP, K_CARRIED,
- K_REJECTING, D_BY, D_OUTAGE, D_TM_SEQ, D_TL_SEQ, D_BARRING, D_RAN_DOWN) = range(31)
+ K_REJECTING, D_BY, D_OUTAGE, D_TM_SEQ, D_TL_SEQ, D_BARRING, D_RAN_DOWN, D_ATTACHING, D_LOST, D_KNOWN, D_LOST_TRIES,
+ D_LOST_DRAWS) = range(36)
 # then its RRC machine: state, owner, the chain's head and size, pages so far, the chain's procedures and states;
 # then the machine's snapshot (SNAP_I columns on), then its lock's queue's entries
-M_STATE, M_OWNER, M_HEAD, M_SIZE, M_PAGES = range(D_RAN_DOWN + 1, D_RAN_DOWN + 6)
+M_STATE, M_OWNER, M_HEAD, M_SIZE, M_PAGES = range(D_LOST_DRAWS + 1, D_LOST_DRAWS + 6)
 M_CH_PROC, M_CH_STATE = M_PAGES + 1, M_PAGES + 1 + MAXCHAIN
 SNAP_I = 5 + 2 * MAXCHAIN
 D_QUEUE = M_STATE + 2 * SNAP_I
@@ -119,9 +126,11 @@ F_WIDTH = F_DOWN_UNTIL + 1
 # what a device's radio job is: a send (of its schedule or a restarted heartbeat); on a connection the NAT dropped,
 # TCP's first unanswered transmission of a send, a retransmission (there, or of a send its server did not answer),
 # the app's reconnect after its timeout (ControlledPhone._wait_out); a client retrying its server
-# (ControlledPhone._reconnect): a SYN nothing answers, the reconnect once the server is back; the attach once its
-# RAN node is back (ControlledPhone.ran_outage)
-J_SEND, J_FIRST, J_RETX, J_REDIAL, J_SYN, J_BACK, J_ATTACH = range(7)
+# (ControlledPhone._reconnect): a SYN nothing answers, the reconnect once the server is back
+J_SEND, J_FIRST, J_RETX, J_REDIAL, J_SYN, J_BACK = range(6)
+# an attach under way: none; a RAN outage's re-attach; a lost context's (_attach_until_done); a lost context's when a
+# radio job found it out (ControlledPhone._radio: the job goes on once attached)
+A_NONE, A_RAN, A_WAKE, A_IMPLICIT = range(4)
 # who waits in a device's lock's queue (and asked for its radio job): its schedule, a connection's restarted
 # heartbeat (BEATS - connection), else a connection's TCP (its retransmission, reconnect or SYN)
 SCHEDULE, BEATS = -1, -2
@@ -155,7 +164,7 @@ I_TYPE, I_ORDER = range(2)  # an instance's type and place in creation order
 BY_SEND, BY_CALL, BY_LOAD = range(3)  # whose procedure an entry is
 # counters (``w[W_CNT]``)
 (N_TR, N_X, N_CALL, N_HEAP, SEQ, N_FREE, N_NL, RRC_REJECTS, FAILED_SENDS, HELD, HELD_NEXT, HELD_TOTAL,
- N_CREATED, CORE_REJECTS, BARRED, FAILED_ATTACHES, HOLE) = range(17)
+ N_CREATED, CORE_REJECTS, BARRED, FAILED_ATTACHES, N_REATTACH, HOLE) = range(18)
 # the parameters ``p``: the owner of the radio's periodic updates, its upkeep, the procedures of an RRC and of a
 # service reject, the reject wait, the most attempts, the NAT timeouts (the network's, then each ``nat_change``'s
 # from its time on, P_NAT_AT; inf: no NAT), the call set-up guard, the log margins,
@@ -166,10 +175,15 @@ BY_SEND, BY_CALL, BY_LOAD = range(3)  # whose procedure an entry is
 # ``access_barring``'s share and barring time); per procedure, whether it is a promotion the core refuses under
 # overload (ControlNetwork.core_promotion); the run's seed; the RAN outage's start and end (none: empty), each
 # device's connections (from P_DEV_CONN_LO[d]: ControlledPhone._release), the radio's idle state, its attach
-# procedure and the ``network`` pseudo-app's code
+# procedure and the ``network`` pseudo-app's code; the core restarts (RS_, in event order); the radio's attach retry
+# timers (T3411, T3402, attempts: Profile.attach_retry)
 (P_KEEPER, P_UPKEEP, P_RRC_REJECT, P_SERVICE_REJECT, P_REJECT_WAIT_S, P_MAX_ATTEMPTS, P_NAT_S, P_CALL_GUARD_S,
  P_MARGIN_TR, P_MARGIN_X, P_RETRANSMIT, P_RTO_S, P_WAIT_S, P_FIRST, P_BEAT_SEND, P_NAT_AT, P_CONTROLS,
- P_CORE_PROMOTION, P_SEED, P_RAN_S, P_DEV_CONN_LO, P_DEV_CONN, P_IDLE, P_ATTACH, P_NETWORK_APP) = range(25)
+ P_CORE_PROMOTION, P_SEED, P_RAN_S, P_DEV_CONN_LO, P_DEV_CONN, P_IDLE, P_ATTACH, P_NETWORK_APP, P_RESTARTS,
+ P_ATTACH_RETRY) = range(27)
+# a core restart's time, spread, whether it backs off (T3346) and between what, whether every device attaches at
+# once, its index in ``events`` (its draws' stream)
+RS_AT_S, RS_SPREAD_S, RS_BACKOFF, RS_T3346_MIN_S, RS_T3346_MAX_S, RS_IMMEDIATE, RS_EVENT = range(7)
 OV_START_S, OV_END_S, OV_KIND, OV_WAIT_S, OV_SHARE, OV_BARRING_S = range(6)
 OV_OVERLOAD, OV_BARRING = range(2)
 DONE_RUN, NEED_SPACE = range(2)
@@ -356,22 +370,18 @@ def _loop(spec, end_s, w, p):
         if kind == SEND:
             _sched(spec, now, a, w, p, True, False)
         elif kind == RETRY:
-            if di[a, D_JOB] == J_ATTACH:  # a re-attach's next attempt, after the last failed (ControlledPhone.ran_outage)
+            if di[a, D_ATTACHING] == A_RAN:  # a re-attach's next attempt after a reject (ControlledPhone.ran_outage)
                 if di[a, D_ATTEMPTS] < max_attempts:
-                    done = _attach(spec, now, a, w, p)
+                    done = _attach(spec, now, a, p[P_NETWORK_APP], w, p) and _attached_job(spec, now, a, w, p)
                 else:
                     cnt[FAILED_ATTACHES] += 1
+                    di[a, D_ATTACHING] = A_NONE
                     done = True
             elif di[a, D_ATTEMPTS] < max_attempts:
                 done = _attempt(spec, now, a, w, p)
             else:
                 cnt[FAILED_SENDS] += 1  # the transfer is dropped
-                done = True
-                if di[a, D_JOB] == J_RETX:  # a retransmission lost: TCP's timers go on
-                    ci[di[a, D_CONN], CI_RETX] += 1
-                    _tcp_next(now, a, di[a, D_CONN], w, p)
-                elif di[a, D_JOB] >= J_SYN:  # a SYN (or the reconnect) lost: the attempt goes on
-                    _syn_next(now, a, di[a, D_CONN], w, p)
+                done = _dropped(now, a, w, p)
             if done:
                 _release(spec, now, a, w, p)
         elif kind == CALL:
@@ -383,18 +393,18 @@ def _loop(spec, end_s, w, p):
                 _sched(spec, now, a, w, p, False, True)
             elif b <= BEATS:
                 _beats(spec, now, BEATS - b, w, p, False, True)
-            elif b >= ci.shape[0]:  # its RAN outage's next step
-                _ran_step(spec, now, a, w, p)
+            elif b >= ci.shape[0]:  # an event's next step on it
+                _step(spec, now, a, b - ci.shape[0], w, p)
             elif _tcp_job(spec, now, a, b, w, p):
                 _unlock(now, a, w)
         elif kind == OUTCOME:  # device a's procedure was carried after waiting v (b < 0), or node type b rejected it
             if b < 0:
                 di[a, D_HOP] += 1  # the next node on the route
                 w[W_DF][a, F_WAIT] += v  # the attempt's total wait
-                if _admit(spec, now, a, w, p):
+                if _admit(spec, now, a, w, p) and _attached_job(spec, now, a, w, p):
                     _release(spec, now, a, w, p)
-            else:
-                _rejected(now, a, b, p[P_REJECT_WAIT_S], w, p)
+            elif _rejected(now, a, b, p[P_REJECT_WAIT_S], w, p):
+                _release(spec, now, a, w, p)
         elif kind == CALLED:  # device a's call's offer was carried (b < 0), or node type b rejected it
             if b < 0:
                 di[a, K_HOP] += 1
@@ -410,8 +420,8 @@ def _loop(spec, end_s, w, p):
                 _restart_beats(now, a, max(w[W_CF][a, CF_LAST_BEAT], now - v), w)
         elif kind == BACKOFF:  # connection a's client on device b waits by its policy before its next attempt
             _retry(now, b, a, w, p)
-        elif kind == RAN:
-            _request(now, a, ci.shape[0], w)
+        elif kind == STEP:
+            _request(now, a, b, w)
         elif kind == DIAL:
             _schedule(w, now + 0.0, TCP, a, b, 0.0)
         elif kind == TIMER:  # a's machine's timer due v (unless the machine's next is no longer at v)
@@ -588,9 +598,12 @@ def _advance(now, d, w, p):
     n, di[d, M_STATE], di[d, M_HEAD], df[d, F_LAST] = fire(_log_recs(w), n0, di[d, M_OWNER], di[d, M_STATE],
                                                            _chain(w), d, di[d, M_HEAD], di[d, M_SIZE], now, False,
                                                            df[d, F_LAST], upkeep, keeper)
+    tri[n0:n, 0] = d
+    found = False
+    if di[d, D_LOST] >= 0:
+        n, found = _detached_updates(d, n0, n, w, p)
     cnt[N_TR] = n
     for k in range(n0, n):
-        tri[k, 0] = d
         proc = tri[k, 1]
         if proc >= 0:
             rank = 5 if tri[k, 2] == keeper else 0  # mo-Signalling, network (CAUSES)
@@ -598,6 +611,31 @@ def _advance(now, d, w, p):
             for j in range(routes[proc, R_HOPS]):
                 if _offer(now, d, proc, j, rank, False, BY_LOAD, k, k, w) == q.REJECTED:
                     tri[k, 1] = -1
+    if found:  # its attach until done, a process of its own (taking its first step at once)
+        _core_reject(now, d, keeper, w, p)
+        _schedule(w, now + 0.0, STEP, d, w[W_CI].shape[0] + 1 + p[P_RESTARTS].shape[0] + di[d, D_LOST], 0.0)
+
+
+@part
+def _detached_updates(d, n0, n, w, p):
+    """The periodic updates among ``d``'s new records ``n0:n`` while its core has lost its context: the core rejects
+    the first as "implicitly detached" and the device attaches; none is logged (ControlledPhone._update_detached).
+    Returns the records' new end and whether the device found out just now (its reject logged by the caller)."""
+    tri, trf, di = w[W_TRI], w[W_TRF], w[W_DI]
+    m, seen = n0, False
+    for k in range(n0, n):
+        if tri[k, 2] == p[P_KEEPER]:
+            seen = True
+            continue
+        trf[m] = trf[k]
+        for j in range(4):
+            tri[m, j] = tri[k, j]
+        m += 1
+    found = seen and not di[d, D_KNOWN]
+    if found:
+        di[d, D_KNOWN] = 1
+        w[W_OC][di[d, D_LOST], OC_IMPLICIT] += 1
+    return m, found
 
 
 @njit(cache=True)
@@ -662,7 +700,7 @@ def _beat_due(now, c, w):
     return True
 
 
-@part
+@njit(cache=True)
 def _begin(spec, now, d, k, gen_s, by, w, p):
     """Send ``k`` of ``d``, generated at ``gen_s``, for ``by`` (its schedule or a restarted heartbeat), now
     (``ControlledPhone.send_gen``); returns whether it is done (False: it waits for the network)."""
@@ -745,14 +783,139 @@ def _ran_step(spec, now, d, w, p):
         _lose_connections(now, d, w, p)
         df[d, F_LAST] = end_s
         _unlock(now, d, w)
-        _schedule(w, now + max(0.0, end_s - now), RAN, d, 0, 0.0)
+        _schedule(w, now + max(0.0, end_s - now), STEP, d, w[W_CI].shape[0], 0.0)
         return
     di[d, D_RAN_DOWN] = 0
     df[d, F_DOWN_UNTIL] = 0.0
-    di[d, D_JOB], di[d, D_ATTEMPTS], di[d, D_APP], di[d, D_IN] = J_ATTACH, 0, p[P_NETWORK_APP], 0
-    di[d, D_BY] = w[W_CI].shape[0]  # no send goes on after it
-    if _attach(spec, now, d, w, p):
+    di[d, D_ATTEMPTS], di[d, D_ATTACHING], di[d, D_BY] = 0, A_RAN, w[W_CI].shape[0]  # no send goes on after it
+    if _attach(spec, now, d, p[P_NETWORK_APP], w, p) and _attached_job(spec, now, d, w, p):
         _release(spec, now, d, w, p)
+
+
+@njit(cache=True)
+def _step(spec, now, d, step, w, p):
+    """An event's process on ``d`` has its lock: its RAN outage's next step (``step`` 0), core restart r's (1 + r:
+    ControlledPhone.core_restart) or the attach that restart's lost context waits for (1 + restarts + r)."""
+    n_r = p[P_RESTARTS].shape[0]
+    if step == 0:
+        _ran_step(spec, now, d, w, p)
+    elif step <= n_r:
+        _restart_step(now, d, step - 1, w, p)
+    else:
+        _wake_step(spec, now, d, step - 1 - n_r, w, p)
+
+
+@part
+def _restart_step(now, d, r, w, p):
+    """Core restart ``r`` takes ``d``'s context: its RRC and IP connections go (its update timer restarted if it
+    was connected); it attaches when it next contacts the network, or (``immediate``) after its share of the
+    spread."""
+    di, df, rs = w[W_DI], w[W_DF], p[P_RESTARTS]
+    if di[d, M_STATE] != p[P_IDLE]:
+        df[d, F_LAST] = now
+    _lose_connections(now, d, w, p)
+    di[d, D_LOST], di[d, D_KNOWN], di[d, D_LOST_TRIES], di[d, D_LOST_DRAWS] = r, 0, 0, 0
+    w[W_OC][r, OC_DEVICES] += 1
+    _arm(now, d, w, p[P_UPKEEP])
+    _unlock(now, d, w)
+    if rs[r, RS_IMMEDIATE]:
+        di[d, D_KNOWN] = 1
+        wait_s = _restart_draw(d, w, p) * rs[r, RS_SPREAD_S] if rs[r, RS_SPREAD_S] else 0.0
+        _schedule(w, now + wait_s, STEP, d, w[W_CI].shape[0] + 1 + rs.shape[0] + r, 0.0)
+
+
+@part
+def _restart_draw(d, w, p):
+    """``d``'s next draw for the restart that lost its context (LostContext.uniform)."""
+    di = w[W_DI]
+    k = di[d, D_LOST_DRAWS]
+    di[d, D_LOST_DRAWS] = k + 1
+    return keyed_uniform(p[P_SEED], (0x3346 << 16) + np.int64(p[P_RESTARTS][di[d, D_LOST], RS_EVENT]), d + p[P_FIRST], k)
+
+
+@njit(cache=True)
+def _wake_step(spec, now, d, r, w, p):
+    """``d``'s wait for an attach is over and it has its lock (ControlledPhone._attach_until_done): nothing if it has
+    attached meanwhile (or a later restart took over), again at the end of its RAN outage, else an attempt."""
+    di, df = w[W_DI], w[W_DF]
+    if di[d, D_LOST] != r:
+        _unlock(now, d, w)
+        return
+    if now < df[d, F_DOWN_UNTIL]:
+        _unlock(now, d, w)
+        _schedule(w, now + (df[d, F_DOWN_UNTIL] - now), STEP, d, w[W_CI].shape[0] + 1 + p[P_RESTARTS].shape[0] + r,
+                  0.0)
+        return
+    w[W_OC][r, OC_ATTEMPTS] += 1
+    di[d, D_ATTACHING], di[d, D_BY] = A_WAKE, w[W_CI].shape[0]
+    if _attach(spec, now, d, p[P_NETWORK_APP], w, p) and _attached_job(spec, now, d, w, p):
+        _release(spec, now, d, w, p)
+
+
+@njit(cache=True)
+def _attached_job(spec, now, d, w, p):
+    """``d``'s admission is over, every node having carried it: if it was an attach, the device is attached, and a
+    radio job that found its context lost goes on (ControlledPhone._radio); returns whether the job is done."""
+    di = w[W_DI]
+    mode = di[d, D_ATTACHING]
+    if mode == A_NONE:
+        return True
+    di[d, D_ATTACHING] = A_NONE
+    if di[d, D_LOST] >= 0:
+        if mode == A_RAN:  # the RAN outage's re-attach restores a context a core restart lost, too
+            w[W_OC][di[d, D_LOST], OC_ATTEMPTS] += 1
+        _reattached(now, d, w, p)
+    if mode == A_IMPLICIT:
+        return _attempt(spec, now, d, w, p)
+    return True
+
+
+@part
+def _reattached(now, d, w, p):
+    """``d`` has attached again: its core holds its context; its update timer restarts (ControlledPhone._attached)."""
+    di, cnt = w[W_DI], w[W_CNT]
+    r = di[d, D_LOST]
+    w[W_OC][r, OC_REATTACHED] += 1
+    w[W_RAF][cnt[N_REATTACH]], w[W_RAI][cnt[N_REATTACH]] = now - p[P_RESTARTS][r, RS_AT_S], r
+    cnt[N_REATTACH] += 1
+    di[d, D_LOST], di[d, D_KNOWN] = -1, 0
+    w[W_DF][d, F_LAST] = now
+    _arm(now, d, w, p[P_UPKEEP])
+
+
+@part
+def _attach_wait(d, by_type, w, p):
+    """How long ``d`` waits after its lost context's attach was rejected by node type ``by_type``
+    (ControlledPhone._attach_once): the T3346 the core's reject carries under NAS back-off, else T3411, or T3402
+    once the attempt counter reaches its limit."""
+    di, rs, retry = w[W_DI], p[P_RESTARTS], p[P_ATTACH_RETRY]
+    r = di[d, D_LOST]
+    if rs[r, RS_BACKOFF] and not w[W_TI][by_type, T_RAN]:
+        w[W_OC][r, OC_BACKOFF] += 1
+        di[d, D_LOST_TRIES] = 0
+        return rs[r, RS_T3346_MIN_S] + _restart_draw(d, w, p) * (rs[r, RS_T3346_MAX_S] - rs[r, RS_T3346_MIN_S])
+    di[d, D_LOST_TRIES] += 1
+    if di[d, D_LOST_TRIES] < retry[2]:
+        return retry[0]
+    di[d, D_LOST_TRIES] = 0
+    return retry[1]
+
+
+@njit(cache=True)
+def _dropped(now, d, w, p):
+    """``d``'s radio job goes nowhere (its attempts used up, or its device detached): a send's message waits for
+    the reconnect if its core lost the device's context (a heartbeat is dropped: the next will do); TCP's timers go
+    on after a lost retransmission, the attempt after a lost SYN; returns True (done)."""
+    di, si = w[W_DI], w[W_SI]
+    job, conn, k = di[d, D_JOB], di[d, D_CONN], di[d, D_SEND]
+    if job == J_SEND and di[d, D_LOST] >= 0 and si[k, SI_KIND] != HEARTBEAT:  # ControlledPhone._detached_send
+        _hold(w, conn, k, w[W_DF][d, F_GEN])
+    elif job == J_RETX:
+        w[W_CI][conn, CI_RETX] += 1
+        _tcp_next(now, d, conn, w, p)
+    elif job == J_SYN or job == J_BACK:
+        _syn_next(now, d, conn, w, p)
+    return True
 
 
 @part
@@ -768,18 +931,18 @@ def _lose_connections(now, d, w, p):
 
 
 @njit(cache=True)
-def _attach(spec, now, d, w, p):
-    """An attempt of ``d``'s attach: its one procedure offered to the limited nodes on its route (as
-    ControlledPhone._admit); returns whether it is done."""
+def _attach(spec, now, d, owner, w, p):
+    """An attempt of ``d``'s attach, ``owner``'s: its one procedure offered to the limited nodes on its route (as
+    ControlledPhone._admit); returns whether the nodes carried it at once."""
     di, df, capf, capi = w[W_DI], w[W_DF], w[W_CAPF], w[W_CAPI]
     c0 = _cap0(w, d)
-    capf[c0], capi[c0, 0], capi[c0, 1], capi[c0, 2] = now, p[P_ATTACH], di[d, D_APP], di[d, M_STATE]
+    capf[c0], capi[c0, 0], capi[c0, 1], capi[c0, 2] = now, p[P_ATTACH], owner, di[d, M_STATE]
     di[d, D_CAPTURED], di[d, D_ADMITTING], di[d, D_PROC], di[d, D_HOP] = 1, 1, 0, 0
     df[d, F_WAIT], df[d, F_START] = 0.0, now
     return _admit(spec, now, d, w, p)
 
 
-@part
+@njit(cache=True)
 def _job(spec, now, d, job, k, app, conn, up, down, incoming, alive, w, p):
     """``d`` takes its lock for radio job ``job`` of ``app`` carrying send ``k`` (-1: none) on ``conn`` and makes its
     first attempt; returns whether it is done (False: it waits for the network)."""
@@ -787,7 +950,26 @@ def _job(spec, now, d, job, k, app, conn, up, down, incoming, alive, w, p):
     di[d, D_ATTEMPTS] = 0
     di[d, D_UP], di[d, D_DOWN], di[d, D_IN], di[d, D_ALIVE], di[d, D_APP] = up, down, incoming, alive, app
     di[d, D_JOB], di[d, D_SEND], di[d, D_CONN] = job, k, conn
+    if di[d, D_LOST] >= 0:  # its core lost its context (ControlledPhone._radio)
+        if di[d, D_KNOWN]:  # detached, its attach under way: nothing goes until it is done
+            return _dropped(now, d, w, p)
+        di[d, D_KNOWN] = 1  # the request is rejected ("implicitly detached"): it attaches first
+        w[W_OC][di[d, D_LOST], OC_IMPLICIT] += 1
+        _core_reject(now, d, app, w, p)
+        w[W_OC][di[d, D_LOST], OC_ATTEMPTS] += 1
+        di[d, D_ATTACHING] = A_IMPLICIT
+        if not _attach(spec, now, d, p[P_NETWORK_APP], w, p):
+            return False
+        return _attached_job(spec, now, d, w, p)
     return _attempt(spec, now, d, w, p)
+
+
+@part
+def _core_reject(now, d, owner, w, p):
+    """The core's service reject of ``owner``'s request from ``d``, asked by no limited node, logged in the state it
+    stays in and counted at the nodes it exchanges messages at (ControlledPhone._log_reject with no node)."""
+    _count_reject(now, d, p[P_SERVICE_REJECT], w)
+    _record(w, now, d, p[P_SERVICE_REJECT], owner, w[W_DI][d, M_STATE])
 
 
 @njit(cache=True)
@@ -992,7 +1174,7 @@ def _admit(spec, now, d, w, p):
         if hop == 0:
             _touch(now, d, proc, w)
         if hop < routes[proc, R_HOPS]:
-            rank = 5 if di[d, D_JOB] == J_ATTACH else (4 if incoming else 6)  # mo-Signalling, mt-Access, mo-Data
+            rank = 5 if di[d, D_ATTACHING] else (4 if incoming else 6)  # mo-Signalling, mt-Access, mo-Data
             if _offer(now, d, proc, hop, rank, False, BY_SEND, d, -1, w) == q.REJECTED:
                 _schedule(w, now, OUTCOME, d, routes[proc, R_NODE + hop], 0.0)  # a zero delay later
             return False
@@ -1008,8 +1190,8 @@ def _admitted(now, d, w, p):
     di, df, capf, capi, ci, si = w[W_DI], w[W_DF], w[W_CAPF], w[W_CAPI], w[W_CI], w[W_SI]
     di[d, D_ADMITTING] = 0
     wait = df[d, F_WAIT]
-    if di[d, D_JOB] == J_ATTACH:  # attached again: logged in the state it is in, later by the waits
-        _record(w, df[d, F_START] + wait, d, p[P_ATTACH], di[d, D_APP], di[d, M_STATE])
+    if di[d, D_ATTACHING]:  # attached again: logged in the state it is in, later by the waits (_attached_job next)
+        _record(w, df[d, F_START] + wait, d, p[P_ATTACH], capi[_cap0(w, d), 1], di[d, M_STATE])
         return
     if wait:  # Machine.delay
         df[d, F_READY] += wait
@@ -1062,26 +1244,40 @@ def _admitted(now, d, w, p):
         _tcp_next(now, d, conn, w, p)
 
 
-@part
+@njit(cache=True)
 def _rejected(now, d, by_type, wait_s, w, p):
     """Node type ``by_type`` rejected ``d``'s attempt (-1: the core under overload, asked by no limited node): the
     machine as it was, the procedures carried before the rejected one exchanged, the reject logged; the device
-    tries again ``wait_s`` later."""
+    tries again ``wait_s`` later. An attach changed no machine: a RAN outage's is tried again the same way; a lost
+    context's after its retry timer or back-off (ControlledPhone._attach_once), the radio job that found it out
+    going nowhere. Returns whether the device's radio job is over (its lock to be released: not here, which would
+    make the calls a cycle, and Numba's cache cannot load a cycle)."""
     di, cnt = w[W_DI], w[W_CNT]
     di[d, D_ADMITTING] = 0
-    attach = di[d, D_JOB] == J_ATTACH  # a re-attach changed no machine: nothing to put back
-    if not attach:
+    mode = di[d, D_ATTACHING]
+    if mode == A_NONE:
         _save(w, d, True)
         _carried(w, d, di[d, D_PROC], di[d, M_STATE])
         _advance(now, d, w, p)
     code = p[P_RRC_REJECT] if by_type >= 0 and w[W_TI][by_type, T_RAN] else p[P_SERVICE_REJECT]
     _count_reject(now, d, code, w)
-    _record(w, now, d, code, di[d, D_APP], di[d, M_STATE])
-    cnt[RRC_REJECTS] += 1
-    if not attach:
-        _arm(now, d, w, p[P_UPKEEP])
-    di[d, D_ATTEMPTS] += 1
-    _schedule(w, now + wait_s, RETRY, d, 0, 0.0)
+    _record(w, now, d, code, w[W_CAPI][_cap0(w, d), 1] if mode != A_NONE else di[d, D_APP], di[d, M_STATE])
+    if mode == A_NONE or mode == A_RAN:
+        cnt[RRC_REJECTS] += 1
+        if mode == A_NONE:
+            _arm(now, d, w, p[P_UPKEEP])
+        di[d, D_ATTEMPTS] += 1
+        _schedule(w, now + wait_s, RETRY, d, 0, 0.0)
+        return False
+    r = di[d, D_LOST]
+    w[W_OC][r, OC_REJECTED] += 1
+    di[d, D_ATTACHING] = A_NONE
+    next_s = _attach_wait(d, by_type, w, p)
+    wake = w[W_CI].shape[0] + 1 + p[P_RESTARTS].shape[0] + r
+    _schedule(w, now + next_s, STEP, d, wake, 0.0)  # (implicit: its attach until done, a process of its own)
+    if mode == A_IMPLICIT:
+        _dropped(now, d, w, p)
+    return True
 
 
 @part
@@ -1166,7 +1362,7 @@ def _finish(end_s, w, p):
     w, p = borrow_all(w), borrow_all(p)
     di, df, kt, ktype, svc, cl, cnt, tri = w[W_DI], w[W_DF], w[W_KT], w[W_KTYPE], w[W_SVC], w[W_CL], w[W_CNT], w[W_TRI]
     for d in range(di.shape[0]):
-        if di[d, D_ADMITTING] and di[d, D_JOB] != J_ATTACH:  # (a re-attach under way was never pending)
+        if di[d, D_ADMITTING] and not di[d, D_ATTACHING]:  # (an attach under way was never pending)
             _save(w, d, True)
             _carried(w, d, di[d, D_PROC], di[d, M_STATE])
         if di[d, K_DECIDING]:
@@ -1181,14 +1377,19 @@ def _finish(end_s, w, p):
                                                                di[d, M_HEAD], di[d, M_SIZE], end_s, True,
                                                                df[d, F_LAST], p[P_UPKEEP], p[P_KEEPER])
         tri[n0:n, 0] = d
+        found = False
+        if di[d, D_LOST] >= 0:
+            n, found = _detached_updates(d, n0, n, w, p)
         cnt[N_TR] = n
+        if found:
+            _core_reject(end_s, d, p[P_KEEPER], w, p)
 
 
 @njit(cache=True)
-def _start(w, p, paging_key, idle, u_lo, u_conn, u_t, u_v, ran):
+def _start(w, p, paging_key, idle, u_lo, u_conn, u_t, u_v, ran, restart):
     """Each device's update timer's phase, first timer, app updates (``u_``: its connections' from ``u_lo[d]``),
-    RAN outage (``ran[d]``: its node is the one the outage takes down), call and send (as the SimPy engine builds
-    them, device by device)."""
+    RAN outage (``ran[d]``: its node is the one the outage takes down), core restarts (``restart[r, d]``), call and
+    send (as the SimPy engine builds them, device by device)."""
     w, p = borrow_all(w), borrow_all(p)
     di, df, kt, sf = w[W_DI], w[W_DF], w[W_KT], w[W_SF]
     for d in range(di.shape[0]):
@@ -1197,11 +1398,25 @@ def _start(w, p, paging_key, idle, u_lo, u_conn, u_t, u_v, ran):
         for k in range(u_lo[d], u_lo[d + 1]):
             _schedule(w, u_t[k], UPDATE, u_conn[k], 0, u_v[k])
         if ran[d]:
-            _schedule(w, p[P_RAN_S][0], RAN, d, 0, 0.0)
+            _schedule(w, p[P_RAN_S][0], STEP, d, w[W_CI].shape[0], 0.0)
+        for r in range(restart.shape[0]):
+            if restart[r, d]:
+                _schedule(w, p[P_RESTARTS][r, RS_AT_S], STEP, d, w[W_CI].shape[0] + 1 + r, 0.0)
         if di[d, K_END] > di[d, K_NEXT]:
             _schedule(w, kt[di[d, K_NEXT]], CALL, d, 0, 0.0)
         if di[d, D_SENDS_END] > di[d, D_NEXT]:
             _schedule(w, sf[di[d, D_NEXT], 0], SEND, d, 0, 0.0)
+
+
+def _served(event, rs: ResolvedScenario, lo: int, hi: int) -> np.ndarray:
+    """Whether each device of ``[lo, hi)`` is served by the node instance a ``ran_outage`` or ``core_restart`` takes
+    down (des._Builder._served_by; none if its radio has no such node)."""
+    if event.node not in type(rs.profiles[rs.group_radio(0)]).NODES:
+        return np.zeros(hi - lo, dtype=np.bool_)
+    cap = rs.scenario.controlplane.nodes.get(event.node)
+    per = None if cap is None else cap.devices_per_node
+    instance = np.arange(lo, hi) // per if per else np.zeros(hi - lo, dtype=np.int64)
+    return np.ones(hi - lo, dtype=np.bool_) if event.instance is None else instance == event.instance
 
 
 def _grow(a: np.ndarray, used: int, need: int) -> np.ndarray:
@@ -1384,13 +1599,14 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
     inst[:, I_TYPE] = np.repeat(np.arange(len(names)), per)
     qf, qc, ef, ei, free = q.state(I, 1024 + 4 * I)
     # devices: their sends, calls, machines (the idle state, the update timer's phase), lock queues
-    lock_q = 2 * n_apps + 3  # at most each connection's TCP job and restarted heartbeat, the schedule, a RAN outage
+    # at most each connection's TCP job and restarted heartbeat, the schedule, a RAN outage, a core restart and its attach
+    lock_q = 2 * n_apps + 5
     di = np.zeros((D, D_QUEUE + lock_q), dtype=i64)
     di[:, D_NEXT], di[:, D_SENDS_END] = np.searchsorted(c["dev"], np.arange(D)), np.searchsorted(c["dev"],
                                                                                                  np.arange(1, D + 1))
     di[:, K_NEXT], di[:, K_END] = np.searchsorted(c["k_dev"], np.arange(D)), np.searchsorted(c["k_dev"],
                                                                                              np.arange(1, D + 1))
-    di[:, M_STATE], di[:, M_OWNER], di[:, D_TM_SEQ], di[:, D_TL_SEQ] = spec.idle, -1, -1, -1
+    di[:, M_STATE], di[:, M_OWNER], di[:, D_TM_SEQ], di[:, D_TL_SEQ], di[:, D_LOST] = spec.idle, -1, -1, -1, -1
     df = np.zeros((D, F_WIDTH))
     df[:, F_CH_DUE:F_CH_DUE + MAXCHAIN] = np.inf
     chain = RADIOS[type(spec)].CHAIN
@@ -1407,15 +1623,13 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
     heap = 4 * D + 1024 + u_conn.size
     # the RAN outage (at most one: Scenario.uncompiled): its devices, those of the instance it takes down
     rans = [e for e in scn.events if e.kind == "ran_outage"]
-    ran = np.zeros(D, dtype=np.bool_)
-    ran_s = np.zeros(0)
-    if rans:
-        e = rans[0]
-        per = getattr(cp.nodes.get(e.node), "devices_per_node", None)
-        glob = np.arange(lo, hi)
-        ran = (np.zeros(D, dtype=np.bool_) if e.node not in type(rs.profiles[radio]).NODES else
-               np.ones(D, dtype=np.bool_) if e.instance is None else (glob // per if per else 0 * glob) == e.instance)
-        ran_s = np.array([e.start_s, e.end_s])
+    ran = _served(rans[0], rs, lo, hi) if rans else np.zeros(D, dtype=np.bool_)
+    ran_s = np.array([rans[0].start_s, rans[0].end_s]) if rans else np.zeros(0)
+    # the core restarts, in event order: their devices, their parameters (RS_)
+    restarts = [(k, e) for k, e in enumerate(scn.events) if e.kind == "core_restart"]
+    restart = np.array([_served(e, rs, lo, hi) for _, e in restarts], dtype=np.bool_).reshape(len(restarts), D)
+    rs_table = np.array([(e.at_s, e.spread_s, e.backoff, e.t3346_min_s, e.t3346_max_s, e.reattach == "immediate", k)
+                         for k, e in restarts], dtype=np.float64).reshape(-1, RS_EVENT + 1)
     by_dev = np.argsort(ci[:, CI_DEV], kind="stable")  # each device's connections (ControlledPhone._release)
     dev_conn_lo = np.searchsorted(ci[by_dev, CI_DEV], np.arange(D + 1))
     nat_changes = sorted((e for e in scn.events if e.kind == "nat_change"), key=lambda e: e.at_s)  # stable
@@ -1434,8 +1648,11 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
                    (e.start_s, e.end_s, OV_BARRING, 0.0, e.barred_share, e.barring_time_s)
                    for e in scn.events if e.kind in ("core_overload", "access_barring")]).reshape(-1, 6),
          cn.core_promotion.astype(i64), scn.simulation.seed, ran_s, dev_conn_lo, by_dev.astype(i64), spec.idle,
-         tables.procedures.index((radio, "attach")), n_apps + 1)
-    _start(tuple(w), p, spec.paging_key, spec.idle, u_lo, u_conn, u_t, u_v, ran)
+         tables.procedures.index((radio, "attach")), n_apps + 1, rs_table,
+         np.array(rs.profiles[radio].attach_retry(), dtype=np.float64))
+    w += [np.zeros((len(restarts), OC_REATTACHED + 1), dtype=i64), np.zeros(D * len(restarts) + 1),
+          np.zeros(D * len(restarts) + 1, dtype=i64)]
+    _start(tuple(w), p, spec.paging_key, spec.idle, u_lo, u_conn, u_t, u_v, ran, restart)
     node_log = NodeLog(names, end_s, scn.simulation.bin_s)
     counts = TransferCounts(D, bin_edges(end_s, scn.simulation.bin_s).size - 1, scn.simulation.bin_s)
     while _loop(spec, end_s, tuple(w), p) == NEED_SPACE:
@@ -1463,7 +1680,7 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
     w[W_CL] = _grow(w[W_CL], int(cnt[N_CALL]), D + 1)
     _finish(end_s, tuple(w), p)
     node_log.add(w[W_NL][:cnt[N_NL]], inst[:, I_TYPE])
-    return _arrays(names, caps, w, node_log, counts, c["k_type"], end_s, lo)
+    return _arrays(names, caps, w, node_log, counts, c["k_type"], end_s, lo, scn.events)
 
 
 def _count_transfers(w: list[np.ndarray], counts: TransferCounts) -> None:
@@ -1478,7 +1695,15 @@ def _count_transfers(w: list[np.ndarray], counts: TransferCounts) -> None:
     cnt[N_X] = n
 
 
-def _arrays(names, caps, w, node_log, counts, call_type, end_s, lo) -> LogArrays:
+def _outcomes(events, w) -> dict[int, RestartOutcome]:
+    """What each core restart's devices did (by its index in ``events``), as the SimPy engine counts it."""
+    oc, n = w[W_OC], int(w[W_CNT][N_REATTACH])
+    delays, which = w[W_RAF][:n], w[W_RAI][:n]
+    ks = [k for k, e in enumerate(events) if e.kind == "core_restart"]
+    return {k: RestartOutcome(*(int(x) for x in oc[r]), reattach_s=delays[which == r].tolist()) for r, k in enumerate(ks)}
+
+
+def _arrays(names, caps, w, node_log, counts, call_type, end_s, lo, scn_events) -> LogArrays:
     """The log and the nodes' statistics, as the SimPy engine returns them."""
     f, c, inst, cnt = w[W_QF], w[W_QC], w[W_INST], w[W_CNT]
     nodes = inst[:, I_TYPE]
@@ -1523,4 +1748,4 @@ def _arrays(names, caps, w, node_log, counts, call_type, end_s, lo) -> LogArrays
                      call_setup_s=k[:, 3].copy(), call_proc=k[:, 4].astype(i64), call_type=k[:, 5].astype(i64),
                      call_carried=k[:, 6].astype(i64), call_undecided=k[:, 7].astype(bool),
                      call_attempts=np.bincount(call_type.astype(i64), minlength=len(SERVICE_TYPES)),
-                     x_counts=x_counts)
+                     x_counts=x_counts, restart_outcomes=_outcomes(scn_events, w))

@@ -28,38 +28,36 @@ from sim.controlplane.node import Node
 from sim.controlplane.rach import Cell
 from sim.engine.log import HEARTBEAT, RECONNECT, UNANSWERED, EventLog, RestartOutcome
 from sim.engine.phone import Connection, Phone
-from sim.population.draws import BARRING_STREAM, keyed_uniform
+from sim.population.draws import BARRING_STREAM, keyed_uniform, restart_stream
 from sim.population.tcp import TcpTiming, unanswered
 from sim.population.traffic import Payload
 from sim.radio.base import Machine
 
 _NOTHING = Payload(0, 0, 0)  # a reconnect that carries no send of its own
 _INF = float("inf")
-RESTART_STREAM = 0x3346  # spawn key of the devices' re-attach draws (spread, T3346), apart from the traffic's
 
 
 class LostContext:
     """A device whose core node lost its context (a ``core_restart``) until it has attached again; what it
     does is counted in the event's ``outcome``, shared by all its devices."""
 
-    __slots__ = ("event", "outcome", "attach", "app", "retry", "key", "known", "attempts", "rng")
+    __slots__ = ("event", "outcome", "attach", "app", "retry", "key", "known", "attempts", "draws")
 
     def __init__(self, event, outcome: RestartOutcome, attach: int, app: int, retry: tuple[float, float, int],
                  key: tuple[int, ...]):
         """``attach``: the radio's attach procedure; ``app``: the ``network`` pseudo-app's code; ``retry``: the
         radio's retry timers (``Profile.attach_retry``); ``key``: the run's seed, the event and the device,
-        for this device's own draws (results do not depend on event order)."""
+        for this device's own draws (``restart_stream``: results do not depend on event order or engine)."""
         self.event, self.outcome, self.attach, self.app, self.retry, self.key = event, outcome, attach, app, retry, key
         self.known = False  # the device knows it is detached: its attach is under way, nothing else goes
         self.attempts = 0  # the attach attempt counter (TS 24.301 §5.5.1.2.6)
-        self.rng: np.random.Generator | None = None
+        self.draws = 0  # drawn so far
 
     def uniform(self) -> float:
         """The device's next draw on [0, 1) for this event (its spread, its T3346 values)."""
-        if self.rng is None:
-            seed, *rest = self.key
-            self.rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(RESTART_STREAM, *rest)))
-        return float(self.rng.random())
+        seed, k, device = self.key
+        self.draws += 1
+        return keyed_uniform(seed, restart_stream(k), device, self.draws - 1)
 
 
 class ControlledPhone(Phone):

@@ -7,7 +7,7 @@ additive accumulators, so memory is bounded by the population, not by the number
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 
 import numpy as np
@@ -253,7 +253,10 @@ class Reducer:
         self._nodes(part.node_log)
         self.rach |= part.rach
         self.rach_log |= part.rach_log
-        self.restart_outcomes |= part.restart_outcomes
+        for k, theirs in part.restart_outcomes.items():  # disjoint devices: their counts add up
+            mine = self.restart_outcomes.get(k, RestartOutcome())
+            self.restart_outcomes[k] = RestartOutcome(
+                *(getattr(mine, f.name) + getattr(theirs, f.name) for f in fields(RestartOutcome)))
 
     def _nodes(self, part: NodeLog | None) -> None:
         """Account the node log of a part of the run (None: it has no limited node)."""

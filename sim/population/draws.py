@@ -71,6 +71,12 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 BARRING_STREAM = 0xACB  # the stream of a device's access barring draws (keyed_uniform)
 
 
+def restart_stream(event: int) -> int:
+    """The stream of a device's draws for core restart ``event`` (its index in ``events``: its attach's spread,
+    its T3346 back-offs)."""
+    return (0x3346 << 16) + event
+
+
 @njit(cache=True)
 def _mix(z: np.uint64) -> np.uint64:
     """SplitMix64's finaliser (Steele, Lea and Flood, OOPSLA 2014; as ``java.util.SplittableRandom``)."""

@@ -586,7 +586,7 @@ class Scenario(_Model):
         None: all of it (or it is an open loop, or its feedback is per device alone). Of the events it models
         those whose feedback is each device's own (``PER_DEVICE_EVENTS``: server outages with their clients'
         retries and reconnects, app updates, NAT changes), the overload controls (access barring, core
-        overload) and one RAN outage, through the limited nodes; not core restarts."""
+        overload), one RAN outage and core restarts, through the limited nodes."""
         if not self.closed_loop() or self.per_device_feedback():
             return None
         others = [e.kind for e in self.events if e.kind not in CLOSED_EVENTS]
@@ -609,9 +609,9 @@ class Scenario(_Model):
 
 # events whose feedback is per device: a client's own outage, retries and reconnect; its app's or NAT's timers
 PER_DEVICE_EVENTS = ("server_outage", "heartbeat_change", "nat_change")
-# events the compiled closed loop models behind limited nodes (Scenario.uncompiled): those, the overload controls
-# and a RAN outage (one a run)
-CLOSED_EVENTS = (*PER_DEVICE_EVENTS, "access_barring", "core_overload", "ran_outage")
+# events the compiled closed loop models behind limited nodes (Scenario.uncompiled): those, the overload controls,
+# a RAN outage (one a run) and core restarts
+CLOSED_EVENTS = (*PER_DEVICE_EVENTS, "access_barring", "core_overload", "ran_outage", "core_restart")
 
 
 def _enabled(table: Any) -> bool:
