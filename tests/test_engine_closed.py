@@ -211,7 +211,14 @@ def test_overload_controls_behind_a_finite_mme_are_identical(controls, counters)
                                         'end_s=1500.0}, {kind="server_outage", app="im", start_s=1100.0, end_s=1400.0}]'],
      100),
     ("scenarios/london-2009.toml", [*LONDON, 'events=[{kind="ran_outage", node="RNC", start_s=1200.0, end_s=1300.0}]'],
-     2000)], ids=["storm-mme", "one-enb-and-the-server", "london-rnc"])
+     2000),
+    # two eNBs of four down at overlapping times, one of them again later
+    ("scenarios/reconnect-storm.toml", [*STORM, "controlplane.nodes.eNB={messages_per_s=80.0, devices_per_node=100}",
+                                        'events=[{kind="ran_outage", node="eNB", instance=1, start_s=1200.0, '
+                                        'end_s=1500.0}, {kind="ran_outage", node="eNB", instance=2, start_s=1300.0, '
+                                        'end_s=1400.0}, {kind="ran_outage", node="eNB", instance=1, start_s=2000.0, '
+                                        'end_s=2100.0}]'], 300)], ids=["storm-mme", "one-enb-and-the-server",
+                                                                     "london-rnc", "three"])
 def test_a_ran_outage_behind_limited_nodes_is_identical(path, overrides, served) -> None:
     """A RAN outage takes its devices' radio and IP connections; their sends wait for its end, then every one of them
     attaches again at once through the limited nodes (rejected, retried after the reject wait holding its lock, given

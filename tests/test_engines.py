@@ -232,7 +232,9 @@ def test_auto_picks_fast_unless_the_compiled_closed_loop_lacks_part_of_the_scena
     assert scenario(events=[barring]).engine == "fast"  # an overload control: the compiled closed loop
     ran = {"kind": "ran_outage", "node": "eNB", "start_s": 10.0, "end_s": 20.0}
     assert scenario(events=[ran]).engine == "fast"
-    assert scenario(events=[ran, {**ran, "start_s": 30.0, "end_s": 40.0}]).engine == "des"  # two: SimPy's alone
+    assert scenario(events=[ran, {**ran, "start_s": 30.0, "end_s": 40.0}]).engine == "fast"
+    assert scenario(events=[{**ran, "start_s": 10.0 * k, "end_s": 10.0 * k + 5.0} for k in range(63)]
+                    ).engine == "des"  # more than 62: SimPy's alone
     restart = {"kind": "core_restart", "node": "MME", "at_s": 10.0}
     assert scenario(events=[nat, restart], **CLOSED).engine == "fast"
     adaptive = [{"name": "chat", "heartbeat": {"policy": "adaptive"}}]
@@ -242,16 +244,14 @@ def test_auto_picks_fast_unless_the_compiled_closed_loop_lacks_part_of_the_scena
 
 
 def test_fast_engine_on_a_closed_loop_it_does_not_model_is_a_one_line_error(tmp_path) -> None:
-    ran = {"kind": "ran_outage", "node": "eNB", "start_s": 10.0, "end_s": 20.0}
-    events = [ran, {**ran, "start_s": 30.0, "end_s": 40.0}]
-    with pytest.raises(ScenarioError, match=r"simulation.engine: the fast engine does not model events \(several ran_"):
-        scenario(simulation__engine="fast", events=events, **CLOSED)
+    adaptive = [{"name": "chat", "heartbeat": {"policy": "adaptive"}}]
+    with pytest.raises(ScenarioError, match=r"simulation.engine: the fast engine does not model adaptive heartbeats"):
+        scenario(simulation__engine="fast", apps=adaptive, **CLOSED)
     out = tmp_path / "out"
     res = CliRunner().invoke(cli, ["run", "scenarios/core-restart.toml", "--engine", "fast", "--out", str(out),
-                                   "--set", 'events=[{kind="ran_outage", node="eNB", start_s=10.0, end_s=20.0}, '
-                                   '{kind="ran_outage", node="eNB", start_s=30.0, end_s=40.0}]'])
+                                   "--set", 'apps[0].heartbeat={policy="adaptive"}'])
     assert res.exit_code == 2
-    assert res.output.count("\n") == 1 and "simulation.engine" in res.output and "ran_outage" in res.output
+    assert res.output.count("\n") == 1 and "simulation.engine" in res.output and "adaptive" in res.output
     assert not out.exists()
 
 

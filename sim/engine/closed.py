@@ -29,7 +29,7 @@ instant (scheduled at the start, so before any device's event then); the overloa
 promotion through the core); a RAN outage takes its devices' connections and re-attaches them at its end
 (``ControlledPhone.ran_outage``); a core restart takes their contexts, which they find out about at their next
 contact, or re-attach at once (``core_restart``, ``_radio``, ``_attach_until_done``). What it does not cover
-(``Scenario.uncompiled``) runs on the SimPy engine: several RAN outages,
+(``Scenario.uncompiled``) runs on the SimPy engine: more than 62 RAN outages,
 random access, adaptive heartbeats, capture replays, call-back and VoIP data, several radios in one run.
 
 **The state is a few tables** (the tuple ``w``, its members named by the ``W_`` constants): each device's
@@ -103,8 +103,8 @@ MAXCHAIN = max(m.CHAIN for m in RADIOS.values())  # the longest chain of pending
 # radio job (as its lock's queue's entries: SCHEDULE, a connection's TCP, or BEATS - connection), the outage its
 # send's server was in when the send began (-1: none; J_SEND: once the send is out its client notices); the
 # sequence of its timer scheduled last while it is in the heap (-1: none; F_TM_T: its time), of the one deferred
-# (-1: none; F_TL_T, F_TL_V: its time and due; _arm); its access barring draws so far; whether its RAN outage has
-# taken it down (its next step is the node's return); the attach under way (A_); the core restart that lost its
+# (-1: none; F_TL_T, F_TL_V: its time and due; _arm); its access barring draws so far; which of its RAN outages have
+# taken it down (a bit each: its next step is the node's return); the attach under way (A_); the core restart that lost its
 # context (-1: none; LostContext), whether it knows, its attach attempt counter and its draws so far
 (D_NEXT, D_SENDS_END, D_ATTEMPTS, D_ADMITTING, D_PROC, D_HOP, D_UP, D_DOWN, D_IN, D_ALIVE, D_APP, D_JOB, D_SEND,
  D_CONN, D_LOCKED, D_QHEAD, D_QLEN, D_CAPTURED, K_NEXT, K_END, K_DECIDING, K_OFFER, K_HOP, K_CARRIED,
@@ -173,7 +173,7 @@ BY_SEND, BY_CALL, BY_LOAD = range(3)  # whose procedure an entry is
 # after the schedule's sends: its connection, app and payload); when the NAT timeouts begin (-inf, then each change's);
 # the overload controls, in event order (OV_: start, end, kind, then a ``core_overload``'s extended wait or an
 # ``access_barring``'s share and barring time); per procedure, whether it is a promotion the core refuses under
-# overload (ControlNetwork.core_promotion); the run's seed; the RAN outage's start and end (none: empty), each
+# overload (ControlNetwork.core_promotion); the run's seed; each RAN outage's start and end, each
 # device's connections (from P_DEV_CONN_LO[d]: ControlledPhone._release), the radio's idle state, its attach
 # procedure and the ``network`` pseudo-app's code; the core restarts (RS_, in event order); the radio's attach retry
 # timers (T3411, T3402, attempts: Profile.attach_retry)
@@ -613,7 +613,7 @@ def _advance(now, d, w, p):
                     tri[k, 1] = -1
     if found:  # its attach until done, a process of its own (taking its first step at once)
         _core_reject(now, d, keeper, w, p)
-        _schedule(w, now + 0.0, STEP, d, w[W_CI].shape[0] + 1 + p[P_RESTARTS].shape[0] + di[d, D_LOST], 0.0)
+        _schedule(w, now + 0.0, STEP, d, _who(w, p, 2, di[d, D_LOST]), 0.0)
 
 
 @part
@@ -771,21 +771,21 @@ def _with_reconnect(ci, conn, up, down):
 
 
 @njit(cache=True)
-def _ran_step(spec, now, d, w, p):
+def _ran_step(spec, now, d, o, w, p):
     """``d``'s RAN outage's next step has its lock (ControlledPhone.ran_outage): the node goes down (the radio and
     IP connections lost, no periodic update until the end), its return asked for at the end; or the node is back,
     and the device attaches again (holding its lock through the rejects' waits)."""
     di, df = w[W_DI], w[W_DF]
-    end_s = p[P_RAN_S][1]
-    if not di[d, D_RAN_DOWN]:
-        di[d, D_RAN_DOWN] = 1
+    end_s, bit = p[P_RAN_S][o, 1], np.int64(1) << o
+    if not di[d, D_RAN_DOWN] & bit:
+        di[d, D_RAN_DOWN] |= bit
         df[d, F_DOWN_UNTIL] = end_s
         _lose_connections(now, d, w, p)
         df[d, F_LAST] = end_s
         _unlock(now, d, w)
-        _schedule(w, now + max(0.0, end_s - now), STEP, d, w[W_CI].shape[0], 0.0)
+        _schedule(w, now + max(0.0, end_s - now), STEP, d, _who(w, p, 0, o), 0.0)
         return
-    di[d, D_RAN_DOWN] = 0
+    di[d, D_RAN_DOWN] &= ~bit
     df[d, F_DOWN_UNTIL] = 0.0
     di[d, D_ATTEMPTS], di[d, D_ATTACHING], di[d, D_BY] = 0, A_RAN, w[W_CI].shape[0]  # no send goes on after it
     if _attach(spec, now, d, p[P_NETWORK_APP], w, p) and _attached_job(spec, now, d, w, p):
@@ -797,12 +797,20 @@ def _step(spec, now, d, step, w, p):
     """An event's process on ``d`` has its lock: its RAN outage's next step (``step`` 0), core restart r's (1 + r:
     ControlledPhone.core_restart) or the attach that restart's lost context waits for (1 + restarts + r)."""
     n_r = p[P_RESTARTS].shape[0]
-    if step == 0:
-        _ran_step(spec, now, d, w, p)
-    elif step <= n_r:
-        _restart_step(now, d, step - 1, w, p)
+    n_o = p[P_RAN_S].shape[0]
+    if step < n_o:
+        _ran_step(spec, now, d, step, w, p)
+    elif step < n_o + n_r:
+        _restart_step(now, d, step - n_o, w, p)
     else:
-        _wake_step(spec, now, d, step - 1 - n_r, w, p)
+        _wake_step(spec, now, d, step - n_o - n_r, w, p)
+
+
+@part
+def _who(w, p, kind, k):
+    """Who asks for a device's lock for an event's step (STEP's ``b``): RAN outage ``k``'s (``kind`` 0), core restart
+    ``k``'s (1) or the attach its lost context waits for (2)."""
+    return w[W_CI].shape[0] + (0, p[P_RAN_S].shape[0], p[P_RAN_S].shape[0] + p[P_RESTARTS].shape[0])[kind] + k
 
 
 @part
@@ -821,7 +829,7 @@ def _restart_step(now, d, r, w, p):
     if rs[r, RS_IMMEDIATE]:
         di[d, D_KNOWN] = 1
         wait_s = _restart_draw(d, w, p) * rs[r, RS_SPREAD_S] if rs[r, RS_SPREAD_S] else 0.0
-        _schedule(w, now + wait_s, STEP, d, w[W_CI].shape[0] + 1 + rs.shape[0] + r, 0.0)
+        _schedule(w, now + wait_s, STEP, d, _who(w, p, 2, r), 0.0)
 
 
 @part
@@ -843,8 +851,7 @@ def _wake_step(spec, now, d, r, w, p):
         return
     if now < df[d, F_DOWN_UNTIL]:
         _unlock(now, d, w)
-        _schedule(w, now + (df[d, F_DOWN_UNTIL] - now), STEP, d, w[W_CI].shape[0] + 1 + p[P_RESTARTS].shape[0] + r,
-                  0.0)
+        _schedule(w, now + (df[d, F_DOWN_UNTIL] - now), STEP, d, _who(w, p, 2, r), 0.0)
         return
     w[W_OC][r, OC_ATTEMPTS] += 1
     di[d, D_ATTACHING], di[d, D_BY] = A_WAKE, w[W_CI].shape[0]
@@ -1273,7 +1280,7 @@ def _rejected(now, d, by_type, wait_s, w, p):
     w[W_OC][r, OC_REJECTED] += 1
     di[d, D_ATTACHING] = A_NONE
     next_s = _attach_wait(d, by_type, w, p)
-    wake = w[W_CI].shape[0] + 1 + p[P_RESTARTS].shape[0] + r
+    wake = _who(w, p, 2, r)
     _schedule(w, now + next_s, STEP, d, wake, 0.0)  # (implicit: its attach until done, a process of its own)
     if mode == A_IMPLICIT:
         _dropped(now, d, w, p)
@@ -1388,7 +1395,7 @@ def _finish(end_s, w, p):
 @njit(cache=True)
 def _start(w, p, paging_key, idle, u_lo, u_conn, u_t, u_v, ran, restart):
     """Each device's update timer's phase, first timer, app updates (``u_``: its connections' from ``u_lo[d]``),
-    RAN outage (``ran[d]``: its node is the one the outage takes down), core restarts (``restart[r, d]``), call and
+    RAN outages (``ran[o, d]``: its node is the one outage o takes down), core restarts (``restart[r, d]``), call and
     send (as the SimPy engine builds them, device by device)."""
     w, p = borrow_all(w), borrow_all(p)
     di, df, kt, sf = w[W_DI], w[W_DF], w[W_KT], w[W_SF]
@@ -1397,11 +1404,12 @@ def _start(w, p, paging_key, idle, u_lo, u_conn, u_t, u_v, ran, restart):
         _arm(0.0, d, w, p[P_UPKEEP])
         for k in range(u_lo[d], u_lo[d + 1]):
             _schedule(w, u_t[k], UPDATE, u_conn[k], 0, u_v[k])
-        if ran[d]:
-            _schedule(w, p[P_RAN_S][0], STEP, d, w[W_CI].shape[0], 0.0)
+        for o in range(ran.shape[0]):
+            if ran[o, d]:
+                _schedule(w, p[P_RAN_S][o, 0], STEP, d, _who(w, p, 0, o), 0.0)
         for r in range(restart.shape[0]):
             if restart[r, d]:
-                _schedule(w, p[P_RESTARTS][r, RS_AT_S], STEP, d, w[W_CI].shape[0] + 1 + r, 0.0)
+                _schedule(w, p[P_RESTARTS][r, RS_AT_S], STEP, d, _who(w, p, 1, r), 0.0)
         if di[d, K_END] > di[d, K_NEXT]:
             _schedule(w, kt[di[d, K_NEXT]], CALL, d, 0, 0.0)
         if di[d, D_SENDS_END] > di[d, D_NEXT]:
@@ -1599,8 +1607,10 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
     inst[:, I_TYPE] = np.repeat(np.arange(len(names)), per)
     qf, qc, ef, ei, free = q.state(I, 1024 + 4 * I)
     # devices: their sends, calls, machines (the idle state, the update timer's phase), lock queues
-    # at most each connection's TCP job and restarted heartbeat, the schedule, a RAN outage, a core restart and its attach
-    lock_q = 2 * n_apps + 5
+    # at most each connection's TCP job and restarted heartbeat, the schedule, each RAN outage, each core restart and
+    # its attach
+    lock_q = 2 * n_apps + 2 + sum(e.kind == "ran_outage" for e in scn.events) + 2 * sum(
+        e.kind == "core_restart" for e in scn.events)
     di = np.zeros((D, D_QUEUE + lock_q), dtype=i64)
     di[:, D_NEXT], di[:, D_SENDS_END] = np.searchsorted(c["dev"], np.arange(D)), np.searchsorted(c["dev"],
                                                                                                  np.arange(1, D + 1))
@@ -1620,11 +1630,11 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
     tri[:D, 0], tri[:D, 1], tri[:D, 2], tri[:D, 3] = np.arange(D), -1, -1, spec.idle  # every device's first record
     cnt = np.zeros(HOLE + 1, dtype=i64)
     cnt[N_TR], cnt[N_FREE] = D, free.size
-    heap = 4 * D + 1024 + u_conn.size
-    # the RAN outage (at most one: Scenario.uncompiled): its devices, those of the instance it takes down
+    heap = 4 * D + 1024 + u_conn.size + D * sum(e.kind in ("ran_outage", "core_restart") for e in scn.events)
+    # the RAN outages, in event order: their devices, those of the instance each takes down, their start and end
     rans = [e for e in scn.events if e.kind == "ran_outage"]
-    ran = _served(rans[0], rs, lo, hi) if rans else np.zeros(D, dtype=np.bool_)
-    ran_s = np.array([rans[0].start_s, rans[0].end_s]) if rans else np.zeros(0)
+    ran = np.array([_served(e, rs, lo, hi) for e in rans], dtype=np.bool_).reshape(len(rans), D)
+    ran_s = np.array([(e.start_s, e.end_s) for e in rans], dtype=np.float64).reshape(-1, 2)
     # the core restarts, in event order: their devices, their parameters (RS_)
     restarts = [(k, e) for k, e in enumerate(scn.events) if e.kind == "core_restart"]
     restart = np.array([_served(e, rs, lo, hi) for _, e in restarts], dtype=np.bool_).reshape(len(restarts), D)
