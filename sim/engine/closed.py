@@ -49,14 +49,14 @@ from numba import njit
 from sim.controlplane import queue as q
 from sim.controlplane.network import ControlNetwork
 from sim.controlplane.node import CAUSES
-from sim.engine.des import SERVICE_CAUSE
-from sim.engine.feedback import EXPONENTIAL, FIXED, POLICY
+from sim.engine.des import SERVICE_CAUSE, served_by
+from sim.engine.feedback import EXPONENTIAL, FIXED, POLICY, nat_timeouts
 from sim.engine.log import (HEARTBEAT, MESSAGE, NL_BUSY, NL_CARRIED, NL_OFFER, NL_QUEUED, NL_REJECT, NL_WAIT, RECONNECT,
                             UNANSWERED, LogArrays, RestartOutcome)
 from sim.metrics.coverage import bin_edges
 from sim.metrics.nodes import CHUNK_ROWS, NodeLog
 from sim.metrics.transfers import TransferCounts, delivered, distinct_rows
-from sim.population.draws import BARRING_STREAM, block_draws, blocks, keyed_uniform, max_retries
+from sim.population.draws import BARRING_STREAM, block_draws, blocks, keyed_uniform, max_retries, restart_stream
 from sim.population.schedule import open_loop_sends, push_users
 from sim.population.tcp import MSS_BYTES, tcp_timing
 from sim.population.traffic import app_traffic, push_traffic
@@ -182,8 +182,8 @@ BY_SEND, BY_CALL, BY_LOAD = range(3)  # whose procedure an entry is
  P_CORE_PROMOTION, P_SEED, P_RAN_S, P_DEV_CONN_LO, P_DEV_CONN, P_IDLE, P_ATTACH, P_NETWORK_APP, P_RESTARTS,
  P_ATTACH_RETRY) = range(27)
 # a core restart's time, spread, whether it backs off (T3346) and between what, whether every device attaches at
-# once, its index in ``events`` (its draws' stream)
-RS_AT_S, RS_SPREAD_S, RS_BACKOFF, RS_T3346_MIN_S, RS_T3346_MAX_S, RS_IMMEDIATE, RS_EVENT = range(7)
+# once, its draws' stream (restart_stream)
+RS_AT_S, RS_SPREAD_S, RS_BACKOFF, RS_T3346_MIN_S, RS_T3346_MAX_S, RS_IMMEDIATE, RS_STREAM = range(7)
 OV_START_S, OV_END_S, OV_KIND, OV_WAIT_S, OV_SHARE, OV_BARRING_S = range(6)
 OV_OVERLOAD, OV_BARRING = range(2)
 DONE_RUN, NEED_SPACE = range(2)
@@ -833,12 +833,18 @@ def _restart_step(now, d, r, w, p):
 
 
 @part
+def _draw(d, col, stream, w, p):
+    """``d``'s next draw of ``stream``, its draws so far counted in its column ``col`` (``keyed_uniform``)."""
+    di = w[W_DI]
+    k = di[d, col]
+    di[d, col] = k + 1
+    return keyed_uniform(p[P_SEED], stream, d + p[P_FIRST], k)
+
+
+@part
 def _restart_draw(d, w, p):
     """``d``'s next draw for the restart that lost its context (LostContext.uniform)."""
-    di = w[W_DI]
-    k = di[d, D_LOST_DRAWS]
-    di[d, D_LOST_DRAWS] = k + 1
-    return keyed_uniform(p[P_SEED], (0x3346 << 16) + np.int64(p[P_RESTARTS][di[d, D_LOST], RS_EVENT]), d + p[P_FIRST], k)
+    return _draw(d, D_LOST_DRAWS, np.int64(p[P_RESTARTS][w[W_DI][d, D_LOST], RS_STREAM]), w, p)
 
 
 @njit(cache=True)
@@ -1152,13 +1158,9 @@ def _hold_off(now, d, w, p):
     the core), else 0."""
     ov, di, cnt = p[P_CONTROLS], w[W_DI], w[W_CNT]
     o = _control(ov, OV_BARRING, now)
-    if o >= 0:
-        k = di[d, D_BARRING]
-        di[d, D_BARRING] = k + 1
-        if keyed_uniform(p[P_SEED], BARRING_STREAM, d + p[P_FIRST], k) < ov[o, OV_SHARE]:
-            cnt[BARRED] += 1
-            di[d, D_BARRING] = k + 2
-            return -(0.7 + 0.6 * keyed_uniform(p[P_SEED], BARRING_STREAM, d + p[P_FIRST], k + 1)) * ov[o, OV_BARRING_S]
+    if o >= 0 and _draw(d, D_BARRING, BARRING_STREAM, w, p) < ov[o, OV_SHARE]:
+        cnt[BARRED] += 1
+        return -(0.7 + 0.6 * _draw(d, D_BARRING, BARRING_STREAM, w, p)) * ov[o, OV_BARRING_S]
     o = _control(ov, OV_OVERLOAD, now)
     if o >= 0:
         c0, promotion, capi = _cap0(w, d), p[P_CORE_PROMOTION], w[W_CAPI]
@@ -1418,13 +1420,9 @@ def _start(w, p, paging_key, idle, u_lo, u_conn, u_t, u_v, ran, restart):
 
 def _served(event, rs: ResolvedScenario, lo: int, hi: int) -> np.ndarray:
     """Whether each device of ``[lo, hi)`` is served by the node instance a ``ran_outage`` or ``core_restart`` takes
-    down (des._Builder._served_by; none if its radio has no such node)."""
-    if event.node not in type(rs.profiles[rs.group_radio(0)]).NODES:
-        return np.zeros(hi - lo, dtype=np.bool_)
-    cap = rs.scenario.controlplane.nodes.get(event.node)
-    per = None if cap is None else cap.devices_per_node
-    instance = np.arange(lo, hi) // per if per else np.zeros(hi - lo, dtype=np.int64)
-    return np.ones(hi - lo, dtype=np.bool_) if event.instance is None else instance == event.instance
+    down (none if its radio has no such node, as the SimPy engine's builder skips the event)."""
+    here = event.node in type(rs.profiles[rs.group_radio(0)]).NODES
+    return np.broadcast_to(here & served_by(rs.scenario, event, np.arange(lo, hi)), (hi - lo,)).copy()
 
 
 def _grow(a: np.ndarray, used: int, need: int) -> np.ndarray:
@@ -1638,14 +1636,11 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
     # the core restarts, in event order: their devices, their parameters (RS_)
     restarts = [(k, e) for k, e in enumerate(scn.events) if e.kind == "core_restart"]
     restart = np.array([_served(e, rs, lo, hi) for _, e in restarts], dtype=np.bool_).reshape(len(restarts), D)
-    rs_table = np.array([(e.at_s, e.spread_s, e.backoff, e.t3346_min_s, e.t3346_max_s, e.reattach == "immediate", k)
-                         for k, e in restarts], dtype=np.float64).reshape(-1, RS_EVENT + 1)
+    rs_table = np.array([(e.at_s, e.spread_s, e.backoff, e.t3346_min_s, e.t3346_max_s, e.reattach == "immediate",
+                          restart_stream(k)) for k, e in restarts], dtype=np.float64).reshape(-1, RS_STREAM + 1)
     by_dev = np.argsort(ci[:, CI_DEV], kind="stable")  # each device's connections (ControlledPhone._release)
     dev_conn_lo = np.searchsorted(ci[by_dev, CI_DEV], np.arange(D + 1))
-    nat_changes = sorted((e for e in scn.events if e.kind == "nat_change"), key=lambda e: e.at_s)  # stable
-    nat_at = np.array([-np.inf, *(e.at_s for e in nat_changes)])
-    nat_val = np.array([np.inf if x is None else float(x)
-                        for x in (scn.network.nat_timeout_s, *(e.nat_timeout_s for e in nat_changes))])
+    nat_at, nat_val = nat_timeouts(scn)
     w = [np.zeros((heap, 2)), np.zeros((heap, 4), dtype=i64), di, df, capf, capi, trf, tri, np.zeros((1024, 2)),
          np.zeros((1024, 6), dtype=i64), np.zeros((4096, 4)), np.zeros((1024, 8)), sf, si, cf, ci, hlf, hli,
          c["k_t"].astype(np.float64), c["k_type"].astype(i64), svc, routes, ti, tf, inst, qf, qc, ef, ei, free, of, oi,

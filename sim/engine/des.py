@@ -155,6 +155,14 @@ def _nat_change(env: simpy.Environment, phones: list[Phone], event) -> Generator
         phone.nat_s = event.nat_timeout_s
 
 
+def served_by(scn, event, devices: np.ndarray) -> np.ndarray:
+    """Whether each of ``devices`` is served by the node instance a ``ran_outage`` or ``core_restart`` takes down
+    (its node's ``devices_per_node`` apart; every one if the event names no instance)."""
+    cap = scn.controlplane.nodes.get(event.node)
+    per = None if cap is None else cap.devices_per_node
+    return event.instance is None or (devices // per if per else np.zeros_like(devices)) == event.instance
+
+
 class _Builder:
     """Creates each device of a block: its RRC machine, connections and SimPy events.
 
@@ -281,10 +289,7 @@ class _Builder:
                                                      generated_l[lo:hi]))
 
     def _served_by(self, event, device: int) -> bool:
-        """Whether ``device`` is served by the node instance a ``ran_outage`` or ``core_restart`` takes down."""
-        cap = self.rs.scenario.controlplane.nodes.get(event.node)
-        instance = 0 if cap is None or cap.devices_per_node is None else device // cap.devices_per_node
-        return event.instance is None or event.instance == instance
+        return bool(np.all(served_by(self.rs.scenario, event, np.array([device]))))
 
     def _events(self, phone: ControlledPhone, conn: Connection, d: BlockDraws, a: int, i: int,
                 traffic: AppTraffic) -> None:

@@ -246,14 +246,21 @@ def _walk(t, gen, code, incoming, beat, last0, nat_at, nat_val, o_start, o_end, 
             held_total)
 
 
+def nat_timeouts(scn: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """The NAT timeout over the run: ``val[m]`` (``inf``: no NAT) from ``at[m]`` on, the network's from ``-inf``, then
+    each ``nat_change``'s (by time; at one time, the later in ``events``)."""
+    changes = sorted((e for e in scn.events if e.kind == "nat_change"), key=lambda e: e.at_s)
+    at = np.array([-np.inf, *(e.at_s for e in changes)])
+    val = np.array([np.inf if x is None else float(x) for x in (scn.network.nat_timeout_s,
+                                                                  *(e.nat_timeout_s for e in changes))])
+    return at, val
+
+
 def sends(scn: Scenario, d: BlockDraws, codes: Codes, tcp: TcpTiming, log: Transfers) -> list[RadioSends]:
     """Every connection of the chunk ``d`` through :func:`_walk`, logged in ``log``; what goes on the radio."""
     group, n = scn.groups[d.group], d.n
     conns = connection_streams(scn, d, push_users(scn, d))
-    nat_changes = sorted((e for e in scn.events if e.kind == "nat_change"), key=lambda e: e.at_s)
-    nat_at = np.array([-np.inf, *(e.at_s for e in nat_changes)])
-    nat_val = np.array([x if x is not None else np.inf
-                        for x in (scn.network.nat_timeout_s, *(e.nat_timeout_s for e in nat_changes))])
+    nat_at, nat_val = nat_timeouts(scn)
     syns = [tcp.connect(e.retry.attempt_timeout_s) if e.kind == "server_outage" else ((0.0,), 0.0) for e in scn.events]
     un_off = np.array(tcp.unanswered_s)
     every = np.arange(codes.app.size)
