@@ -56,7 +56,7 @@ def _reduce(rs: ResolvedScenario, tables: ModelTables, chunk: Chunk) -> Reducer:
     if isinstance(chunk, tuple):  # a closed loop's partition
         from sim.engine.closed import run_closed  # imported by closed loops alone (start-up)
         part = Reducer(tables, rs, chunk[0], chunk[1] - chunk[0])
-        part.add(run_closed(rs, tables, chunk))
+        part.add(run_closed(rs, tables, chunk, part.stream_transitions))
         return part
     _, _, first, _ = chunk[0]
     part = Reducer(tables, rs, first, sum(n for *_, n in chunk))

@@ -15,6 +15,7 @@ from sim.engine.closed import run_closed
 from sim.engine.des import run_des
 from sim.engine.log import HEARTBEAT, RECONNECT, UNANSWERED
 from sim.metrics.nodes import NodeLog
+from sim.metrics.reduce import Reducer
 from sim.metrics.transfers import distinct_rows
 from sim.population import draws
 from sim.radio.tables import build_tables
@@ -128,6 +129,30 @@ def test_a_storms_transfers_counted_on_the_way_give_simpys_results(monkeypatch) 
     log = run_closed(rs, build_tables(rs.profiles, rs.radios, rs.scenario.simulation.seed, len(rs.scenario.apps)))
     assert log.x_counts is not None and log.x_counts[0].sum() > 10 * log.x_t.size  # the case is met
     assert_same_results(rs)
+
+
+@pytest.mark.parametrize("path, overrides, waiting", [
+    ("scenarios/london-2009.toml", [*LONDON[:2], "controlplane.nodes.RNC={messages_per_s=20.0, devices_per_node=2000, "
+                                    "queue_limit=500, guard_s=60.0}"], True),  # demotions wait a minute
+    ("scenarios/reconnect-storm.toml", STORM, False)], ids=["london-slow-rnc", "storm"])
+def test_transitions_streamed_into_the_metrics_give_simpys_results(path, overrides, waiting, monkeypatch) -> None:
+    """With the transition buffer streamed whenever it is full (each device's last record held back, and one a
+    load waiting at a node may yet have rejected with the device's later ones), many times a run, the results are
+    SimPy's."""
+    monkeypatch.setattr(closed, "TR_CHUNK_ROWS", 0)
+    monkeypatch.setattr(closed, "TR_ROWS_PER_DEVICE", 1)
+    parts = []
+    stream = Reducer.stream_transitions
+
+    def spy(self, t, *rest):
+        parts.append((t.size, int(rest[-1].sum())))
+        stream(self, t, *rest)
+    monkeypatch.setattr(Reducer, "stream_transitions", spy)
+    rs = load_scenario(path, overrides)
+    assert_same_results(rs)
+    devices = sum(g.devices for g in rs.scenario.groups)
+    assert len(parts) >= 3 and all(0 < held < size for size, held in parts)  # the case is met
+    assert (max(held for _, held in parts) > devices) == waiting  # some held back for a waiting load
 
 
 def test_a_server_outage_behind_a_saturated_rnc_is_identical() -> None:

@@ -43,6 +43,8 @@ a type with no reference to count, where Numba had counted every array on enteri
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 from numba import njit
 
@@ -188,6 +190,9 @@ OV_START_S, OV_END_S, OV_KIND, OV_WAIT_S, OV_SHARE, OV_BARRING_S = range(6)
 OV_OVERLOAD, OV_BARRING = range(2)
 DONE_RUN, NEED_SPACE = range(2)
 _RANK = {c: i for i, c in enumerate(CAUSES)}
+#: a partition's transition records stream into the metrics once their buffer holds this many and so many a device
+#: (each device's last one stays: _stream_transitions)
+TR_CHUNK_ROWS, TR_ROWS_PER_DEVICE = 2**22, 4
 
 
 # ---------------------------------------------------------------- the heap
@@ -1433,9 +1438,12 @@ def _grow(a: np.ndarray, used: int, need: int) -> np.ndarray:
     return out
 
 
-def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, int] | None = None) -> LogArrays:
+def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, int] | None = None,
+               sink: Callable[..., None] | None = None) -> LogArrays:
     """Simulate closed-loop ``rs`` (``rs.scenario.uncompiled()`` must be None) in compiled form: all its devices,
-    or the range ``devices`` of them, one of its partitions (``Scenario.partitions``) or a union of some."""
+    or the range ``devices`` of them, one of its partitions (``Scenario.partitions``) or a union of some. With a
+    ``sink`` (``Reducer.stream_transitions``), the transition records stream into it whenever their buffer holds
+    ``TR_CHUNK_ROWS`` and ``TR_ROWS_PER_DEVICE`` a device (``_stream_transitions``); the log holds the rest."""
     scn = rs.scenario
     lo, hi = devices or (0, sum(g.devices for g in scn.groups))
     end_s = scn.simulation.duration_s
@@ -1661,6 +1669,8 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
     node_log = NodeLog(names, end_s, scn.simulation.bin_s)
     counts = TransferCounts(D, bin_edges(end_s, scn.simulation.bin_s).size - 1, scn.simulation.bin_s)
     while _loop(spec, end_s, tuple(w), p) == NEED_SPACE:
+        if sink is not None and cnt[N_TR] + margin_tr + 1 > w[W_TRF].size >= max(TR_CHUNK_ROWS, TR_ROWS_PER_DEVICE * D):
+            _stream_transitions(w, lo, sink)
         if cnt[N_NL] + 257 > w[W_NL].shape[0] >= CHUNK_ROWS:  # the node log's buffer full: into its figures, emptied
             node_log.add(w[W_NL][:cnt[N_NL]], inst[:, I_TYPE])
             cnt[N_NL] = 0
@@ -1686,6 +1696,35 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
     _finish(end_s, tuple(w), p)
     node_log.add(w[W_NL][:cnt[N_NL]], inst[:, I_TYPE])
     return _arrays(names, caps, w, node_log, counts, c["k_type"], end_s, lo, scn.events)
+
+
+def _stream_transitions(w: list[np.ndarray], lo: int, sink: Callable[..., None]) -> None:
+    """The transition records so far into ``sink``, each device's together in log (time) order, but each device's
+    last one and one that a load waiting at a node may yet have rejected (``_outcome`` marks it), with the device's
+    later ones: those are held (``Reducer.stream_transitions``) and stay in the buffer, in log order, the waiting
+    loads pointing at their new rows."""
+    cnt, ei = w[W_CNT], w[W_EI]
+    n = int(cnt[N_TR])
+    trf, tri = w[W_TRF][:n], w[W_TRI][:n]
+    order = np.argsort(tri[:, 0], kind="stable")
+    dev = tri[order, 0]
+    first = np.append(True, dev[1:] != dev[:-1])  # a device's first record (sorted)
+    pinned = np.append(first[1:], True)  # ... and its last
+    loads = np.flatnonzero((ei[:, q.EI_LIVE] == 1) & (ei[:, q.EI_WHO] == BY_LOAD))
+    at = np.empty(n, dtype=np.int64)
+    at[order] = np.arange(n)  # each record's place in sorted order
+    pinned[at[ei[loads, q.EI_OWNER]]] = True
+    seen = np.cumsum(pinned)
+    group = np.cumsum(first) - 1
+    held = seen - (seen - pinned)[first][group] > 0  # from a device's first pinned record on
+    sink(trf[order], dev + lo, tri[order, 1], tri[order, 2], tri[order, 3], held)
+    keep = np.zeros(n, dtype=np.bool_)
+    keep[order[held]] = True
+    row = np.cumsum(keep) - 1  # each kept record's new row
+    ei[loads, q.EI_OWNER] = ei[loads, q.EI_MARK] = row[ei[loads, q.EI_OWNER]]
+    m = int(keep.sum())
+    w[W_TRF][:m], w[W_TRI][:m] = trf[keep], tri[keep]
+    cnt[N_TR] = m
 
 
 def _count_transfers(w: list[np.ndarray], counts: TransferCounts) -> None:

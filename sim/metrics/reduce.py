@@ -119,33 +119,25 @@ class Reducer:
         self.rach: dict[str, Any] = {}
         self.rach_log: dict[str, np.ndarray] = {}
         self.restart_outcomes: dict[int, RestartOutcome] = {}
+        #: the promotions (time, device in range, procedure) of transition records streamed before their log
+        self.streamed: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     def add(self, log: LogArrays) -> None:
         """Account the log of (some of) this reducer's devices."""
-        tables, end_s, bin_s, n_bins = self.tables, self.end_s, self.bin_s, self.n_bins
-        n, first_device, span = self.n_dev, self.first, slice(None)
-        n_apps, n_states = len(self.apps), len(self.states)
+        bin_s, n_bins, n, first_device, span = self.bin_s, self.n_bins, self.n_dev, self.first, slice(None)
+        n_apps = len(self.apps)
 
         # --- RRC transitions -------------------------------------------------------------
         t, dev, proc, owner, state = log.tr_t, log.tr_device - first_device, log.tr_proc, log.tr_owner, log.tr_state
         if not log.tr_grouped:  # each device's records in one run (they are in time order already)
             order = np.argsort(dev, kind="stable")
             t, dev, proc, owner, state = t[order], dev[order], proc[order], owner[order], state[order]
-        # per device: seconds in each state (by code), occurrences of each procedure (0: the initial state)
-        seconds, counts, bin_proc, app_proc, app_seconds, *bounds = tally.transitions(
-            t, dev, proc, owner, state, self.name_of_state, end_s, bin_s, n_bins, n, len(tables.states),
-            self.n_procs, n_apps + 1, n_states)
-        for k, name in enumerate(self.name_of_state):
-            self.state_time[span, name] += seconds[:, k]
-            self.energy[span] += seconds[:, k] * tables.state_power_w[k]
-        for k in np.flatnonzero(self.extra_j_of):  # promotion energy, procedure by procedure (a fixed order)
-            self.energy[span] += counts[:, k] * self.extra_j_of[k]
-        self.dev_msgs[span] += counts @ self.msgs_of
-        self.dev_promos[span] += counts @ self.promo_of
-        self.occupancy.add_histograms(*bounds)
-        self.bin_proc += bin_proc
-        self.app_proc += app_proc
-        self.app_state_s += app_seconds
+        self._transitions(t, dev, proc, owner, state, np.zeros(0, dtype=np.bool_))
+        if self.streamed:  # the promotions of the parts streamed before (_transitions), for the delivery delays
+            parts = [*self.streamed, (t, dev, proc)]
+            order = np.argsort(np.concatenate([p[1] for p in parts]), kind="stable")
+            t, dev, proc = (np.concatenate([p[k] for p in parts])[order] for k in range(3))
+            self.streamed = []
 
         # --- transfers: counted per kind of transfer (code), then multiplied out -------------
         table = log.x_table  # [code, (app, kind, up, down, packets)]
@@ -196,19 +188,6 @@ class Reducer:
         self.dev_msgs[span] += voice_msgs + sms_msgs
         self.dev_voice_msgs[span] += voice_msgs
         self.dev_sms_msgs[span] += sms_msgs
-        # The voice app's own RRC periods (a VoIP call's, a call-back request's), attributed as every
-        # app's (§7): their signalling is a part of each device's voice messages; their time connected,
-        # from the promotion to the release, and its radio energy are the data call types' cost.
-        voice_recs = owner == self.voice
-        if voice_recs.any():
-            self.dev_voice_msgs[span] += np.bincount(dev[voice_recs], weights=self.msgs_of[proc[voice_recs] + 1],
-                                                     minlength=n).astype(np.int64)
-        owned = voice_recs & self.connected_state[state]
-        if owned.any():
-            last = np.append(dev[1:] != dev[:-1], True)  # a device's last record lasts until the end
-            until = np.where(last, end_s, np.append(t[1:], end_s))
-            seconds_owned = (until - t)[owned]
-            self.voice_radio += [seconds_owned.sum(), seconds_owned @ tables.state_power_w[state[owned]]]
         decided = ~undecided
         self.calls.append((log.call_t[decided], log.call_device[decided], log.call_ok[decided],
                            log.call_setup_s[decided], log.call_type[decided]))
@@ -218,6 +197,53 @@ class Reducer:
         self.rach |= log.rach
         self.rach_log |= log.rach_log
         self.restart_outcomes |= log.restart_outcomes
+
+    def stream_transitions(self, t: np.ndarray, device: np.ndarray, proc: np.ndarray, owner: np.ndarray,
+                           state: np.ndarray, held: np.ndarray) -> None:
+        """Account a part of a log's transition records (its ``LogArrays.tr_*`` fields) before the log:
+        each device's together, in time order; ``held``: from each device's first held record on, the rest
+        come again, with the log (a compiled closed loop streams its records so: ``sim.engine.closed``). The
+        parts' promotions are kept for the delivery delays of the log's transfers."""
+        dev = device - self.first
+        self._transitions(t, dev, proc, owner, state, held)
+        mine = ~held & (self.tables.promotion_delay_s[proc] >= 0.0) & (proc >= 0)
+        self.streamed.append((t[mine], dev[mine], proc[mine]))
+
+    def _transitions(self, t: np.ndarray, dev: np.ndarray, proc: np.ndarray, owner: np.ndarray, state: np.ndarray,
+                     held: np.ndarray) -> None:
+        """Account transition records (each device's together, in time order; device in range) but the
+        ``held`` ones (``tally.transitions``)."""
+        tables, span, n, end_s = self.tables, slice(None), self.n_dev, self.end_s
+        # per device: seconds in each state (by code), occurrences of each procedure (0: the initial state)
+        seconds, counts, bin_proc, app_proc, app_seconds, *bounds = tally.transitions(
+            t, dev, proc, owner, state, self.name_of_state, end_s, self.bin_s, self.n_bins, n, len(tables.states),
+            self.n_procs, len(self.apps) + 1, len(self.states), held)
+        for k, name in enumerate(self.name_of_state):
+            self.state_time[span, name] += seconds[:, k]
+            self.energy[span] += seconds[:, k] * tables.state_power_w[k]
+        for k in np.flatnonzero(self.extra_j_of):  # promotion energy, procedure by procedure (a fixed order)
+            self.energy[span] += counts[:, k] * self.extra_j_of[k]
+        self.dev_msgs[span] += counts @ self.msgs_of
+        self.dev_promos[span] += counts @ self.promo_of
+        self.occupancy.add_histograms(*bounds)
+        self.bin_proc += bin_proc
+        self.app_proc += app_proc
+        self.app_state_s += app_seconds
+        # The voice app's own RRC periods (a VoIP call's, a call-back request's), attributed as every
+        # app's (§7): their signalling is a part of each device's voice messages; their time connected,
+        # from the promotion to the release, and its radio energy are the data call types' cost.
+        voice_recs = owner == self.voice
+        if held.size:
+            voice_recs &= ~held
+        if voice_recs.any():
+            self.dev_voice_msgs[span] += np.bincount(dev[voice_recs], weights=self.msgs_of[proc[voice_recs] + 1],
+                                                     minlength=n).astype(np.int64)
+        owned = voice_recs & self.connected_state[state]
+        if owned.any():
+            last = np.append(dev[1:] != dev[:-1], True)  # a device's last record lasts until the end
+            until = np.where(last, end_s, np.append(t[1:], end_s))
+            seconds_owned = (until - t)[owned]
+            self.voice_radio += [seconds_owned.sum(), seconds_owned @ tables.state_power_w[state[owned]]]
 
     def _delivery(self, log: LogArrays, counted: np.ndarray, transitions: tuple[np.ndarray, ...]) -> None:
         """Account the delivery delays of the log's heartbeats and messages (``counted``: per code);

@@ -11,7 +11,7 @@ from numba import njit
 
 @njit(cache=True, nogil=True)
 def transitions(t, dev, proc, owner, state, layer, end_s, bin_s, n_bins, n_dev, n_codes, n_procs, n_owners,
-                n_layers):
+                n_layers, held):
     """Per device (``dev``: 0 .. ``n_dev`` - 1): seconds in each state code and occurrences of each
     procedure (code + 1; 0: the initial state); per bin and per owner app (+ 1; 0: none): occurrences
     of each procedure; per owner app (+ 1), seconds in each state code its records began; and the
@@ -20,7 +20,9 @@ def transitions(t, dev, proc, owner, state, layer, end_s, bin_s, n_bins, n_dev, 
     ``(seconds, counts, bin_proc, app_proc, app_seconds, starts, start_sums, ends, end_sums)``.
 
     Each device's records are consecutive and in time order: a record's state lasts until the device's
-    next record, or ``end_s``; records at or after ``end_s`` never happened."""
+    next record, or ``end_s``; records at or after ``end_s`` never happened. A ``held`` record (``held``: a flag
+    per record, or empty: none) is not counted: it ends the one before it, and it and the device's later records
+    are counted with a later log (a log streamed in parts: ``Reducer.stream_transitions``)."""
     seconds = np.zeros((n_dev, n_codes))
     counts = np.zeros((n_dev, n_procs), dtype=np.int64)
     bin_proc = np.zeros((n_bins, n_procs), dtype=np.int64)
@@ -31,7 +33,7 @@ def transitions(t, dev, proc, owner, state, layer, end_s, bin_s, n_bins, n_dev, 
     start_sums, end_sums = np.zeros(n_layers * edges), np.zeros(n_layers * edges)
     for i in range(t.size):
         ti = t[i]
-        if ti >= end_s:
+        if ti >= end_s or (held.size and held[i]):
             continue
         ui = t[i + 1] if i + 1 < t.size and dev[i + 1] == dev[i] and t[i + 1] < end_s else end_s
         d, code, s = dev[i], proc[i] + 1, state[i]
