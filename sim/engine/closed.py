@@ -5,7 +5,7 @@ one at a time through its RRC machine (the compiled form the open-loop kernels w
 ``transfer``), a promotion's procedures are offered to the limited nodes on their routes in turn
 (``sim.controlplane.queue``, the compiled form of the SimPy node), a reject restores the machine and the
 device tries again after ``reject_wait_s`` up to ``max_attempts``, timer-driven demotions and periodic
-updates load the nodes when they fall due, calls and short messages offer their legs. One binary heap
+updates load the nodes when they fall due, calls and short messages offer their legs. One 4-ary heap
 of (time, sequence, kind, index) drives it; a stale timer is skipped when it surfaces.
 
 **Order of simultaneous events** (``docs/model.md`` §9): events at the same instant are taken in the
@@ -178,11 +178,11 @@ BY_SEND, BY_CALL, BY_LOAD = range(3)  # whose procedure an entry is
 # overload (ControlNetwork.core_promotion); the run's seed; each RAN outage's start and end, each
 # device's connections (from P_DEV_CONN_LO[d]: ControlledPhone._release), the radio's idle state, its attach
 # procedure and the ``network`` pseudo-app's code; the core restarts (RS_, in event order); the radio's attach retry
-# timers (T3411, T3402, attempts: Profile.attach_retry)
+# timers (T3411, T3402, attempts: Profile.attach_retry); the run's end
 (P_KEEPER, P_UPKEEP, P_RRC_REJECT, P_SERVICE_REJECT, P_REJECT_WAIT_S, P_MAX_ATTEMPTS, P_NAT_S, P_CALL_GUARD_S,
  P_MARGIN_TR, P_MARGIN_X, P_RETRANSMIT, P_RTO_S, P_WAIT_S, P_FIRST, P_BEAT_SEND, P_NAT_AT, P_CONTROLS,
  P_CORE_PROMOTION, P_SEED, P_RAN_S, P_DEV_CONN_LO, P_DEV_CONN, P_IDLE, P_ATTACH, P_NETWORK_APP, P_RESTARTS,
- P_ATTACH_RETRY) = range(27)
+ P_ATTACH_RETRY, P_END_S) = range(28)
 # a core restart's time, spread, whether it backs off (T3346) and between what, whether every device attaches at
 # once, its draws' stream (restart_stream)
 RS_AT_S, RS_SPREAD_S, RS_BACKOFF, RS_T3346_MIN_S, RS_T3346_MAX_S, RS_IMMEDIATE, RS_STREAM = range(7)
@@ -196,10 +196,11 @@ TR_CHUNK_ROWS, TR_ROWS_PER_DEVICE = 2**22, 4
 
 
 # ---------------------------------------------------------------- the heap
-# A binary heap of events by (time, sequence), rows of ``hf`` and ``hi``. Taking the top leaves a hole there
-# (``cnt[HOLE]``) that the next event scheduled fills, sinking to its place: an event that is the next to take
-# (a zero-delay step with nothing else due now, most of them) stays at the top at the cost of two comparisons,
-# where refilling the top with the last row and then adding the event each walk the height of the heap.
+# A 4-ary heap of events by (time, sequence), rows of ``hf`` and ``hi``: a row's children are four rows side by
+# side (their times 64 bytes together) and the heap is half as deep as a binary one. Taking the top leaves a
+# hole there (``cnt[HOLE]``) that the next event scheduled fills, sinking to its place: an event that is the next
+# to take (a zero-delay step with nothing else due now, most of them) stays at the top at the cost of four
+# comparisons, where refilling the top with the last row and then adding the event each walk the height of the heap.
 
 @part
 def _push(hf, hi, cnt, t: float, kind: int, a: int, b: int, v: float) -> None:
@@ -227,7 +228,7 @@ def _push_at(hf, hi, cnt, t: float, seq: int, kind: int, a: int, b: int, v: floa
     i = cnt[N_HEAP]
     cnt[N_HEAP] += 1
     while i > 0:
-        parent = (i - 1) >> 1
+        parent = (i - 1) >> 2
         if not (t < hf[parent, 0] or (t == hf[parent, 0] and seq < hi[parent, 0])):
             break
         hf[i, 0], hf[i, 1] = hf[parent, 0], hf[parent, 1]
@@ -243,13 +244,14 @@ def _sink(hf, hi, n: int, t: float, seq: int, v: float, kind: int, a: int, b: in
     place."""
     i = 0
     while True:
-        small = 2 * i + 1
+        small = 4 * i + 1
         if small >= n:
             break
-        right = small + 1
-        if right < n and (hf[right, 0] < hf[small, 0] or (hf[right, 0] == hf[small, 0] and hi[right, 0] < hi[small, 0])):
-            small = right
-        if not (hf[small, 0] < t or (hf[small, 0] == t and hi[small, 0] < seq)):
+        t_small = hf[small, 0]
+        for c in range(small + 1, min(small + 4, n)):  # the earliest of its (up to) four children
+            if hf[c, 0] < t_small or (hf[c, 0] == t_small and hi[c, 0] < hi[small, 0]):
+                small, t_small = c, hf[c, 0]
+        if not (t_small < t or (t_small == t and hi[small, 0] < seq)):
             break
         hf[i, 0], hf[i, 1] = hf[small, 0], hf[small, 1]
         hi[i, 0], hi[i, 1], hi[i, 2], hi[i, 3] = hi[small, 0], hi[small, 1], hi[small, 2], hi[small, 3]
@@ -433,11 +435,11 @@ def _loop(spec, end_s, w, p):
             if di[a, D_TM_SEQ] == seq:
                 di[a, D_TM_SEQ] = -1
             if di[a, D_TL_SEQ] >= 0:  # the deferred one in now, before its time
-                _push_timer(w, a, w[W_DF][a, F_TL_T], di[a, D_TL_SEQ], w[W_DF][a, F_TL_V])
+                _push_timer(w, a, w[W_DF][a, F_TL_T], di[a, D_TL_SEQ], w[W_DF][a, F_TL_V], p[P_END_S])
                 di[a, D_TL_SEQ] = -1
             if _wake(w, a, upkeep) == v:
                 _advance(now, a, w, p)
-                _arm(now, a, w, upkeep)
+                _arm(now, a, w, p)
         elif kind == DONE:
             i, m = ei[a, q.EI_INSTANCE], ei[a, q.EI_MESSAGES]
             q.complete(qf, qc, ei, i, m, now)
@@ -562,7 +564,7 @@ def _wake(w, d, upkeep):
 
 
 @part
-def _arm(now, d, w, upkeep):
+def _arm(now, d, w, p):
     """Schedule ``d``'s machine's next timer (SimPy: ``ControlledPhone.arm``); when it surfaces it fires if the
     machine's next is still due then, else it is stale and skipped. Most are stale (each send pushes the tail's
     end on), so one is deferred, kept outside the heap until a timer of ``d`` already in the heap, due before it,
@@ -574,7 +576,7 @@ def _arm(now, d, w, upkeep):
     (``D_TM_SEQ``) until it surfaces; every other of its timers in the heap is due before it, or after it (a
     machine's next moved back): one deferred behind it is scheduled at the first to surface, in time."""
     di, df, cnt = w[W_DI], w[W_DF], w[W_CNT]
-    due = _wake(w, d, upkeep)
+    due = _wake(w, d, p[P_UPKEEP])
     if due == np.inf:
         return
     t, seq = now + max(0.0, due - now), _take_seq(cnt)
@@ -582,14 +584,17 @@ def _arm(now, d, w, upkeep):
         if di[d, D_TL_SEQ] < 0 or df[d, F_TL_V] != due or t < df[d, F_TL_T]:
             di[d, D_TL_SEQ], df[d, F_TL_T], df[d, F_TL_V] = seq, t, due
         return
-    _push_timer(w, d, t, seq, due)
+    _push_timer(w, d, t, seq, due, p[P_END_S])
 
 
 @part
-def _push_timer(w, d, t, seq, due):
-    """A timer of ``d`` into the heap (``_arm``)."""
+def _push_timer(w, d, t, seq, due, end_s):
+    """A timer of ``d`` into the heap (``_arm``); one due at or after ``end_s`` would never surface, and stays out of it
+    (it would be most of the heap: each promotion leaves the periodic update's timer of the machine before it behind),
+    though it is the one of ``d`` scheduled last as if it were in."""
     di, df = w[W_DI], w[W_DF]
-    _push_at(w[W_HF], w[W_HI], w[W_CNT], t, seq, TIMER, d, 0, due)
+    if t < end_s:
+        _push_at(w[W_HF], w[W_HI], w[W_CNT], t, seq, TIMER, d, 0, due)
     df[d, F_TM_T], di[d, D_TM_SEQ] = t, seq
 
 
@@ -829,7 +834,7 @@ def _restart_step(now, d, r, w, p):
     _lose_connections(now, d, w, p)
     di[d, D_LOST], di[d, D_KNOWN], di[d, D_LOST_TRIES], di[d, D_LOST_DRAWS] = r, 0, 0, 0
     w[W_OC][r, OC_DEVICES] += 1
-    _arm(now, d, w, p[P_UPKEEP])
+    _arm(now, d, w, p)
     _unlock(now, d, w)
     if rs[r, RS_IMMEDIATE]:
         di[d, D_KNOWN] = 1
@@ -898,7 +903,7 @@ def _reattached(now, d, w, p):
     cnt[N_REATTACH] += 1
     di[d, D_LOST], di[d, D_KNOWN] = -1, 0
     w[W_DF][d, F_LAST] = now
-    _arm(now, d, w, p[P_UPKEEP])
+    _arm(now, d, w, p)
 
 
 @part
@@ -1137,7 +1142,7 @@ def _attempt(spec, now, d, w, p):
     if wait_s < 0.0:  # barred: not an attempt; it tries again then
         di[d, D_ADMITTING] = 0
         _save(w, d, True)
-        _arm(now, d, w, upkeep)
+        _arm(now, d, w, p)
         _schedule(w, now - wait_s, RETRY, d, 0, 0.0)
         return False
     if wait_s > 0.0:  # the core refuses its service request, no node asked
@@ -1214,7 +1219,7 @@ def _admitted(now, d, w, p):
     c0 = _cap0(w, d)
     for j in range(c0, c0 + di[d, D_CAPTURED]):
         _record(w, capf[j] + wait, d, capi[j, 0], capi[j, 1], capi[j, 2])
-    _arm(now, d, w, p[P_UPKEEP])
+    _arm(now, d, w, p)
     done_s = df[d, F_START] + wait
     job, k, conn, app = di[d, D_JOB], di[d, D_SEND], di[d, D_CONN], di[d, D_APP]
     if job == J_SYN:  # a SYN nothing answers: an attempt's first logged as its reconnect, each retransmission unanswered
@@ -1279,7 +1284,7 @@ def _rejected(now, d, by_type, wait_s, w, p):
     if mode == A_NONE or mode == A_RAN:
         cnt[RRC_REJECTS] += 1
         if mode == A_NONE:
-            _arm(now, d, w, p[P_UPKEEP])
+            _arm(now, d, w, p)
         di[d, D_ATTEMPTS] += 1
         _schedule(w, now + wait_s, RETRY, d, 0, 0.0)
         return False
@@ -1408,7 +1413,7 @@ def _start(w, p, paging_key, idle, u_lo, u_conn, u_t, u_v, ran, restart):
     di, df, kt, sf = w[W_DI], w[W_DF], w[W_KT], w[W_SF]
     for d in range(di.shape[0]):
         df[d, F_LAST] = start(paging_key, d + p[P_FIRST], p[P_UPKEEP], idle)
-        _arm(0.0, d, w, p[P_UPKEEP])
+        _arm(0.0, d, w, p)
         for k in range(u_lo[d], u_lo[d + 1]):
             _schedule(w, u_t[k], UPDATE, u_conn[k], 0, u_v[k])
         for o in range(ran.shape[0]):
@@ -1662,7 +1667,7 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
                    for e in scn.events if e.kind in ("core_overload", "access_barring")]).reshape(-1, 6),
          cn.core_promotion.astype(i64), scn.simulation.seed, ran_s, dev_conn_lo, by_dev.astype(i64), spec.idle,
          tables.procedures.index((radio, "attach")), n_apps + 1, rs_table,
-         np.array(rs.profiles[radio].attach_retry(), dtype=np.float64))
+         np.array(rs.profiles[radio].attach_retry(), dtype=np.float64), end_s)
     w += [np.zeros((len(restarts), OC_REATTACHED + 1), dtype=i64), np.zeros(D * len(restarts) + 1),
           np.zeros(D * len(restarts) + 1, dtype=i64)]
     _start(tuple(w), p, spec.paging_key, spec.idle, u_lo, u_conn, u_t, u_v, ran, restart)

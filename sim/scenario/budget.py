@@ -55,12 +55,13 @@ BASE_BYTES = 250e6  # measured 194-216 MB RSS before any work (Python, numpy, pa
 FAST_S_PER_TRANSFER = 200e-9  # measured 149-158 ns per transfer (benchmarks/engines.py, 10^4-10^7 devices)
 FAST_BYTES_PER_DEVICE = 300.0  # measured 187 B: (2,135 - 452) MB / (10^7 - 10^6) devices
 FAST_BYTES_PER_CHUNK_TRANSFER = 400.0  # a chunk's working set per transfer of its devices; measured ~240 B
-# the compiled closed loop, per transfer of the upper bound (its transfers and node log streamed into counts, its
-# transition log and delivered messages kept): measured 2.0-2.8 µs and 36-38 B over the part per device
-# (london-2009, 2x10^4 and 10^5; an MME storm, 2x10^4 and 10^5: docs/performance.md); the bytes bound a
-# transition record per transfer (a rejected attach's: 40 B, in a log grown by doubling and copied at the end)
+# the compiled closed loop, per transfer of the upper bound (its transfers, node log and transition records streamed
+# into the metrics; its delivered messages and the streamed records' promotions kept): measured 2.0-2.8 µs (london-2009,
+# 2x10^4 and 10^5; an MME storm, 2x10^4 and 10^5: docs/performance.md) and 11 B over the part per device (the MME
+# storm at 10^6: 8.0 GB for 2.7x10^8 transfers); the bytes bound a kept promotion (24 B) per transfer, with room
+# for the delivered messages' rows (64 B each, at most one a send of the schedule, a minority of the transfers)
 CLOSED_S_PER_TRANSFER = 5e-6
-CLOSED_BYTES_PER_TRANSFER = 120.0
+CLOSED_BYTES_PER_TRANSFER = 40.0
 CLOSED_BYTES_PER_DEVICE = 4000.0  # a partition's device: its machine, sends, connections, heap share (~3.5 kB fitted)
 CLOSED_OUTPUT_BYTES_PER_DEVICE = 800.0  # merged per-device results and call records: ~540 B (london-2009 at 10^7)
 DES_S_PER_TRANSFER = 20e-6  # measured 10-18.6 µs per transfer, open loop, 10^4-10^5 devices
