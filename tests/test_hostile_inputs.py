@@ -162,9 +162,9 @@ CASES: list[tuple[str, dict[str, str | bytes], tuple[str, ...], int]] = [
                                             "interval_s = 1e-9, attempt_timeout_s = 1e-9 }")}, RUN, 2),
     ("devices-1e9", scenario("devices = 20", "devices = 1_000_000_000"), RUN, 1),
     ("devices-1e9-des", scenario("devices = 20", "devices = 1_000_000_000"), (*RUN, "--engine", "des"), 1),
-    ("reject-storm", {"s.toml": GOOD.replace("devices = 20", "devices = 200_000") + "[controlplane]\nmax_attempts = "
+    ("reject-storm", {"s.toml": GOOD.replace("devices = 20", "devices = 2_000_000") + "[controlplane]\nmax_attempts = "
                       "1_000_000\nreject_wait_s = 1.0\n[controlplane.nodes.eNB]\nmessages_per_s = 100.0\n"
-                      "queue_limit = 0\n"}, RUN, 1),  # every attempt rejected, retried a million times
+                      "queue_limit = 0\n"}, RUN, 1),  # every attempt rejected, retried a million times: 2x10^6 phones (since the transition records stream, 2x10^5 fit: 15 GB)
     # --- --set
     ("set-no-equals", WITH_GOOD, (*RUN, "--set", "simulation.seed"), 1),
     ("set-empty-key", WITH_GOOD, (*RUN, "--set", "=3"), 1),
