@@ -71,21 +71,11 @@ def device_clock(conns: list[ConnectionStreams], rows: int) -> list[list[np.ndar
     return out
 
 
-@njit(cache=True)
-def _grow(a: np.ndarray, n: int) -> np.ndarray:
-    """``a``, or a copy twice as long if it has no room for an ``n``-th item."""
-    if n <= a.size:
-        return a
-    b = np.empty(2 * a.size, dtype=a.dtype)
-    b[:a.size] = a
-    return b
-
-
 @njit(cache=True, nogil=True)
 def _walk(t, gen, code, incoming, beat, last0, nat_at, nat_val, o_start, o_end, o_policy, o_param, o_jitter, o_draws,
           o_syns, o_nsyn, o_code, beat_code, beat_s, beat_jitter, beat_draws, installed, ch_at, ch_interval, un_off, wait_s,
-          retransmit, failed_of, again_of, reconnect, up, down, end_s):
-    """One connection of every row through ``ControlledPhone``.
+          retransmit, failed_of, again_of, reconnect, up, down, end_s, i0, nr, nl, held_total, r_i, r_t, l_i, l_f):
+    """One connection of rows ``i0`` on through ``ControlledPhone``, into buffers its caller grows (:func:`_walked`).
 
     ``t``, ``code``, ``incoming``, ``beat`` (a heartbeat): its scheduled sends, per row in time order as the
     device's clock takes them (:func:`simpy_clock`), ``inf`` past the last, generated at ``gen``; ``last0``: each
@@ -99,17 +89,18 @@ def _walk(t, gen, code, incoming, beat, last0, nat_at, nat_val, o_start, o_end, 
     ``wait_s``, ``retransmit``; codes ``failed_of`` and ``again_of`` a send's (``Codes.failed``, ``Codes.again``),
     the reconnect's, bytes per code.
 
-    Returns the radio transfers (row, t, key, extra up and down bytes; per row in time order), the log
-    (t, row, code, generated) and how many sends were held."""
+    The radio transfers go into ``r_i`` (row, key, extra up and down bytes) and ``r_t`` (t), per row in time
+    order, the log into ``l_i`` (row, code) and ``l_f`` (t, generated), from ``nr`` and ``nl`` on; ``held_total``
+    counts the sends held. Returns the row it stopped before (``rows``: all done; else the row did not fit the
+    buffers, and nothing of it is kept), and ``nr``, ``nl``, ``held_total`` up to there. The buffers are
+    arguments, never reassigned: a loop that reassigns an array counts its references at every step (atomic
+    operations: they had taken a third of the walk)."""
     rows, width = t.shape
     n_o, n_u, n_draws = o_start.size, un_off.size, beat_draws.shape[1]
-    r_row, r_key, r_xu, r_xd = np.empty(256, np.int64), np.empty(256, np.int64), np.empty(256, np.int64), \
-        np.empty(256, np.int64)
-    r_t, l_t, l_row, l_code = np.empty(256), np.empty(256), np.empty(256, np.int64), np.empty(256, np.int64)
-    l_gen = np.empty(256)
-    nr, nl, held_total = 0, 0, 0
-    held, held_gen = np.empty(16, np.int64), np.empty(16)
-    for i in range(rows):
+    cap_r, cap_l = r_t.size, l_f.shape[1]
+    held, held_gen = np.empty(width + 1, np.int64), np.empty(width + 1)  # each scheduled send is held at most once
+    for i in range(i0, rows):
+        nr0, nl0, held0 = nr, nl, held_total
         last, last_beat, n_held, k = last0[i], last0[i], 0, 0
         retrying, scheduled, redial = False, True, False
         interval, hi = beat_s, 0
@@ -142,7 +133,6 @@ def _walk(t, gen, code, incoming, beat, last0, nat_at, nat_val, o_start, o_end, 
                         own_gen = p_gen
                     else:  # its server is down by now: it retries by the outage's policy
                         if not p_beat:
-                            held, held_gen = _grow(held, n_held + 1), _grow(held_gen, n_held + 1)
                             held[n_held], held_gen[n_held] = p_code, p_gen
                             n_held, held_total = n_held + 1, held_total + 1
                         retrying, p3_on, p3_next = True, False, np.inf
@@ -193,8 +183,7 @@ def _walk(t, gen, code, incoming, beat, last0, nat_at, nat_val, o_start, o_end, 
                         nat = nat_val[m]
                 alive = now - last <= nat
                 if retrying or (s_inc and down_o >= 0) or (redial and not s_beat) or (s_inc and not alive):
-                    held, held_gen = _grow(held, n_held + 1), _grow(held_gen, n_held + 1)  # it waits for the reconnect
-                    held[n_held], held_gen[n_held] = s_code, s_gen
+                    held[n_held], held_gen[n_held] = s_code, s_gen  # it waits for the reconnect
                     n_held, held_total = n_held + 1, held_total + 1
                 elif redial:
                     pass  # a heartbeat skipped while the app waits out its timeout
@@ -215,25 +204,23 @@ def _walk(t, gen, code, incoming, beat, last0, nat_at, nat_val, o_start, o_end, 
                         proc, p_code, p_o, p_now, last_off, j = _RECONNECT, s_code, down_o, now, 0.0, 0
                         step, p_next = (_RETRANSMIT, now + un_off[0]) if n_u else (_WAITED, now + wait_s)
             if x_code != -1:  # on the radio and in the log
-                nr += 1
-                r_row, r_t, r_key, r_xu, r_xd = (_grow(r_row, nr), _grow(r_t, nr), _grow(r_key, nr), _grow(r_xu, nr),
-                                                 _grow(r_xd, nr))
                 own = 1 if logged != -1 else 0  # the send's own record, after the reconnect's and the held ones'
-                nl += own + (n_held + 1 if carry else 0)
-                l_t, l_row, l_code, l_gen = _grow(l_t, nl), _grow(l_row, nl), _grow(l_code, nl), _grow(l_gen, nl)
-                r_key[nr - 1] = 2 * x_code if x_code >= 0 else 2 * (-2 - x_code) + 1
+                nr, nl = nr + 1, nl + own + (n_held + 1 if carry else 0)
+                if nr > cap_r or nl > cap_l:  # the row does not fit: the caller grows the buffers and walks it again
+                    return i, nr0, nl0, held0
+                r_i[1, nr - 1] = 2 * x_code if x_code >= 0 else 2 * (-2 - x_code) + 1
                 if carry:  # the reconnect first, and every message held meanwhile
                     x_up, x_down = up[reconnect], down[reconnect]
                     for h in range(n_held):
                         x_up, x_down = x_up + up[held[h]], x_down + down[held[h]]
                         m = nl - 2 - own - h
-                        l_t[m], l_row[m], l_code[m], l_gen[m] = now, i, held[h], held_gen[h]
+                        l_f[0, m], l_i[0, m], l_i[1, m], l_f[1, m] = now, i, held[h], held_gen[h]
                     m = nl - 1 - own
-                    l_t[m], l_row[m], l_code[m], l_gen[m] = now, i, reconnect, now
+                    l_f[0, m], l_i[0, m], l_i[1, m], l_f[1, m] = now, i, reconnect, now
                     n_held = 0
-                r_row[nr - 1], r_t[nr - 1], r_xu[nr - 1], r_xd[nr - 1] = i, now, x_up, x_down
+                r_i[0, nr - 1], r_t[nr - 1], r_i[2, nr - 1], r_i[3, nr - 1] = i, now, x_up, x_down
                 if own:
-                    l_t[nl - 1], l_row[nl - 1], l_code[nl - 1], l_gen[nl - 1] = now, i, logged, own_gen
+                    l_f[0, nl - 1], l_i[0, nl - 1], l_i[1, nl - 1], l_f[1, nl - 1] = now, i, logged, own_gen
                 if logged == s_code or carry:
                     last = now
             if beats and p3_on:  # the restarted heartbeat's next beat, on the SimPy process's clock
@@ -242,8 +229,31 @@ def _walk(t, gen, code, incoming, beat, last0, nat_at, nat_val, o_start, o_end, 
                 if p3_nom > p3_now:
                     p3_now = p3_now + (p3_nom - p3_now)
                 p3_next = p3_now
-    return (r_row[:nr], r_t[:nr], r_key[:nr], r_xu[:nr], r_xd[:nr], l_t[:nl], l_row[:nl], l_code[:nl], l_gen[:nl],
-            held_total)
+    return rows, nr, nl, held_total
+
+
+def _walked(*args) -> tuple[np.ndarray, ...]:
+    """:func:`_walk` over every row of ``args`` (its arguments up to ``end_s``), the buffers grown whenever a row
+    does not fit, to what the rows walked so far project for all (at least by a quarter, one buffer at a time, so
+    that little more than one is ever held twice); the radio transfers (row, t, key, extra up and down bytes), the
+    log (t, row, code, generated) and how many sends were held."""
+    t = args[0]
+    rows = t.shape[0]
+    cap = max(256, 2 * t.size)
+    bufs = [np.empty((4, cap), np.int64), np.empty(cap), np.empty((2, cap), np.int64), np.empty((2, cap))]
+    i, nr, nl, held = 0, 0, 0, 0
+    while True:
+        i, nr, nl, held = _walk(*args, i, nr, nl, held, *bufs)
+        if i == rows:
+            break
+        need = max(nr, nl) * rows // max(i, 1) + 256
+        for k, a in enumerate(bufs):
+            size = max(need, a.shape[-1] + a.shape[-1] // 4)
+            bufs[k] = np.concatenate((a, np.empty((*a.shape[:-1], size - a.shape[-1]), a.dtype)), axis=-1)
+            del a
+    r_i, r_t, l_i, l_f = bufs
+    return r_i[0, :nr], r_t[:nr], r_i[1, :nr], r_i[2, :nr], r_i[3, :nr], l_f[0, :nl], l_i[0, :nl], l_i[1, :nl], \
+        l_f[1, :nl], held
 
 
 def nat_timeouts(scn: Scenario) -> tuple[np.ndarray, np.ndarray]:
@@ -300,19 +310,20 @@ def sends(scn: Scenario, d: BlockDraws, codes: Codes, tcp: TcpTiming, log: Trans
         fixed = own and hb.policy == "fixed"
         changes = sorted((e for e in scn.events if fixed and e.kind == "heartbeat_change"
                           and e.app == scn.apps[a].name), key=lambda e: e.at_s)
-        out = _walk(t, gen, code, incoming, codes.kind[code] == HEARTBEAT, last0, nat_at, nat_val,
-                    np.array([e.start_s for _, e in outages]), np.array([e.end_s for _, e in outages]),
-                    np.array([POLICY[e.retry.policy] for _, e in outages], dtype=np.int64),
-                    np.array([(e.retry.interval_s, e.retry.initial_s, e.retry.max_s) for _, e in outages]
-                             ).reshape(-1, 3),
-                    np.array([e.retry.jitter for _, e in outages], dtype=bool), draws, o_syns,
-                    np.array([len(syns[k][0]) for k, _ in outages], dtype=np.int64),
-                    np.array([codes.outage(k) for k, _ in outages], dtype=np.int64),
-                    2 * a if fixed else -1, hb.interval_s if fixed else 0.0, hb.jitter if fixed else 0.0,
-                    d.apps[a].jitter if fixed else np.zeros((n, 0)), d.apps[a].installed if fixed else np.zeros(n, bool),
-                    np.array([e.at_s for e in changes]), np.array([e.interval_s for e in changes]),
-                    un_off, tcp.wait_s, tcp.retransmit, failed_of, again_of, codes.reconnect(a), codes.up,
-                    codes.down, scn.simulation.duration_s)
+        out = _walked(t, gen, code, incoming, codes.kind[code] == HEARTBEAT, last0, nat_at, nat_val,
+                      np.array([e.start_s for _, e in outages]), np.array([e.end_s for _, e in outages]),
+                      np.array([POLICY[e.retry.policy] for _, e in outages], dtype=np.int64),
+                      np.array([(e.retry.interval_s, e.retry.initial_s, e.retry.max_s) for _, e in outages]
+                               ).reshape(-1, 3),
+                      np.array([e.retry.jitter for _, e in outages], dtype=bool), draws, o_syns,
+                      np.array([len(syns[k][0]) for k, _ in outages], dtype=np.int64),
+                      np.array([codes.outage(k) for k, _ in outages], dtype=np.int64),
+                      2 * a if fixed else -1, hb.interval_s if fixed else 0.0, hb.jitter if fixed else 0.0,
+                      d.apps[a].jitter if fixed else np.zeros((n, 0)),
+                      d.apps[a].installed if fixed else np.zeros(n, bool),
+                      np.array([e.at_s for e in changes]), np.array([e.interval_s for e in changes]),
+                      un_off, tcp.wait_s, tcp.retransmit, failed_of, again_of, codes.reconnect(a), codes.up,
+                      codes.down, scn.simulation.duration_s)
         row, r_t, key, x_up, x_down, l_t, l_row, l_code, l_gen, held = out
         log.add(l_t, l_row, l_code, l_gen)
         log.held_messages += held
