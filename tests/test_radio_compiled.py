@@ -7,9 +7,11 @@ each radio's piece to the one kernel.
 from __future__ import annotations
 
 import inspect
+import sys
 
 import numpy as np
 from hypothesis import given, settings
+from numba import njit
 from hypothesis import strategies as st
 
 from sim.radio import compiled, kernel, tables
@@ -44,3 +46,29 @@ def test_every_radio_has_a_transfer_piece_with_one_signature() -> None:
     assert len({tuple(p) for p in signatures.values()}) == 1, signatures
     for spec_type in kernel.RADIOS:
         assert issubclass(spec_type, tuple) and spec_type._fields
+
+
+@njit
+def _lent_sum(w) -> float:
+    """A callee that reads and writes through a lent tuple."""
+    a, b, x, pair = w[0], w[1], w[2], w[3]
+    a[0] += 1.0
+    b[1, 0] = 7
+    return a.sum() + b.sum() + x + pair[0].sum() + pair[1]
+
+
+@njit
+def _lender(a, b, x, pair) -> tuple[float, float]:
+    w = compiled.lend((a, b, x, pair))
+    return _lent_sum(w), _lent_sum(w)
+
+
+def test_a_lent_tuple_reads_and_writes_its_members_and_keeps_no_reference() -> None:
+    """``lend``: a callee sees each member (arrays, a float, a nested tuple) and writes into the caller's arrays;
+    no reference to an array is left behind."""
+    a, b, c = np.arange(3.0), np.zeros((2, 2), dtype=np.int64), np.ones(4)
+    refs = [sys.getrefcount(x) for x in (a, b, c)]
+    first, second = _lender(a, b, 0.5, (c, 2.5))
+    assert (first, second) == (4.0 + 7 + 0.5 + 4.0 + 2.5, 5.0 + 7 + 0.5 + 4.0 + 2.5)
+    assert a.tolist() == [2.0, 1.0, 2.0] and b.tolist() == [[0, 0], [7, 0]]
+    assert [sys.getrefcount(x) for x in (a, b, c)] == refs

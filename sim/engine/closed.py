@@ -62,7 +62,7 @@ from sim.population.draws import BARRING_STREAM, block_draws, blocks, keyed_unif
 from sim.population.schedule import open_loop_sends, push_users
 from sim.population.tcp import MSS_BYTES, tcp_timing
 from sim.population.traffic import app_traffic, push_traffic
-from sim.radio.compiled import borrow_all, column, columns, fire, settle, start
+from sim.radio.compiled import column, columns, fire, lend, settle, start
 from sim.radio.kernel import RADIOS, transfer
 from sim.radio.tables import ModelTables
 from sim.scenario import ResolvedScenario
@@ -356,7 +356,7 @@ def _save(w, d, restore: bool) -> None:
 def _loop(spec, end_s, w, p):
     """Run events before ``end_s``; returns DONE_RUN or NEED_SPACE (a buffer is near full: grow it and call
     again)."""
-    w, p = borrow_all(w), borrow_all(p)  # passed down the calls below at no reference counting (borrow)
+    w, p, spec = lend(w), lend(p), lend((spec,))  # passed down the calls below as pointers (lend)
     hf, hi, cnt, di, ci = w[W_HF], w[W_HI], w[W_CNT], w[W_DI], w[W_CI]
     qf, qc, ei, ef, free, inst, tf = w[W_QF], w[W_QC], w[W_EI], w[W_EF], w[W_FREE], w[W_INST], w[W_TF]
     nl = w[W_NL]
@@ -1132,7 +1132,7 @@ def _attempt(spec, now, d, w, p):
                                                                  df[d, F_LAST], upkeep, keeper)
     n, di[d, M_STATE], df[d, F_READY], di[d, M_OWNER], di[d, M_HEAD], di[d, M_SIZE], tk, di[d, M_PAGES] = transfer(
         recs, n, di[d, M_STATE], df[d, F_READY], di[d, M_OWNER], chain, d, di[d, M_HEAD], di[d, M_SIZE], tk,
-        di[d, D_APP], di[d, D_UP], di[d, D_DOWN], di[d, D_IN], d + p[P_FIRST], di[d, M_PAGES], spec)
+        di[d, D_APP], di[d, D_UP], di[d, D_DOWN], di[d, D_IN], d + p[P_FIRST], di[d, M_PAGES], spec[0])
     di[d, D_CAPTURED] = n - n0
     di[d, D_ADMITTING] = 1
     di[d, D_PROC], di[d, D_HOP] = 0, 0
@@ -1378,7 +1378,7 @@ def _call(now, d, w, p, woken):
 def _finish(end_s, w, p):
     """The run's end: admissions under way never complete (what the nodes carried was exchanged), calls still
     being decided are logged as undecided, every machine applies its timers due strictly before ``end_s``."""
-    w, p = borrow_all(w), borrow_all(p)
+    w, p = lend(w), lend(p)
     di, df, kt, ktype, svc, cl, cnt, tri = w[W_DI], w[W_DF], w[W_KT], w[W_KTYPE], w[W_SVC], w[W_CL], w[W_CNT], w[W_TRI]
     for d in range(di.shape[0]):
         if di[d, D_ADMITTING] and not di[d, D_ATTACHING]:  # (an attach under way was never pending)
@@ -1409,7 +1409,7 @@ def _start(w, p, paging_key, idle, u_lo, u_conn, u_t, u_v, ran, restart):
     """Each device's update timer's phase, first timer, app updates (``u_``: its connections' from ``u_lo[d]``),
     RAN outages (``ran[o, d]``: its node is the one outage o takes down), core restarts (``restart[r, d]``), call and
     send (as the SimPy engine builds them, device by device)."""
-    w, p = borrow_all(w), borrow_all(p)
+    w, p = lend(w), lend(p)
     di, df, kt, sf = w[W_DI], w[W_DF], w[W_KT], w[W_SF]
     for d in range(di.shape[0]):
         df[d, F_LAST] = start(paging_key, d + p[P_FIRST], p[P_UPKEEP], idle)
