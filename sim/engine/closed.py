@@ -1549,6 +1549,7 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
         retry_draws.append(np.concatenate([np.zeros((stop_k - start_k, 0)),
                                           *(d.retry_jitter[k][start_k:stop_k] for _, k in outages)], axis=1))
     c = {k: np.concatenate(v) if v else np.zeros(0) for k, v in cols.items()}
+    del cols  # (each column is taken out of ``c`` where it goes into the tables: the run keeps one copy)
     D = hi - lo
     n_sends = c["t"].size
     ci = np.zeros((n_conn, CI_OUT_END + 1), dtype=i64)
@@ -1573,10 +1574,10 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
     hb_pay = np.array([[traffic[a].heartbeat.up_bytes, traffic[a].heartbeat.down_bytes, traffic[a].heartbeat.packets]
                        for a in range(n_apps)], dtype=i64).reshape(n_apps, 3)
     sf = np.zeros((n_sends + n_beat, 2))
-    sf[:n_sends, 0], sf[:n_sends, 1] = c["t"], c["gen"]
+    sf[:n_sends, 0], sf[:n_sends, 1] = c.pop("t"), c.pop("gen")
     si = np.zeros((n_sends + n_beat, SI_IN + 1), dtype=i64)
     for j, key in enumerate(("conn", "app", "kind", "up", "down", "pk", "in")):
-        si[:n_sends, j] = c[key]
+        si[:n_sends, j] = c.pop(key)
     si[n_sends:, SI_CONN], si[n_sends:, SI_APP], si[n_sends:, SI_KIND] = beat_conn, beat_app, HEARTBEAT  # in CI_BEAT
     si[n_sends:, SI_UP:SI_PACKETS + 1] = hb_pay[beat_app]  # order
     bt = np.zeros((n_beat, BT_DRAWS + max((r.shape[1] - BT_DRAWS for r in beat_rows), default=0)))
@@ -1623,8 +1624,9 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
     lock_q = 2 * n_apps + 2 + sum(e.kind == "ran_outage" for e in scn.events) + 2 * sum(
         e.kind == "core_restart" for e in scn.events)
     di = np.zeros((D, D_QUEUE + lock_q), dtype=i64)
-    di[:, D_NEXT], di[:, D_SENDS_END] = np.searchsorted(c["dev"], np.arange(D)), np.searchsorted(c["dev"],
-                                                                                                 np.arange(1, D + 1))
+    s_dev = c.pop("dev")
+    di[:, D_NEXT], di[:, D_SENDS_END] = np.searchsorted(s_dev, np.arange(D)), np.searchsorted(s_dev, np.arange(1, D + 1))
+    del s_dev
     di[:, K_NEXT], di[:, K_END] = np.searchsorted(c["k_dev"], np.arange(D)), np.searchsorted(c["k_dev"],
                                                                                              np.arange(1, D + 1))
     di[:, M_STATE], di[:, M_OWNER], di[:, D_TM_SEQ], di[:, D_TL_SEQ], di[:, D_LOST] = spec.idle, -1, -1, -1, -1
