@@ -11,13 +11,13 @@ process or many compute them.
 """
 from __future__ import annotations
 
-import ctypes
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from contextlib import ExitStack
 from functools import partial
 
 from sim.engine.fast import chunks, run_chunk
+from sim.memory import keep_freed_memory
 from sim.metrics.reduce import Reducer
 from sim.radio.tables import ModelTables
 from sim.scenario import ResolvedScenario
@@ -25,24 +25,6 @@ from sim.workers import process_pool
 
 Chunk = list[tuple[int, int, int, int]] | tuple[int, int]  # draw blocks (open loop) or a device range (closed)
 _job: tuple[ResolvedScenario, ModelTables] | None = None  # a worker's run (set once per worker)
-
-
-def keep_freed_memory() -> None:
-    """Ask glibc's allocator to keep freed large blocks for reuse instead of returning them to the system.
-
-    By default a block over 128 KiB is mapped afresh and unmapped when freed (the threshold
-    adapts, but trimming keeps giving memory back), so each chunk's numpy arrays touch new
-    pages: a 10^6-device run took 1.5 million page faults and 5.4 s of system time on the
-    project's VM, against 62,000 and 0.6 s with this (docs/performance.md). Peak memory is
-    unchanged. A no-op where the C library is not glibc.
-    """
-    try:
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return
-    m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
-    mallopt(m_mmap_threshold, 32 << 20)  # the largest glibc accepts
-    mallopt(m_trim_threshold, 1 << 30)
 
 
 def _chunks(rs: ResolvedScenario) -> list[Chunk]:

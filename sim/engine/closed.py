@@ -57,6 +57,7 @@ from sim.engine.log import (HEARTBEAT, MESSAGE, NL_BUSY, NL_CARRIED, NL_OFFER, N
                             UNANSWERED, LogArrays, RestartOutcome)
 from sim.metrics.coverage import bin_edges
 from sim.metrics.nodes import CHUNK_ROWS, NodeLog
+from sim.memory import give_back_freed_memory
 from sim.metrics.transfers import TransferCounts, delivered, distinct_rows
 from sim.population.draws import BARRING_STREAM, block_draws, blocks, keyed_uniform, max_retries, restart_stream
 from sim.population.schedule import open_loop_sends, push_users
@@ -193,6 +194,10 @@ _RANK = {c: i for i, c in enumerate(CAUSES)}
 #: a partition's transition records stream into the metrics once their buffer holds this many and so many a device
 #: (each device's last one stays: _stream_transitions)
 TR_CHUNK_ROWS, TR_ROWS_PER_DEVICE = 2**22, 4
+# a partition this large gives the memory its set-up freed back before the loop (sim.memory): at 10^5 devices its
+# loop runs for tens of seconds and the freed blocks are 0.1 GB, at 10^6 more than a GB; london-2009's partitions of
+# 2 x 10^4 each would pay page faults for it, 50 times at 10^6 devices (assumption: the threshold between them)
+GIVE_BACK_DEVICES = 100_000
 
 
 # ---------------------------------------------------------------- the heap
@@ -1675,6 +1680,8 @@ def run_closed(rs: ResolvedScenario, tables: ModelTables, devices: tuple[int, in
     _start(tuple(w), p, spec.paging_key, spec.idle, u_lo, u_conn, u_t, u_v, ran, restart)
     node_log = NodeLog(names, end_s, scn.simulation.bin_s)
     counts = TransferCounts(D, bin_edges(end_s, scn.simulation.bin_s).size - 1, scn.simulation.bin_s)
+    if D >= GIVE_BACK_DEVICES:  # what the set-up freed: the loop grows only large buffers
+        give_back_freed_memory()
     while _loop(spec, end_s, tuple(w), p) == NEED_SPACE:
         if sink is not None and cnt[N_TR] + margin_tr + 1 > w[W_TRF].size >= max(TR_CHUNK_ROWS, TR_ROWS_PER_DEVICE * D):
             _stream_transitions(w, lo, sink)
